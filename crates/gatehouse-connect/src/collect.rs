@@ -1,0 +1,121 @@
+//! Gathering parsed rows and their problems, and deciding what an import may go on with.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use gatehouse_model::ImportFile;
+
+use crate::problem::{ConnectError, Problem};
+use crate::table::{Row, Schema, read_table};
+
+/// What to do with invalid rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Import the valid rows and report the rest, instead of refusing the whole import.
+    pub skip_invalid: bool,
+}
+
+/// Parsed rows of one file, with the rows that failed.
+pub struct Rows<T> {
+    /// The file.
+    pub path: PathBuf,
+    /// Valid records with their line.
+    pub valid: Vec<(u64, T)>,
+    /// Lines of invalid rows.
+    pub invalid: BTreeSet<u64>,
+    /// What was wrong with them.
+    pub problems: Vec<Problem>,
+    /// Evidence about the file.
+    pub file: ImportFile,
+}
+
+impl<T> Rows<T> {
+    /// Reads a file, parsing each row with `parse`.
+    pub fn read(
+        path: &Path,
+        name: &str,
+        schema: &Schema,
+        mut parse: impl FnMut(&Row<'_>) -> Result<T, Vec<Problem>>,
+    ) -> Result<Rows<T>, ConnectError> {
+        let mut valid = Vec::new();
+        let mut invalid = BTreeSet::new();
+        let mut problems = Vec::new();
+        let summary = read_table(path, schema, |item| {
+            match item.map(|row| (row.line, parse(row))) {
+                Ok((line, Ok(t))) => valid.push((line, t)),
+                Ok((line, Err(ps))) => {
+                    invalid.insert(line);
+                    problems.extend(ps);
+                }
+                Err(p) => {
+                    if let Some(l) = p.line {
+                        invalid.insert(l);
+                    }
+                    problems.push(p);
+                }
+            }
+        })
+        .map_err(ConnectError::Unreadable)?;
+        Ok(Rows {
+            path: path.to_owned(),
+            valid,
+            invalid,
+            problems,
+            file: ImportFile {
+                name: name.to_owned(),
+                sha256: summary.sha256,
+                rows: summary.rows,
+            },
+        })
+    }
+
+    /// Moves the rows for which `keep` returns an error to the invalid ones.
+    pub fn retain(&mut self, mut keep: impl FnMut(u64, &T) -> Result<(), Problem>) {
+        let mut problems = Vec::new();
+        let mut invalid = Vec::new();
+        self.valid.retain(|(line, t)| match keep(*line, t) {
+            Ok(()) => true,
+            Err(p) => {
+                invalid.push(*line);
+                problems.push(p);
+                false
+            }
+        });
+        self.invalid.extend(invalid);
+        self.problems.extend(problems);
+    }
+}
+
+/// Problems and skipped rows of a whole import, across its files.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Problems of rows that were left out (only non-empty with `--skip-invalid`).
+    pub skipped: Vec<Problem>,
+    /// Number of rows left out.
+    pub skipped_rows: u64,
+}
+
+/// Decides, once all files are parsed, whether the import may go on: without `skip_invalid`
+/// any problem stops it; with it, the problems are reported and the valid rows go on.
+pub fn conclude(
+    options: ReadOptions,
+    parts: Vec<(Vec<Problem>, BTreeSet<u64>)>,
+) -> Result<Outcome, ConnectError> {
+    let rows: usize = parts.iter().map(|(_, lines)| lines.len()).sum();
+    let mut problems: Vec<Problem> = parts.into_iter().flat_map(|(p, _)| p).collect();
+    if problems.is_empty() {
+        return Ok(Outcome::default());
+    }
+    problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    if options.skip_invalid {
+        Ok(Outcome {
+            skipped: problems,
+            skipped_rows: rows as u64,
+        })
+    } else {
+        Err(ConnectError::Invalid {
+            problems,
+            rows_with_problems: rows,
+        })
+    }
+}

@@ -1,0 +1,390 @@
+//! The HR feed (people) and the non-human identity inventory.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use gatehouse_model::{
+    Attributes, EmploymentStatus, Identity, IdentityKey, IdentityKind, ImportFile, NonHuman, Person,
+};
+
+use crate::collect::{Outcome, ReadOptions, Rows, conclude};
+use crate::fields::RowCheck;
+use crate::problem::{ConnectError, Problem};
+use crate::table::{Row, Schema};
+
+/// A snapshot of identities from one feed.
+#[derive(Debug)]
+pub struct IdentitySnapshot {
+    /// The identities, in file order.
+    pub identities: Vec<Identity>,
+    /// The files read.
+    pub files: Vec<ImportFile>,
+    /// Rows left out with `--skip-invalid`.
+    pub outcome: Outcome,
+}
+
+/// Columns of the HR feed.
+pub const HR_SCHEMA: Schema = Schema {
+    required: &["employee_id", "status"],
+    optional: &[
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "manager_id",
+        "department",
+        "title",
+        "location",
+        "start_date",
+        "end_date",
+    ],
+    aliases: &[
+        ("id", "employee_id"),
+        ("employee_number", "employee_id"),
+        ("manager", "manager_id"),
+        ("manager_employee_id", "manager_id"),
+        ("mail", "email"),
+        ("job_title", "title"),
+        ("employment_status", "status"),
+        ("full_name", "name"),
+        ("display_name", "name"),
+        ("given_name", "first_name"),
+        ("family_name", "last_name"),
+        ("surname", "last_name"),
+        ("hire_date", "start_date"),
+        ("termination_date", "end_date"),
+    ],
+};
+
+/// Columns of the non-human identity inventory.
+pub const NHI_SCHEMA: Schema = Schema {
+    required: &["id", "kind"],
+    optional: &[
+        "name",
+        "email",
+        "owner",
+        "purpose",
+        "scope",
+        "credential_created",
+        "last_rotated",
+        "expires_at",
+        "last_used",
+    ],
+    aliases: &[
+        ("owner_id", "owner"),
+        ("owner_employee_id", "owner"),
+        ("description", "purpose"),
+        ("systems", "scope"),
+        ("created", "credential_created"),
+        ("rotated", "last_rotated"),
+        ("expires", "expires_at"),
+    ],
+};
+
+fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
+    let mut c = RowCheck::new(row);
+    let key = c.parse::<IdentityKey>("employee_id");
+    let status = c.parse::<EmploymentStatus>("status");
+    let name = match (
+        c.opt_text("name"),
+        c.opt_text("first_name"),
+        c.opt_text("last_name"),
+    ) {
+        (Some(n), _, _) => n,
+        (None, Some(f), Some(l)) => format!("{f} {l}"),
+        (None, Some(n), None) | (None, None, Some(n)) => n,
+        (None, None, None) => {
+            c.fail("name", "is required (or `first_name` and `last_name`)");
+            String::new()
+        }
+    };
+    let email = c.opt_text("email").map(|e| e.to_owned());
+    if let Some(e) = &email {
+        if !e.contains('@') {
+            c.fail("email", format!("`{e}` is not an e-mail address"));
+        }
+    }
+    let manager = c.opt_identity("manager_id");
+    let start_date = c.opt_date("start_date");
+    let end_date = c.opt_date("end_date");
+    if let (Some(s), Some(e)) = (start_date, end_date) {
+        if e < s {
+            c.fail("end_date", format!("{e} is before the start date {s}"));
+        }
+    }
+    if let (Some(k), Some(m)) = (&key, &manager) {
+        if k == m {
+            c.fail("manager_id", format!("`{k}` cannot be their own manager"));
+        }
+    }
+    let (Some(key), Some(status)) = (key, status) else {
+        return Err(c.problems);
+    };
+    let person = Person {
+        status,
+        manager,
+        department: c.opt_text("department"),
+        title: c.opt_text("title"),
+        location: c.opt_text("location"),
+        start_date,
+        end_date,
+    };
+    let attributes = row.attributes();
+    c.finish(Identity {
+        key,
+        kind: IdentityKind::Person,
+        name,
+        email,
+        person: Some(person),
+        non_human: None,
+        attributes,
+    })
+}
+
+fn parse_nhi(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
+    let mut c = RowCheck::new(row);
+    let key = c.parse::<IdentityKey>("id");
+    let kind = c.parse::<IdentityKind>("kind");
+    if kind == Some(IdentityKind::Person) {
+        c.fail(
+            "kind",
+            "people come from the HR feed; use service_account, api_key, token or certificate",
+        );
+    }
+    let non_human = NonHuman {
+        owner: c.opt_identity("owner"),
+        purpose: c.opt_text("purpose"),
+        scope: c.system_list("scope"),
+        credential_created: c.opt_timestamp("credential_created"),
+        last_rotated: c.opt_timestamp("last_rotated"),
+        expires_at: c.opt_timestamp("expires_at"),
+        last_used: c.opt_timestamp("last_used"),
+    };
+    let (Some(key), Some(kind)) = (key, kind) else {
+        return Err(c.problems);
+    };
+    let name = c.opt_text("name").unwrap_or_else(|| key.to_string());
+    let email = c.opt_text("email");
+    let attributes: Attributes = row.attributes();
+    c.finish(Identity {
+        key,
+        kind,
+        name,
+        email,
+        person: None,
+        non_human: Some(non_human),
+        attributes,
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Flags a key seen on an earlier line.
+fn check_unique_keys(rows: &mut Rows<Identity>, what: &str) {
+    let mut seen: HashMap<IdentityKey, u64> = HashMap::new();
+    let path = rows.path.clone();
+    rows.retain(|line, id| match seen.get(&id.key) {
+        Some(first) => Err(Problem::field(
+            &path,
+            line,
+            what,
+            format!("`{}` already appears on line {first}", id.key),
+        )),
+        None => {
+            seen.insert(id.key.clone(), line);
+            Ok(())
+        }
+    });
+}
+
+fn check_unique_emails(rows: &mut Rows<Identity>) {
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let path = rows.path.clone();
+    rows.retain(|line, id| {
+        let Some(email) = &id.email else {
+            return Ok(());
+        };
+        let lower = email.to_lowercase();
+        match seen.get(&lower) {
+            Some(first) => Err(Problem::field(
+                &path,
+                line,
+                "email",
+                format!(
+                    "`{email}` is also the e-mail of line {first}; e-mail addresses must be unique"
+                ),
+            )),
+            None => {
+                seen.insert(lower, line);
+                Ok(())
+            }
+        }
+    });
+}
+
+/// Reads the HR feed: one row per person (see docs/formats.md).
+pub fn read_hr(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, ConnectError> {
+    let mut in_file: HashSet<String> = HashSet::new();
+    let mut rows = Rows::read(path, &file_name(path), &HR_SCHEMA, |row| {
+        if let Some(k) = row.get("employee_id") {
+            in_file.insert(k.to_owned());
+        }
+        parse_person(row)
+    })?;
+    check_unique_keys(&mut rows, "employee_id");
+    check_unique_emails(&mut rows);
+    // Managers must be people of this feed. Leaving out a row can leave its reports dangling,
+    // so repeat until nothing changes.
+    loop {
+        let present: HashSet<IdentityKey> = rows.valid.iter().map(|(_, i)| i.key.clone()).collect();
+        let before = rows.valid.len();
+        let path = rows.path.clone();
+        rows.retain(|line, id| {
+            let Some(m) = id.person.as_ref().and_then(|p| p.manager.as_ref()) else {
+                return Ok(());
+            };
+            if present.contains(m) {
+                return Ok(());
+            }
+            let why = if in_file.contains(m.as_str()) {
+                format!("manager `{m}` is on a row that is itself invalid")
+            } else {
+                format!("manager `{m}` is not an employee_id in this file")
+            };
+            Err(Problem::field(&path, line, "manager_id", why))
+        });
+        if rows.valid.len() == before {
+            break;
+        }
+    }
+    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    Ok(IdentitySnapshot {
+        identities: rows.valid.into_iter().map(|(_, i)| i).collect(),
+        files: vec![rows.file],
+        outcome,
+    })
+}
+
+/// Reads the non-human identity inventory: service accounts, API keys, tokens, certificates.
+pub fn read_nhi(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, ConnectError> {
+    let mut rows = Rows::read(path, &file_name(path), &NHI_SCHEMA, parse_nhi)?;
+    check_unique_keys(&mut rows, "id");
+    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    Ok(IdentitySnapshot {
+        identities: rows.valid.into_iter().map(|(_, i)| i).collect(),
+        files: vec![rows.file],
+        outcome,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hr(
+        content: &str,
+        skip: bool,
+    ) -> (Result<IdentitySnapshot, ConnectError>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("people.csv");
+        std::fs::write(&path, content).unwrap();
+        (read_hr(&path, ReadOptions { skip_invalid: skip }), dir)
+    }
+
+    fn message(r: Result<IdentitySnapshot, ConnectError>, dir: &tempfile::TempDir) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string().replace(&*dir.path().to_string_lossy(), ""),
+        }
+    }
+
+    const GOOD: &str = "employee_id,first_name,last_name,email,manager_id,department,title,status,start_date,end_date,cost_center\n\
+        E1,Ada,Lovelace,ada@example.com,,Executive,CEO,active,2020-01-01,,100\n\
+        E2,Bob,Stone,bob@example.com,E1,Finance,Controller,terminated,2021-02-01,2026-01-31,200\n";
+
+    #[test]
+    fn reads_people() {
+        let (r, _d) = hr(GOOD, false);
+        let snap = r.unwrap();
+        assert_eq!(snap.identities.len(), 2);
+        let bob = &snap.identities[1];
+        assert_eq!(bob.name, "Bob Stone");
+        assert_eq!(bob.status(), Some(EmploymentStatus::Terminated));
+        assert_eq!(
+            bob.attributes.get("cost_center").map(String::as_str),
+            Some("200")
+        );
+        assert_eq!(snap.files[0].rows, 2);
+    }
+
+    #[test]
+    fn bad_rows_are_reported_with_line_and_field() {
+        let bad = "employee_id,name,email,manager_id,status,start_date,end_date\n\
+            E1,Ada,ada@example.com,,active,2020-01-01,\n\
+            E2,Bob,bob@example.com,E9,active,,\n\
+            E1,Dup,dup@example.com,,active,,\n\
+            E3,Cy,ADA@example.com,,retired,2020-13-01,\n\
+            E4,Di,di@example.com,E4,active,2021-01-01,2020-01-01\n\
+            E5,Ed,ed@example.com,E3,active,,\n";
+        let (r, d) = hr(bad, false);
+        let msg = message(r, &d);
+        assert_eq!(
+            msg,
+            "7 problems in 5 rows; nothing was imported\n  \
+            /people.csv:3: field `manager_id`: manager `E9` is not an employee_id in this file\n  \
+            /people.csv:4: field `employee_id`: `E1` already appears on line 2\n  \
+            /people.csv:5: field `status`: `retired` is not a valid employment status; expected one of: active, leave, terminated\n  \
+            /people.csv:5: field `start_date`: `2020-13-01` is not a valid date; expected a date like `2026-03-31`\n  \
+            /people.csv:6: field `end_date`: 2020-01-01 is before the start date 2021-01-01\n  \
+            /people.csv:6: field `manager_id`: `E4` cannot be their own manager\n  \
+            /people.csv:7: field `manager_id`: manager `E3` is on a row that is itself invalid\n  \
+            (fix these, or import the valid rows with --skip-invalid)"
+        );
+        let (r, _d) = hr(bad, true);
+        let snap = r.unwrap();
+        assert_eq!(snap.identities.len(), 1);
+        assert_eq!(snap.outcome.skipped_rows, 5);
+    }
+
+    #[test]
+    fn duplicate_emails_are_refused() {
+        let (r, d) = hr(
+            "employee_id,name,email,status\nE1,A,a@x.com,active\nE2,B,A@X.com,active\n",
+            false,
+        );
+        assert!(
+            message(r, &d)
+                .contains("/people.csv:3: field `email`: `A@X.com` is also the e-mail of line 2")
+        );
+    }
+
+    #[test]
+    fn non_human_identities() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhi.csv");
+        std::fs::write(
+            &path,
+            "id,kind,name,owner,purpose,scope,last_rotated\n\
+             svc-backup,service_account,Backup,E1,Nightly backups,aws;proddb,2025-01-01\n\
+             key-ci,api_key,,,,github,\n\
+             p1,person,,,,,\n",
+        )
+        .unwrap();
+        let err = read_nhi(&path, ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nhi.csv:4: field `kind`: people come from the HR feed"),
+            "{err}"
+        );
+        let snap = read_nhi(&path, ReadOptions { skip_invalid: true }).unwrap();
+        assert_eq!(snap.identities.len(), 2);
+        let nh = snap.identities[0].non_human.as_ref().unwrap();
+        assert_eq!(nh.scope.len(), 2);
+        assert_eq!(snap.identities[1].name, "key-ci");
+    }
+}

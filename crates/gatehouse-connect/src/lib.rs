@@ -1,0 +1,27 @@
+//! Sources in, records out.
+//!
+//! Each reader turns one source — the HR feed, the non-human identity inventory, a system
+//! folder, the role catalogue, a warrant export — into a snapshot of model records. Readers
+//! check everything before returning: a problem is reported with file, line and field, and
+//! without `--skip-invalid` one problem means nothing is returned.
+//!
+//! **API boundary**: connectors neither know SQL nor compare with what the store holds; that
+//! delta is the store's job. They also do not read the clock.
+
+mod collect;
+mod correlate;
+mod fields;
+mod identities;
+mod problem;
+mod roles;
+mod system;
+mod table;
+
+pub use collect::{Outcome, ReadOptions};
+pub use correlate::{CorrelationReport, Correlator, IdentityIndex, compile_pattern, default_rules};
+pub use gatehouse_model::Attributes;
+pub use identities::{HR_SCHEMA, IdentitySnapshot, NHI_SCHEMA, read_hr, read_nhi};
+pub use problem::{ConnectError, Problem, SHOWN_PROBLEMS};
+pub use roles::{RoleSnapshot, WarrantSnapshot, read_roles, read_warrants};
+pub use system::{SystemSnapshot, read_system, read_system_config};
+pub use table::{MAX_FIELD_BYTES, hex};

@@ -1,0 +1,555 @@
+//! One system's snapshot: a folder with `system.toml`, accounts, entitlements and grants.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use gatehouse_model::{
+    Account, AccountKind, Attributes, CorrelationRule, Criticality, Entitlement, Grant,
+    GrantSource, IdentityKey, ImportFile, RiskLevel, SystemConfig, SystemKey, Warrant,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::collect::{Outcome, ReadOptions, Rows, conclude};
+use crate::fields::RowCheck;
+use crate::problem::{ConnectError, Problem};
+use crate::table::{Row, Schema, hex};
+
+/// A snapshot of one system.
+#[derive(Debug)]
+pub struct SystemSnapshot {
+    /// The system's description.
+    pub config: SystemConfig,
+    /// Its accounts, in file order.
+    pub accounts: Vec<Account>,
+    /// Its entitlements, in file order.
+    pub entitlements: Vec<Entitlement>,
+    /// Its grants, in file order.
+    pub grants: Vec<Grant>,
+    /// The files read.
+    pub files: Vec<ImportFile>,
+    /// Rows left out with `--skip-invalid`.
+    pub outcome: Outcome,
+}
+
+/// Columns of `accounts.csv`.
+pub const ACCOUNT_SCHEMA: Schema = Schema {
+    required: &["id"],
+    optional: &[
+        "username",
+        "kind",
+        "enabled",
+        "mfa",
+        "last_login",
+        "employee_id",
+        "email",
+        "identity",
+    ],
+    aliases: &[
+        ("native_id", "id"),
+        ("account_id", "id"),
+        ("user", "username"),
+        ("login", "username"),
+        ("user_name", "username"),
+        ("account_kind", "kind"),
+        ("type", "kind"),
+        ("mfa_enabled", "mfa"),
+        ("last_logon", "last_login"),
+        ("last_login_at", "last_login"),
+        ("mail", "email"),
+        ("identity_key", "identity"),
+    ],
+};
+
+/// Columns of `entitlements.csv`.
+pub const ENTITLEMENT_SCHEMA: Schema = Schema {
+    required: &["id"],
+    optional: &["name", "description", "privileged", "risk", "owner"],
+    aliases: &[
+        ("native_id", "id"),
+        ("entitlement_id", "id"),
+        ("display_name", "name"),
+        ("is_privileged", "privileged"),
+        ("risk_level", "risk"),
+    ],
+};
+
+/// Columns of `grants.csv`.
+pub const GRANT_SCHEMA: Schema = Schema {
+    required: &["account", "entitlement"],
+    optional: &["source", "warrant", "expires_at"],
+    aliases: &[
+        ("account_id", "account"),
+        ("entitlement_id", "entitlement"),
+        ("expires", "expires_at"),
+    ],
+};
+
+/// `system.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemFile {
+    key: String,
+    name: String,
+    description: Option<String>,
+    owner: Option<String>,
+    criticality: Option<String>,
+    #[serde(default)]
+    frameworks: Vec<String>,
+    #[serde(default)]
+    financial_reporting: bool,
+    review_cadence_days: Option<u32>,
+    #[serde(default)]
+    correlation: Vec<CorrelationRule>,
+    #[serde(default)]
+    attributes: BTreeMap<String, toml::Value>,
+}
+
+fn line_of(text: &str, offset: usize) -> u64 {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// Reads and checks `system.toml`.
+pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), ConnectError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConnectError::Unreadable(Problem::file(path, format!("cannot read: {e}"))))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        ConnectError::Unreadable(Problem::row(
+            path,
+            line_of(&String::from_utf8_lossy(&bytes), e.valid_up_to()),
+            "is not valid UTF-8; save the file as UTF-8",
+        ))
+    })?;
+    let file: SystemFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        ConnectError::Unreadable(Problem::row(path, line, e.message().trim().to_owned()))
+    })?;
+    let at = |needle: &str| -> u64 { text.find(needle).map(|o| line_of(text, o)).unwrap_or(1) };
+    let mut problems = Vec::new();
+    let key = SystemKey::new(&file.key)
+        .map_err(|e| problems.push(Problem::field(path, at("key"), "key", e.to_string())))
+        .ok();
+    let owner = match file.owner.as_deref().map(IdentityKey::new) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) => {
+            problems.push(Problem::field(path, at("owner"), "owner", e.to_string()));
+            None
+        }
+        None => None,
+    };
+    let criticality = match file.criticality.as_deref().map(str::parse::<Criticality>) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            problems.push(Problem::field(
+                path,
+                at("criticality"),
+                "criticality",
+                e.to_string(),
+            ));
+            None
+        }
+        None => None,
+    };
+    for rule in &file.correlation {
+        if let CorrelationRule::Username { pattern } = rule {
+            if let Err(e) = crate::correlate::compile_pattern(pattern) {
+                problems.push(Problem::field(path, at("pattern"), "correlation", e));
+            }
+        }
+    }
+    if file.name.trim().is_empty() {
+        problems.push(Problem::field(
+            path,
+            at("name"),
+            "name",
+            "must not be empty",
+        ));
+    }
+    if let Some(first) = problems.into_iter().next() {
+        return Err(ConnectError::Unreadable(first));
+    }
+    let mut frameworks: Vec<String> = file
+        .frameworks
+        .iter()
+        .map(|f| f.trim().to_ascii_lowercase())
+        .filter(|f| !f.is_empty())
+        .collect();
+    frameworks.sort();
+    frameworks.dedup();
+    let attributes: Attributes = file
+        .attributes
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect();
+    let config = SystemConfig {
+        key: key.ok_or_else(|| ConnectError::Unreadable(Problem::file(path, "no key")))?,
+        name: file.name.trim().to_owned(),
+        description: file.description,
+        owner,
+        criticality,
+        frameworks,
+        financial_reporting: file.financial_reporting,
+        review_cadence_days: file.review_cadence_days,
+        correlation: file.correlation,
+        attributes,
+    };
+    let summary = ImportFile {
+        name: "system.toml".into(),
+        sha256: hex(&Sha256::digest(&bytes)),
+        rows: 1,
+    };
+    Ok((config, summary))
+}
+
+/// Finds `<base>.csv`, `<base>.json` or `<base>.jsonl` in a folder; exactly one must exist.
+fn find_data_file(dir: &Path, base: &str) -> Result<(PathBuf, String), ConnectError> {
+    let found: Vec<String> = ["csv", "json", "jsonl", "ndjson"]
+        .iter()
+        .map(|ext| format!("{base}.{ext}"))
+        .filter(|name| dir.join(name).is_file())
+        .collect();
+    match found.as_slice() {
+        [one] => Ok((dir.join(one), one.clone())),
+        [] => Err(ConnectError::Unreadable(Problem::file(
+            &dir.join(format!("{base}.csv")),
+            format!(
+                "not found; a system folder needs {base}.csv (or {base}.json / {base}.jsonl), \
+                 even if it has only a header line"
+            ),
+        ))),
+        many => Err(ConnectError::Unreadable(Problem::file(
+            &dir.join(&many[0]),
+            format!("{} all exist; keep one", many.join(", ")),
+        ))),
+    }
+}
+
+fn parse_account(system: &SystemKey, row: &Row<'_>) -> Result<Account, Vec<Problem>> {
+    let mut c = RowCheck::new(row);
+    let native_id = c.text("id");
+    let username = c.opt_text("username").unwrap_or_else(|| native_id.clone());
+    let kind = c.parse_or("kind", AccountKind::Human);
+    let enabled = c.opt_bool("enabled").unwrap_or(true);
+    let mfa = c.opt_bool("mfa");
+    let last_login = c.opt_timestamp("last_login");
+    let identity = c.opt_identity("identity");
+    let account = Account {
+        system: system.clone(),
+        native_id,
+        username,
+        identity,
+        linked_by: None,
+        kind,
+        enabled,
+        mfa,
+        last_login,
+        employee_id: c.opt_text("employee_id"),
+        email: c.opt_text("email"),
+        attributes: row.attributes(),
+    };
+    c.finish(account)
+}
+
+fn parse_entitlement(system: &SystemKey, row: &Row<'_>) -> Result<Entitlement, Vec<Problem>> {
+    let mut c = RowCheck::new(row);
+    let native_id = c.text("id");
+    let name = c.opt_text("name").unwrap_or_else(|| native_id.clone());
+    let e = Entitlement {
+        system: system.clone(),
+        native_id,
+        name,
+        description: c.opt_text("description"),
+        privileged: c.opt_bool("privileged").unwrap_or(false),
+        risk: c.opt_parse::<RiskLevel>("risk"),
+        owner: c.opt_identity("owner"),
+        attributes: row.attributes(),
+    };
+    c.finish(e)
+}
+
+fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Vec<Problem>> {
+    let mut c = RowCheck::new(row);
+    let g = Grant {
+        system: system.clone(),
+        account: c.text("account"),
+        entitlement: c.text("entitlement"),
+        source: c.parse_or("source", GrantSource::Direct),
+        warrant: c.opt_parse::<Warrant>("warrant"),
+        expires_at: c.opt_timestamp("expires_at"),
+        attributes: row.attributes(),
+    };
+    c.finish(g)
+}
+
+fn check_unique<T>(rows: &mut Rows<T>, column: &str, key: impl Fn(&T) -> &str) {
+    let mut seen: HashMap<String, u64> = HashMap::with_capacity(rows.valid.len());
+    let path = rows.path.clone();
+    rows.retain(|line, t| {
+        let k = key(t);
+        match seen.get(k) {
+            Some(first) => Err(Problem::field(
+                &path,
+                line,
+                column,
+                format!("`{k}` already appears on line {first}"),
+            )),
+            None => {
+                seen.insert(k.to_owned(), line);
+                Ok(())
+            }
+        }
+    });
+}
+
+/// Reads a system folder (see docs/formats.md). Every file is read and checked before anything
+/// is returned: without `skip_invalid` any problem fails the whole snapshot.
+pub fn read_system(dir: &Path, options: ReadOptions) -> Result<SystemSnapshot, ConnectError> {
+    if !dir.is_dir() {
+        return Err(ConnectError::Unreadable(Problem::file(
+            dir,
+            "is not a folder; a system is imported from a folder with system.toml, accounts, entitlements and grants",
+        )));
+    }
+    let (config, toml_file) = read_system_config(&dir.join("system.toml"))?;
+    let key = config.key.clone();
+    let (accounts_path, accounts_name) = find_data_file(dir, "accounts")?;
+    let (entitlements_path, entitlements_name) = find_data_file(dir, "entitlements")?;
+    let (grants_path, grants_name) = find_data_file(dir, "grants")?;
+
+    let mut accounts = Rows::read(&accounts_path, &accounts_name, &ACCOUNT_SCHEMA, |r| {
+        parse_account(&key, r)
+    })?;
+    check_unique(&mut accounts, "id", |a| &a.native_id);
+    let mut entitlements = Rows::read(
+        &entitlements_path,
+        &entitlements_name,
+        &ENTITLEMENT_SCHEMA,
+        |r| parse_entitlement(&key, r),
+    )?;
+    check_unique(&mut entitlements, "id", |e| &e.native_id);
+    let mut grants = Rows::read(&grants_path, &grants_name, &GRANT_SCHEMA, |r| {
+        parse_grant(&key, r)
+    })?;
+
+    // References: every grant names an account and an entitlement of this snapshot.
+    let account_ids: HashMap<&str, ()> = accounts
+        .valid
+        .iter()
+        .map(|(_, a)| (a.native_id.as_str(), ()))
+        .collect();
+    let entitlement_ids: HashMap<&str, ()> = entitlements
+        .valid
+        .iter()
+        .map(|(_, e)| (e.native_id.as_str(), ()))
+        .collect();
+    let grants_path_buf = grants.path.clone();
+    let (a_name, e_name) = (accounts_name.clone(), entitlements_name.clone());
+    grants.retain(|line, g| {
+        if !account_ids.contains_key(g.account.as_str()) {
+            let why = if accounts.invalid.is_empty() {
+                format!("account `{}` is not in {a_name}", g.account)
+            } else {
+                format!(
+                    "account `{}` is not among the valid rows of {a_name}",
+                    g.account
+                )
+            };
+            return Err(Problem::field(&grants_path_buf, line, "account", why));
+        }
+        if !entitlement_ids.contains_key(g.entitlement.as_str()) {
+            let why = if entitlements.invalid.is_empty() {
+                format!("entitlement `{}` is not in {e_name}", g.entitlement)
+            } else {
+                format!(
+                    "entitlement `{}` is not among the valid rows of {e_name}",
+                    g.entitlement
+                )
+            };
+            return Err(Problem::field(&grants_path_buf, line, "entitlement", why));
+        }
+        Ok(())
+    });
+    let mut seen: HashMap<(String, String), u64> = HashMap::with_capacity(grants.valid.len());
+    grants.retain(
+        |line, g| match seen.get(&(g.account.clone(), g.entitlement.clone())) {
+            Some(first) => Err(Problem::row(
+                &grants_path_buf,
+                line,
+                format!(
+                    "account `{}` holds entitlement `{}` already on line {first}",
+                    g.account, g.entitlement
+                ),
+            )),
+            None => {
+                seen.insert((g.account.clone(), g.entitlement.clone()), line);
+                Ok(())
+            }
+        },
+    );
+    drop(seen);
+
+    let outcome = conclude(
+        options,
+        vec![
+            (
+                std::mem::take(&mut accounts.problems),
+                std::mem::take(&mut accounts.invalid),
+            ),
+            (
+                std::mem::take(&mut entitlements.problems),
+                std::mem::take(&mut entitlements.invalid),
+            ),
+            (
+                std::mem::take(&mut grants.problems),
+                std::mem::take(&mut grants.invalid),
+            ),
+        ],
+    )?;
+    Ok(SystemSnapshot {
+        config,
+        files: vec![toml_file, accounts.file, entitlements.file, grants.file],
+        accounts: accounts.valid.into_iter().map(|(_, a)| a).collect(),
+        entitlements: entitlements.valid.into_iter().map(|(_, e)| e).collect(),
+        grants: grants.valid.into_iter().map(|(_, g)| g).collect(),
+        outcome,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        dir
+    }
+
+    const TOML: &str = "key = \"erp\"\nname = \"ERP\"\nowner = \"E1\"\ncriticality = \"critical\"\n\
+        frameworks = [\"SOX\", \"iso27001\"]\nfinancial_reporting = true\n\n\
+        [[correlation]]\nrule = \"username\"\npattern = \"^(?P<email_local>[a-z.]+)$\"\n\n\
+        [attributes]\nvendor = \"SAP\"\n";
+
+    fn err(dir: &tempfile::TempDir, skip: bool) -> String {
+        match read_system(dir.path(), ReadOptions { skip_invalid: skip }) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string().replace(&*dir.path().to_string_lossy(), ""),
+        }
+    }
+
+    #[test]
+    fn reads_a_system_folder() {
+        let dir = folder(&[
+            ("system.toml", TOML),
+            (
+                "accounts.csv",
+                "id,username,kind,enabled,mfa,last_login,dept\nu1,ada,human,yes,true,2026-11-01T08:00:00Z,FIN\nu2,svc,service,no,,,\n",
+            ),
+            (
+                "entitlements.json",
+                r#"[{"id":"role/AP","name":"AP Approver","privileged":true,"risk":"high"}]"#,
+            ),
+            (
+                "grants.csv",
+                "account,entitlement,source,warrant\nu1,role/AP,request,request:REQ-1\n",
+            ),
+        ]);
+        let snap = read_system(dir.path(), ReadOptions::default()).unwrap();
+        assert_eq!(snap.config.frameworks, vec!["iso27001", "sox"]);
+        assert_eq!(
+            snap.config.attributes.get("vendor").map(String::as_str),
+            Some("SAP")
+        );
+        assert_eq!(snap.accounts.len(), 2);
+        assert!(!snap.accounts[1].enabled);
+        assert_eq!(
+            snap.accounts[0].attributes.get("dept").map(String::as_str),
+            Some("FIN")
+        );
+        assert!(snap.entitlements[0].privileged);
+        assert_eq!(
+            snap.grants[0]
+                .warrant
+                .as_ref()
+                .map(|w| w.to_string())
+                .as_deref(),
+            Some("request:REQ-1")
+        );
+        assert_eq!(snap.files.len(), 4);
+        assert_eq!(snap.files[2].name, "entitlements.json");
+    }
+
+    #[test]
+    fn dangling_and_duplicate_grants() {
+        let dir = folder(&[
+            ("system.toml", TOML),
+            ("accounts.csv", "id\nu1\nu1\n"),
+            ("entitlements.csv", "id\ne1\n"),
+            (
+                "grants.csv",
+                "account,entitlement,expires_at\nu1,e1,\nu1,e2,\nu9,e1,\nu1,e1,\nu1,e1,someday\n",
+            ),
+        ]);
+        assert_eq!(
+            err(&dir, false),
+            "5 problems in 5 rows; nothing was imported\n  \
+             /accounts.csv:3: field `id`: `u1` already appears on line 2\n  \
+             /grants.csv:3: field `entitlement`: entitlement `e2` is not in entitlements.csv\n  \
+             /grants.csv:4: field `account`: account `u9` is not among the valid rows of accounts.csv\n  \
+             /grants.csv:5: account `u1` holds entitlement `e1` already on line 2\n  \
+             /grants.csv:6: field `expires_at`: `someday` is not a valid timestamp; expected a date like `2026-03-31` or an RFC 3339 time like `2026-03-31T17:00:00Z`\n  \
+             (fix these, or import the valid rows with --skip-invalid)"
+        );
+        let snap = read_system(dir.path(), ReadOptions { skip_invalid: true }).unwrap();
+        assert_eq!(snap.grants.len(), 1);
+        assert_eq!(snap.outcome.skipped_rows, 5);
+    }
+
+    #[test]
+    fn file_level_problems() {
+        let dir = folder(&[
+            ("system.toml", TOML),
+            ("accounts.csv", "id\n"),
+            ("entitlements.csv", "id\n"),
+        ]);
+        assert!(
+            err(&dir, true).starts_with("/grants.csv: not found; a system folder needs grants.csv")
+        );
+        let dir = folder(&[("system.toml", "key = \"erp\"\nname = \"x\"\ncolour = 1\n")]);
+        let e = err(&dir, false);
+        assert!(
+            e.starts_with("/system.toml:3: unknown field `colour`"),
+            "{e}"
+        );
+        let dir = folder(&[("system.toml", "key = \"ERP\"\nname = \"x\"\n")]);
+        assert_eq!(
+            err(&dir, false),
+            "/system.toml:1: field `key`: `ERP` is not a valid system key: use 1 to 64 lowercase letters, digits, `_`, `-` or `.`, starting with a letter or digit"
+        );
+        let dir = folder(&[(
+            "system.toml",
+            "key = \"erp\"\nname = \"x\"\n[[correlation]]\nrule = \"username\"\npattern = \"(\"\n",
+        )]);
+        assert!(err(&dir, false).starts_with(
+            "/system.toml:5: field `correlation`: the pattern `(` is not a valid regular expression"
+        ));
+        let dir = folder(&[
+            ("system.toml", TOML),
+            ("accounts.csv", "id\n"),
+            ("accounts.json", "[]"),
+        ]);
+        assert!(err(&dir, false).ends_with("accounts.csv, accounts.json all exist; keep one"));
+    }
+}

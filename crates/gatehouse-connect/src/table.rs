@@ -1,0 +1,670 @@
+//! Reads a tabular source file — CSV, a JSON array of objects, or JSON Lines — row by row,
+//! with the line of every row and clear messages for what is wrong with the file.
+//!
+//! Column names are compared after trimming and lowercasing. Columns the schema does not know
+//! become free attributes. Empty values mean "absent".
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+
+/// Longest accepted value of one field.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// The columns a file kind knows about.
+pub struct Schema {
+    /// Columns every row must have (the file must have them; rows may still leave optional
+    /// ones empty).
+    pub required: &'static [&'static str],
+    /// Columns with a meaning; anything else becomes an attribute.
+    pub optional: &'static [&'static str],
+    /// Other accepted spellings: `(alias, column)`.
+    pub aliases: &'static [(&'static str, &'static str)],
+}
+
+impl Schema {
+    fn known(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.required.iter().chain(self.optional.iter()).copied()
+    }
+}
+
+/// Where each known column is in the file, and which columns are extra.
+pub struct Header {
+    positions: HashMap<&'static str, usize>,
+    extras: Vec<(usize, String)>,
+}
+
+impl Header {
+    /// Position of a known column in the row, if the file has it.
+    pub fn position(&self, column: &str) -> Option<usize> {
+        self.positions.get(column).copied()
+    }
+}
+
+/// What was read from one file: its digest and how many rows.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    /// Data rows.
+    pub rows: u64,
+}
+
+/// One data row.
+pub struct Row<'a> {
+    /// 1-based line where the row starts.
+    pub line: u64,
+    values: &'a [Option<String>],
+    header: &'a Header,
+    path: &'a Path,
+}
+
+impl Row<'_> {
+    /// The trimmed value of a known column; `None` when the file lacks the column or the value
+    /// is empty.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        let idx = self.header.position(column)?;
+        let v = self.values.get(idx)?.as_deref()?.trim();
+        if v.is_empty() { None } else { Some(v) }
+    }
+
+    /// The value of a column that must be present, or a problem naming it.
+    pub fn require(&self, column: &str) -> Result<&str, Problem> {
+        self.get(column)
+            .ok_or_else(|| self.problem(column, "is required but empty"))
+    }
+
+    /// The extra columns of this row, as attributes (empty values left out).
+    pub fn attributes(&self) -> crate::Attributes {
+        let mut out = crate::Attributes::new();
+        for (idx, name) in &self.header.extras {
+            if let Some(Some(v)) = self.values.get(*idx) {
+                let v = v.trim();
+                if !v.is_empty() {
+                    out.insert(name.clone(), v.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// A problem with a field of this row.
+    pub fn problem(&self, column: &str, message: impl Into<String>) -> Problem {
+        Problem::field(self.path, self.line, column, message)
+    }
+}
+
+/// Reads a file and calls `each` with every row whose cells are well-formed, or with the
+/// problem of a row whose cells are broken (bad UTF-8, oversize, wrong field count). A
+/// problem with the whole file is returned as `Err`.
+pub fn read_table(
+    path: &Path,
+    schema: &Schema,
+    mut each: impl FnMut(Result<&Row<'_>, Problem>),
+) -> Result<FileSummary, Problem> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Problem::file(path, format!("cannot read: {e}")))?;
+    let sha256 = hex(&Sha256::digest(&bytes));
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Problem::file(
+            path,
+            "the file is UTF-16 encoded; save it as UTF-8",
+        ));
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rows = match ext.as_str() {
+        "json" => read_json(path, body, schema, false, &mut each)?,
+        "jsonl" | "ndjson" => read_json(path, body, schema, true, &mut each)?,
+        _ => read_csv(path, body, schema, &mut each)?,
+    };
+    Ok(FileSummary { sha256, rows })
+}
+
+fn normalise(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+fn build_header(path: &Path, names: &[String], schema: &Schema) -> Result<Header, Problem> {
+    let mut positions = HashMap::new();
+    let mut extras = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (idx, raw) in names.iter().enumerate() {
+        let name = normalise(raw);
+        if name.is_empty() {
+            return Err(Problem::row(
+                path,
+                1,
+                format!("column {} has no name", idx + 1),
+            ));
+        }
+        if let Some(first) = seen.insert(name.clone(), idx) {
+            return Err(Problem::row(
+                path,
+                1,
+                format!(
+                    "column `{name}` appears twice (columns {} and {})",
+                    first + 1,
+                    idx + 1
+                ),
+            ));
+        }
+        let canonical = schema
+            .aliases
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map(|(_, col)| *col)
+            .or_else(|| schema.known().find(|k| *k == name));
+        match canonical {
+            Some(col) => {
+                if positions.insert(col, idx).is_some() {
+                    return Err(Problem::row(
+                        path,
+                        1,
+                        format!(
+                            "column `{col}` is given twice (directly or through an alias such as `{name}`)"
+                        ),
+                    ));
+                }
+            }
+            None => extras.push((idx, name)),
+        }
+    }
+    let missing: Vec<&str> = schema
+        .required
+        .iter()
+        .copied()
+        .filter(|c| !positions.contains_key(c))
+        .collect();
+    if !missing.is_empty() {
+        let found: Vec<String> = names.iter().map(|n| normalise(n)).collect();
+        return Err(Problem::row(
+            path,
+            1,
+            format!(
+                "missing required column{} {} (found: {})",
+                if missing.len() == 1 { "" } else { "s" },
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if found.is_empty() {
+                    "no columns".to_owned()
+                } else {
+                    found.join(", ")
+                }
+            ),
+        ));
+    }
+    Ok(Header { positions, extras })
+}
+
+fn read_csv(
+    path: &Path,
+    body: &[u8],
+    schema: &Schema,
+    each: &mut impl FnMut(Result<&Row<'_>, Problem>),
+) -> Result<u64, Problem> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let mut record = csv::ByteRecord::new();
+    let read = |reader: &mut csv::Reader<&[u8]>, record: &mut csv::ByteRecord| {
+        reader
+            .read_byte_record(record)
+            .map_err(|e| Problem::file(path, format!("not readable as CSV: {e}")))
+    };
+    if !read(&mut reader, &mut record)? {
+        return Err(Problem::file(
+            path,
+            "the file is empty; it needs a header line naming the columns",
+        ));
+    }
+    let mut names = Vec::with_capacity(record.len());
+    for (i, field) in record.iter().enumerate() {
+        match std::str::from_utf8(field) {
+            Ok(s) => names.push(s.to_owned()),
+            Err(e) => {
+                return Err(Problem::row(
+                    path,
+                    1,
+                    format!(
+                        "column {} name is not valid UTF-8 (byte {} is not); save the file as UTF-8",
+                        i + 1,
+                        e.valid_up_to() + 1
+                    ),
+                ));
+            }
+        }
+    }
+    let header = build_header(path, &names, schema)?;
+    let width = names.len();
+    let mut values: Vec<Option<String>> = vec![None; width];
+    let mut rows = 0u64;
+    while read(&mut reader, &mut record)? {
+        // The reader's position is where it started looking for the record, before any
+        // blank lines it skipped; move past them to the record's first line.
+        let (mut line, mut at) = record
+            .position()
+            .map(|p| (p.line(), p.byte() as usize))
+            .unwrap_or((0, 0));
+        while let Some(b @ (b'\n' | b'\r')) = body.get(at) {
+            if *b == b'\n' {
+                line += 1;
+            }
+            at += 1;
+        }
+        rows += 1;
+        if record.len() != width {
+            each(Err(Problem::row(
+                path,
+                line,
+                format!(
+                    "has {} field{} but the header has {} column{}",
+                    record.len(),
+                    if record.len() == 1 { "" } else { "s" },
+                    width,
+                    if width == 1 { "" } else { "s" }
+                ),
+            )));
+            continue;
+        }
+        let mut broken = false;
+        for (i, field) in record.iter().enumerate() {
+            values[i] = None;
+            if field.len() > MAX_FIELD_BYTES {
+                each(Err(Problem::field(
+                    path,
+                    line,
+                    &normalise(&names[i]),
+                    format!(
+                        "is {} bytes long; the limit is {MAX_FIELD_BYTES}",
+                        field.len()
+                    ),
+                )));
+                broken = true;
+                continue;
+            }
+            match std::str::from_utf8(field) {
+                Ok(s) => values[i] = Some(s.to_owned()),
+                Err(e) => {
+                    each(Err(Problem::field(
+                        path,
+                        line,
+                        &normalise(&names[i]),
+                        format!(
+                            "is not valid UTF-8 (byte {} of the value, 0x{:02X}); save the file as UTF-8",
+                            e.valid_up_to() + 1,
+                            field[e.valid_up_to()]
+                        ),
+                    )));
+                    broken = true;
+                }
+            }
+        }
+        if !broken {
+            each(Ok(&Row {
+                line,
+                values: &values,
+                header: &header,
+                path,
+            }));
+        }
+    }
+    Ok(rows)
+}
+
+fn json_scalar(v: &serde_json::Value) -> Result<Option<String>, &'static str> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => {
+            let mut parts = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::String(s) => parts.push(s.clone()),
+                    Value::Number(n) => parts.push(n.to_string()),
+                    Value::Bool(b) => parts.push(b.to_string()),
+                    _ => return Err("must be a list of plain values"),
+                }
+            }
+            Some(parts.join(";"))
+        }
+        Value::Object(_) => Some(v.to_string()),
+    })
+}
+
+fn read_json(
+    path: &Path,
+    body: &[u8],
+    schema: &Schema,
+    lines: bool,
+    each: &mut impl FnMut(Result<&Row<'_>, Problem>),
+) -> Result<u64, Problem> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let line = body[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        Problem::row(
+            path,
+            line as u64,
+            "is not valid UTF-8; save the file as UTF-8".to_owned(),
+        )
+    })?;
+    let objects = if lines {
+        split_json_lines(path, text)?
+    } else {
+        split_json_array(path, text)?
+    };
+    // Columns: every key, in order of first appearance.
+    let mut names: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (_, obj) in &objects {
+        for k in obj.keys() {
+            let n = normalise(k);
+            if !index.contains_key(&n) {
+                index.insert(n.clone(), names.len());
+                names.push(n);
+            }
+        }
+    }
+    if objects.is_empty() {
+        // An empty list is a valid, empty snapshot; columns cannot be checked.
+        return Ok(0);
+    }
+    let header = build_header(path, &names, schema)?;
+    let mut rows = 0;
+    for (line, obj) in &objects {
+        rows += 1;
+        let mut values: Vec<Option<String>> = vec![None; names.len()];
+        let mut broken = false;
+        for (k, v) in obj {
+            let n = normalise(k);
+            let Some(&idx) = index.get(&n) else { continue };
+            match json_scalar(v) {
+                Ok(Some(s)) if s.len() > MAX_FIELD_BYTES => {
+                    each(Err(Problem::field(
+                        path,
+                        *line,
+                        &n,
+                        format!("is {} bytes long; the limit is {MAX_FIELD_BYTES}", s.len()),
+                    )));
+                    broken = true;
+                }
+                Ok(s) => values[idx] = s,
+                Err(msg) => {
+                    each(Err(Problem::field(path, *line, &n, msg)));
+                    broken = true;
+                }
+            }
+        }
+        if !broken {
+            each(Ok(&Row {
+                line: *line,
+                values: &values,
+                header: &header,
+                path,
+            }));
+        }
+    }
+    Ok(rows)
+}
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+fn json_error(path: &Path, line_offset: u64, e: &serde_json::Error) -> Problem {
+    let line = line_offset + e.line() as u64 - 1;
+    Problem::row(path, line.max(1), format!("not valid JSON: {e}"))
+}
+
+fn split_json_lines(path: &Path, text: &str) -> Result<Vec<(u64, JsonObject)>, Problem> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let line = i as u64 + 1;
+        if l.trim().is_empty() {
+            continue;
+        }
+        if l.len() > 16 * MAX_FIELD_BYTES {
+            return Err(Problem::row(path, line, "is longer than 1 MiB"));
+        }
+        let obj: JsonObject = serde_json::from_str(l)
+            .map_err(|e| Problem::row(path, line, format!("not a JSON object: {e}")))?;
+        out.push((line, obj));
+    }
+    Ok(out)
+}
+
+fn split_json_array(path: &Path, text: &str) -> Result<Vec<(u64, JsonObject)>, Problem> {
+    let bytes = text.as_bytes();
+    let mut pos = 0usize;
+    let mut line = 1u64;
+    let skip_ws = |pos: &mut usize, line: &mut u64| {
+        while *pos < bytes.len() && bytes[*pos].is_ascii_whitespace() {
+            if bytes[*pos] == b'\n' {
+                *line += 1;
+            }
+            *pos += 1;
+        }
+    };
+    skip_ws(&mut pos, &mut line);
+    if bytes.get(pos) != Some(&b'[') {
+        return Err(Problem::row(
+            path,
+            line,
+            "expected a JSON array of objects (`[{...}, {...}]`); for one object per line name the file `.jsonl`",
+        ));
+    }
+    pos += 1;
+    let mut out = Vec::new();
+    loop {
+        skip_ws(&mut pos, &mut line);
+        match bytes.get(pos) {
+            Some(b']') if out.is_empty() => break,
+            None => return Err(Problem::row(path, line, "the JSON array is not closed")),
+            _ => {}
+        }
+        let start_line = line;
+        let mut stream =
+            serde_json::Deserializer::from_slice(&bytes[pos..]).into_iter::<JsonObject>();
+        match stream.next() {
+            Some(Ok(obj)) => out.push((start_line, obj)),
+            Some(Err(e)) => return Err(json_error(path, start_line, &e)),
+            None => return Err(Problem::row(path, line, "the JSON array is not closed")),
+        }
+        let consumed = stream.byte_offset();
+        line += bytes[pos..pos + consumed]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        pos += consumed;
+        skip_ws(&mut pos, &mut line);
+        match bytes.get(pos) {
+            Some(b',') => pos += 1,
+            Some(b']') => break,
+            _ => {
+                return Err(Problem::row(
+                    path,
+                    line,
+                    "expected `,` or `]` after an object in the JSON array",
+                ));
+            }
+        }
+    }
+    pos += 1;
+    skip_ws(&mut pos, &mut line);
+    if pos < bytes.len() {
+        return Err(Problem::row(
+            path,
+            line,
+            "unexpected content after the JSON array",
+        ));
+    }
+    Ok(out)
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: Schema = Schema {
+        required: &["id", "name"],
+        optional: &["email"],
+        aliases: &[("mail", "email")],
+    };
+
+    fn check(file_name: &str, content: &[u8]) -> (Vec<String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name);
+        std::fs::write(&path, content).unwrap();
+        let mut rows = Vec::new();
+        let mut problems = Vec::new();
+        let res = read_table(&path, &SCHEMA, |item| match item {
+            Ok(r) => rows.push(format!(
+                "{}:{}|{}|{}|{:?}",
+                r.line,
+                r.get("id").unwrap_or("-"),
+                r.get("name").unwrap_or("-"),
+                r.get("email").unwrap_or("-"),
+                r.attributes()
+            )),
+            Err(p) => problems.push(p.to_string().replace(&*dir.path().to_string_lossy(), "")),
+        });
+        if let Err(p) = res {
+            problems.push(format!(
+                "FILE {}",
+                p.to_string().replace(&*dir.path().to_string_lossy(), "")
+            ));
+        }
+        (rows, problems)
+    }
+
+    #[test]
+    fn csv_rows_lines_aliases_and_attributes() {
+        let (rows, problems) = check(
+            "p.csv",
+            b"\xEF\xBB\xBFID, Name ,Mail,Cost Center\n1,Ada,ada@x,100\n\n\"2\",\"Bob\nSmith\",,200\n3,Cy,c@x,\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            rows,
+            vec![
+                "2:1|Ada|ada@x|{\"cost center\": \"100\"}",
+                "4:2|Bob\nSmith|-|{\"cost center\": \"200\"}",
+                "6:3|Cy|c@x|{}",
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_bad_input() {
+        let (_, p) = check("p.csv", b"");
+        assert_eq!(
+            p,
+            vec!["FILE /p.csv: the file is empty; it needs a header line naming the columns"]
+        );
+        let (_, p) = check("p.csv", b"id,mail\n1,x\n");
+        assert_eq!(
+            p,
+            vec!["FILE /p.csv:1: missing required column `name` (found: id, mail)"]
+        );
+        let (_, p) = check("p.csv", b"id,name,ID\n");
+        assert_eq!(
+            p,
+            vec!["FILE /p.csv:1: column `id` appears twice (columns 1 and 3)"]
+        );
+        let (_, p) = check("p.csv", b"\xFF\xFEi\0d\0");
+        assert_eq!(
+            p,
+            vec!["FILE /p.csv: the file is UTF-16 encoded; save it as UTF-8"]
+        );
+        let (rows, p) = check("p.csv", b"id,name\n1,Jos\xE9\n2,Bo,extra\n3,ok\n");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            p,
+            vec![
+                "/p.csv:2: field `name`: is not valid UTF-8 (byte 4 of the value, 0xE9); save the file as UTF-8",
+                "/p.csv:3: has 3 fields but the header has 2 columns",
+            ]
+        );
+        let big = format!("id,name\n1,{}\n", "x".repeat(MAX_FIELD_BYTES + 1));
+        let (_, p) = check("p.csv", big.as_bytes());
+        assert_eq!(
+            p,
+            vec![format!(
+                "/p.csv:2: field `name`: is {} bytes long; the limit is 65536",
+                MAX_FIELD_BYTES + 1
+            )]
+        );
+    }
+
+    #[test]
+    fn json_array_lines() {
+        let (rows, p) = check(
+            "p.json",
+            br#"[
+  {"id": 1, "name": "Ada", "tags": ["a", "b"]},
+  {"id": "2",
+   "name": "Bob", "email": null}
+]"#,
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(rows, vec!["2:1|Ada|-|{\"tags\": \"a;b\"}", "3:2|Bob|-|{}"]);
+        let (_, p) = check(
+            "p.json",
+            b"[\n {\"id\": 1, \"name\": \"A\"},\n {\"id\": 2 \"name\": 1}\n]",
+        );
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with("FILE /p.json:3: not valid JSON: expected `,` or `}`"),
+            "{p:?}"
+        );
+        let (_, p) = check("p.json", b"{\"id\":1}");
+        assert!(p[0].contains("expected a JSON array of objects"), "{p:?}");
+        let (_, p) = check("p.json", b"[{\"id\":1,\"name\":{\"first\":\"A\"}}]");
+        assert!(p.is_empty(), "objects become JSON text attributes: {p:?}");
+        let (_, p) = check("p.json", b"[{\"id\":1,\"name\":[{\"a\":1}]}]");
+        assert_eq!(
+            p,
+            vec!["/p.json:1: field `name`: must be a list of plain values"]
+        );
+    }
+
+    #[test]
+    fn json_lines() {
+        let (rows, p) = check(
+            "p.jsonl",
+            b"{\"id\":1,\"name\":\"A\"}\n\n{\"id\":2,\"name\":\"B\"}\n",
+        );
+        assert!(p.is_empty());
+        assert_eq!(rows, vec!["1:1|A|-|{}", "3:2|B|-|{}"]);
+        let (_, p) = check("p.jsonl", b"{\"id\":1,\"name\":\"A\"}\n{oops}\n");
+        assert!(
+            p[0].starts_with("FILE /p.jsonl:2: not a JSON object"),
+            "{p:?}"
+        );
+    }
+}

@@ -1,0 +1,409 @@
+//! Events: every change of state is one, with a sequence number, a time, an actor and a typed
+//! payload.
+//!
+//! # Canonical encoding
+//!
+//! An event is encoded as compact JSON (UTF-8, no insignificant whitespace, no newline) with
+//! the envelope keys in this order: `seq`, `at`, `actor`, `kind`, `data`. Inside `data`, keys
+//! appear in the declaration order of the Rust structs, absent optional values are omitted and
+//! free attributes are sorted by name. These bytes are what the ledger hashes, what the store
+//! keeps and what an audit bundle ships; [`Event::decode`] refuses bytes that would not
+//! re-encode to exactly themselves, so there is one encoding per event.
+
+use std::collections::BTreeMap;
+
+use serde::de::Error as _;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::ModelError;
+use crate::inventory::{
+    Account, Entitlement, Grant, Identity, Role, SystemConfig, WarrantKind, WarrantRecord,
+};
+use crate::keys::{IdentityKey, RoleKey, SystemKey};
+use crate::time::Timestamp;
+
+/// One recorded change of state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Position in the log, from 1; the ledger leaf index is `seq - 1`.
+    pub seq: u64,
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// Who caused it: `cli:alice`, `import:hr`, `server:E00017`, …
+    pub actor: String,
+    /// What happened.
+    pub data: EventData,
+}
+
+/// A change that took effect at `as_of` (the snapshot time of an import, or the time of a
+/// decision), recorded as part of the import event `import` when there was one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stamped<T> {
+    /// When the change took effect; history intervals start or end here.
+    pub as_of: Timestamp,
+    /// The `seq` of the `import.applied` event this change belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<u64>,
+    /// The new state of the object, or the key of a removed one.
+    pub record: T,
+}
+
+/// One input file of an import, as evidence of what was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportFile {
+    /// File name, relative to the imported path.
+    pub name: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// Data rows read.
+    pub rows: u64,
+}
+
+/// An import of one source's snapshot that changed something. Its delta events follow it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportApplied {
+    /// The source: `hr`, `nhi`, `roles`, `warrants` or `system:<key>`.
+    pub source: String,
+    /// The time the snapshot describes.
+    pub as_of: Timestamp,
+    /// SHA-256 over the normalised snapshot, to recognise a re-import of the same content.
+    pub digest: String,
+    /// The files read.
+    pub files: Vec<ImportFile>,
+    /// Number of delta events per kind (`grant.added` → 120).
+    pub changes: BTreeMap<String, u64>,
+    /// Invalid rows left out (only with `--skip-invalid`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_rows: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The key of a removed identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRemoved {
+    /// Which identity left the feed.
+    pub key: IdentityKey,
+}
+
+/// The key of a removed account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRemoved {
+    /// The system.
+    pub system: SystemKey,
+    /// The account's native id.
+    pub native_id: String,
+}
+
+/// The key of a removed entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitlementRemoved {
+    /// The system.
+    pub system: SystemKey,
+    /// The entitlement's native id.
+    pub native_id: String,
+}
+
+/// The key of a removed grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRemoved {
+    /// The system.
+    pub system: SystemKey,
+    /// Native id of the account.
+    pub account: String,
+    /// Native id of the entitlement.
+    pub entitlement: String,
+}
+
+/// Last-login observations for accounts whose state did not otherwise change. Kept apart from
+/// account versions so that daily logins do not create a new version of every account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountActivity {
+    /// The system.
+    pub system: SystemKey,
+    /// `(native id, last login)` pairs, sorted by native id.
+    pub logins: Vec<(String, Timestamp)>,
+}
+
+/// An account was linked to, or unlinked from, an identity outside of an import of its system
+/// (for example after the HR feed changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountCorrelated {
+    /// The system.
+    pub system: SystemKey,
+    /// The account's native id.
+    pub native_id: String,
+    /// The identity it now belongs to, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityKey>,
+    /// The rule that linked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_by: Option<String>,
+}
+
+/// The key of a removed role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRemoved {
+    /// Which role.
+    pub key: RoleKey,
+}
+
+/// The key of a removed warrant record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarrantRecordRemoved {
+    /// Its kind.
+    pub kind: WarrantKind,
+    /// Its id.
+    pub id: String,
+}
+
+macro_rules! event_data {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $kind:literal ),+ $(,)?) => {
+        /// The payload of an event; its `kind` names the variant.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum EventData {
+            $( $(#[$doc])* $variant($ty), )+
+        }
+
+        impl EventData {
+            /// Every kind, as written in events (`grant.added`).
+            pub const KINDS: &'static [&'static str] = &[$($kind),+];
+
+            /// The kind, as written in events (`grant.added`).
+            pub fn kind(&self) -> &'static str {
+                match self { $( EventData::$variant(_) => $kind, )+ }
+            }
+
+            fn serialize_data<S: SerializeStruct>(&self, s: &mut S) -> Result<(), S::Error> {
+                match self { $( EventData::$variant(v) => s.serialize_field("data", v), )+ }
+            }
+
+            fn from_raw(kind: &str, raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
+                match kind {
+                    $( $kind => Ok(EventData::$variant(serde_json::from_str(raw.get())?)), )+
+                    other => Err(serde_json::Error::custom(format!("unknown event kind `{other}`"))),
+                }
+            }
+        }
+    };
+}
+
+event_data! {
+    /// A source's snapshot was imported; the delta events follow.
+    ImportApplied(ImportApplied) = "import.applied",
+    /// A system's configuration was set or changed.
+    SystemConfigured(Stamped<SystemConfig>) = "system.configured",
+    /// An identity appeared.
+    IdentityAdded(Stamped<Identity>) = "identity.added",
+    /// An identity changed (the record is its new state).
+    IdentityChanged(Stamped<Identity>) = "identity.changed",
+    /// An identity left its feed.
+    IdentityRemoved(Stamped<IdentityRemoved>) = "identity.removed",
+    /// An account appeared.
+    AccountAdded(Stamped<Account>) = "account.added",
+    /// An account changed (the record is its new state).
+    AccountChanged(Stamped<Account>) = "account.changed",
+    /// An account went away.
+    AccountRemoved(Stamped<AccountRemoved>) = "account.removed",
+    /// Accounts logged in.
+    AccountActivity(Stamped<AccountActivity>) = "account.activity",
+    /// An account's identity link changed outside an import of its system.
+    AccountCorrelated(Stamped<AccountCorrelated>) = "account.correlated",
+    /// An entitlement appeared.
+    EntitlementAdded(Stamped<Entitlement>) = "entitlement.added",
+    /// An entitlement changed.
+    EntitlementChanged(Stamped<Entitlement>) = "entitlement.changed",
+    /// An entitlement went away.
+    EntitlementRemoved(Stamped<EntitlementRemoved>) = "entitlement.removed",
+    /// A grant appeared.
+    GrantAdded(Stamped<Grant>) = "grant.added",
+    /// A grant's source, warrant, expiry or attributes changed.
+    GrantChanged(Stamped<Grant>) = "grant.changed",
+    /// A grant went away.
+    GrantRemoved(Stamped<GrantRemoved>) = "grant.removed",
+    /// A role was defined.
+    RoleDefined(Stamped<Role>) = "role.defined",
+    /// A role changed.
+    RoleChanged(Stamped<Role>) = "role.changed",
+    /// A role was removed.
+    RoleRemoved(Stamped<RoleRemoved>) = "role.removed",
+    /// A warrant record (approved request, break-glass use, …) was recorded.
+    WarrantRecorded(Stamped<WarrantRecord>) = "warrant.recorded",
+    /// A warrant record changed.
+    WarrantChanged(Stamped<WarrantRecord>) = "warrant.changed",
+    /// A warrant record was withdrawn from its source.
+    WarrantRemoved(Stamped<WarrantRecordRemoved>) = "warrant.removed",
+}
+
+impl EventData {
+    /// A short reference to the object the event is about (`grant:erp:u1/role/AP`), used to
+    /// search the log and to show history.
+    pub fn object(&self) -> String {
+        use EventData as E;
+        match self {
+            E::ImportApplied(i) => format!("import:{}", i.source),
+            E::SystemConfigured(s) => format!("system:{}", s.record.key),
+            E::IdentityAdded(s) | E::IdentityChanged(s) => format!("identity:{}", s.record.key),
+            E::IdentityRemoved(s) => format!("identity:{}", s.record.key),
+            E::AccountAdded(s) | E::AccountChanged(s) => {
+                format!("account:{}:{}", s.record.system, s.record.native_id)
+            }
+            E::AccountRemoved(s) => format!("account:{}:{}", s.record.system, s.record.native_id),
+            E::AccountActivity(s) => format!("system:{}", s.record.system),
+            E::AccountCorrelated(s) => {
+                format!("account:{}:{}", s.record.system, s.record.native_id)
+            }
+            E::EntitlementAdded(s) | E::EntitlementChanged(s) => {
+                format!("entitlement:{}:{}", s.record.system, s.record.native_id)
+            }
+            E::EntitlementRemoved(s) => {
+                format!("entitlement:{}:{}", s.record.system, s.record.native_id)
+            }
+            E::GrantAdded(s) | E::GrantChanged(s) => format!(
+                "grant:{}:{}/{}",
+                s.record.system, s.record.account, s.record.entitlement
+            ),
+            E::GrantRemoved(s) => format!(
+                "grant:{}:{}/{}",
+                s.record.system, s.record.account, s.record.entitlement
+            ),
+            E::RoleDefined(s) | E::RoleChanged(s) => format!("role:{}", s.record.key),
+            E::RoleRemoved(s) => format!("role:{}", s.record.key),
+            E::WarrantRecorded(s) | E::WarrantChanged(s) => {
+                format!("warrant:{}:{}", s.record.kind, s.record.id)
+            }
+            E::WarrantRemoved(s) => format!("warrant:{}:{}", s.record.kind, s.record.id),
+        }
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Event", 5)?;
+        s.serialize_field("seq", &self.seq)?;
+        s.serialize_field("at", &self.at)?;
+        s.serialize_field("actor", &self.actor)?;
+        s.serialize_field("kind", self.data.kind())?;
+        self.data.serialize_data(&mut s)?;
+        s.end()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent<'a> {
+    seq: u64,
+    at: Timestamp,
+    actor: String,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawEvent::deserialize(deserializer)?;
+        let data = EventData::from_raw(&raw.kind, raw.data).map_err(D::Error::custom)?;
+        Ok(Event {
+            seq: raw.seq,
+            at: raw.at,
+            actor: raw.actor,
+            data,
+        })
+    }
+}
+
+impl Event {
+    /// The canonical bytes of the event (see the module documentation).
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising these types cannot fail: every map key is a string and no value is a
+        // float; an empty vector would only hide a broken invariant, so fall back loudly.
+        serde_json::to_vec(self)
+            .unwrap_or_else(|e| format!("{{\"encoding_error\":\"{e}\"}}").into_bytes())
+    }
+
+    /// Decodes canonical bytes, refusing anything that is not exactly the canonical encoding.
+    pub fn decode(bytes: &[u8]) -> Result<Event, ModelError> {
+        let event: Event =
+            serde_json::from_slice(bytes).map_err(|e| ModelError::InvalidEvent(e.to_string()))?;
+        if event.encode() != bytes {
+            return Err(ModelError::InvalidEvent(format!(
+                "event {} is not in canonical form (re-encoding it gives different bytes)",
+                event.seq
+            )));
+        }
+        Ok(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::GrantSource;
+
+    fn grant_event() -> Event {
+        Event {
+            seq: 7,
+            at: "2026-11-23T10:00:00.5Z".parse().unwrap(),
+            actor: "cli:root".into(),
+            data: EventData::GrantAdded(Stamped {
+                as_of: "2026-11-01T00:00:00Z".parse().unwrap(),
+                import: Some(3),
+                record: Grant {
+                    system: SystemKey::new("erp").unwrap(),
+                    account: "u1".into(),
+                    entitlement: "role/AP_Approver".into(),
+                    source: GrantSource::Request,
+                    warrant: Some("request:REQ-1".parse().unwrap()),
+                    expires_at: None,
+                    attributes: Default::default(),
+                },
+            }),
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_are_stable() {
+        let bytes = grant_event().encode();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"seq":7,"at":"2026-11-23T10:00:00.5Z","actor":"cli:root","kind":"grant.added","data":{"as_of":"2026-11-01T00:00:00Z","import":3,"record":{"system":"erp","account":"u1","entitlement":"role/AP_Approver","source":"request","warrant":"request:REQ-1"}}}"#
+        );
+        assert_eq!(Event::decode(&bytes).unwrap(), grant_event());
+    }
+
+    #[test]
+    fn non_canonical_bytes_are_refused() {
+        let spaced = String::from_utf8(grant_event().encode())
+            .unwrap()
+            .replace(",\"at\"", ", \"at\"");
+        let err = Event::decode(spaced.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("not in canonical form"), "{err}");
+        let reordered = r#"{"at":"2026-11-23T10:00:00.5Z","seq":7,"actor":"cli:root","kind":"grant.removed","data":{"as_of":"2026-11-01T00:00:00Z","record":{"system":"erp","account":"u1","entitlement":"e"}}}"#;
+        assert!(Event::decode(reordered.as_bytes()).is_err());
+        let unknown =
+            r#"{"seq":1,"at":"2026-11-23T10:00:00Z","actor":"x","kind":"grant.stolen","data":{}}"#;
+        let err = Event::decode(unknown.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("unknown event kind `grant.stolen`"), "{err}");
+    }
+
+    #[test]
+    fn objects_name_what_the_event_is_about() {
+        assert_eq!(grant_event().data.object(), "grant:erp:u1/role/AP_Approver");
+    }
+}

@@ -1,0 +1,713 @@
+//! What Gatehouse keeps an inventory of: systems, identities, accounts, entitlements, grants,
+//! roles and the records that warrant grants.
+//!
+//! These structs are the *state of one object at one time*. They are what connectors produce,
+//! what events carry and what the store keeps versions of. Their serde form is part of the
+//! canonical event encoding: renaming a field changes the bytes the ledger hashes, so don't.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, shorten};
+use crate::keys::{IdentityKey, RoleKey, SystemKey};
+use crate::time::{Date, Timestamp};
+
+/// Columns of a source beyond the ones Gatehouse understands, kept verbatim and sorted by name.
+pub type Attributes = BTreeMap<String, String>;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $expected:literal,
+     { $($(#[$vdoc:meta])* $variant:ident => $word:literal $(| $alias:literal)*),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word used in files, events, SQL and the UI.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ModelError;
+            fn from_str(s: &str) -> Result<Self, ModelError> {
+                let lower = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+                match lower.as_str() {
+                    $($word $(| $alias)* => Ok($name::$variant),)+
+                    _ => Err(ModelError::InvalidChoice {
+                        what: $what,
+                        value: shorten(s),
+                        expected: $expected,
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// How much harm misuse of a system can do; drives review cadence and finding severity.
+    Criticality, "criticality", "critical, high, medium, low",
+    {
+        /// Financial reporting, production data, identity infrastructure.
+        Critical => "critical",
+        /// Important business systems.
+        High => "high",
+        /// Ordinary business tools.
+        Medium => "medium",
+        /// Little impact.
+        Low => "low",
+    }
+);
+
+word_enum!(
+    /// A risk rating of an entitlement.
+    RiskLevel, "risk level", "critical, high, medium, low",
+    {
+        /// Full control or access to regulated data.
+        Critical => "critical",
+        /// Sensitive.
+        High => "high",
+        /// Ordinary.
+        Medium => "medium",
+        /// Harmless.
+        Low => "low",
+    }
+);
+
+word_enum!(
+    /// What an identity is.
+    IdentityKind, "identity kind", "person, service_account, api_key, token, certificate",
+    {
+        /// A person from the HR feed.
+        Person => "person" | "human" | "employee",
+        /// A service account used by software.
+        ServiceAccount => "service_account" | "service",
+        /// An API key.
+        ApiKey => "api_key" | "apikey",
+        /// A token (personal access token, bot token).
+        Token => "token",
+        /// A certificate or key pair.
+        Certificate => "certificate" | "cert",
+    }
+);
+
+word_enum!(
+    /// Employment status from the HR feed.
+    EmploymentStatus, "employment status", "active, leave, terminated",
+    {
+        /// Working.
+        Active => "active",
+        /// On leave (still employed).
+        Leave => "leave" | "on_leave",
+        /// Has left the company.
+        Terminated => "terminated" | "inactive" | "left",
+    }
+);
+
+word_enum!(
+    /// What an account is used for.
+    AccountKind, "account kind", "human, service, shared, admin, emergency",
+    {
+        /// One person's everyday account.
+        Human => "human" | "user" | "person",
+        /// Used by software.
+        Service => "service" | "service_account",
+        /// Used by several people (generic login).
+        Shared => "shared" | "generic",
+        /// A separate privileged account of a person.
+        Admin => "admin" | "privileged",
+        /// Break-glass / firecall account.
+        Emergency => "emergency" | "break_glass" | "breakglass",
+    }
+);
+
+word_enum!(
+    /// How a grant came about, as the source system reports it.
+    GrantSource, "grant source", "direct, role, request, review, birthright, break_glass",
+    {
+        /// Assigned directly by an administrator.
+        Direct => "direct",
+        /// Through a business role.
+        Role => "role",
+        /// Through an approved access request.
+        Request => "request",
+        /// Kept or granted by an access review decision.
+        Review => "review",
+        /// Given to everyone matching a birthright rule.
+        Birthright => "birthright",
+        /// Emergency access.
+        BreakGlass => "break_glass" | "breakglass" | "emergency",
+    }
+);
+
+word_enum!(
+    /// The kind of thing that can justify a grant.
+    WarrantKind, "warrant kind", "request, review, role, birthright, break_glass",
+    {
+        /// An approved access request (ticket).
+        Request => "request" | "ticket",
+        /// An access review decision to keep the access.
+        Review => "review",
+        /// A business role the holder is assigned to.
+        Role => "role",
+        /// A birthright rule the holder matches.
+        Birthright => "birthright",
+        /// A recorded break-glass use.
+        BreakGlass => "break_glass" | "breakglass",
+    }
+);
+
+/// What justifies a grant: a reference to a request, review decision, role, birthright rule or
+/// break-glass record. Written `kind:reference`, e.g. `request:REQ-1042`. A grant without a
+/// warrant is drift.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Warrant {
+    /// What kind of justification.
+    pub kind: WarrantKind,
+    /// Which one: a ticket number, a role key, …
+    pub reference: String,
+}
+
+impl FromStr for Warrant {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, ModelError> {
+        let invalid = || ModelError::InvalidChoice {
+            what: "warrant",
+            value: shorten(s),
+            expected: "`kind:reference` with kind request, review, role, birthright or break_glass \
+                       (e.g. `request:REQ-1042`)",
+        };
+        let (kind, reference) = s.trim().split_once(':').ok_or_else(invalid)?;
+        let reference = reference.trim();
+        if reference.is_empty() || reference.len() > 256 || reference.chars().any(char::is_control)
+        {
+            return Err(invalid());
+        }
+        Ok(Warrant {
+            kind: kind.parse().map_err(|_| invalid())?,
+            reference: reference.to_owned(),
+        })
+    }
+}
+
+impl TryFrom<String> for Warrant {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, ModelError> {
+        s.parse()
+    }
+}
+
+impl From<Warrant> for String {
+    fn from(w: Warrant) -> String {
+        w.to_string()
+    }
+}
+
+impl fmt::Display for Warrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.reference)
+    }
+}
+
+/// Names one entitlement across all systems: `system:native_id`, e.g. `erp:role/AP_Approver`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EntitlementRef {
+    /// The system.
+    pub system: SystemKey,
+    /// The entitlement's id in that system.
+    pub native_id: String,
+}
+
+impl FromStr for EntitlementRef {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, ModelError> {
+        let invalid = || ModelError::InvalidChoice {
+            what: "entitlement reference",
+            value: shorten(s),
+            expected: "`system:entitlement`, e.g. `erp:role/AP_Approver`",
+        };
+        let (system, native) = s.trim().split_once(':').ok_or_else(invalid)?;
+        if native.is_empty() {
+            return Err(invalid());
+        }
+        Ok(EntitlementRef {
+            system: SystemKey::new(system)?,
+            native_id: native.to_owned(),
+        })
+    }
+}
+
+impl TryFrom<String> for EntitlementRef {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, ModelError> {
+        s.parse()
+    }
+}
+
+impl From<EntitlementRef> for String {
+    fn from(r: EntitlementRef) -> String {
+        r.to_string()
+    }
+}
+
+impl fmt::Display for EntitlementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.system, self.native_id)
+    }
+}
+
+/// How accounts of a system are linked to identities. Rules are tried in order; the first that
+/// finds exactly one identity wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CorrelationRule {
+    /// The account's `employee_id` column equals the identity's employee id (its key).
+    EmployeeId,
+    /// The account's `email` column equals the identity's e-mail, ignoring case.
+    Email,
+    /// A regular expression over the username whose named group (`employee_id`, `email` or
+    /// `email_local`, the part of the e-mail before `@`) names the identity, e.g.
+    /// `^a-(?P<email_local>.+)$` for admin accounts `a-jdoe`.
+    Username {
+        /// The regular expression.
+        pattern: String,
+    },
+    /// The account's `identity` column names an identity key directly (typical for
+    /// service accounts listed in the non-human identity inventory).
+    IdentityKey,
+}
+
+impl CorrelationRule {
+    /// A short name for reports ("email", "username `^a-(?P<email_local>.+)$`").
+    pub fn describe(&self) -> String {
+        match self {
+            CorrelationRule::EmployeeId => "employee_id".into(),
+            CorrelationRule::Email => "email".into(),
+            CorrelationRule::Username { pattern } => format!("username `{pattern}`"),
+            CorrelationRule::IdentityKey => "identity".into(),
+        }
+    }
+}
+
+/// A system Gatehouse governs, as described by its `system.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemConfig {
+    /// Short key used in references.
+    pub key: SystemKey,
+    /// Display name.
+    pub name: String,
+    /// What the system is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The identity accountable for the system (reviews its access).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<IdentityKey>,
+    /// How critical the system is; unset means "not yet classified".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<Criticality>,
+    /// Compliance frameworks in scope (`sox`, `iso27001`, `soc2`, …), lowercase, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<String>,
+    /// Whether the system supports financial reporting (SOX ITGC scope).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub financial_reporting: bool,
+    /// Review every this many days, overriding the policy's cadence for its criticality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_cadence_days: Option<u32>,
+    /// How accounts are linked to identities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlation: Vec<CorrelationRule>,
+    /// Anything else the system file says.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+/// HR facts about a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Employment status.
+    pub status: EmploymentStatus,
+    /// The person's manager (an identity key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<IdentityKey>,
+    /// Department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Office or country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// First day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<Date>,
+    /// Last day (set for leavers, and for joiners with a fixed-term contract).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<Date>,
+}
+
+/// Facts about a non-human identity: a service account, API key, token or certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NonHuman {
+    /// The person accountable for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<IdentityKey>,
+    /// Why it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The systems it is meant to be used on; empty means "not declared".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<SystemKey>,
+    /// When the current credential was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_created: Option<Timestamp>,
+    /// When the credential was last rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotated: Option<Timestamp>,
+    /// When the credential expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// When it was last used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<Timestamp>,
+}
+
+/// A person or a non-human identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Stable key: the employee id, or the non-human identity's id.
+    pub key: IdentityKey,
+    /// What it is.
+    pub kind: IdentityKind,
+    /// Display name.
+    pub name: String,
+    /// E-mail address, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Set when `kind` is `person`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<Person>,
+    /// Set for every other kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_human: Option<NonHuman>,
+    /// Further columns of the feed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+impl Identity {
+    /// The employment status of a person; `None` for non-human identities.
+    pub fn status(&self) -> Option<EmploymentStatus> {
+        self.person.as_ref().map(|p| p.status)
+    }
+
+    /// The value of an attribute by name, for birthright conditions and reports: the built-in
+    /// fields (`kind`, `department`, `title`, `location`, `status`, `email`, `name`, `manager`)
+    /// first, then the free attributes.
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        let p = self.person.as_ref();
+        match name {
+            "kind" => Some(self.kind.as_str().to_owned()),
+            "name" => Some(self.name.clone()),
+            "email" => self.email.clone(),
+            "department" => p.and_then(|p| p.department.clone()),
+            "title" => p.and_then(|p| p.title.clone()),
+            "location" => p.and_then(|p| p.location.clone()),
+            "status" => p.map(|p| p.status.as_str().to_owned()),
+            "manager" => p.and_then(|p| p.manager.as_ref().map(|m| m.to_string())),
+            other => self.attributes.get(other).cloned(),
+        }
+    }
+}
+
+/// An account: an identity's principal in one system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The system.
+    pub system: SystemKey,
+    /// The account's id in that system (stable; usernames may change).
+    pub native_id: String,
+    /// Login name.
+    pub username: String,
+    /// The identity this account belongs to, when correlated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityKey>,
+    /// Which correlation rule linked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_by: Option<String>,
+    /// What the account is used for.
+    pub kind: AccountKind,
+    /// Whether the account can log in.
+    pub enabled: bool,
+    /// Whether multi-factor authentication is on, when the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<bool>,
+    /// Last successful login, when the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<Timestamp>,
+    /// Source value used for correlation by employee id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<String>,
+    /// Source value used for correlation by e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Further columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+impl Account {
+    /// Whether two versions differ in anything but the last login, i.e. whether the change is
+    /// a new version rather than an activity observation.
+    pub fn differs_beyond_activity(&self, other: &Account) -> bool {
+        self.system != other.system
+            || self.native_id != other.native_id
+            || self.username != other.username
+            || self.identity != other.identity
+            || self.linked_by != other.linked_by
+            || self.kind != other.kind
+            || self.enabled != other.enabled
+            || self.mfa != other.mfa
+            || self.employee_id != other.employee_id
+            || self.email != other.email
+            || self.attributes != other.attributes
+    }
+}
+
+/// Something grantable in a system: a group, role, permission set, database role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entitlement {
+    /// The system.
+    pub system: SystemKey,
+    /// Its id in that system.
+    pub native_id: String,
+    /// Display name.
+    pub name: String,
+    /// What it allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether it is privileged (administrative, or reaches sensitive data).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    /// Risk rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskLevel>,
+    /// Who is accountable for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<IdentityKey>,
+    /// Further columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+/// An account holds an entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The system.
+    pub system: SystemKey,
+    /// Native id of the account.
+    pub account: String,
+    /// Native id of the entitlement.
+    pub entitlement: String,
+    /// How it came about.
+    pub source: GrantSource,
+    /// What justifies it, as the source declares; `None` means nothing was declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warrant: Option<Warrant>,
+    /// When the grant is meant to end (time-bound access).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Further columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+/// An identity attribute must take one of the given values (compared exactly).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Attribute name: `department`, `title`, `location`, `status`, `kind` or a free attribute.
+    pub attribute: String,
+    /// Accepted values.
+    pub any_of: Vec<String>,
+}
+
+impl Condition {
+    /// Whether an identity meets the condition.
+    pub fn holds_for(&self, identity: &Identity) -> bool {
+        identity
+            .attribute(&self.attribute)
+            .is_some_and(|v| self.any_of.iter().any(|a| *a == v))
+    }
+}
+
+/// A named bundle of entitlements (a business role), with optional birthright rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Short key.
+    pub key: RoleKey,
+    /// Display name.
+    pub name: String,
+    /// What the role is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who is accountable for the role's content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<IdentityKey>,
+    /// The entitlements it bundles, sorted.
+    pub entitlements: Vec<EntitlementRef>,
+    /// Birthright: every active person meeting **all** these conditions holds the role.
+    /// Empty means the role is assigned explicitly only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub birthright: Vec<Condition>,
+    /// Identities explicitly assigned to the role, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<IdentityKey>,
+}
+
+impl Role {
+    /// Whether the role applies to an identity: an explicit member, or an active person
+    /// meeting the birthright conditions.
+    pub fn applies_to(&self, identity: &Identity) -> bool {
+        if self.members.binary_search(&identity.key).is_ok() {
+            return true;
+        }
+        !self.birthright.is_empty()
+            && identity.status() == Some(EmploymentStatus::Active)
+            && self.birthright.iter().all(|c| c.holds_for(identity))
+    }
+}
+
+/// A record from outside Gatehouse that can warrant grants: an approved access request, a
+/// review decision, a break-glass use — typically exported from a ticketing system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarrantRecord {
+    /// Ticket or record id, unique within its kind.
+    pub id: String,
+    /// Request, review or break-glass.
+    pub kind: WarrantKind,
+    /// Who was given access.
+    pub identity: IdentityKey,
+    /// Which entitlement.
+    pub entitlement: EntitlementRef,
+    /// Who approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<IdentityKey>,
+    /// When it was approved (or, for break-glass, used).
+    pub approved_at: Timestamp,
+    /// When the access it allows should end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// The justification given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Further columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+impl WarrantRecord {
+    /// The warrant a grant would cite for this record.
+    pub fn warrant(&self) -> Warrant {
+        Warrant {
+            kind: self.kind,
+            reference: self.id.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_parse_leniently_and_print_canonically() {
+        assert_eq!(
+            "Break-Glass".parse::<GrantSource>().ok(),
+            Some(GrantSource::BreakGlass)
+        );
+        assert_eq!(
+            "TERMINATED".parse::<EmploymentStatus>().ok(),
+            Some(EmploymentStatus::Terminated)
+        );
+        assert_eq!(GrantSource::BreakGlass.to_string(), "break_glass");
+        let err = "urgent".parse::<Criticality>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "`urgent` is not a valid criticality; expected one of: critical, high, medium, low"
+        );
+    }
+
+    #[test]
+    fn warrants_and_refs() {
+        let w: Warrant = "request:REQ-1042".parse().unwrap();
+        assert_eq!(w.kind, WarrantKind::Request);
+        assert_eq!(w.to_string(), "request:REQ-1042");
+        assert!("REQ-1042".parse::<Warrant>().is_err());
+        assert!("request:".parse::<Warrant>().is_err());
+        let r: EntitlementRef = "aws:arn:aws:iam::123:policy/Admin".parse().unwrap();
+        assert_eq!(r.system.as_str(), "aws");
+        assert_eq!(r.native_id, "arn:aws:iam::123:policy/Admin");
+    }
+
+    #[test]
+    fn birthright_roles_apply_to_active_people_only() {
+        let mut person = Identity {
+            key: IdentityKey::new("E1").unwrap(),
+            kind: IdentityKind::Person,
+            name: "Ada".into(),
+            email: None,
+            person: Some(Person {
+                status: EmploymentStatus::Active,
+                manager: None,
+                department: Some("Finance".into()),
+                title: None,
+                location: None,
+                start_date: None,
+                end_date: None,
+            }),
+            non_human: None,
+            attributes: Attributes::new(),
+        };
+        let role = Role {
+            key: RoleKey::new("finance").unwrap(),
+            name: "Finance".into(),
+            description: None,
+            owner: None,
+            entitlements: vec![],
+            birthright: vec![Condition {
+                attribute: "department".into(),
+                any_of: vec!["Finance".into()],
+            }],
+            members: vec![],
+        };
+        assert!(role.applies_to(&person));
+        if let Some(p) = person.person.as_mut() {
+            p.status = EmploymentStatus::Terminated;
+        }
+        assert!(!role.applies_to(&person));
+    }
+}

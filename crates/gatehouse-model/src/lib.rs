@@ -1,0 +1,27 @@
+//! The Gatehouse vocabulary: systems, identities, accounts, entitlements, grants, roles,
+//! warrants and the events that change them.
+//!
+//! This crate is the ground floor: it does no IO, knows no SQL and reads no clock. Every other
+//! crate speaks in these types. The one piece of behaviour that lives here is the canonical
+//! encoding of [`Event`]s, because the ledger hashes those bytes and an auditor must be able to
+//! reproduce them.
+
+mod error;
+mod event;
+mod inventory;
+mod keys;
+mod time;
+
+pub use error::ModelError;
+pub use event::{
+    AccountActivity, AccountCorrelated, AccountRemoved, EntitlementRemoved, Event, EventData,
+    GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped,
+    WarrantRecordRemoved,
+};
+pub use inventory::{
+    Account, AccountKind, Attributes, Condition, CorrelationRule, Criticality, EmploymentStatus,
+    Entitlement, EntitlementRef, Grant, GrantSource, Identity, IdentityKind, NonHuman, Person,
+    RiskLevel, Role, SystemConfig, Warrant, WarrantKind, WarrantRecord,
+};
+pub use keys::{IdentityKey, RoleKey, SystemKey};
+pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};
