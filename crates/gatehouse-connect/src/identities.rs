@@ -99,23 +99,23 @@ fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
         }
     };
     let email = c.opt_text("email").map(|e| e.to_owned());
-    if let Some(e) = &email {
-        if !e.contains('@') {
-            c.fail("email", format!("`{e}` is not an e-mail address"));
-        }
+    if let Some(e) = &email
+        && !e.contains('@')
+    {
+        c.fail("email", format!("`{e}` is not an e-mail address"));
     }
     let manager = c.opt_identity("manager_id");
     let start_date = c.opt_date("start_date");
     let end_date = c.opt_date("end_date");
-    if let (Some(s), Some(e)) = (start_date, end_date) {
-        if e < s {
-            c.fail("end_date", format!("{e} is before the start date {s}"));
-        }
+    if let (Some(s), Some(e)) = (start_date, end_date)
+        && e < s
+    {
+        c.fail("end_date", format!("{e} is before the start date {s}"));
     }
-    if let (Some(k), Some(m)) = (&key, &manager) {
-        if k == m {
-            c.fail("manager_id", format!("`{k}` cannot be their own manager"));
-        }
+    if let (Some(k), Some(m)) = (&key, &manager)
+        && k == m
+    {
+        c.fail("manager_id", format!("`{k}` cannot be their own manager"));
     }
     let (Some(key), Some(status)) = (key, status) else {
         return Err(c.problems);

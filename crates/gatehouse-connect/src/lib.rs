@@ -8,6 +8,8 @@
 //! **API boundary**: connectors neither know SQL nor compare with what the store holds; that
 //! delta is the store's job. They also do not read the clock.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod collect;
 mod correlate;
 mod fields;

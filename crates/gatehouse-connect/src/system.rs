@@ -155,10 +155,10 @@ pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), Con
         None => None,
     };
     for rule in &file.correlation {
-        if let CorrelationRule::Username { pattern } = rule {
-            if let Err(e) = crate::correlate::compile_pattern(pattern) {
-                problems.push(Problem::field(path, at("pattern"), "correlation", e));
-            }
+        if let CorrelationRule::Username { pattern } = rule
+            && let Err(e) = crate::correlate::compile_pattern(pattern)
+        {
+            problems.push(Problem::field(path, at("pattern"), "correlation", e));
         }
     }
     if file.name.trim().is_empty() {

@@ -136,23 +136,6 @@ pub struct AccountActivity {
     pub logins: Vec<(String, Timestamp)>,
 }
 
-/// An account was linked to, or unlinked from, an identity outside of an import of its system
-/// (for example after the HR feed changed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountCorrelated {
-    /// The system.
-    pub system: SystemKey,
-    /// The account's native id.
-    pub native_id: String,
-    /// The identity it now belongs to, or none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<IdentityKey>,
-    /// The rule that linked it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linked_by: Option<String>,
-}
-
 /// The key of a removed role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,8 +204,9 @@ event_data! {
     AccountRemoved(Stamped<AccountRemoved>) = "account.removed",
     /// Accounts logged in.
     AccountActivity(Stamped<AccountActivity>) = "account.activity",
-    /// An account's identity link changed outside an import of its system.
-    AccountCorrelated(Stamped<AccountCorrelated>) = "account.correlated",
+    /// An account was linked to, or unlinked from, an identity outside an import of its
+    /// system (after the HR feed changed, say); the record is the account's new state.
+    AccountCorrelated(Stamped<Account>) = "account.correlated",
     /// An entitlement appeared.
     EntitlementAdded(Stamped<Entitlement>) = "entitlement.added",
     /// An entitlement changed.
@@ -259,14 +243,11 @@ impl EventData {
             E::SystemConfigured(s) => format!("system:{}", s.record.key),
             E::IdentityAdded(s) | E::IdentityChanged(s) => format!("identity:{}", s.record.key),
             E::IdentityRemoved(s) => format!("identity:{}", s.record.key),
-            E::AccountAdded(s) | E::AccountChanged(s) => {
+            E::AccountAdded(s) | E::AccountChanged(s) | E::AccountCorrelated(s) => {
                 format!("account:{}:{}", s.record.system, s.record.native_id)
             }
             E::AccountRemoved(s) => format!("account:{}:{}", s.record.system, s.record.native_id),
             E::AccountActivity(s) => format!("system:{}", s.record.system),
-            E::AccountCorrelated(s) => {
-                format!("account:{}:{}", s.record.system, s.record.native_id)
-            }
             E::EntitlementAdded(s) | E::EntitlementChanged(s) => {
                 format!("entitlement:{}:{}", s.record.system, s.record.native_id)
             }

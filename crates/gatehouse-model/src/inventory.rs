@@ -560,7 +560,7 @@ impl Condition {
     pub fn holds_for(&self, identity: &Identity) -> bool {
         identity
             .attribute(&self.attribute)
-            .is_some_and(|v| self.any_of.iter().any(|a| *a == v))
+            .is_some_and(|v| self.any_of.contains(&v))
     }
 }
 

@@ -6,6 +6,8 @@
 //! encoding of [`Event`]s, because the ledger hashes those bytes and an auditor must be able to
 //! reproduce them.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod error;
 mod event;
 mod inventory;
@@ -14,9 +16,8 @@ mod time;
 
 pub use error::ModelError;
 pub use event::{
-    AccountActivity, AccountCorrelated, AccountRemoved, EntitlementRemoved, Event, EventData,
-    GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped,
-    WarrantRecordRemoved,
+    AccountActivity, AccountRemoved, EntitlementRemoved, Event, EventData, GrantRemoved,
+    IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped, WarrantRecordRemoved,
 };
 pub use inventory::{
     Account, AccountKind, Attributes, Condition, CorrelationRule, Criticality, EmploymentStatus,

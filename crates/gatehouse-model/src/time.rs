@@ -15,10 +15,10 @@ const TIMESTAMP_FORMS: &str =
 /// Parses a calendar date, `YYYY-MM-DD`.
 pub fn parse_date(value: &str) -> Result<Date, ModelError> {
     let v = value.trim();
-    if v.len() == 10 {
-        if let Ok(d) = v.parse::<Date>() {
-            return Ok(d);
-        }
+    if v.len() == 10
+        && let Ok(d) = v.parse::<Date>()
+    {
+        return Ok(d);
     }
     Err(ModelError::InvalidTime {
         what: "date",
@@ -34,10 +34,10 @@ pub fn parse_timestamp(value: &str) -> Result<Timestamp, ModelError> {
     if let Ok(ts) = v.parse::<Timestamp>() {
         return Ok(ts);
     }
-    if let Ok(date) = parse_date(v) {
-        if let Ok(zoned) = date.to_zoned(jiff::tz::TimeZone::UTC) {
-            return Ok(zoned.timestamp());
-        }
+    if let Ok(date) = parse_date(v)
+        && let Ok(zoned) = date.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(zoned.timestamp());
     }
     Err(ModelError::InvalidTime {
         what: "timestamp",
@@ -54,16 +54,15 @@ pub fn parse_point_in_time(value: &str) -> Result<Timestamp, ModelError> {
     if let Ok(ts) = v.parse::<Timestamp>() {
         return Ok(ts);
     }
-    if let Ok(date) = parse_date(v) {
-        if let Some(next) = date.tomorrow().ok().and_then(|d| {
+    if let Ok(date) = parse_date(v)
+        && let Some(next) = date.tomorrow().ok().and_then(|d| {
             d.to_zoned(jiff::tz::TimeZone::UTC)
                 .ok()
                 .map(|z| z.timestamp())
-        }) {
-            if let Ok(end) = next.checked_sub(jiff::SignedDuration::from_micros(1)) {
-                return Ok(end);
-            }
-        }
+        })
+        && let Ok(end) = next.checked_sub(jiff::SignedDuration::from_micros(1))
+    {
+        return Ok(end);
     }
     Err(ModelError::InvalidTime {
         what: "timestamp",

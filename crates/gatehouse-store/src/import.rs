@@ -1,0 +1,773 @@
+//! Applying a source's snapshot: compare it with what the store holds for that source and append
+//! the difference as events.
+//!
+//! Each import is a snapshot of one source (`hr`, `nhi`, `roles`, `warrants`, `system:<key>`).
+//! What the snapshot lacks and the store has was removed; what differs changed. Re-importing
+//! the same content appends nothing. History is kept as validity intervals that start and end
+//! at the snapshot's `as_of`, which must not go back in time for a source.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use gatehouse_model::{
+    Account, AccountActivity, AccountRemoved, Entitlement, EntitlementRemoved, EventData, Grant,
+    GrantRemoved, Identity, IdentityKind, IdentityRemoved, ImportApplied, ImportFile, Role,
+    RoleRemoved, Stamped, SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord,
+    WarrantRecordRemoved,
+};
+use sha2::{Digest, Sha256};
+
+use crate::db::Value;
+use crate::error::StoreError;
+use crate::sink::OPEN;
+use crate::writer::{Writer, from_micros, micros};
+
+/// Logins per `account.activity` event.
+const LOGINS_PER_EVENT: usize = 1000;
+
+/// Common settings of an import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The time the snapshot describes.
+    pub as_of: Timestamp,
+    /// The files it was read from, as evidence.
+    pub files: Vec<ImportFile>,
+    /// Rows left out with `--skip-invalid`.
+    pub skipped_rows: u64,
+    /// Accept a snapshot that removes more than half of what the source had.
+    pub allow_mass_removal: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// The source.
+    pub source: String,
+    /// The `import.applied` event, when anything changed.
+    pub import_seq: Option<u64>,
+    /// Changes by event kind; empty when the snapshot matched the store.
+    pub changes: BTreeMap<String, u64>,
+    /// References to things the store does not know (kept, but worth a look).
+    pub warnings: Vec<String>,
+}
+
+impl ImportSummary {
+    /// Whether the import changed nothing.
+    pub fn unchanged(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// A system's snapshot, as the store takes it.
+#[derive(Debug, Clone)]
+pub struct SystemImport {
+    /// The system's description.
+    pub config: SystemConfig,
+    /// Accounts, already correlated.
+    pub accounts: Vec<Account>,
+    /// Entitlements.
+    pub entitlements: Vec<Entitlement>,
+    /// Grants; each names an account and entitlement of this snapshot.
+    pub grants: Vec<Grant>,
+}
+
+/// Pending changes of one import, counted before any event is written.
+#[derive(Default)]
+struct Delta {
+    events: Vec<EventData>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl Delta {
+    fn push(&mut self, e: EventData) {
+        *self.counts.entry(e.kind().to_owned()).or_default() += 1;
+        self.events.push(e);
+    }
+}
+
+fn digest(files: &[ImportFile]) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.name.as_bytes());
+        h.update(b"\n");
+        h.update(f.sha256.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn stamped<T>(as_of: Timestamp, import: u64, record: T) -> Stamped<T> {
+    Stamped {
+        as_of,
+        import: Some(import),
+        record,
+    }
+}
+
+fn mass_removal_guard(
+    what: &str,
+    source: &str,
+    removed: usize,
+    current: usize,
+    allow: bool,
+) -> Result<(), StoreError> {
+    if !allow && current >= 100 && removed * 2 > current {
+        return Err(StoreError::Refused(format!(
+            "this snapshot of `{source}` would remove {removed} of {current} {what} ({}%); \
+             an incomplete export looks like this. If it is intended, import again with \
+             --allow-mass-removal",
+            removed * 100 / current
+        )));
+    }
+    Ok(())
+}
+
+impl Writer<'_> {
+    fn check_as_of(&mut self, source: &str, as_of: Timestamp) -> Result<(), StoreError> {
+        let last = self.db()?.query_opt(
+            "SELECT max(as_of) FROM import WHERE source = $1",
+            &[Value::from(source)],
+            |r| r.opt_i64(0),
+        )?;
+        if let Some(Some(last)) = last
+            && micros(as_of) < last
+        {
+            return Err(StoreError::Refused(format!(
+                "this snapshot of `{source}` is as of {as_of}, before the last import of it \
+                     (as of {}); history cannot be rewritten — import snapshots in time order",
+                from_micros(last)?
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes `import.applied` and the delta; nothing at all when the delta is empty.
+    fn apply(
+        &mut self,
+        source: &str,
+        options: &ImportOptions,
+        delta: Delta,
+        warnings: Vec<String>,
+    ) -> Result<ImportSummary, StoreError> {
+        if delta.events.is_empty() {
+            return Ok(ImportSummary {
+                source: source.to_owned(),
+                import_seq: None,
+                changes: BTreeMap::new(),
+                warnings,
+            });
+        }
+        let import = self.append(EventData::ImportApplied(ImportApplied {
+            source: source.to_owned(),
+            as_of: options.as_of,
+            digest: digest(&options.files),
+            files: options.files.clone(),
+            changes: delta.counts.clone(),
+            skipped_rows: options.skipped_rows,
+        }))?;
+        for mut e in delta.events {
+            set_import(&mut e, import);
+            self.append(e)?;
+        }
+        Ok(ImportSummary {
+            source: source.to_owned(),
+            import_seq: Some(import),
+            changes: delta.counts,
+            warnings,
+        })
+    }
+
+    /// The keys of every current identity, with kind and e-mail (for correlation).
+    pub fn current_identities(&mut self) -> Result<Vec<Identity>, StoreError> {
+        let rows = self.db()?.query(
+            &format!("SELECT record FROM identity_version WHERE valid_to = {OPEN}"),
+            &[],
+            |r| r.str(0),
+        )?;
+        rows.iter()
+            .map(|r| serde_json::from_str::<Identity>(r).map_err(StoreError::from))
+            .collect()
+    }
+
+    fn known_identity_keys(&mut self) -> Result<HashSet<String>, StoreError> {
+        let rows = self.db()?.query(
+            &format!(
+                "SELECT i.key FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+                 AND v.valid_to = {OPEN}"
+            ),
+            &[],
+            |r| r.str(0),
+        )?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Imports a snapshot of identities: the HR feed (`source = "hr"`, people only) or the
+    /// non-human identity inventory (`"nhi"`).
+    pub fn import_identities(
+        &mut self,
+        source: &str,
+        identities: Vec<Identity>,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
+        let people = source == "hr";
+        self.check_as_of(source, options.as_of)?;
+        let other_source = if people { "nhi" } else { "hr" };
+        let others: HashSet<String> = self
+            .db()?
+            .query(
+                "SELECT key FROM identity WHERE source = $1",
+                &[Value::from(other_source)],
+                |r| r.str(0),
+            )?
+            .into_iter()
+            .collect();
+        for i in &identities {
+            if (i.kind == IdentityKind::Person) != people {
+                return Err(StoreError::Refused(format!(
+                    "identity `{}` is a {} and cannot come from the `{source}` feed",
+                    i.key, i.kind
+                )));
+            }
+            if others.contains(i.key.as_str()) {
+                return Err(StoreError::Refused(format!(
+                    "identity key `{}` already belongs to an identity of the `{other_source}` feed; \
+                     keys must be unique across people and non-human identities",
+                    i.key
+                )));
+            }
+        }
+        let current: HashMap<String, Identity> = self
+            .db()?
+            .query(
+                &format!(
+                    "SELECT i.key, v.record FROM identity i JOIN identity_version v \
+                     ON v.identity_id = i.identity_id AND v.valid_to = {OPEN} WHERE i.source = $1"
+                ),
+                &[Value::from(source)],
+                |r| Ok((r.str(0)?, r.str(1)?)),
+            )?
+            .into_iter()
+            .map(|(k, rec)| Ok((k, serde_json::from_str::<Identity>(&rec)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let as_of = options.as_of;
+        let mut delta = Delta::default();
+        let mut seen = HashSet::with_capacity(identities.len());
+        let mut warnings = Vec::new();
+        let all_keys: HashSet<String> = identities.iter().map(|i| i.key.to_string()).collect();
+        let known = if people {
+            HashSet::new()
+        } else {
+            self.known_identity_keys()?
+        };
+        for i in identities {
+            if let Some(owner) = i.non_human.as_ref().and_then(|n| n.owner.as_ref())
+                && !known.contains(owner.as_str())
+                && !all_keys.contains(owner.as_str())
+            {
+                warnings.push(format!(
+                    "`{}` is owned by `{owner}`, who is not a known identity",
+                    i.key
+                ));
+            }
+            seen.insert(i.key.to_string());
+            match current.get(i.key.as_str()) {
+                None => delta.push(EventData::IdentityAdded(stamped(as_of, 0, i))),
+                Some(old) if *old != i => {
+                    delta.push(EventData::IdentityChanged(stamped(as_of, 0, i)))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut removed: Vec<&String> = current.keys().filter(|k| !seen.contains(*k)).collect();
+        removed.sort();
+        mass_removal_guard(
+            "identities",
+            source,
+            removed.len(),
+            current.len(),
+            options.allow_mass_removal,
+        )?;
+        for k in removed {
+            delta.push(EventData::IdentityRemoved(stamped(
+                as_of,
+                0,
+                IdentityRemoved { key: k.parse()? },
+            )));
+        }
+        self.apply(source, options, delta, warnings)
+    }
+
+    /// Imports a snapshot of one system.
+    pub fn import_system(
+        &mut self,
+        snapshot: SystemImport,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
+        let key = snapshot.config.key.clone();
+        let source = format!("system:{key}");
+        self.check_as_of(&source, options.as_of)?;
+        let as_of = options.as_of;
+        let mut warnings = Vec::new();
+        let known = self.known_identity_keys()?;
+        if let Some(owner) = &snapshot.config.owner
+            && !known.contains(owner.as_str())
+        {
+            warnings.push(format!("system owner `{owner}` is not a known identity"));
+        }
+        let current = self.load_system(&key)?;
+        let mut delta = Delta::default();
+        if current.config.as_ref() != Some(&snapshot.config) {
+            delta.push(EventData::SystemConfigured(stamped(
+                as_of,
+                0,
+                snapshot.config.clone(),
+            )));
+        }
+
+        // Entitlements.
+        let mut seen_e = HashSet::with_capacity(snapshot.entitlements.len());
+        for e in &snapshot.entitlements {
+            seen_e.insert(e.native_id.as_str());
+            match current.entitlements.get(&e.native_id) {
+                None => delta.push(EventData::EntitlementAdded(stamped(as_of, 0, e.clone()))),
+                Some((_, old)) if old != e => {
+                    delta.push(EventData::EntitlementChanged(stamped(as_of, 0, e.clone())))
+                }
+                Some(_) => {}
+            }
+        }
+
+        // Accounts, and logins of otherwise unchanged accounts.
+        let mut seen_a = HashSet::with_capacity(snapshot.accounts.len());
+        let mut logins: Vec<(String, Timestamp)> = Vec::new();
+        for a in &snapshot.accounts {
+            seen_a.insert(a.native_id.as_str());
+            match current.accounts.get(&a.native_id) {
+                None => delta.push(EventData::AccountAdded(stamped(as_of, 0, a.clone()))),
+                Some((_, old)) if old.differs_beyond_activity(a) => {
+                    delta.push(EventData::AccountChanged(stamped(as_of, 0, a.clone())))
+                }
+                Some((_, old)) => {
+                    if let Some(login) = a.last_login
+                        && old.last_login.is_none_or(|l| l < login)
+                    {
+                        logins.push((a.native_id.clone(), login));
+                    }
+                }
+            }
+        }
+        logins.sort();
+        for chunk in logins.chunks(LOGINS_PER_EVENT) {
+            delta.push(EventData::AccountActivity(stamped(
+                as_of,
+                0,
+                AccountActivity {
+                    system: key.clone(),
+                    logins: chunk.to_vec(),
+                },
+            )));
+        }
+
+        // Grants.
+        let mut seen_g: HashSet<(i64, i64)> = HashSet::with_capacity(current.grants.len());
+        let mut added = Vec::new();
+        let mut changed = Vec::new();
+        for g in &snapshot.grants {
+            let ids = current
+                .accounts
+                .get(&g.account)
+                .map(|(a, _)| *a)
+                .zip(current.entitlements.get(&g.entitlement).map(|(e, _)| *e));
+            match ids.and_then(|k| current.grants.get(&k).map(|old| (k, old))) {
+                None => added.push(g),
+                Some((k, old)) => {
+                    seen_g.insert(k);
+                    if *old != GrantState::of(g) {
+                        changed.push(g);
+                    }
+                }
+            }
+        }
+        let mut removed_g: Vec<(i64, i64)> = current
+            .grants
+            .keys()
+            .filter(|k| !seen_g.contains(k))
+            .copied()
+            .collect();
+        removed_g.sort_unstable();
+        mass_removal_guard(
+            "grants",
+            &source,
+            removed_g.len(),
+            current.grants.len(),
+            options.allow_mass_removal,
+        )?;
+        let removed_a: Vec<&String> = {
+            let mut v: Vec<&String> = current
+                .accounts
+                .keys()
+                .filter(|k| !seen_a.contains(k.as_str()))
+                .collect();
+            v.sort();
+            v
+        };
+        mass_removal_guard(
+            "accounts",
+            &source,
+            removed_a.len(),
+            current.accounts.len(),
+            options.allow_mass_removal,
+        )?;
+        let account_native: HashMap<i64, &String> = current
+            .accounts
+            .iter()
+            .map(|(n, (id, _))| (*id, n))
+            .collect();
+        let entitlement_native: HashMap<i64, &String> = current
+            .entitlements
+            .iter()
+            .map(|(n, (id, _))| (*id, n))
+            .collect();
+        for (a, e) in removed_g {
+            let (Some(an), Some(en)) = (account_native.get(&a), entitlement_native.get(&e)) else {
+                return Err(StoreError::Corrupt(format!(
+                    "a current grant of `{key}` refers to account {a} or entitlement {e}, which are not current"
+                )));
+            };
+            delta.push(EventData::GrantRemoved(stamped(
+                as_of,
+                0,
+                GrantRemoved {
+                    system: key.clone(),
+                    account: (*an).clone(),
+                    entitlement: (*en).clone(),
+                },
+            )));
+        }
+        for g in changed {
+            delta.push(EventData::GrantChanged(stamped(as_of, 0, g.clone())));
+        }
+        for g in added {
+            delta.push(EventData::GrantAdded(stamped(as_of, 0, g.clone())));
+        }
+        for n in removed_a {
+            delta.push(EventData::AccountRemoved(stamped(
+                as_of,
+                0,
+                AccountRemoved {
+                    system: key.clone(),
+                    native_id: n.clone(),
+                },
+            )));
+        }
+        let mut removed_e: Vec<&String> = current
+            .entitlements
+            .keys()
+            .filter(|k| !seen_e.contains(k.as_str()))
+            .collect();
+        removed_e.sort();
+        for n in removed_e {
+            delta.push(EventData::EntitlementRemoved(stamped(
+                as_of,
+                0,
+                EntitlementRemoved {
+                    system: key.clone(),
+                    native_id: n.clone(),
+                },
+            )));
+        }
+        self.apply(&source, options, delta, warnings)
+    }
+
+    /// Imports the role catalogue.
+    pub fn import_roles(
+        &mut self,
+        roles: Vec<Role>,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
+        self.check_as_of("roles", options.as_of)?;
+        let current: HashMap<String, Role> = self
+            .db()?
+            .query("SELECT key, record FROM role", &[], |r| {
+                Ok((r.str(0)?, r.str(1)?))
+            })?
+            .into_iter()
+            .map(|(k, rec)| Ok((k, serde_json::from_str::<Role>(&rec)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let known_entitlements = self.current_entitlement_refs()?;
+        let mut warnings = Vec::new();
+        let mut delta = Delta::default();
+        let mut seen = HashSet::new();
+        for r in roles {
+            for e in &r.entitlements {
+                if !known_entitlements.contains(&e.to_string()) {
+                    warnings.push(format!(
+                        "role `{}` bundles `{e}`, which is not a known entitlement",
+                        r.key
+                    ));
+                }
+            }
+            seen.insert(r.key.to_string());
+            match current.get(r.key.as_str()) {
+                None => delta.push(EventData::RoleDefined(stamped(options.as_of, 0, r))),
+                Some(old) if *old != r => {
+                    delta.push(EventData::RoleChanged(stamped(options.as_of, 0, r)))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut removed: Vec<&String> = current.keys().filter(|k| !seen.contains(*k)).collect();
+        removed.sort();
+        for k in removed {
+            delta.push(EventData::RoleRemoved(stamped(
+                options.as_of,
+                0,
+                RoleRemoved { key: k.parse()? },
+            )));
+        }
+        self.apply("roles", options, delta, warnings)
+    }
+
+    /// Imports warrant records (approved requests, review decisions, break-glass uses).
+    pub fn import_warrants(
+        &mut self,
+        records: Vec<WarrantRecord>,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, StoreError> {
+        self.check_as_of("warrants", options.as_of)?;
+        let current: HashMap<(String, String), WarrantRecord> = self
+            .db()?
+            .query("SELECT kind, id, record FROM warrant_record", &[], |r| {
+                Ok((r.str(0)?, r.str(1)?, r.str(2)?))
+            })?
+            .into_iter()
+            .map(|(k, id, rec)| Ok(((k, id), serde_json::from_str::<WarrantRecord>(&rec)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let known = self.known_identity_keys()?;
+        let mut warnings = Vec::new();
+        let mut delta = Delta::default();
+        let mut seen = HashSet::new();
+        for r in records {
+            if !known.contains(r.identity.as_str()) {
+                warnings.push(format!(
+                    "{} `{}` is for `{}`, who is not a known identity",
+                    r.kind, r.id, r.identity
+                ));
+            }
+            let k = (r.kind.as_str().to_owned(), r.id.clone());
+            seen.insert(k.clone());
+            match current.get(&k) {
+                None => delta.push(EventData::WarrantRecorded(stamped(options.as_of, 0, r))),
+                Some(old) if *old != r => {
+                    delta.push(EventData::WarrantChanged(stamped(options.as_of, 0, r)))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut removed: Vec<&(String, String)> =
+            current.keys().filter(|k| !seen.contains(*k)).collect();
+        removed.sort();
+        mass_removal_guard(
+            "warrant records",
+            "warrants",
+            removed.len(),
+            current.len(),
+            options.allow_mass_removal,
+        )?;
+        for (kind, id) in removed {
+            delta.push(EventData::WarrantRemoved(stamped(
+                options.as_of,
+                0,
+                WarrantRecordRemoved {
+                    kind: kind.parse::<WarrantKind>()?,
+                    id: id.clone(),
+                },
+            )));
+        }
+        self.apply("warrants", options, delta, warnings)
+    }
+
+    /// Re-links every current account of every system with `correlate`, which receives the
+    /// system's configuration and its accounts (their `identity` being the declared one, if
+    /// any) and sets `identity` and `linked_by`. Appends `account.correlated` for every link
+    /// that changes. Returns the number of accounts re-linked.
+    pub fn recorrelate(
+        &mut self,
+        mut correlate: impl FnMut(&SystemConfig, &mut [Account]),
+    ) -> Result<u64, StoreError> {
+        let systems: Vec<String> =
+            self.db()?
+                .query("SELECT key FROM system ORDER BY key", &[], |r| r.str(0))?;
+        let mut changed = 0;
+        let now = self.now();
+        for key in systems {
+            let key: SystemKey = key.parse()?;
+            let state = self.load_system(&key)?;
+            let Some(config) = state.config else { continue };
+            let mut natives: Vec<&String> = state.accounts.keys().collect();
+            natives.sort();
+            let before: Vec<Account> = natives
+                .iter()
+                .map(|n| state.accounts[*n].1.clone())
+                .collect();
+            let mut after: Vec<Account> = before
+                .iter()
+                .map(|a| {
+                    let mut a = a.clone();
+                    if a.linked_by.as_deref() != Some("identity") {
+                        a.identity = None;
+                    }
+                    a
+                })
+                .collect();
+            correlate(&config, &mut after);
+            for (old, new) in before.iter().zip(after) {
+                if old.identity != new.identity || old.linked_by != new.linked_by {
+                    self.append(EventData::AccountCorrelated(Stamped {
+                        as_of: now,
+                        import: None,
+                        record: new,
+                    }))?;
+                    changed += 1;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    fn current_entitlement_refs(&mut self) -> Result<HashSet<String>, StoreError> {
+        let rows = self.db()?.query(
+            &format!(
+                "SELECT s.key, e.native_id FROM entitlement e JOIN system s ON s.system_id = e.system_id \
+                 JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id AND v.valid_to = {OPEN}"
+            ),
+            &[],
+            |r| Ok(format!("{}:{}", r.str(0)?, r.str(1)?)),
+        )?;
+        Ok(rows.into_iter().collect())
+    }
+
+    fn load_system(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
+        let db = self.db()?;
+        let row = db.query_opt(
+            "SELECT system_id, config FROM system WHERE key = $1",
+            &[Value::from(key.as_str())],
+            |r| Ok((r.i64(0)?, r.str(1)?)),
+        )?;
+        let Some((sid, config)) = row else {
+            return Ok(SystemState::default());
+        };
+        let config: SystemConfig = serde_json::from_str(&config)?;
+        let accounts = db
+            .query(
+                &format!(
+                    "SELECT a.account_id, a.native_id, a.last_login, v.record FROM account a \
+                     JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN} \
+                     WHERE a.system_id = $1"
+                ),
+                &[Value::Int(sid)],
+                |r| Ok((r.i64(0)?, r.str(1)?, r.opt_i64(2)?, r.str(3)?)),
+            )?
+            .into_iter()
+            .map(|(id, native, login, rec)| {
+                let mut a: Account = serde_json::from_str(&rec)?;
+                a.last_login = login.map(from_micros).transpose()?;
+                Ok((native, (id, a)))
+            })
+            .collect::<Result<HashMap<_, _>, StoreError>>()?;
+        let entitlements = db
+            .query(
+                &format!(
+                    "SELECT e.entitlement_id, e.native_id, v.record FROM entitlement e \
+                     JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id AND v.valid_to = {OPEN} \
+                     WHERE e.system_id = $1"
+                ),
+                &[Value::Int(sid)],
+                |r| Ok((r.i64(0)?, r.str(1)?, r.str(2)?)),
+            )?
+            .into_iter()
+            .map(|(id, native, rec)| Ok((native, (id, serde_json::from_str(&rec)?))))
+            .collect::<Result<HashMap<_, _>, StoreError>>()?;
+        let grants = db
+            .query(
+                &format!(
+                    "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, g.attributes \
+                     FROM grant_version g JOIN account a ON a.account_id = g.account_id \
+                     WHERE a.system_id = $1 AND g.valid_to = {OPEN}"
+                ),
+                &[Value::Int(sid)],
+                |r| {
+                    Ok((
+                        (r.i64(0)?, r.i64(1)?),
+                        GrantState {
+                            source: r.str(2)?,
+                            warrant: r.opt_str(3)?,
+                            expires_at: r.opt_i64(4)?,
+                            attributes: r.opt_str(5)?,
+                        },
+                    ))
+                },
+            )?
+            .into_iter()
+            .collect();
+        Ok(SystemState {
+            config: Some(config),
+            accounts,
+            entitlements,
+            grants,
+        })
+    }
+}
+
+/// A grant's mutable part, as stored.
+#[derive(Debug, PartialEq, Eq)]
+struct GrantState {
+    source: String,
+    warrant: Option<String>,
+    expires_at: Option<i64>,
+    attributes: Option<String>,
+}
+
+impl GrantState {
+    fn of(g: &Grant) -> GrantState {
+        GrantState {
+            source: g.source.as_str().to_owned(),
+            warrant: g.warrant.as_ref().map(|w| w.to_string()),
+            expires_at: g.expires_at.map(micros),
+            attributes: if g.attributes.is_empty() {
+                None
+            } else {
+                serde_json::to_string(&g.attributes).ok()
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+struct SystemState {
+    config: Option<SystemConfig>,
+    accounts: HashMap<String, (i64, Account)>,
+    entitlements: HashMap<String, (i64, Entitlement)>,
+    grants: HashMap<(i64, i64), GrantState>,
+}
+
+fn set_import(e: &mut EventData, import: u64) {
+    use EventData as E;
+    let slot = match e {
+        E::SystemConfigured(s) => &mut s.import,
+        E::IdentityAdded(s) | E::IdentityChanged(s) => &mut s.import,
+        E::IdentityRemoved(s) => &mut s.import,
+        E::AccountAdded(s) | E::AccountChanged(s) | E::AccountCorrelated(s) => &mut s.import,
+        E::AccountRemoved(s) => &mut s.import,
+        E::AccountActivity(s) => &mut s.import,
+        E::EntitlementAdded(s) | E::EntitlementChanged(s) => &mut s.import,
+        E::EntitlementRemoved(s) => &mut s.import,
+        E::GrantAdded(s) | E::GrantChanged(s) => &mut s.import,
+        E::GrantRemoved(s) => &mut s.import,
+        E::RoleDefined(s) | E::RoleChanged(s) => &mut s.import,
+        E::RoleRemoved(s) => &mut s.import,
+        E::WarrantRecorded(s) | E::WarrantChanged(s) => &mut s.import,
+        E::WarrantRemoved(s) => &mut s.import,
+        E::ImportApplied(_) => return,
+    };
+    *slot = Some(import);
+}

@@ -1,0 +1,386 @@
+//! The log as a whole: listing and searching events, replaying them, the Merkle tree's heads.
+
+use gatehouse_ledger::{Hash, root};
+use gatehouse_model::{Event, Timestamp};
+use serde::Serialize;
+
+use crate::db::Value;
+use crate::error::StoreError;
+use crate::writer::{DbTiles, from_micros, micros};
+use crate::{OpenMode, Store};
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRow {
+    /// Sequence number.
+    pub seq: u64,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+    /// Kind.
+    pub kind: String,
+    /// The object it is about.
+    pub object: String,
+    /// Canonical bytes.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Kind, exactly (`grant.added`) or a prefix ending in `.` (`grant.`).
+    pub kind: Option<String>,
+    /// Actor, exactly.
+    pub actor: Option<String>,
+    /// Object reference, or a prefix of it (`grant:erp:`).
+    pub object: Option<String>,
+    /// Recorded at or after.
+    pub since: Option<Timestamp>,
+    /// Recorded before.
+    pub until: Option<Timestamp>,
+    /// First sequence number.
+    pub from_seq: Option<u64>,
+    /// Last sequence number.
+    pub to_seq: Option<u64>,
+    /// At most this many.
+    pub limit: Option<u64>,
+}
+
+/// A stored signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckpointRow {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    #[serde(with = "gatehouse_ledger::serde_hex::hash")]
+    pub root: Hash,
+    /// The signed note.
+    pub note: String,
+    /// When it was signed.
+    pub signed_at: Timestamp,
+}
+
+fn like_prefix(p: &str) -> String {
+    let mut s = String::with_capacity(p.len() + 1);
+    for c in p.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+impl Store {
+    /// Lists events matching a filter, in sequence order.
+    pub fn events(&mut self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
+        let mut sql = String::from(
+            "SELECT seq, recorded_at, actor, kind, object, body FROM event WHERE 1 = 1",
+        );
+        let mut params: Vec<Value> = Vec::new();
+        let mut add = |cond: &str, v: Value, sql: &mut String| {
+            params.push(v);
+            sql.push_str(&format!(
+                " AND {}",
+                cond.replace('?', &format!("${}", params.len()))
+            ));
+        };
+        if let Some(k) = &filter.kind {
+            if k.ends_with('.') {
+                add(
+                    "kind LIKE ? ESCAPE '\\'",
+                    Value::Text(like_prefix(k)),
+                    &mut sql,
+                );
+            } else {
+                add("kind = ?", Value::from(k.as_str()), &mut sql);
+            }
+        }
+        if let Some(a) = &filter.actor {
+            add("actor = ?", Value::from(a.as_str()), &mut sql);
+        }
+        if let Some(o) = &filter.object {
+            add(
+                "object LIKE ? ESCAPE '\\'",
+                Value::Text(like_prefix(o)),
+                &mut sql,
+            );
+        }
+        if let Some(t) = filter.since {
+            add("recorded_at >= ?", Value::Int(micros(t)), &mut sql);
+        }
+        if let Some(t) = filter.until {
+            add("recorded_at < ?", Value::Int(micros(t)), &mut sql);
+        }
+        if let Some(s) = filter.from_seq {
+            add("seq >= ?", Value::Int(s as i64), &mut sql);
+        }
+        if let Some(s) = filter.to_seq {
+            add("seq <= ?", Value::Int(s as i64), &mut sql);
+        }
+        sql.push_str(" ORDER BY seq");
+        if let Some(l) = filter.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        self.db().query(&sql, &params, |r| {
+            Ok(EventRow {
+                seq: r.i64(0)? as u64,
+                recorded_at: from_micros(r.i64(1)?)?,
+                actor: r.str(2)?,
+                kind: r.str(3)?,
+                object: r.str(4)?,
+                body: r.blob(5)?,
+            })
+        })
+    }
+
+    /// The Merkle root of the log at `size` events, from the stored tiles.
+    pub fn tree_root(&mut self, size: u64) -> Result<Hash, StoreError> {
+        root(&mut DbTiles(self.db()), size)
+    }
+
+    /// Replays every event of this store, in order, into `target` (an empty store), which
+    /// thereby rebuilds the same state tables and the same ledger. Events are read and
+    /// written in batches so that memory stays bounded.
+    pub fn replay_into(&mut self, target: &mut Store) -> Result<u64, StoreError> {
+        if target.event_count()? != 0 {
+            return Err(StoreError::Refused(
+                "replay needs an empty target store".into(),
+            ));
+        }
+        let total = self.event_count()?;
+        let mut next = 1u64;
+        const BATCH: u64 = 20_000;
+        while next <= total {
+            let rows = self.events(&EventFilter {
+                from_seq: Some(next),
+                to_seq: Some(next + BATCH - 1),
+                ..EventFilter::default()
+            })?;
+            if rows.is_empty() {
+                return Err(StoreError::Corrupt(format!("event {next} is missing")));
+            }
+            target.write("replay", Timestamp::UNIX_EPOCH, |w| {
+                for row in &rows {
+                    let event = Event::decode(&row.body)
+                        .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", row.seq)))?;
+                    if event.seq != row.seq {
+                        return Err(StoreError::Corrupt(format!(
+                            "event {} is stored under sequence number {}",
+                            event.seq, row.seq
+                        )));
+                    }
+                    w.replay(&event, row.body.clone())?;
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            next += rows.len() as u64;
+        }
+        Ok(total)
+    }
+
+    /// A fresh in-memory SQLite store rebuilt from this store's events.
+    pub fn rebuilt(&mut self) -> Result<Store, StoreError> {
+        let mut target = Store::open(":memory:", OpenMode::Create)?;
+        self.replay_into(&mut target)?;
+        Ok(target)
+    }
+}
+
+/// Every table whose content is a function of the events, with its key columns.
+pub const STATE_TABLES: &[(&str, &str)] = &[
+    ("import", "seq"),
+    ("system", "system_id"),
+    ("identity", "identity_id"),
+    ("identity_version", "identity_id, seq"),
+    ("account", "account_id"),
+    ("account_version", "account_id, seq"),
+    ("entitlement", "entitlement_id"),
+    ("entitlement_version", "entitlement_id, seq"),
+    ("grant_version", "account_id, entitlement_id, seq"),
+    ("role", "key"),
+    ("warrant_record", "kind, id"),
+    ("ledger_tile", "level, idx"),
+];
+
+/// The first difference between two stores' state tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDifference {
+    /// The table.
+    pub table: String,
+    /// The key of the row, `column=value` pairs.
+    pub key: String,
+    /// What differs.
+    pub what: String,
+}
+
+impl std::fmt::Display for StateDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "table `{}`, row {}: {}", self.table, self.key, self.what)
+    }
+}
+
+fn cmp_values(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Int(_) => 1,
+            Value::Text(_) => 2,
+            Value::Blob(_) => 3,
+        }
+    }
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (Value::Int(p), Value::Int(q)) => p.cmp(q),
+            (Value::Text(p), Value::Text(q)) => p.as_bytes().cmp(q.as_bytes()),
+            (Value::Blob(p), Value::Blob(q)) => p.cmp(q),
+            _ => rank(x).cmp(&rank(y)),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Text(t) if t.len() > 120 => format!("{:?}…", &t[..t.floor_char_boundary(120)]),
+        Value::Text(t) => format!("{t:?}"),
+        Value::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+impl Store {
+    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
+        match self.backend() {
+            crate::Backend::Sqlite => self.db().query(
+                "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+                &[Value::from(table)],
+                |r| r.str(0),
+            ),
+            crate::Backend::Postgres => self.db().query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                &[Value::from(table)],
+                |r| r.str(0),
+            ),
+        }
+    }
+
+    fn table_chunk(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        keys: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Vec<Value>>, StoreError> {
+        // Text keys are ordered bytewise on both backends, whatever the database's collation.
+        let order: Vec<String> = keys
+            .split(',')
+            .map(|k| match (self.backend(), k.trim()) {
+                (crate::Backend::Postgres, k @ ("key" | "kind" | "id")) => {
+                    format!("{k} COLLATE \"C\"")
+                }
+                (_, k) => k.to_owned(),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {table} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+            columns.join(", "),
+            order.join(", ")
+        );
+        let n = columns.len();
+        self.db()
+            .query(&sql, &[], |r| (0..n).map(|i| r.value(i)).collect())
+    }
+
+    /// Compares the state tables of two stores row by row and returns the first difference.
+    pub fn compare_state(
+        &mut self,
+        other: &mut Store,
+    ) -> Result<Option<StateDifference>, StoreError> {
+        const CHUNK: u64 = 50_000;
+        for (table, keys) in STATE_TABLES {
+            let columns = self.columns_of(table)?;
+            let key_count = keys.split(',').count();
+            let mut offset = 0;
+            loop {
+                let mine = self.table_chunk(table, &columns, keys, offset, CHUNK)?;
+                let theirs = other.table_chunk(table, &columns, keys, offset, CHUNK)?;
+                let key_of = |row: &[Value]| {
+                    columns
+                        .iter()
+                        .zip(row)
+                        .take(key_count)
+                        .map(|(c, v)| format!("{c}={}", show(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                // Key columns come first in every table's column order.
+                for i in 0..mine.len().max(theirs.len()) {
+                    let diff = match (mine.get(i), theirs.get(i)) {
+                        (Some(a), Some(b)) if a[..key_count] != b[..key_count] => {
+                            let (first, which) = if cmp_values(&a[..key_count], &b[..key_count])
+                                .is_lt()
+                            {
+                                (
+                                    a,
+                                    "is in the store but not in the state rebuilt from the events",
+                                )
+                            } else {
+                                (
+                                    b,
+                                    "is in the state rebuilt from the events but missing from the store",
+                                )
+                            };
+                            Some((key_of(first), which.to_owned()))
+                        }
+                        (Some(a), Some(b)) => columns
+                            .iter()
+                            .zip(a.iter().zip(b))
+                            .find(|(_, (x, y))| x != y)
+                            .map(|(c, (x, y))| {
+                                (
+                                    key_of(a),
+                                    format!(
+                                        "column `{c}` is {} but the events say {}",
+                                        show(x),
+                                        show(y)
+                                    ),
+                                )
+                            }),
+                        (Some(a), None) => Some((
+                            key_of(a),
+                            "is in the store but not in the state rebuilt from the events".into(),
+                        )),
+                        (None, Some(b)) => Some((
+                            key_of(b),
+                            "is in the state rebuilt from the events but missing from the store"
+                                .into(),
+                        )),
+                        (None, None) => None,
+                    };
+                    if let Some((key, what)) = diff {
+                        return Ok(Some(StateDifference {
+                            table: (*table).to_owned(),
+                            key,
+                            what,
+                        }));
+                    }
+                }
+                if (mine.len() as u64) < CHUNK && (theirs.len() as u64) < CHUNK {
+                    break;
+                }
+                offset += CHUNK;
+            }
+        }
+        Ok(None)
+    }
+}

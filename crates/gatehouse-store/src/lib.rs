@@ -1,0 +1,164 @@
+//! The one place that speaks SQL.
+//!
+//! A [`Store`] is an embedded SQLite file or a PostgreSQL database with the same schema and the
+//! same behaviour. Every change goes through [`Store::write`], which hands out a [`Writer`]:
+//! events are appended there, in one transaction with their ledger leaf and their effect on the
+//! state tables. Reads are plain functions over the current connection.
+//!
+//! **Architecture invariant**: no state table is written except by projecting an event, so the
+//! state can always be rebuilt from the log (see [`Store::replay_into`]).
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod db;
+mod error;
+mod import;
+mod ledger;
+mod migrate;
+pub mod query;
+mod sink;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod writer;
+
+use gatehouse_model::Timestamp;
+
+pub use db::{Backend, Db, RowRef, Value};
+pub use error::StoreError;
+pub use import::{ImportOptions, ImportSummary, SystemImport};
+pub use ledger::{CheckpointRow, EventFilter, EventRow, STATE_TABLES, StateDifference};
+pub use writer::{Writer, from_micros, micros};
+
+/// Where the embedded store lives by default.
+pub const DEFAULT_SQLITE: &str = "gatehouse.db";
+
+/// A connection to a Gatehouse store.
+pub struct Store {
+    db: Db,
+    location: String,
+}
+
+/// Whether [`Store::open`] may create a new store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The store must exist already.
+    Existing,
+    /// Create the store if it does not exist (`gatehouse init`).
+    Create,
+}
+
+/// Hides the password of a PostgreSQL URL for messages.
+pub fn redact(location: &str) -> String {
+    if let Some(rest) = location
+        .strip_prefix("postgres://")
+        .or_else(|| location.strip_prefix("postgresql://"))
+        && let Some((cred, host)) = rest.split_once('@')
+    {
+        let user = cred.split(':').next().unwrap_or("");
+        return format!("postgres://{user}:***@{host}");
+    }
+    location.to_owned()
+}
+
+impl Store {
+    /// Opens the store at `location`: a `postgres://…` URL selects PostgreSQL, anything else is
+    /// a SQLite file path. The schema is migrated to the current version.
+    pub fn open(location: &str, mode: OpenMode) -> Result<Store, StoreError> {
+        let db = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            let client = postgres::Client::connect(location, postgres::NoTls)?;
+            Db::Pg {
+                client: Box::new(client),
+                statements: Default::default(),
+            }
+        } else {
+            let path = location.strip_prefix("sqlite://").unwrap_or(location);
+            if mode == OpenMode::Existing
+                && path != ":memory:"
+                && !std::path::Path::new(path).exists()
+            {
+                return Err(StoreError::NotFound(path.to_owned()));
+            }
+            let conn = rusqlite::Connection::open(path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))?;
+            conn.set_prepared_statement_cache_capacity(64);
+            // WAL lets readers work during an import; FULL makes every commit durable, so a
+            // signed checkpoint never covers a transaction that a power cut could lose.
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+            )?;
+            Db::Sqlite(conn)
+        };
+        let mut store = Store {
+            db,
+            location: redact(location),
+        };
+        migrate::migrate(&mut store.db, mode)?;
+        Ok(store)
+    }
+
+    /// Opens a private in-memory SQLite store (for replay and tests).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Store::open(":memory:", OpenMode::Create)
+    }
+
+    /// Where the store is, with any password hidden.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// The connection, for the read functions of [`query`].
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.db
+    }
+
+    /// Runs `f` in one write transaction: everything it appends commits together, or nothing
+    /// does. Writers are serialised (SQLite's write lock, a PostgreSQL advisory lock), so the
+    /// log never forks or reorders.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        actor: &str,
+        now: Timestamp,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self.db.backend() {
+            Backend::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
+            Backend::Postgres => {
+                self.db.batch("BEGIN")?;
+                if let Err(e) = self.db.batch("SELECT pg_advisory_xact_lock(7202611230)") {
+                    let _ = self.db.batch("ROLLBACK");
+                    return Err(e.into());
+                }
+            }
+        }
+        let result = (|| {
+            let mut w = Writer::begin(&mut self.db, actor, now)?;
+            let out = f(&mut w)?;
+            w.flush()?;
+            Ok::<T, E>(out)
+        })();
+        match result {
+            Ok(out) => {
+                if let Err(e) = self.db.batch("COMMIT") {
+                    let _ = self.db.batch("ROLLBACK");
+                    return Err(e.into());
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                let _ = self.db.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// The number of events in the log.
+    pub fn event_count(&mut self) -> Result<u64, StoreError> {
+        Ok(self.db.scalar("SELECT max(seq) FROM event", &[])? as u64)
+    }
+}

@@ -1,0 +1,658 @@
+//! Questions about the inventory, now or at any point in time.
+
+use gatehouse_model::{Event, EventData, Timestamp};
+use serde::Serialize;
+
+use crate::db::{Db, Value};
+use crate::error::StoreError;
+use crate::sink::OPEN;
+use crate::writer::{from_micros, micros};
+
+/// One holder of an entitlement at a point in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    /// The account's native id.
+    pub account: String,
+    /// Its username.
+    pub username: String,
+    /// Account kind.
+    pub account_kind: String,
+    /// Whether the account was enabled.
+    pub enabled: bool,
+    /// The linked identity's key, if any.
+    pub identity: Option<String>,
+    /// Its name at that time.
+    pub name: Option<String>,
+    /// Its e-mail at that time.
+    pub email: Option<String>,
+    /// Its employment status at that time (people only).
+    pub status: Option<String>,
+    /// How the grant came about.
+    pub source: String,
+    /// What justifies it.
+    pub warrant: Option<String>,
+    /// Since when this version of the grant held.
+    pub since: Timestamp,
+    /// When the grant is meant to end.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// An entitlement, resolved from a reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntitlementInfo {
+    /// System key.
+    pub system: String,
+    /// Native id.
+    pub native_id: String,
+    /// Name (latest).
+    pub name: String,
+    /// Privileged (latest).
+    pub privileged: bool,
+    #[serde(skip)]
+    id: i64,
+}
+
+/// An account, resolved from a reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountInfo {
+    /// System key.
+    pub system: String,
+    /// Native id.
+    pub native_id: String,
+    /// Username (latest).
+    pub username: String,
+    #[serde(skip)]
+    id: i64,
+}
+
+/// An identity, resolved from a reference, as it was at the asked time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityInfo {
+    /// Key.
+    pub key: String,
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Status (people).
+    pub status: Option<String>,
+    /// Department (people).
+    pub department: Option<String>,
+    #[serde(skip)]
+    id: i64,
+}
+
+/// One account of an identity at a point in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessAccount {
+    /// System key.
+    pub system: String,
+    /// Native id.
+    pub account: String,
+    /// Username.
+    pub username: String,
+    /// Kind.
+    pub kind: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Last login observed (latest, not as of the asked time).
+    pub last_login: Option<Timestamp>,
+}
+
+/// One grant of an identity at a point in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessGrant {
+    /// System key.
+    pub system: String,
+    /// Account native id.
+    pub account: String,
+    /// Username.
+    pub username: String,
+    /// Entitlement native id.
+    pub entitlement: String,
+    /// Entitlement name.
+    pub entitlement_name: String,
+    /// Whether the entitlement is privileged.
+    pub privileged: bool,
+    /// How the grant came about.
+    pub source: String,
+    /// What justifies it.
+    pub warrant: Option<String>,
+    /// Since when.
+    pub since: Timestamp,
+    /// When it is meant to end.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Everything one identity held at a point in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    /// Who.
+    pub identity: IdentityInfo,
+    /// Their accounts.
+    pub accounts: Vec<AccessAccount>,
+    /// Their grants.
+    pub grants: Vec<AccessGrant>,
+}
+
+/// The import an event belonged to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportInfo {
+    /// Its `import.applied` event.
+    pub seq: u64,
+    /// Source.
+    pub source: String,
+    /// Snapshot time.
+    pub as_of: Timestamp,
+    /// Digest of its input files.
+    pub digest: String,
+}
+
+/// One step in an object's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// The event.
+    pub seq: u64,
+    /// Its kind (`grant.added`).
+    pub kind: String,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+    /// When it took effect.
+    pub as_of: Timestamp,
+    /// The import it came with.
+    pub import: Option<ImportInfo>,
+    /// The object's state after the event (none when removed).
+    pub state: Option<serde_json::Value>,
+    /// Fields that differ from the previous state.
+    pub changed: Vec<String>,
+}
+
+/// Which kind of object a history is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// `system:account/entitlement`.
+    Grant,
+    /// `system:account`.
+    Account,
+    /// `system:entitlement`.
+    Entitlement,
+    /// identity key or e-mail.
+    Identity,
+}
+
+fn split_system(reference: &str) -> Result<(&str, &str), StoreError> {
+    reference
+        .split_once(':')
+        .filter(|(s, r)| !s.is_empty() && !r.is_empty())
+        .ok_or_else(|| {
+            StoreError::NotFoundRef(format!(
+                "`{reference}` is not a reference; write `system:name`, e.g. `erp:role/AP_Approver`"
+            ))
+        })
+}
+
+fn system_id(db: &mut Db, key: &str) -> Result<i64, StoreError> {
+    db.query_opt(
+        "SELECT system_id FROM system WHERE key = $1",
+        &[Value::from(key)],
+        |r| r.i64(0),
+    )?
+    .ok_or_else(|| StoreError::NotFoundRef(format!("there is no system `{key}`")))
+}
+
+/// Finds an entitlement by `system:native_id`, or by `system:name` when the name is unique.
+pub fn resolve_entitlement(db: &mut Db, reference: &str) -> Result<EntitlementInfo, StoreError> {
+    let (system, rest) = split_system(reference)?;
+    let sid = system_id(db, system)?;
+    let sql = "SELECT e.entitlement_id, e.native_id, v.name, v.privileged FROM entitlement e \
+               JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id \
+               WHERE e.system_id = $1 AND e.native_id = $2 ORDER BY v.seq DESC";
+    let map = |r: &crate::db::RowRef<'_, '_>| {
+        Ok(EntitlementInfo {
+            system: system.to_owned(),
+            id: r.i64(0)?,
+            native_id: r.str(1)?,
+            name: r.str(2)?,
+            privileged: r.i64(3)? != 0,
+        })
+    };
+    if let Some(e) = db.query_opt(sql, &[Value::Int(sid), Value::from(rest)], map)? {
+        return Ok(e);
+    }
+    let by_name = db.query(
+        "SELECT DISTINCT e.entitlement_id, e.native_id, v.name, v.privileged FROM entitlement e \
+         JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id \
+         WHERE e.system_id = $1 AND v.name = $2 AND v.seq = (SELECT max(seq) FROM entitlement_version \
+         WHERE entitlement_id = e.entitlement_id)",
+        &[Value::Int(sid), Value::from(rest)],
+        map,
+    )?;
+    match by_name.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(StoreError::NotFoundRef(format!(
+            "system `{system}` has no entitlement with id or name `{rest}`"
+        ))),
+        many => Err(StoreError::NotFoundRef(format!(
+            "`{rest}` names {} entitlements of `{system}`; use the id: {}",
+            many.len(),
+            many.iter()
+                .map(|e| format!("`{}`", e.native_id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Finds an account by `system:native_id`, or by `system:username` when unique.
+pub fn resolve_account(db: &mut Db, reference: &str) -> Result<AccountInfo, StoreError> {
+    let (system, rest) = split_system(reference)?;
+    let sid = system_id(db, system)?;
+    resolve_account_in(db, system, sid, rest)?.ok_or_else(|| {
+        StoreError::NotFoundRef(format!(
+            "system `{system}` has no account with id or username `{rest}`"
+        ))
+    })
+}
+
+fn resolve_account_in(
+    db: &mut Db,
+    system: &str,
+    sid: i64,
+    rest: &str,
+) -> Result<Option<AccountInfo>, StoreError> {
+    let map = |r: &crate::db::RowRef<'_, '_>| {
+        Ok(AccountInfo {
+            system: system.to_owned(),
+            id: r.i64(0)?,
+            native_id: r.str(1)?,
+            username: r.str(2)?,
+        })
+    };
+    if let Some(a) = db.query_opt(
+        "SELECT a.account_id, a.native_id, v.username FROM account a JOIN account_version v \
+         ON v.account_id = a.account_id WHERE a.system_id = $1 AND a.native_id = $2 ORDER BY v.seq DESC",
+        &[Value::Int(sid), Value::from(rest)],
+        map,
+    )? {
+        return Ok(Some(a));
+    }
+    let by_name = db.query(
+        "SELECT DISTINCT a.account_id, a.native_id, v.username FROM account a JOIN account_version v \
+         ON v.account_id = a.account_id WHERE a.system_id = $1 AND lower(v.username) = lower($2)",
+        &[Value::Int(sid), Value::from(rest)],
+        map,
+    )?;
+    match by_name.as_slice() {
+        [one] => Ok(Some(one.clone())),
+        [] => Ok(None),
+        many => Err(StoreError::NotFoundRef(format!(
+            "`{rest}` is the username of {} accounts of `{system}`; use the account id: {}",
+            many.len(),
+            many.iter()
+                .map(|a| format!("`{}`", a.native_id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Finds a grant by `system:account/entitlement`. Both ids may contain `/`; every split is
+/// tried and exactly one must name an existing account and entitlement.
+pub fn resolve_grant(
+    db: &mut Db,
+    reference: &str,
+) -> Result<(AccountInfo, EntitlementInfo), StoreError> {
+    let (system, rest) = split_system(reference)?;
+    let sid = system_id(db, system)?;
+    let mut found = Vec::new();
+    for (i, _) in rest.match_indices('/') {
+        let (acct, ent) = (&rest[..i], &rest[i + 1..]);
+        if acct.is_empty() || ent.is_empty() {
+            continue;
+        }
+        let Some(a) = resolve_account_in(db, system, sid, acct)? else {
+            continue;
+        };
+        if let Ok(e) = resolve_entitlement(db, &format!("{system}:{ent}")) {
+            let held = db.scalar(
+                "SELECT count(*) FROM grant_version WHERE account_id = $1 AND entitlement_id = $2",
+                &[Value::Int(a.id), Value::Int(e.id)],
+            )?;
+            if held > 0 {
+                found.push((a, e));
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(StoreError::NotFoundRef(format!(
+            "no grant matches `{reference}`; write `system:account/entitlement`, e.g. `erp:jdoe/role/AP_Approver`"
+        ))),
+        _ => Err(StoreError::NotFoundRef(format!(
+            "`{reference}` is ambiguous: {}",
+            found
+                .iter()
+                .map(|(a, e)| format!(
+                    "account `{}` with entitlement `{}`",
+                    a.native_id, e.native_id
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+    }
+}
+
+/// Finds an identity by key or e-mail, as it was at `at` (or its latest version if it did not
+/// exist then).
+pub fn resolve_identity(
+    db: &mut Db,
+    reference: &str,
+    at: Timestamp,
+) -> Result<IdentityInfo, StoreError> {
+    let map = |r: &crate::db::RowRef<'_, '_>| {
+        Ok(IdentityInfo {
+            id: r.i64(0)?,
+            key: r.str(1)?,
+            kind: r.str(2)?,
+            name: r.str(3)?,
+            email: r.opt_str(4)?,
+            status: r.opt_str(5)?,
+            department: r.opt_str(6)?,
+        })
+    };
+    let cols = "i.identity_id, i.key, v.kind, v.name, v.email, v.status, v.department";
+    let t = micros(at);
+    // Prefer the version valid at `at`, else the latest one.
+    let order = format!(
+        "ORDER BY CASE WHEN v.valid_from <= {t} AND v.valid_to > {t} THEN 0 ELSE 1 END, v.seq DESC"
+    );
+    let sql = format!(
+        "SELECT {cols} FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+         WHERE i.key = $1 {order}"
+    );
+    if let Some(i) = db.query_opt(&sql, &[Value::from(reference)], map)? {
+        return Ok(i);
+    }
+    let sql = "SELECT DISTINCT i.identity_id FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+         WHERE lower(v.email) = lower($1)".to_string();
+    let ids = db.query(&sql, &[Value::from(reference)], |r| r.i64(0))?;
+    match ids.as_slice() {
+        [id] => {
+            let sql = format!(
+                "SELECT {cols} FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+                 WHERE i.identity_id = $1 {order}"
+            );
+            db.query_opt(&sql, &[Value::Int(*id)], map)?
+                .ok_or_else(|| StoreError::NotFoundRef(format!("no identity `{reference}`")))
+        }
+        [] => Err(StoreError::NotFoundRef(format!(
+            "no identity has the key or e-mail `{reference}`"
+        ))),
+        _ => Err(StoreError::NotFoundRef(format!(
+            "`{reference}` was the e-mail of {} identities; use the employee id",
+            ids.len()
+        ))),
+    }
+}
+
+/// Who held an entitlement at `at`.
+pub fn who_has(
+    db: &mut Db,
+    entitlement: &EntitlementInfo,
+    at: Timestamp,
+) -> Result<Vec<Holder>, StoreError> {
+    let t = micros(at);
+    db.query(
+        "SELECT a.native_id, av.username, av.kind, av.enabled, av.identity, iv.name, iv.email, iv.status, \
+                g.source, g.warrant, g.valid_from, g.expires_at \
+         FROM grant_version g \
+         JOIN account a ON a.account_id = g.account_id \
+         JOIN account_version av ON av.account_id = g.account_id AND av.valid_from <= $2 AND av.valid_to > $2 \
+         LEFT JOIN identity i ON i.key = av.identity \
+         LEFT JOIN identity_version iv ON iv.identity_id = i.identity_id AND iv.valid_from <= $2 AND iv.valid_to > $2 \
+         WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
+         ORDER BY av.username, a.native_id",
+        &[Value::Int(entitlement.id), Value::Int(t)],
+        |r| {
+            Ok(Holder {
+                account: r.str(0)?,
+                username: r.str(1)?,
+                account_kind: r.str(2)?,
+                enabled: r.i64(3)? != 0,
+                identity: r.opt_str(4)?,
+                name: r.opt_str(5)?,
+                email: r.opt_str(6)?,
+                status: r.opt_str(7)?,
+                source: r.str(8)?,
+                warrant: r.opt_str(9)?,
+                since: from_micros(r.i64(10)?)?,
+                expires_at: r.opt_i64(11)?.map(from_micros).transpose()?,
+            })
+        },
+    )
+}
+
+/// Everything an identity held at `at`, on every system.
+pub fn access(db: &mut Db, identity: IdentityInfo, at: Timestamp) -> Result<Access, StoreError> {
+    let t = micros(at);
+    let accounts = db.query(
+        "SELECT s.key, a.native_id, av.username, av.kind, av.enabled, a.last_login \
+         FROM account_version av JOIN account a ON a.account_id = av.account_id \
+         JOIN system s ON s.system_id = a.system_id \
+         WHERE av.identity = $1 AND av.valid_from <= $2 AND av.valid_to > $2 \
+         ORDER BY s.key, av.username",
+        &[Value::from(identity.key.as_str()), Value::Int(t)],
+        |r| {
+            Ok(AccessAccount {
+                system: r.str(0)?,
+                account: r.str(1)?,
+                username: r.str(2)?,
+                kind: r.str(3)?,
+                enabled: r.i64(4)? != 0,
+                last_login: r.opt_i64(5)?.map(from_micros).transpose()?,
+            })
+        },
+    )?;
+    let grants = db.query(
+        "SELECT s.key, a.native_id, av.username, e.native_id, ev.name, ev.privileged, \
+                g.source, g.warrant, g.valid_from, g.expires_at \
+         FROM account_version av \
+         JOIN account a ON a.account_id = av.account_id \
+         JOIN system s ON s.system_id = a.system_id \
+         JOIN grant_version g ON g.account_id = av.account_id AND g.valid_from <= $2 AND g.valid_to > $2 \
+         JOIN entitlement e ON e.entitlement_id = g.entitlement_id \
+         JOIN entitlement_version ev ON ev.entitlement_id = g.entitlement_id AND ev.valid_from <= $2 AND ev.valid_to > $2 \
+         WHERE av.identity = $1 AND av.valid_from <= $2 AND av.valid_to > $2 \
+         ORDER BY s.key, av.username, e.native_id",
+        &[Value::from(identity.key.as_str()), Value::Int(t)],
+        |r| {
+            Ok(AccessGrant {
+                system: r.str(0)?,
+                account: r.str(1)?,
+                username: r.str(2)?,
+                entitlement: r.str(3)?,
+                entitlement_name: r.str(4)?,
+                privileged: r.i64(5)? != 0,
+                source: r.str(6)?,
+                warrant: r.opt_str(7)?,
+                since: from_micros(r.i64(8)?)?,
+                expires_at: r.opt_i64(9)?.map(from_micros).transpose()?,
+            })
+        },
+    )?;
+    Ok(Access {
+        identity,
+        accounts,
+        grants,
+    })
+}
+
+/// The history of one object: every event that created or ended one of its versions.
+pub fn history(
+    db: &mut Db,
+    kind: ObjectKind,
+    reference: &str,
+) -> Result<Vec<HistoryEntry>, StoreError> {
+    let seqs: Vec<(i64, Option<i64>)> = match kind {
+        ObjectKind::Grant => {
+            let (a, e) = resolve_grant(db, reference)?;
+            db.query(
+                "SELECT seq, end_seq FROM grant_version WHERE account_id = $1 AND entitlement_id = $2",
+                &[Value::Int(a.id), Value::Int(e.id)],
+                |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
+            )?
+        }
+        ObjectKind::Account => {
+            let a = resolve_account(db, reference)?;
+            db.query(
+                "SELECT seq, end_seq FROM account_version WHERE account_id = $1",
+                &[Value::Int(a.id)],
+                |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
+            )?
+        }
+        ObjectKind::Entitlement => {
+            let e = resolve_entitlement(db, reference)?;
+            db.query(
+                "SELECT seq, end_seq FROM entitlement_version WHERE entitlement_id = $1",
+                &[Value::Int(e.id)],
+                |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
+            )?
+        }
+        ObjectKind::Identity => {
+            let i = resolve_identity(db, reference, Timestamp::MAX)?;
+            db.query(
+                "SELECT seq, end_seq FROM identity_version WHERE identity_id = $1",
+                &[Value::Int(i.id)],
+                |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
+            )?
+        }
+    };
+    let mut all: Vec<i64> = seqs
+        .iter()
+        .flat_map(|(s, e)| std::iter::once(*s).chain(*e))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut out: Vec<HistoryEntry> = Vec::with_capacity(all.len());
+    let mut previous: Option<serde_json::Value> = None;
+    for seq in all {
+        let event = load_event(db, seq as u64)?;
+        let (as_of, import, state) = describe(&event);
+        let import = match import {
+            Some(i) => load_import(db, i)?,
+            None => None,
+        };
+        let changed = match (&previous, &state) {
+            (Some(p), Some(s)) => changed_fields(p, s),
+            _ => Vec::new(),
+        };
+        previous = state.clone();
+        out.push(HistoryEntry {
+            seq: event.seq,
+            kind: event.data.kind().to_owned(),
+            recorded_at: event.at,
+            actor: event.actor.clone(),
+            as_of,
+            import,
+            state,
+            changed,
+        });
+    }
+    Ok(out)
+}
+
+/// Loads and decodes one event.
+pub fn load_event(db: &mut Db, seq: u64) -> Result<Event, StoreError> {
+    let body = db
+        .query_opt(
+            "SELECT body FROM event WHERE seq = $1",
+            &[Value::Int(seq as i64)],
+            |r| r.blob(0),
+        )?
+        .ok_or_else(|| StoreError::NotFoundRef(format!("there is no event {seq}")))?;
+    Event::decode(&body).map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))
+}
+
+fn load_import(db: &mut Db, seq: u64) -> Result<Option<ImportInfo>, StoreError> {
+    db.query_opt(
+        "SELECT source, as_of, digest FROM import WHERE seq = $1",
+        &[Value::Int(seq as i64)],
+        |r| {
+            Ok(ImportInfo {
+                seq,
+                source: r.str(0)?,
+                as_of: from_micros(r.i64(1)?)?,
+                digest: r.str(2)?,
+            })
+        },
+    )
+}
+
+fn describe(event: &Event) -> (Timestamp, Option<u64>, Option<serde_json::Value>) {
+    use EventData as E;
+    fn v<T: Serialize>(t: &T) -> Option<serde_json::Value> {
+        serde_json::to_value(t).ok()
+    }
+    match &event.data {
+        E::ImportApplied(i) => (i.as_of, None, None),
+        E::SystemConfigured(s) => (s.as_of, s.import, v(&s.record)),
+        E::IdentityAdded(s) | E::IdentityChanged(s) => (s.as_of, s.import, v(&s.record)),
+        E::IdentityRemoved(s) => (s.as_of, s.import, None),
+        E::AccountAdded(s) | E::AccountChanged(s) | E::AccountCorrelated(s) => {
+            let mut a = s.record.clone();
+            a.last_login = None;
+            (s.as_of, s.import, v(&a))
+        }
+        E::AccountRemoved(s) => (s.as_of, s.import, None),
+        E::AccountActivity(s) => (s.as_of, s.import, None),
+        E::EntitlementAdded(s) | E::EntitlementChanged(s) => (s.as_of, s.import, v(&s.record)),
+        E::EntitlementRemoved(s) => (s.as_of, s.import, None),
+        E::GrantAdded(s) | E::GrantChanged(s) => (s.as_of, s.import, v(&s.record)),
+        E::GrantRemoved(s) => (s.as_of, s.import, None),
+        E::RoleDefined(s) | E::RoleChanged(s) => (s.as_of, s.import, v(&s.record)),
+        E::RoleRemoved(s) => (s.as_of, s.import, None),
+        E::WarrantRecorded(s) | E::WarrantChanged(s) => (s.as_of, s.import, v(&s.record)),
+        E::WarrantRemoved(s) => (s.as_of, s.import, None),
+    }
+}
+
+fn changed_fields(before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
+    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(|k| {
+            let show = |v: Option<&serde_json::Value>| match v {
+                None => "(none)".to_owned(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            format!("{k}: {} → {}", show(b.get(k)), show(a.get(k)))
+        })
+        .collect()
+}
+
+/// Uncorrelated current accounts, optionally of one system: (system, native id, username, kind).
+pub fn uncorrelated_accounts(
+    db: &mut Db,
+    system: Option<&str>,
+) -> Result<Vec<(String, String, String, String)>, StoreError> {
+    db.query(
+        &format!(
+            "SELECT s.key, a.native_id, v.username, v.kind FROM account a \
+             JOIN system s ON s.system_id = a.system_id \
+             JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN} \
+             WHERE v.identity IS NULL AND ($1 = '' OR s.key = $1) ORDER BY s.key, v.username"
+        ),
+        &[Value::from(system.unwrap_or(""))],
+        |r| Ok((r.str(0)?, r.str(1)?, r.str(2)?, r.str(3)?)),
+    )
+}

@@ -1,0 +1,173 @@
+//! A private PostgreSQL server for tests, started from the installed binaries (`initdb`,
+//! `pg_ctl`). One server per test process; each caller gets a fresh database. The server is
+//! stopped and its files removed when the test process exits. If it cannot start, callers
+//! panic with the reason: a test that needs PostgreSQL never skips silently.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+struct Server {
+    port: u16,
+}
+
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+fn bin_dir() -> Result<PathBuf, String> {
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if p.join("initdb").exists() {
+            return Ok(p);
+        }
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    candidates.sort();
+    candidates
+        .into_iter()
+        .rev()
+        .find(|p| p.join("initdb").exists())
+        .ok_or_else(|| {
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; run scripts/setup to install them".into()
+        })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL binary, as the `postgres` user when we are root (initdb refuses root).
+fn run(bin: &Path, args: &[&str], root: bool) -> Result<(), String> {
+    let mut cmd = if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let out = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {} failed: {}{}",
+            bin.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+fn start() -> Result<Server, String> {
+    let bin = bin_dir()?;
+    let root = is_root();
+    let base = std::env::temp_dir().join(format!("gatehouse-pg-{}", std::process::id()));
+    let data = base.join("data");
+    let sock = base.join("sock");
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&sock).map_err(|e| format!("cannot create {}: {e}", sock.display()))?;
+    if root {
+        let out = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&base)
+            .output()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cannot hand {} to the postgres user: {}",
+                base.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let data_s = data.to_string_lossy().into_owned();
+    run(
+        &bin.join("initdb"),
+        &[
+            "-D",
+            &data_s,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ],
+        root,
+    )?;
+    let opts = format!(
+        "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off -c max_connections=50",
+        sock.display()
+    );
+    let log = base.join("server.log").to_string_lossy().into_owned();
+    run(
+        &bin.join("pg_ctl"),
+        &[
+            "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
+        ],
+        root,
+    )?;
+    // Stop the server and remove its files once this process has gone.
+    let stop = if root {
+        format!(
+            "runuser -u postgres -- {} -D {data_s} -m immediate stop",
+            bin.join("pg_ctl").display()
+        )
+    } else {
+        format!(
+            "{} -D {data_s} -m immediate stop",
+            bin.join("pg_ctl").display()
+        )
+    };
+    let reaper = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {base}",
+        pid = std::process::id(),
+        base = base.display()
+    );
+    Command::new("sh")
+        .args(["-c", &reaper])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the cleanup watcher: {e}"))?;
+    Ok(Server { port })
+}
+
+/// The URL of a new, empty database on the private test server. Panics if the server cannot
+/// be started.
+pub fn postgres_url() -> String {
+    let server = match SERVER.get_or_init(start) {
+        Ok(s) => s,
+        Err(e) => panic!("cannot start the test PostgreSQL server: {e}"),
+    };
+    let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+    let name = format!("t{}_{n}", std::process::id());
+    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
+    let mut client = match postgres::Client::connect(&admin, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) => panic!("cannot connect to the test PostgreSQL server: {e}"),
+    };
+    if let Err(e) = client.batch_execute(&format!("CREATE DATABASE {name}")) {
+        panic!("cannot create test database: {e}");
+    }
+    format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
+}

@@ -1,0 +1,649 @@
+//! The one way state changes: append an event, in a transaction that also appends its leaf to
+//! the ledger and projects it onto the state tables.
+//!
+//! INVARIANT: the event row, its Merkle leaf and its effect on the tables are committed
+//! together or not at all. If the ledger cannot be updated, the transaction is rolled back and
+//! the state change does not happen (fail closed).
+
+use std::collections::HashMap;
+
+use gatehouse_ledger::{Appender, Hash, TileId, TileReader, decode_tile, encode_tile, leaf_hash};
+use gatehouse_model::{
+    Account, Entitlement, Event, EventData, Identity, IdentityKind, Stamped, Timestamp,
+};
+
+use crate::db::{Db, Value};
+use crate::error::StoreError;
+use crate::sink::{OPEN, Sink, Table, Versioned};
+
+/// Flush buffered writes after this many operations, to bound memory during big imports.
+const FLUSH_EVERY: usize = 50_000;
+
+/// Microseconds since the epoch, as stored.
+pub fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+/// A stored time back as a timestamp.
+pub fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us)
+        .map_err(|e| StoreError::Corrupt(format!("time {us} is out of range: {e}")))
+}
+
+/// Reads ledger tiles from the database.
+pub struct DbTiles<'a>(pub &'a mut Db);
+
+impl TileReader for DbTiles<'_> {
+    type Error = StoreError;
+
+    fn read_tile(&mut self, id: TileId, width: u64) -> Result<Vec<Hash>, StoreError> {
+        let bytes = self
+            .0
+            .query_opt(
+                "SELECT hashes FROM ledger_tile WHERE level = $1 AND idx = $2",
+                &[Value::Int(i64::from(id.level)), Value::Int(id.index as i64)],
+                |r| r.blob(0),
+            )?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("ledger tile {}/{} is missing", id.level, id.index))
+            })?;
+        let mut hashes = decode_tile(&bytes)?;
+        if (hashes.len() as u64) < width {
+            return Err(StoreError::Corrupt(format!(
+                "ledger tile {}/{} holds {} hashes, {width} expected",
+                id.level,
+                id.index,
+                hashes.len()
+            )));
+        }
+        hashes.truncate(width as usize);
+        Ok(hashes)
+    }
+}
+
+/// Ids of the objects met so far, so that projection never has to read its own writes.
+#[derive(Default)]
+struct Ids {
+    next_identity: i64,
+    next_account: i64,
+    next_entitlement: i64,
+    next_system: i64,
+    systems: HashMap<String, i64>,
+    identities: Option<HashMap<String, i64>>,
+    accounts: HashMap<i64, HashMap<String, i64>>,
+    entitlements: HashMap<i64, HashMap<String, i64>>,
+}
+
+/// Appends events within one database transaction. Get one from [`crate::Store::write`].
+pub struct Writer<'s> {
+    pub(crate) db: &'s mut Db,
+    sink: Sink,
+    ids: Ids,
+    ledger: Appender,
+    next_seq: u64,
+    now: Timestamp,
+    actor: String,
+    appended: u64,
+    progress: Option<&'s dyn Fn(u64)>,
+}
+
+impl<'s> Writer<'s> {
+    /// Starts a writer inside an open transaction.
+    pub(crate) fn begin(db: &'s mut Db, actor: &str, now: Timestamp) -> Result<Self, StoreError> {
+        let size = db.scalar("SELECT max(seq) FROM event", &[])? as u64;
+        let ledger = Appender::load(size, &mut DbTiles(db))?;
+        let ids = Ids {
+            next_identity: db.scalar("SELECT max(identity_id) FROM identity", &[])? + 1,
+            next_account: db.scalar("SELECT max(account_id) FROM account", &[])? + 1,
+            next_entitlement: db.scalar("SELECT max(entitlement_id) FROM entitlement", &[])? + 1,
+            next_system: db.scalar("SELECT max(system_id) FROM system", &[])? + 1,
+            ..Ids::default()
+        };
+        Ok(Writer {
+            db,
+            sink: Sink::default(),
+            ids,
+            ledger,
+            next_seq: size + 1,
+            now,
+            actor: actor.to_owned(),
+            appended: 0,
+            progress: None,
+        })
+    }
+
+    /// Reports the number of events appended so far to `f`, every few thousand events.
+    pub fn set_progress(&mut self, f: &'s dyn Fn(u64)) {
+        self.progress = Some(f);
+    }
+
+    /// The time of this transaction.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Events appended by this writer so far.
+    pub fn appended(&self) -> u64 {
+        self.appended
+    }
+
+    /// The database, with every buffered write flushed, for reading.
+    pub(crate) fn db(&mut self) -> Result<&mut Db, StoreError> {
+        self.flush()?;
+        Ok(self.db)
+    }
+
+    /// Appends an event: assigns its sequence number, records it, adds its leaf to the ledger
+    /// and applies it to the state tables. Returns the sequence number.
+    pub fn append(&mut self, data: EventData) -> Result<u64, StoreError> {
+        let event = Event {
+            seq: self.next_seq,
+            at: self.now,
+            actor: self.actor.clone(),
+            data,
+        };
+        let body = event.encode();
+        self.record(&event, body)?;
+        self.next_seq += 1;
+        Ok(event.seq)
+    }
+
+    /// Replays a stored event (used to rebuild and verify the state): the same as
+    /// [`Writer::append`] but with the event's own sequence number, time and actor.
+    pub(crate) fn replay(&mut self, event: &Event, body: Vec<u8>) -> Result<(), StoreError> {
+        if event.seq != self.next_seq {
+            return Err(StoreError::Corrupt(format!(
+                "event {} follows event {}: the sequence has a gap or is out of order",
+                event.seq,
+                self.next_seq - 1
+            )));
+        }
+        self.record(event, body)?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    fn record(&mut self, event: &Event, body: Vec<u8>) -> Result<(), StoreError> {
+        self.ledger.push(leaf_hash(&body));
+        self.project(event)?;
+        self.sink.insert(
+            Table::Event,
+            vec![
+                Value::Int(event.seq as i64),
+                Value::Int(micros(event.at)),
+                Value::Text(event.actor.clone()),
+                Value::Text(event.data.kind().to_owned()),
+                Value::Text(event.data.object()),
+                Value::Blob(body),
+            ],
+        );
+        self.appended += 1;
+        if self.sink.pending() >= FLUSH_EVERY {
+            self.flush()?;
+        }
+        if let Some(p) = self.progress
+            && self.appended.is_multiple_of(4096)
+        {
+            p(self.appended);
+        }
+        Ok(())
+    }
+
+    /// Writes buffered rows and the changed ledger tiles.
+    pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
+        self.sink.flush(self.db)?;
+        for (id, hashes) in self.ledger.take_dirty_tiles() {
+            self.db.exec(
+                "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
+                 ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                &[
+                    Value::Int(i64::from(id.level)),
+                    Value::Int(id.index as i64),
+                    Value::Blob(encode_tile(&hashes)),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The ledger's size and root after what was appended so far.
+    pub fn tree_head(&self) -> (u64, Hash) {
+        (self.ledger.size(), self.ledger.root())
+    }
+
+    /// Closes an object's current version, flushing first if the batch already changed it.
+    fn close(
+        &mut self,
+        v: Versioned,
+        k1: i64,
+        k2: i64,
+        valid_to: i64,
+        end_seq: i64,
+    ) -> Result<(), StoreError> {
+        if self.sink.touched(v, k1, k2) {
+            self.flush()?;
+        }
+        self.sink.close(v, k1, k2, valid_to, end_seq);
+        Ok(())
+    }
+
+    // ---- ids -------------------------------------------------------------------------
+
+    fn system_id(&mut self, key: &str, seq: u64) -> Result<i64, StoreError> {
+        if let Some(id) = self.ids.systems.get(key) {
+            return Ok(*id);
+        }
+        let found = self.db()?.query_opt(
+            "SELECT system_id FROM system WHERE key = $1",
+            &[Value::from(key)],
+            |r| r.i64(0),
+        )?;
+        let id = found.ok_or_else(|| {
+            StoreError::Corrupt(format!("event {seq}: system `{key}` was never configured"))
+        })?;
+        self.ids.systems.insert(key.to_owned(), id);
+        Ok(id)
+    }
+
+    fn identity_ids(&mut self) -> Result<&mut HashMap<String, i64>, StoreError> {
+        if self.ids.identities.is_none() {
+            let rows = self
+                .db()?
+                .query("SELECT key, identity_id FROM identity", &[], |r| {
+                    Ok((r.str(0)?, r.i64(1)?))
+                })?;
+            self.ids.identities = Some(rows.into_iter().collect());
+        }
+        Ok(self.ids.identities.get_or_insert_with(HashMap::new))
+    }
+
+    fn object_ids(
+        &mut self,
+        accounts: bool,
+        system_id: i64,
+    ) -> Result<&mut HashMap<String, i64>, StoreError> {
+        let loaded = if accounts {
+            self.ids.accounts.contains_key(&system_id)
+        } else {
+            self.ids.entitlements.contains_key(&system_id)
+        };
+        if !loaded {
+            let sql = if accounts {
+                "SELECT native_id, account_id FROM account WHERE system_id = $1"
+            } else {
+                "SELECT native_id, entitlement_id FROM entitlement WHERE system_id = $1"
+            };
+            let rows = self.db()?.query(sql, &[Value::Int(system_id)], |r| {
+                Ok((r.str(0)?, r.i64(1)?))
+            })?;
+            let map: HashMap<String, i64> = rows.into_iter().collect();
+            if accounts {
+                self.ids.accounts.insert(system_id, map);
+            } else {
+                self.ids.entitlements.insert(system_id, map);
+            }
+        }
+        let map = if accounts {
+            self.ids.accounts.get_mut(&system_id)
+        } else {
+            self.ids.entitlements.get_mut(&system_id)
+        };
+        map.ok_or_else(|| StoreError::Corrupt("id cache".into()))
+    }
+
+    fn existing_object(
+        &mut self,
+        accounts: bool,
+        system: &str,
+        native: &str,
+        seq: u64,
+    ) -> Result<i64, StoreError> {
+        let sid = self.system_id(system, seq)?;
+        self.object_ids(accounts, sid)?
+            .get(native)
+            .copied()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "event {seq}: {} `{system}:{native}` does not exist",
+                    if accounts { "account" } else { "entitlement" }
+                ))
+            })
+    }
+
+    // ---- projection ------------------------------------------------------------------
+
+    fn project(&mut self, event: &Event) -> Result<(), StoreError> {
+        use EventData as E;
+        let seq = event.seq;
+        match &event.data {
+            E::ImportApplied(i) => {
+                self.sink.insert(
+                    Table::Import,
+                    vec![
+                        Value::Int(seq as i64),
+                        Value::Text(i.source.clone()),
+                        Value::Int(micros(i.as_of)),
+                        Value::Text(i.digest.clone()),
+                        Value::Text(serde_json::to_string(&i.changes)?),
+                    ],
+                );
+            }
+            E::SystemConfigured(s) => {
+                let c = &s.record;
+                let id = match self.ids.systems.get(c.key.as_str()) {
+                    Some(id) => *id,
+                    None => {
+                        let found = self.db()?.query_opt(
+                            "SELECT system_id FROM system WHERE key = $1",
+                            &[Value::from(c.key.as_str())],
+                            |r| r.i64(0),
+                        )?;
+                        let id = match found {
+                            Some(id) => id,
+                            None => {
+                                self.ids.next_system += 1;
+                                self.ids.next_system - 1
+                            }
+                        };
+                        self.ids.systems.insert(c.key.to_string(), id);
+                        id
+                    }
+                };
+                self.sink.statement(
+                    "INSERT INTO system (system_id, key, name, owner, criticality, financial_reporting, config, seq) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET \
+                     name = excluded.name, owner = excluded.owner, criticality = excluded.criticality, \
+                     financial_reporting = excluded.financial_reporting, config = excluded.config, seq = excluded.seq",
+                    vec![
+                        Value::Int(id),
+                        Value::from(c.key.as_str()),
+                        Value::from(c.name.as_str()),
+                        Value::from(c.owner.as_ref().map(|o| o.to_string())),
+                        Value::from(c.criticality.map(|c| c.as_str())),
+                        Value::from(c.financial_reporting),
+                        Value::Text(serde_json::to_string(c)?),
+                        Value::Int(seq as i64),
+                    ],
+                );
+                // Make the row visible to the id lookups of the same batch.
+                self.flush()?;
+            }
+            E::IdentityAdded(s) => self.identity_version(s, seq, false)?,
+            E::IdentityChanged(s) => self.identity_version(s, seq, true)?,
+            E::IdentityRemoved(s) => {
+                let key = s.record.key.as_str();
+                let id = *self.identity_ids()?.get(key).ok_or_else(|| {
+                    StoreError::Corrupt(format!("event {seq}: identity `{key}` does not exist"))
+                })?;
+                self.close(Versioned::Identity, id, 0, micros(s.as_of), seq as i64)?;
+            }
+            E::AccountAdded(s) => self.account_version(s, seq, false)?,
+            E::AccountChanged(s) | E::AccountCorrelated(s) => self.account_version(s, seq, true)?,
+            E::AccountRemoved(s) => {
+                let id =
+                    self.existing_object(true, s.record.system.as_str(), &s.record.native_id, seq)?;
+                self.close(Versioned::Account, id, 0, micros(s.as_of), seq as i64)?;
+            }
+            E::AccountActivity(s) => {
+                let sid = self.system_id(s.record.system.as_str(), seq)?;
+                for (native, at) in &s.record.logins {
+                    let id = *self.object_ids(true, sid)?.get(native).ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "event {seq}: account `{}:{native}` does not exist",
+                            s.record.system
+                        ))
+                    })?;
+                    self.sink.login(id, micros(*at));
+                }
+            }
+            E::EntitlementAdded(s) => self.entitlement_version(s, seq, false)?,
+            E::EntitlementChanged(s) => self.entitlement_version(s, seq, true)?,
+            E::EntitlementRemoved(s) => {
+                let id = self.existing_object(
+                    false,
+                    s.record.system.as_str(),
+                    &s.record.native_id,
+                    seq,
+                )?;
+                self.close(Versioned::Entitlement, id, 0, micros(s.as_of), seq as i64)?;
+            }
+            E::GrantAdded(s) | E::GrantChanged(s) => {
+                let g = &s.record;
+                let a = self.existing_object(true, g.system.as_str(), &g.account, seq)?;
+                let e = self.existing_object(false, g.system.as_str(), &g.entitlement, seq)?;
+                let from = micros(s.as_of);
+                if matches!(event.data, E::GrantChanged(_)) {
+                    self.close(Versioned::Grant, a, e, from, seq as i64)?;
+                }
+                self.sink.touch(Versioned::Grant, a, e);
+                self.sink.insert(
+                    Table::GrantVersion,
+                    vec![
+                        Value::Int(a),
+                        Value::Int(e),
+                        Value::Int(seq as i64),
+                        Value::Int(from),
+                        Value::Int(OPEN),
+                        Value::Null,
+                        Value::from(g.source.as_str()),
+                        Value::from(g.warrant.as_ref().map(|w| w.to_string())),
+                        Value::from(g.expires_at.map(micros)),
+                        if g.attributes.is_empty() {
+                            Value::Null
+                        } else {
+                            Value::Text(serde_json::to_string(&g.attributes)?)
+                        },
+                    ],
+                );
+            }
+            E::GrantRemoved(s) => {
+                let g = &s.record;
+                let a = self.existing_object(true, g.system.as_str(), &g.account, seq)?;
+                let e = self.existing_object(false, g.system.as_str(), &g.entitlement, seq)?;
+                self.close(Versioned::Grant, a, e, micros(s.as_of), seq as i64)?;
+            }
+            E::RoleDefined(s) | E::RoleChanged(s) => {
+                self.sink.statement(
+                    "INSERT INTO role (key, record, seq) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET record = excluded.record, seq = excluded.seq",
+                    vec![
+                        Value::from(s.record.key.as_str()),
+                        Value::Text(serde_json::to_string(&s.record)?),
+                        Value::Int(seq as i64),
+                    ],
+                );
+            }
+            E::RoleRemoved(s) => {
+                self.sink.statement(
+                    "DELETE FROM role WHERE key = $1",
+                    vec![Value::from(s.record.key.as_str())],
+                );
+            }
+            E::WarrantRecorded(s) | E::WarrantChanged(s) => {
+                let r = &s.record;
+                self.sink.statement(
+                    "INSERT INTO warrant_record (kind, id, identity, entitlement, record, seq) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, id) DO UPDATE SET \
+                     identity = excluded.identity, entitlement = excluded.entitlement, \
+                     record = excluded.record, seq = excluded.seq",
+                    vec![
+                        Value::from(r.kind.as_str()),
+                        Value::from(r.id.as_str()),
+                        Value::from(r.identity.as_str()),
+                        Value::Text(r.entitlement.to_string()),
+                        Value::Text(serde_json::to_string(r)?),
+                        Value::Int(seq as i64),
+                    ],
+                );
+            }
+            E::WarrantRemoved(s) => {
+                self.sink.statement(
+                    "DELETE FROM warrant_record WHERE kind = $1 AND id = $2",
+                    vec![
+                        Value::from(s.record.kind.as_str()),
+                        Value::from(s.record.id.as_str()),
+                    ],
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn identity_version(
+        &mut self,
+        s: &Stamped<Identity>,
+        seq: u64,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        let i = &s.record;
+        let key = i.key.as_str();
+        let existing = self.identity_ids()?.get(key).copied();
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let id = self.ids.next_identity;
+                self.ids.next_identity += 1;
+                self.identity_ids()?.insert(key.to_owned(), id);
+                let source = if i.kind == IdentityKind::Person {
+                    "hr"
+                } else {
+                    "nhi"
+                };
+                self.sink.insert(
+                    Table::Identity,
+                    vec![Value::Int(id), Value::from(key), Value::from(source)],
+                );
+                id
+            }
+        };
+        let from = micros(s.as_of);
+        if changed {
+            self.close(Versioned::Identity, id, 0, from, seq as i64)?;
+        }
+        let p = i.person.as_ref();
+        self.sink.touch(Versioned::Identity, id, 0);
+        self.sink.insert(
+            Table::IdentityVersion,
+            vec![
+                Value::Int(id),
+                Value::Int(seq as i64),
+                Value::Int(from),
+                Value::Int(OPEN),
+                Value::Null,
+                Value::from(i.kind.as_str()),
+                Value::from(i.name.as_str()),
+                Value::from(i.email.clone()),
+                Value::from(p.map(|p| p.status.as_str())),
+                Value::from(p.and_then(|p| p.department.clone())),
+                Value::Text(serde_json::to_string(i)?),
+            ],
+        );
+        Ok(())
+    }
+
+    fn account_version(
+        &mut self,
+        s: &Stamped<Account>,
+        seq: u64,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        let a = &s.record;
+        let sid = self.system_id(a.system.as_str(), seq)?;
+        let existing = self.object_ids(true, sid)?.get(&a.native_id).copied();
+        let last_login = a.last_login.map(micros);
+        let id = match existing {
+            Some(id) => {
+                if let Some(at) = last_login {
+                    self.sink.login(id, at);
+                }
+                id
+            }
+            None => {
+                let id = self.ids.next_account;
+                self.ids.next_account += 1;
+                self.object_ids(true, sid)?.insert(a.native_id.clone(), id);
+                self.sink.insert(
+                    Table::Account,
+                    vec![
+                        Value::Int(id),
+                        Value::Int(sid),
+                        Value::from(a.native_id.as_str()),
+                        Value::from(last_login),
+                    ],
+                );
+                id
+            }
+        };
+        let from = micros(s.as_of);
+        if changed {
+            self.close(Versioned::Account, id, 0, from, seq as i64)?;
+        }
+        // The last login lives on `account`; the version keeps everything else.
+        let mut record = a.clone();
+        record.last_login = None;
+        self.sink.touch(Versioned::Account, id, 0);
+        self.sink.insert(
+            Table::AccountVersion,
+            vec![
+                Value::Int(id),
+                Value::Int(seq as i64),
+                Value::Int(from),
+                Value::Int(OPEN),
+                Value::Null,
+                Value::from(a.username.as_str()),
+                Value::from(a.identity.as_ref().map(|k| k.to_string())),
+                Value::from(a.kind.as_str()),
+                Value::from(a.enabled),
+                Value::Text(serde_json::to_string(&record)?),
+            ],
+        );
+        Ok(())
+    }
+
+    fn entitlement_version(
+        &mut self,
+        s: &Stamped<Entitlement>,
+        seq: u64,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        let e = &s.record;
+        let sid = self.system_id(e.system.as_str(), seq)?;
+        let existing = self.object_ids(false, sid)?.get(&e.native_id).copied();
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let id = self.ids.next_entitlement;
+                self.ids.next_entitlement += 1;
+                self.object_ids(false, sid)?.insert(e.native_id.clone(), id);
+                self.sink.insert(
+                    Table::Entitlement,
+                    vec![
+                        Value::Int(id),
+                        Value::Int(sid),
+                        Value::from(e.native_id.as_str()),
+                    ],
+                );
+                id
+            }
+        };
+        let from = micros(s.as_of);
+        if changed {
+            self.close(Versioned::Entitlement, id, 0, from, seq as i64)?;
+        }
+        self.sink.touch(Versioned::Entitlement, id, 0);
+        self.sink.insert(
+            Table::EntitlementVersion,
+            vec![
+                Value::Int(id),
+                Value::Int(seq as i64),
+                Value::Int(from),
+                Value::Int(OPEN),
+                Value::Null,
+                Value::from(e.name.as_str()),
+                Value::from(e.privileged),
+                Value::Text(serde_json::to_string(e)?),
+            ],
+        );
+        Ok(())
+    }
+}

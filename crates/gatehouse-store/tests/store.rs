@@ -1,0 +1,480 @@
+//! Store conformance: every test runs on SQLite and on a private PostgreSQL server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use gatehouse_model::*;
+use gatehouse_store::query::{self, ObjectKind};
+use gatehouse_store::{ImportOptions, OpenMode, Store, StoreError, SystemImport};
+
+/// Runs a test body once per backend.
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("g.db");
+                let store = Store::open(path.to_str().unwrap(), OpenMode::Create).unwrap();
+                ($body)(store);
+            }
+            #[test]
+            fn postgres() {
+                let url = gatehouse_store::testing::postgres_url();
+                let store = Store::open(&url, OpenMode::Create).unwrap();
+                ($body)(store);
+            }
+        }
+    };
+}
+
+fn t(s: &str) -> Timestamp {
+    parse_timestamp(s).unwrap()
+}
+
+fn opts(as_of: &str) -> ImportOptions {
+    ImportOptions {
+        as_of: t(as_of),
+        files: vec![],
+        skipped_rows: 0,
+        allow_mass_removal: false,
+    }
+}
+
+fn person(key: &str, name: &str, dept: &str, status: EmploymentStatus) -> Identity {
+    Identity {
+        key: IdentityKey::new(key).unwrap(),
+        kind: IdentityKind::Person,
+        name: name.into(),
+        email: Some(format!("{}@example.com", name.to_lowercase())),
+        person: Some(Person {
+            status,
+            manager: None,
+            department: Some(dept.into()),
+            title: None,
+            location: None,
+            start_date: None,
+            end_date: None,
+        }),
+        non_human: None,
+        attributes: Attributes::new(),
+    }
+}
+
+fn people() -> Vec<Identity> {
+    vec![
+        person("E1", "Ada", "Finance", EmploymentStatus::Active),
+        person("E2", "Bob", "Finance", EmploymentStatus::Active),
+        person("E3", "Cy", "Sales", EmploymentStatus::Active),
+    ]
+}
+
+fn config() -> SystemConfig {
+    SystemConfig {
+        key: SystemKey::new("erp").unwrap(),
+        name: "ERP".into(),
+        description: None,
+        owner: Some(IdentityKey::new("E1").unwrap()),
+        criticality: Some(Criticality::Critical),
+        frameworks: vec!["sox".into()],
+        financial_reporting: true,
+        review_cadence_days: None,
+        correlation: vec![],
+        attributes: Attributes::new(),
+    }
+}
+
+fn account(id: &str, identity: Option<&str>) -> Account {
+    Account {
+        system: SystemKey::new("erp").unwrap(),
+        native_id: id.into(),
+        username: id.into(),
+        identity: identity.map(|i| IdentityKey::new(i).unwrap()),
+        linked_by: identity.map(|_| "employee_id".into()),
+        kind: AccountKind::Human,
+        enabled: true,
+        mfa: None,
+        last_login: None,
+        employee_id: identity.map(Into::into),
+        email: None,
+        attributes: Attributes::new(),
+    }
+}
+
+fn entitlement(id: &str, privileged: bool) -> Entitlement {
+    Entitlement {
+        system: SystemKey::new("erp").unwrap(),
+        native_id: id.into(),
+        name: id.rsplit('/').next().unwrap().into(),
+        description: None,
+        privileged,
+        risk: None,
+        owner: None,
+        attributes: Attributes::new(),
+    }
+}
+
+fn grant(account: &str, entitlement: &str, warrant: Option<&str>) -> Grant {
+    Grant {
+        system: SystemKey::new("erp").unwrap(),
+        account: account.into(),
+        entitlement: entitlement.into(),
+        source: if warrant.is_some() {
+            GrantSource::Request
+        } else {
+            GrantSource::Direct
+        },
+        warrant: warrant.map(|w| w.parse().unwrap()),
+        expires_at: None,
+        attributes: Attributes::new(),
+    }
+}
+
+fn erp(grants: Vec<Grant>) -> SystemImport {
+    SystemImport {
+        config: config(),
+        accounts: vec![
+            account("ada", Some("E1")),
+            account("bob", Some("E2")),
+            account("cy", Some("E3")),
+            account("svc", None),
+        ],
+        entitlements: vec![
+            entitlement("role/AP_Approver", false),
+            entitlement("role/Vendor_Maint", false),
+            entitlement("role/Admin", true),
+        ],
+        grants,
+    }
+}
+
+fn now() -> Timestamp {
+    t("2026-11-23T10:00:00Z")
+}
+
+fn holders(store: &mut Store, ent: &str, at: &str) -> Vec<String> {
+    let e = query::resolve_entitlement(store.db(), ent).unwrap();
+    query::who_has(store.db(), &e, parse_point_in_time(at).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|h| h.username)
+        .collect()
+}
+
+both!(identities_import_and_reimport, |mut store: Store| {
+    let s = store
+        .write("test", now(), |w| {
+            w.import_identities("hr", people(), &opts("2026-01-01"))
+        })
+        .unwrap();
+    assert_eq!(s.changes.get("identity.added"), Some(&3));
+    assert!(s.import_seq.is_some());
+    // Same content again: nothing happens, and it says so.
+    let again = store
+        .write("test", now(), |w| {
+            w.import_identities("hr", people(), &opts("2026-02-01"))
+        })
+        .unwrap();
+    assert!(again.unchanged());
+    assert_eq!(store.event_count().unwrap(), 4);
+    // A mover and a leaver.
+    let mut p = people();
+    p[1].person.as_mut().unwrap().department = Some("Sales".into());
+    p[2].person.as_mut().unwrap().status = EmploymentStatus::Terminated;
+    let s = store
+        .write("test", now(), |w| {
+            w.import_identities("hr", p, &opts("2026-03-01"))
+        })
+        .unwrap();
+    assert_eq!(s.changes.get("identity.changed"), Some(&2));
+    let h = query::history(store.db(), ObjectKind::Identity, "bob@example.com").unwrap();
+    assert_eq!(h.len(), 2);
+    assert!(
+        h[1].changed.iter().any(|c| c.starts_with("person:")),
+        "{:?}",
+        h[1].changed
+    );
+    let i = query::resolve_identity(store.db(), "E2", parse_point_in_time("2026-02-15").unwrap())
+        .unwrap();
+    assert_eq!(i.department.as_deref(), Some("Finance"));
+    let i = query::resolve_identity(store.db(), "E2", parse_point_in_time("2026-03-15").unwrap())
+        .unwrap();
+    assert_eq!(i.department.as_deref(), Some("Sales"));
+});
+
+both!(point_in_time_who_has_and_access, |mut store: Store| {
+    store
+        .write("test", now(), |w| {
+            w.import_identities("hr", people(), &opts("2026-01-01"))
+        })
+        .unwrap();
+    let first = erp(vec![
+        grant("ada", "role/AP_Approver", Some("request:REQ-1")),
+        grant("bob", "role/Vendor_Maint", None),
+        grant("svc", "role/Admin", None),
+    ]);
+    let s = store
+        .write("test", now(), |w| {
+            w.import_system(first, &opts("2026-02-01"))
+        })
+        .unwrap();
+    assert_eq!(s.changes.get("grant.added"), Some(&3));
+    assert_eq!(s.changes.get("account.added"), Some(&4));
+    assert_eq!(s.changes.get("system.configured"), Some(&1));
+    // March: Bob loses Vendor_Maint and gains AP_Approver; Ada's warrant changes.
+    let second = erp(vec![
+        grant("ada", "role/AP_Approver", Some("request:REQ-9")),
+        grant("bob", "role/AP_Approver", None),
+        grant("svc", "role/Admin", None),
+    ]);
+    let s = store
+        .write("test", now(), |w| {
+            w.import_system(second, &opts("2026-03-01"))
+        })
+        .unwrap();
+    assert_eq!(s.changes.get("grant.added"), Some(&1));
+    assert_eq!(s.changes.get("grant.removed"), Some(&1));
+    assert_eq!(s.changes.get("grant.changed"), Some(&1));
+    assert_eq!(s.changes.len(), 3, "{:?}", s.changes);
+
+    assert_eq!(
+        holders(&mut store, "erp:role/AP_Approver", "2026-01-31"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        holders(&mut store, "erp:role/AP_Approver", "2026-02-15"),
+        vec!["ada"]
+    );
+    assert_eq!(
+        holders(&mut store, "erp:AP_Approver", "2026-03-01"),
+        vec!["ada", "bob"]
+    );
+    assert_eq!(
+        holders(&mut store, "erp:role/Vendor_Maint", "2026-02-28"),
+        vec!["bob"]
+    );
+    assert_eq!(
+        holders(&mut store, "erp:role/Vendor_Maint", "2026-03-01"),
+        Vec::<String>::new()
+    );
+    // An exact instant: the change happened at midnight of 2026-03-01.
+    assert_eq!(
+        holders(&mut store, "erp:role/Vendor_Maint", "2026-02-28T23:59:59Z"),
+        vec!["bob"]
+    );
+
+    let at = parse_point_in_time("2026-02-15").unwrap();
+    let who = query::resolve_identity(store.db(), "bob@example.com", at).unwrap();
+    let acc = query::access(store.db(), who, at).unwrap();
+    assert_eq!(acc.accounts.len(), 1);
+    assert_eq!(
+        acc.grants
+            .iter()
+            .map(|g| g.entitlement.as_str())
+            .collect::<Vec<_>>(),
+        vec!["role/Vendor_Maint"]
+    );
+
+    let h = query::history(store.db(), ObjectKind::Grant, "erp:ada/role/AP_Approver").unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        vec!["grant.added", "grant.changed"]
+    );
+    assert_eq!(h[1].changed, vec!["warrant: request:REQ-1 → request:REQ-9"]);
+    assert_eq!(h[1].import.as_ref().unwrap().source, "system:erp");
+    let h = query::history(store.db(), ObjectKind::Grant, "erp:bob/role/Vendor_Maint").unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        vec!["grant.added", "grant.removed"]
+    );
+    let err = query::history(store.db(), ObjectKind::Grant, "erp:nobody/role/Admin")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("no grant matches `erp:nobody/role/Admin`"),
+        "{err}"
+    );
+    let err = query::resolve_entitlement(store.db(), "crm:x")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "there is no system `crm`");
+});
+
+both!(history_cannot_be_rewritten, |mut store: Store| {
+    store
+        .write("test", now(), |w| {
+            w.import_system(erp(vec![]), &opts("2026-03-01"))
+        })
+        .unwrap();
+    let err = store
+        .write("test", now(), |w| {
+            w.import_system(
+                erp(vec![grant("ada", "role/Admin", None)]),
+                &opts("2026-02-01"),
+            )
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Refused(_)));
+    assert!(
+        err.to_string()
+            .contains("is as of 2026-02-01T00:00:00Z, before the last import of it"),
+        "{err}"
+    );
+});
+
+both!(
+    mass_removal_is_refused_unless_allowed,
+    |mut store: Store| {
+        let mut big = erp(vec![]);
+        big.accounts = (0..200).map(|i| account(&format!("u{i}"), None)).collect();
+        big.grants = (0..200)
+            .map(|i| grant(&format!("u{i}"), "role/AP_Approver", None))
+            .collect();
+        store
+            .write("test", now(), |w| {
+                w.import_system(big.clone(), &opts("2026-01-01"))
+            })
+            .unwrap();
+        let count = store.event_count().unwrap();
+        let mut small = big.clone();
+        small.grants.truncate(10);
+        let err = store
+            .write("test", now(), |w| {
+                w.import_system(small.clone(), &opts("2026-02-01"))
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("would remove 190 of 200 grants (95%)"),
+            "{err}"
+        );
+        assert_eq!(
+            store.event_count().unwrap(),
+            count,
+            "a refused import writes nothing"
+        );
+        let mut o = opts("2026-02-01");
+        o.allow_mass_removal = true;
+        let s = store
+            .write("test", now(), |w| w.import_system(small, &o))
+            .unwrap();
+        assert_eq!(s.changes.get("grant.removed"), Some(&190));
+    }
+);
+
+both!(failed_write_leaves_nothing, |mut store: Store| {
+    store
+        .write("test", now(), |w| {
+            w.import_identities("hr", people(), &opts("2026-01-01"))
+        })
+        .unwrap();
+    let before = store.event_count().unwrap();
+    let root = store.tree_root(before).unwrap();
+    let r: Result<(), StoreError> = store.write("test", now(), |w| {
+        w.import_system(
+            erp(vec![grant("ada", "role/Admin", None)]),
+            &opts("2026-02-01"),
+        )?;
+        Err(StoreError::Refused("stop here".into()))
+    });
+    assert!(r.is_err());
+    assert_eq!(store.event_count().unwrap(), before);
+    assert_eq!(store.tree_root(before).unwrap(), root);
+    assert!(query::resolve_entitlement(store.db(), "erp:role/Admin").is_err());
+});
+
+both!(replay_rebuilds_the_same_state, |mut store: Store| {
+    store
+        .write("test", now(), |w| {
+            w.import_identities("hr", people(), &opts("2026-01-01"))
+        })
+        .unwrap();
+    store
+        .write("test", now(), |w| {
+            w.import_system(
+                erp(vec![
+                    grant("ada", "role/Admin", None),
+                    grant("bob", "role/Admin", None),
+                ]),
+                &opts("2026-02-01"),
+            )
+        })
+        .unwrap();
+    let mut second = erp(vec![grant("bob", "role/Admin", Some("request:R2"))]);
+    second.accounts[1].enabled = false;
+    second.accounts[0].last_login = Some(t("2026-02-27"));
+    store
+        .write("test", now(), |w| {
+            w.import_system(second.clone(), &opts("2026-03-01"))
+        })
+        .unwrap();
+    second.accounts[0].last_login = Some(t("2026-03-30"));
+    second.grants.push(grant("ada", "role/Admin", None));
+    store
+        .write("test", now(), |w| {
+            w.import_system(second, &opts("2026-04-01"))
+        })
+        .unwrap();
+    store
+        .write("test", now(), |w| {
+            w.recorrelate(|_, accounts| {
+                for a in accounts.iter_mut() {
+                    if a.native_id == "svc" {
+                        a.identity = Some(IdentityKey::new("E3").unwrap());
+                        a.linked_by = Some("manual".into());
+                    }
+                }
+            })
+        })
+        .unwrap();
+    let mut rebuilt = store.rebuilt().unwrap();
+    assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
+    let n = store.event_count().unwrap();
+    assert_eq!(store.tree_root(n).unwrap(), rebuilt.tree_root(n).unwrap());
+});
+
+#[test]
+fn concurrent_writers_do_not_fork_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db").to_string_lossy().into_owned();
+    Store::open(&path, OpenMode::Create).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path, OpenMode::Existing).unwrap();
+                for j in 0..5 {
+                    let mut p = people();
+                    p[0].name = format!("Ada {i}-{j}");
+                    let mut o = opts("2026-01-01");
+                    o.as_of = t("2026-01-01")
+                        .checked_add(jiff::SignedDuration::from_secs(i * 100 + j))
+                        .unwrap();
+                    // Out-of-order snapshots between threads are refused; that is fine here.
+                    let _ = store.write("test", now(), |w| w.import_identities("hr", p, &o));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut store = Store::open(&path, OpenMode::Existing).unwrap();
+    let events = store.events(&Default::default()).unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    let mut rebuilt = store.rebuilt().unwrap();
+    assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
+}
+
+#[test]
+fn opening_a_missing_store_says_what_to_do() {
+    let err = Store::open("/nonexistent/g.db", OpenMode::Existing)
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "no gatehouse store at `/nonexistent/g.db`; create one with `gatehouse init`"
+    );
+}
