@@ -156,6 +156,7 @@ impl Writer<'_> {
                 warnings,
             });
         }
+        self.expect(delta.events.len() as u64 + 1);
         let import = self.append(EventData::ImportApplied(ImportApplied {
             source: source.to_owned(),
             as_of: options.as_of,
@@ -168,6 +169,7 @@ impl Writer<'_> {
             set_import(&mut e, import);
             self.append(e)?;
         }
+        self.expect(0);
         Ok(ImportSummary {
             source: source.to_owned(),
             import_seq: Some(import),

@@ -1,6 +1,6 @@
 //! The log as a whole: listing and searching events, replaying them, the Merkle tree's heads.
 
-use gatehouse_ledger::{Hash, root};
+use gatehouse_ledger::{Checkpoint, Hash, NoteSigner, SignedCheckpoint, root};
 use gatehouse_model::{Event, Timestamp};
 use serde::Serialize;
 
@@ -140,6 +140,45 @@ impl Store {
     /// The Merkle root of the log at `size` events, from the stored tiles.
     pub fn tree_root(&mut self, size: u64) -> Result<Hash, StoreError> {
         root(&mut DbTiles(self.db()), size)
+    }
+
+    /// Signs a checkpoint of the log as it is now, unless one for this size exists already or
+    /// the log is empty. The origin line is the signer's key name.
+    pub fn sign_checkpoint(&mut self, signer: &NoteSigner, now: Timestamp) -> Result<Option<CheckpointRow>, StoreError> {
+        let size = self.event_count()?;
+        if size == 0 {
+            return Ok(None);
+        }
+        let exists = self.db().scalar("SELECT count(*) FROM checkpoint WHERE size = $1", &[Value::Int(size as i64)])?;
+        if exists > 0 {
+            return Ok(None);
+        }
+        let root = self.tree_root(size)?;
+        let signed = SignedCheckpoint::sign(Checkpoint::new(signer.name(), size, root), signer)?;
+        let row = CheckpointRow {
+            size,
+            root,
+            note: signed.note().to_owned(),
+            signed_at: now,
+        };
+        self.db().exec(
+            "INSERT INTO checkpoint (size, root, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+            &[Value::Int(size as i64), Value::Blob(root.to_vec()), Value::from(row.note.as_str()), Value::Int(micros(now))],
+        )?;
+        Ok(Some(row))
+    }
+
+    /// Every stored checkpoint, oldest first.
+    pub fn checkpoints(&mut self) -> Result<Vec<CheckpointRow>, StoreError> {
+        self.db().query("SELECT size, root, note, signed_at FROM checkpoint ORDER BY size", &[], |r| {
+            let root = r.blob(1)?;
+            Ok(CheckpointRow {
+                size: r.i64(0)? as u64,
+                root: root.as_slice().try_into().map_err(|_| StoreError::Corrupt(format!("checkpoint {} has a root of {} bytes", r.i64(0).unwrap_or(0), root.len())))?,
+                note: r.str(2)?,
+                signed_at: from_micros(r.i64(3)?)?,
+            })
+        })
     }
 
     /// Replays every event of this store, in order, into `target` (an empty store), which

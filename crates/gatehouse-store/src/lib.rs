@@ -27,7 +27,7 @@ pub use db::{Backend, Db, RowRef, Value};
 pub use error::StoreError;
 pub use import::{ImportOptions, ImportSummary, SystemImport};
 pub use ledger::{CheckpointRow, EventFilter, EventRow, STATE_TABLES, StateDifference};
-pub use writer::{Writer, from_micros, micros};
+pub use writer::{Progress, Writer, from_micros, micros};
 
 /// Where the embedded store lives by default.
 pub const DEFAULT_SQLITE: &str = "gatehouse.db";

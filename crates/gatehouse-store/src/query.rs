@@ -640,19 +640,96 @@ fn changed_fields(before: &serde_json::Value, after: &serde_json::Value) -> Vec<
         .collect()
 }
 
-/// Uncorrelated current accounts, optionally of one system: (system, native id, username, kind).
-pub fn uncorrelated_accounts(
-    db: &mut Db,
-    system: Option<&str>,
-) -> Result<Vec<(String, String, String, String)>, StoreError> {
-    db.query(
+/// A system with its size and last import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemRow {
+    /// Key.
+    pub key: String,
+    /// Name.
+    pub name: String,
+    /// Owner (identity key).
+    pub owner: Option<String>,
+    /// Criticality.
+    pub criticality: Option<String>,
+    /// Frameworks in scope.
+    pub frameworks: Vec<String>,
+    /// In SOX financial-reporting scope.
+    pub financial_reporting: bool,
+    /// Current accounts.
+    pub accounts: i64,
+    /// Current grants.
+    pub grants: i64,
+    /// Snapshot time of the last import that changed it.
+    pub last_import: Option<Timestamp>,
+}
+
+/// Every system.
+pub fn systems(db: &mut Db) -> Result<Vec<SystemRow>, StoreError> {
+    let rows = db.query(
         &format!(
-            "SELECT s.key, a.native_id, v.username, v.kind FROM account a \
-             JOIN system s ON s.system_id = a.system_id \
-             JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN} \
-             WHERE v.identity IS NULL AND ($1 = '' OR s.key = $1) ORDER BY s.key, v.username"
+            "SELECT s.key, s.name, s.owner, s.criticality, s.financial_reporting, s.config,              (SELECT count(*) FROM account a JOIN account_version v ON v.account_id = a.account_id               AND v.valid_to = {OPEN} WHERE a.system_id = s.system_id),              (SELECT count(*) FROM grant_version g JOIN account a ON a.account_id = g.account_id               WHERE a.system_id = s.system_id AND g.valid_to = {OPEN}),              (SELECT max(as_of) FROM import i WHERE i.source = 'system:' || s.key)              FROM system s ORDER BY s.key"
+        ),
+        &[],
+        |r| {
+            let config: gatehouse_model::SystemConfig = serde_json::from_str(&r.str(5)?)?;
+            Ok(SystemRow {
+                key: r.str(0)?,
+                name: r.str(1)?,
+                owner: r.opt_str(2)?,
+                criticality: r.opt_str(3)?,
+                frameworks: config.frameworks,
+                financial_reporting: r.i64(4)? != 0,
+                accounts: r.i64(6)?,
+                grants: r.i64(7)?,
+                last_import: r.opt_i64(8)?.map(from_micros).transpose()?,
+            })
+        },
+    )?;
+    Ok(rows)
+}
+
+/// A current account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountRow {
+    /// System key.
+    pub system: String,
+    /// Native id.
+    pub account: String,
+    /// Username.
+    pub username: String,
+    /// Kind.
+    pub kind: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Linked identity.
+    pub identity: Option<String>,
+    /// The rule that linked it.
+    pub linked_by: Option<String>,
+    /// Last login.
+    pub last_login: Option<Timestamp>,
+}
+
+/// Current accounts, optionally of one system, optionally only the uncorrelated ones.
+pub fn accounts(db: &mut Db, system: Option<&str>, uncorrelated: bool) -> Result<Vec<AccountRow>, StoreError> {
+    let rows = db.query(
+        &format!(
+            "SELECT s.key, a.native_id, v.username, v.kind, v.enabled, v.identity, v.record, a.last_login              FROM account a JOIN system s ON s.system_id = a.system_id              JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN}              WHERE ($1 = '' OR s.key = $1) {} ORDER BY s.key, v.username, a.native_id",
+            if uncorrelated { "AND v.identity IS NULL" } else { "" }
         ),
         &[Value::from(system.unwrap_or(""))],
-        |r| Ok((r.str(0)?, r.str(1)?, r.str(2)?, r.str(3)?)),
-    )
+        |r| {
+            let record: gatehouse_model::Account = serde_json::from_str(&r.str(6)?)?;
+            Ok(AccountRow {
+                system: r.str(0)?,
+                account: r.str(1)?,
+                username: r.str(2)?,
+                kind: r.str(3)?,
+                enabled: r.i64(4)? != 0,
+                identity: r.opt_str(5)?,
+                linked_by: record.linked_by,
+                last_login: r.opt_i64(7)?.map(from_micros).transpose()?,
+            })
+        },
+    )?;
+    Ok(rows)
 }

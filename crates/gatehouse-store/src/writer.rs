@@ -61,6 +61,9 @@ impl TileReader for DbTiles<'_> {
     }
 }
 
+/// A progress callback: `(events appended, events expected)`.
+pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// Ids of the objects met so far, so that projection never has to read its own writes.
 #[derive(Default)]
 struct Ids {
@@ -84,7 +87,8 @@ pub struct Writer<'s> {
     now: Timestamp,
     actor: String,
     appended: u64,
-    progress: Option<&'s dyn Fn(u64)>,
+    expected: u64,
+    progress: Option<Progress>,
 }
 
 impl<'s> Writer<'s> {
@@ -108,13 +112,27 @@ impl<'s> Writer<'s> {
             now,
             actor: actor.to_owned(),
             appended: 0,
+            expected: 0,
             progress: None,
         })
     }
 
-    /// Reports the number of events appended so far to `f`, every few thousand events.
-    pub fn set_progress(&mut self, f: &'s dyn Fn(u64)) {
+    /// Reports progress to `f(appended, expected)` every few thousand events, where
+    /// `expected` is the number of events this writer knows it will append.
+    pub fn set_progress(&mut self, f: Progress) {
         self.progress = Some(f);
+    }
+
+    /// Announces that `n` more events are about to be appended (for progress reports).
+    pub fn expect(&mut self, n: u64) {
+        self.expected = self.appended + n;
+        self.report();
+    }
+
+    fn report(&self) {
+        if let Some(p) = &self.progress {
+            p(self.appended, self.expected.max(self.appended));
+        }
     }
 
     /// The time of this transaction.
@@ -181,10 +199,8 @@ impl<'s> Writer<'s> {
         if self.sink.pending() >= FLUSH_EVERY {
             self.flush()?;
         }
-        if let Some(p) = self.progress
-            && self.appended.is_multiple_of(4096)
-        {
-            p(self.appended);
+        if self.appended.is_multiple_of(4096) {
+            self.report();
         }
         Ok(())
     }
