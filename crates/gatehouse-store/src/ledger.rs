@@ -144,12 +144,19 @@ impl Store {
 
     /// Signs a checkpoint of the log as it is now, unless one for this size exists already or
     /// the log is empty. The origin line is the signer's key name.
-    pub fn sign_checkpoint(&mut self, signer: &NoteSigner, now: Timestamp) -> Result<Option<CheckpointRow>, StoreError> {
+    pub fn sign_checkpoint(
+        &mut self,
+        signer: &NoteSigner,
+        now: Timestamp,
+    ) -> Result<Option<CheckpointRow>, StoreError> {
         let size = self.event_count()?;
         if size == 0 {
             return Ok(None);
         }
-        let exists = self.db().scalar("SELECT count(*) FROM checkpoint WHERE size = $1", &[Value::Int(size as i64)])?;
+        let exists = self.db().scalar(
+            "SELECT count(*) FROM checkpoint WHERE size = $1",
+            &[Value::Int(size as i64)],
+        )?;
         if exists > 0 {
             return Ok(None);
         }
@@ -170,15 +177,25 @@ impl Store {
 
     /// Every stored checkpoint, oldest first.
     pub fn checkpoints(&mut self) -> Result<Vec<CheckpointRow>, StoreError> {
-        self.db().query("SELECT size, root, note, signed_at FROM checkpoint ORDER BY size", &[], |r| {
-            let root = r.blob(1)?;
-            Ok(CheckpointRow {
-                size: r.i64(0)? as u64,
-                root: root.as_slice().try_into().map_err(|_| StoreError::Corrupt(format!("checkpoint {} has a root of {} bytes", r.i64(0).unwrap_or(0), root.len())))?,
-                note: r.str(2)?,
-                signed_at: from_micros(r.i64(3)?)?,
-            })
-        })
+        self.db().query(
+            "SELECT size, root, note, signed_at FROM checkpoint ORDER BY size",
+            &[],
+            |r| {
+                let root = r.blob(1)?;
+                Ok(CheckpointRow {
+                    size: r.i64(0)? as u64,
+                    root: root.as_slice().try_into().map_err(|_| {
+                        StoreError::Corrupt(format!(
+                            "checkpoint {} has a root of {} bytes",
+                            r.i64(0).unwrap_or(0),
+                            root.len()
+                        ))
+                    })?,
+                    note: r.str(2)?,
+                    signed_at: from_micros(r.i64(3)?)?,
+                })
+            },
+        )
     }
 
     /// Replays every event of this store, in order, into `target` (an empty store), which

@@ -19,6 +19,7 @@ pub mod query;
 mod sink;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod verify;
 mod writer;
 
 use gatehouse_model::Timestamp;
@@ -27,6 +28,7 @@ pub use db::{Backend, Db, RowRef, Value};
 pub use error::StoreError;
 pub use import::{ImportOptions, ImportSummary, SystemImport};
 pub use ledger::{CheckpointRow, EventFilter, EventRow, STATE_TABLES, StateDifference};
+pub use verify::{VerifyError, VerifyOptions, VerifyReport};
 pub use writer::{Progress, Writer, from_micros, micros};
 
 /// Where the embedded store lives by default.

@@ -710,7 +710,11 @@ pub struct AccountRow {
 }
 
 /// Current accounts, optionally of one system, optionally only the uncorrelated ones.
-pub fn accounts(db: &mut Db, system: Option<&str>, uncorrelated: bool) -> Result<Vec<AccountRow>, StoreError> {
+pub fn accounts(
+    db: &mut Db,
+    system: Option<&str>,
+    uncorrelated: bool,
+) -> Result<Vec<AccountRow>, StoreError> {
     let rows = db.query(
         &format!(
             "SELECT s.key, a.native_id, v.username, v.kind, v.enabled, v.identity, v.record, a.last_login              FROM account a JOIN system s ON s.system_id = a.system_id              JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN}              WHERE ($1 = '' OR s.key = $1) {} ORDER BY s.key, v.username, a.native_id",

@@ -478,3 +478,304 @@ fn opening_a_missing_store_says_what_to_do() {
         "no gatehouse store at `/nonexistent/g.db`; create one with `gatehouse init`"
     );
 }
+
+// ---- ledger verification and tampering ----------------------------------------------------
+
+use gatehouse_ledger::NoteSigner;
+use gatehouse_store::{Value, VerifyError, VerifyOptions};
+
+fn signer(seed: u8) -> NoteSigner {
+    NoteSigner::generate_from_seed("test.example/gatehouse", [seed; 32]).unwrap()
+}
+
+/// A store with a few imports and checkpoints after each.
+fn ledgered(store: &mut Store) {
+    let key = signer(1);
+    store
+        .write("test", now(), |w| {
+            w.import_identities("hr", people(), &opts("2026-01-01"))
+        })
+        .unwrap();
+    store.sign_checkpoint(&key, now()).unwrap();
+    store
+        .write("test", now(), |w| {
+            w.import_system(
+                erp(vec![
+                    grant("ada", "role/Admin", None),
+                    grant("bob", "role/AP_Approver", Some("request:R1")),
+                ]),
+                &opts("2026-02-01"),
+            )
+        })
+        .unwrap();
+    store.sign_checkpoint(&key, now()).unwrap();
+    store
+        .write("test", now(), |w| {
+            w.import_system(
+                erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
+                &opts("2026-03-01"),
+            )
+        })
+        .unwrap();
+    store.sign_checkpoint(&key, now()).unwrap();
+}
+
+fn verify(store: &mut Store) -> Result<gatehouse_store::VerifyReport, String> {
+    let key = signer(1).verifier();
+    store
+        .verify_ledger(&VerifyOptions {
+            key: &key,
+            published: vec![],
+            state: true,
+        })
+        .map_err(|e| match e {
+            VerifyError::Tampered(m) => m,
+            VerifyError::Store(e) => format!("store error: {e}"),
+        })
+}
+
+fn exec(store: &mut Store, sql: &str, params: &[Value]) {
+    store.db().exec(sql, params).unwrap();
+}
+
+fn body(store: &mut Store, seq: i64) -> Vec<u8> {
+    store
+        .db()
+        .query_opt(
+            "SELECT body FROM event WHERE seq = $1",
+            &[Value::Int(seq)],
+            |r| r.blob(0),
+        )
+        .unwrap()
+        .unwrap()
+}
+
+both!(clean_ledger_verifies, |mut store: Store| {
+    ledgered(&mut store);
+    let r = verify(&mut store).unwrap();
+    assert_eq!(r.events, store.event_count().unwrap());
+    assert_eq!(r.checkpoints, 3);
+    assert_eq!(r.signed_size, r.events);
+    assert!(r.state_checked);
+    // Every event has an inclusion proof that verifies against the latest checkpoint.
+    let cp = store.latest_checkpoint().unwrap().unwrap();
+    for seq in 1..=r.events {
+        let proof = store.prove_inclusion(seq, cp.size).unwrap();
+        proof
+            .verify(
+                &gatehouse_ledger::leaf_hash(&body(&mut store, seq as i64)),
+                &cp.root,
+            )
+            .unwrap();
+    }
+});
+
+both!(edited_event_is_named, |mut store: Store| {
+    ledgered(&mut store);
+    let b = String::from_utf8(body(&mut store, 2)).unwrap();
+    assert!(b.contains("\"Ada\""), "{b}");
+    exec(
+        &mut store,
+        "UPDATE event SET body = $1 WHERE seq = 2",
+        &[Value::Blob(b.replace("\"Ada\"", "\"Eve\"").into_bytes())],
+    );
+    let err = verify(&mut store).unwrap_err();
+    assert_eq!(
+        err,
+        "event 2: its bytes do not hash to the leaf recorded in the tree when it was appended: the event was changed"
+    );
+});
+
+both!(deleted_event_is_named, |mut store: Store| {
+    ledgered(&mut store);
+    exec(&mut store, "DELETE FROM event WHERE seq = 7", &[]);
+    assert_eq!(
+        verify(&mut store).unwrap_err(),
+        "event 7 is missing from the log (the next stored event is 8)"
+    );
+});
+
+both!(reordered_events_are_named, |mut store: Store| {
+    ledgered(&mut store);
+    let (a, b) = (body(&mut store, 5), body(&mut store, 6));
+    exec(
+        &mut store,
+        "UPDATE event SET body = $1 WHERE seq = 5",
+        &[Value::Blob(b)],
+    );
+    exec(
+        &mut store,
+        "UPDATE event SET body = $1 WHERE seq = 6",
+        &[Value::Blob(a)],
+    );
+    assert_eq!(
+        verify(&mut store).unwrap_err(),
+        "event 5: the row holds the bytes of event 6: events were moved or reordered"
+    );
+});
+
+both!(
+    state_edited_without_an_event_is_caught,
+    |mut store: Store| {
+        ledgered(&mut store);
+        exec(
+            &mut store,
+            "UPDATE grant_version SET warrant = 'request:FORGED' WHERE warrant = 'request:R1'",
+            &[],
+        );
+        let err = verify(&mut store).unwrap_err();
+        assert!(
+            err.starts_with(
+                "the state does not follow from the events: table `grant_version`, row account_id="
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "column `warrant` is \"request:FORGED\" but the events say \"request:R1\""
+            ),
+            "{err}"
+        );
+    }
+);
+
+both!(
+    state_row_inserted_without_an_event_is_caught,
+    |mut store: Store| {
+        ledgered(&mut store);
+        exec(
+            &mut store,
+            "INSERT INTO grant_version (account_id, entitlement_id, seq, valid_from, valid_to, end_seq, source, warrant, expires_at, attributes) \
+         VALUES (3, 3, 9999, 0, 9223372036854775807, NULL, 'direct', NULL, NULL, NULL)",
+            &[],
+        );
+        let err = verify(&mut store).unwrap_err();
+        assert!(err.contains("table `grant_version`, row account_id=3, entitlement_id=3, seq=9999: is in the store but not in the state rebuilt from the events"), "{err}");
+    }
+);
+
+both!(truncation_is_caught, |mut store: Store| {
+    ledgered(&mut store);
+    exec(&mut store, "DELETE FROM event WHERE seq > 10", &[]);
+    let err = verify(&mut store).unwrap_err();
+    assert!(err.starts_with("a checkpoint covers"), "{err}");
+    assert!(
+        err.contains("but the log holds only 10: events were removed from the end of the log"),
+        "{err}"
+    );
+    // Hiding it: drop the checkpoints and sign the short log with another key.
+    exec(&mut store, "DELETE FROM checkpoint", &[]);
+    store.sign_checkpoint(&signer(9), now()).unwrap();
+    let err = verify(&mut store).unwrap_err();
+    assert!(
+        err.starts_with(
+            "the checkpoint of size 10 is not signed by the trusted key `test.example/gatehouse+"
+        ),
+        "{err}"
+    );
+    // Or with no checkpoint at all.
+    exec(&mut store, "DELETE FROM checkpoint", &[]);
+    let err = verify(&mut store).unwrap_err();
+    assert!(
+        err.starts_with("no checkpoint signed by `test.example/gatehouse+"),
+        "{err}"
+    );
+});
+
+both!(
+    rewrite_with_the_real_key_is_caught_by_a_published_checkpoint,
+    |mut store: Store| {
+        ledgered(&mut store);
+        let published = store.latest_checkpoint().unwrap().unwrap().note;
+        // Someone with the key rebuilds a different history of the same length and re-signs it.
+        let mut other = Store::in_memory().unwrap();
+        let mut p = people();
+        p[0].name = "Mallory".into();
+        other
+            .write("test", now(), |w| {
+                w.import_identities("hr", p, &opts("2026-01-01"))
+            })
+            .unwrap();
+        other
+            .write("test", now(), |w| {
+                w.import_system(
+                    erp(vec![
+                        grant("ada", "role/Admin", None),
+                        grant("bob", "role/AP_Approver", Some("request:R1")),
+                    ]),
+                    &opts("2026-02-01"),
+                )
+            })
+            .unwrap();
+        other
+            .write("test", now(), |w| {
+                w.import_system(
+                    erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
+                    &opts("2026-03-01"),
+                )
+            })
+            .unwrap();
+        other.sign_checkpoint(&signer(1), now()).unwrap();
+        let key = signer(1).verifier();
+        let err = other
+            .verify_ledger(&VerifyOptions {
+                key: &key,
+                published: vec![("checkpoint-1".into(), published)],
+                state: true,
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("published checkpoint `checkpoint-1` (size"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("does not match the log: the log was rewritten after it was published"),
+            "{err}"
+        );
+    }
+);
+
+both!(ledger_write_failure_changes_nothing, |mut store: Store| {
+    ledgered(&mut store);
+    let before = store.event_count().unwrap();
+    // The tile table refuses writes: the import must not happen either (fail closed).
+    match store.backend() {
+        gatehouse_store::Backend::Sqlite => exec(&mut store, "CREATE TRIGGER no_tiles BEFORE UPDATE ON ledger_tile BEGIN SELECT RAISE(ABORT, 'ledger unavailable'); END", &[]),
+        gatehouse_store::Backend::Postgres => {
+            store.db().batch("CREATE FUNCTION no_tiles() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'ledger unavailable'; END $$ LANGUAGE plpgsql; \
+                CREATE TRIGGER no_tiles BEFORE UPDATE ON ledger_tile FOR EACH ROW EXECUTE FUNCTION no_tiles();").unwrap()
+        }
+    }
+    let err = store
+        .write("test", now(), |w| {
+            w.import_system(
+                erp(vec![grant("cy", "role/Admin", None)]),
+                &opts("2026-04-01"),
+            )
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("ledger unavailable"), "{err}");
+    assert_eq!(store.event_count().unwrap(), before);
+    let e = query::resolve_entitlement(store.db(), "erp:role/Admin").unwrap();
+    assert_eq!(
+        query::who_has(store.db(), &e, t("2026-05-01"))
+            .unwrap()
+            .len(),
+        0
+    );
+});
+
+both!(export_bundle_verifies_offline, |mut store: Store| {
+    ledgered(&mut store);
+    let dir = tempfile::tempdir().unwrap();
+    let key = signer(1).verifier();
+    let total = store.event_count().unwrap();
+    let m = store
+        .export_bundle(&dir.path().join("b"), 3, total - 2, &key)
+        .unwrap();
+    assert_eq!((m.from, m.to, m.tree_size), (3, total - 2, total));
+    let report = gatehouse_ledger::bundle::verify_bundle(&dir.path().join("b"), &key).unwrap();
+    assert_eq!(report.events_checked, total - 4);
+    assert_eq!(report.older_checkpoints.len(), 2);
+});

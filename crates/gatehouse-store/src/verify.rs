@@ -1,0 +1,411 @@
+//! Verifying the ledger against the database, and exporting evidence bundles.
+//!
+//! `verify` trusts nothing stored: it re-hashes every event, rebuilds the Merkle tree, compares
+//! it with the stored tiles (which names the first event whose bytes changed), checks every
+//! stored and published checkpoint against the rebuilt tree and the trusted public key, and
+//! replays the events into an empty store to compare every state table row by row (which
+//! catches a change made directly to the tables).
+
+use std::path::Path;
+use std::time::Instant;
+
+use gatehouse_ledger::bundle::{BundleEvidence, BundleWriter, Manifest};
+use gatehouse_ledger::{
+    Appender, Hash, InclusionProof, NoteVerifier, SignedCheckpoint, compact_range,
+    consistency_proof, decode_tile, hash_to_hex, inclusion_proof, leaf_hash,
+};
+
+use crate::Store;
+use crate::db::Value;
+use crate::error::StoreError;
+use crate::ledger::{CheckpointRow, EventFilter};
+use crate::writer::DbTiles;
+
+/// Events read per round trip while verifying.
+const CHUNK: u64 = 50_000;
+
+/// What to check besides the log itself.
+pub struct VerifyOptions<'a> {
+    /// The key checkpoints must be signed with.
+    pub key: &'a NoteVerifier,
+    /// Checkpoints kept outside the database (signed notes), e.g. a publish folder.
+    pub published: Vec<(String, String)>,
+    /// Replay the events and compare the state tables (slower; on by default).
+    pub state: bool,
+}
+
+/// What `verify` found to be right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Bytes of canonical event encodings hashed.
+    pub bytes: u64,
+    /// Root of the whole log, rebuilt.
+    pub root: Hash,
+    /// Stored checkpoints verified (signature, root, consistency).
+    pub checkpoints: usize,
+    /// Published checkpoints verified.
+    pub published: usize,
+    /// Largest checkpointed size; events after it are not yet covered by a signature.
+    pub signed_size: u64,
+    /// Seconds spent reading and hashing events and rebuilding the tree.
+    pub tree_seconds: f64,
+    /// Seconds spent replaying events and comparing state (0 when skipped).
+    pub state_seconds: f64,
+    /// Whether the state tables were compared.
+    pub state_checked: bool,
+}
+
+/// Why verification failed: what and where.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The stored data contradicts the ledger.
+    #[error("{0}")]
+    Tampered(String),
+    /// Verification could not run.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn tampered(s: impl Into<String>) -> VerifyError {
+    VerifyError::Tampered(s.into())
+}
+
+/// Reads the `seq` an event's canonical bytes start with: `{"seq":N,`.
+fn claimed_seq(body: &[u8]) -> Option<u64> {
+    let rest = body.strip_prefix(b"{\"seq\":")?;
+    let end = rest.iter().position(|b| !b.is_ascii_digit())?;
+    if rest.get(end) != Some(&b',') || end == 0 {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
+
+/// Hashes leaves on all cores; order is kept.
+fn hash_leaves(bodies: &[Vec<u8>]) -> Vec<Hash> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads < 2 || bodies.len() < 4096 {
+        return bodies.iter().map(|b| leaf_hash(b)).collect();
+    }
+    let per = bodies.len().div_ceil(threads);
+    let mut out = vec![[0u8; 32]; bodies.len()];
+    std::thread::scope(|s| {
+        for (src, dst) in bodies.chunks(per).zip(out.chunks_mut(per)) {
+            s.spawn(move || {
+                for (b, d) in src.iter().zip(dst.iter_mut()) {
+                    *d = leaf_hash(b);
+                }
+            });
+        }
+    });
+    out
+}
+
+impl Store {
+    fn bodies(&mut self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.db().query(
+            "SELECT seq, body FROM event WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
+            &[Value::Int(from as i64), Value::Int(to as i64)],
+            |r| Ok((r.i64(0)? as u64, r.blob(1)?)),
+        )
+    }
+
+    fn stored_tile(&mut self, level: u32, index: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+        let bytes = self.db().query_opt(
+            "SELECT hashes FROM ledger_tile WHERE level = $1 AND idx = $2",
+            &[Value::Int(i64::from(level)), Value::Int(index as i64)],
+            |r| r.blob(0),
+        )?;
+        bytes
+            .map(|b| decode_tile(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Verifies the whole ledger; see the module documentation.
+    pub fn verify_ledger(
+        &mut self,
+        options: &VerifyOptions<'_>,
+    ) -> Result<VerifyReport, VerifyError> {
+        let started = Instant::now();
+        let total = self.event_count()?;
+        let count = self.db().scalar("SELECT count(*) FROM event", &[])? as u64;
+        let mut checkpoints = self.checkpoints()?;
+        checkpoints.sort_by_key(|c| c.size);
+        let mut published: Vec<(String, SignedCheckpoint)> = Vec::new();
+        for (name, note) in &options.published {
+            let cp = SignedCheckpoint::open(note, options.key).map_err(|e| {
+                tampered(format!(
+                    "published checkpoint `{name}` does not verify with the trusted key: {e}"
+                ))
+            })?;
+            published.push((name.clone(), cp));
+        }
+        // Tree sizes at which a root must be remembered.
+        let mut sizes: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
+        sizes.extend(published.iter().map(|(_, p)| p.checkpoint().size));
+        sizes.sort_unstable();
+        sizes.dedup();
+        if let Some(&largest) = sizes.last() {
+            if largest > total {
+                return Err(tampered(format!(
+                    "a checkpoint covers {largest} events but the log holds only {total}: events were removed from the end of the log"
+                )));
+            }
+        }
+        let mut roots: Vec<(u64, Hash)> = Vec::new();
+        let mut next_size = sizes.iter().copied().peekable();
+        let mut appender = Appender::new();
+        let mut bytes = 0u64;
+        let mut next = 1u64;
+        while next <= total {
+            let rows = self.bodies(next, (next + CHUNK - 1).min(total))?;
+            for (i, (seq, body)) in rows.iter().enumerate() {
+                let expected = next + i as u64;
+                if *seq != expected {
+                    return Err(tampered(format!(
+                        "event {expected} is missing from the log (the next stored event is {seq})"
+                    )));
+                }
+                match claimed_seq(body) {
+                    Some(s) if s == *seq => {}
+                    Some(s) => {
+                        return Err(tampered(format!(
+                            "event {seq}: the row holds the bytes of event {s}: events were moved or reordered"
+                        )));
+                    }
+                    None => {
+                        return Err(tampered(format!(
+                            "event {seq}: its bytes are not a canonical event"
+                        )));
+                    }
+                }
+                bytes += body.len() as u64;
+            }
+            if rows.is_empty() {
+                return Err(tampered(format!("event {next} is missing from the log")));
+            }
+            let bodies: Vec<Vec<u8>> = rows.into_iter().map(|(_, b)| b).collect();
+            for leaf in hash_leaves(&bodies) {
+                appender.push(leaf);
+                while next_size.peek() == Some(&appender.size()) {
+                    roots.push((appender.size(), appender.root()));
+                    next_size.next();
+                }
+            }
+            next += bodies.len() as u64;
+            // Compare the rebuilt tiles with the stored ones.
+            for (id, hashes) in appender.take_dirty_tiles() {
+                let stored = self.stored_tile(id.level, id.index)?.unwrap_or_default();
+                for (j, h) in hashes.iter().enumerate() {
+                    if stored.get(j) != Some(h) {
+                        let position = id.index * 256 + j as u64;
+                        return Err(tampered(if id.level == 0 {
+                            format!(
+                                "event {}: its bytes do not hash to the leaf recorded in the tree when it was appended: the event was changed",
+                                position + 1
+                            )
+                        } else {
+                            format!(
+                                "ledger tile {}/{} differs from the events at hash {j}: the stored tree was changed",
+                                id.level, id.index
+                            )
+                        }));
+                    }
+                }
+            }
+        }
+        if count != total {
+            return Err(tampered(format!(
+                "the log holds {count} events under sequence numbers 1 to {total}"
+            )));
+        }
+        let root_at = |size: u64| roots.iter().find(|(s, _)| *s == size).map(|(_, r)| *r);
+        let mut signed_size = 0;
+        for c in &checkpoints {
+            check_checkpoint(c, options.key, root_at(c.size))?;
+            signed_size = signed_size.max(c.size);
+        }
+        for (name, p) in &published {
+            let cp = p.checkpoint();
+            if Some(cp.root) != root_at(cp.size) {
+                return Err(tampered(format!(
+                    "published checkpoint `{name}` (size {}) does not match the log: the log was rewritten after it was published",
+                    cp.size
+                )));
+            }
+            signed_size = signed_size.max(cp.size);
+        }
+        if total > 0 && checkpoints.is_empty() && published.is_empty() {
+            return Err(tampered(format!(
+                "no checkpoint signed by `{}` covers the log: nothing vouches for its {total} events",
+                options.key.label()
+            )));
+        }
+        // Consistency between consecutive checkpoints, from the stored tiles.
+        for pair in checkpoints.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let proof = consistency_proof(&mut DbTiles(self.db()), a.size, b.size)?;
+            proof.verify(&a.root, &b.root).map_err(|e| {
+                tampered(format!(
+                    "checkpoints {} and {} are not consistent: {e}",
+                    a.size, b.size
+                ))
+            })?;
+        }
+        let tree_seconds = started.elapsed().as_secs_f64();
+        let mut state_seconds = 0.0;
+        if options.state {
+            let t = Instant::now();
+            let mut rebuilt = self.rebuilt().map_err(|e| match e {
+                StoreError::Corrupt(m) => tampered(format!("replaying the events fails: {m}")),
+                other => VerifyError::Store(other),
+            })?;
+            if let Some(diff) = self.compare_state(&mut rebuilt)? {
+                return Err(tampered(format!(
+                    "the state does not follow from the events: {diff}; it was changed without an event"
+                )));
+            }
+            state_seconds = t.elapsed().as_secs_f64();
+        }
+        Ok(VerifyReport {
+            events: total,
+            bytes,
+            root: appender.root(),
+            checkpoints: checkpoints.len(),
+            published: published.len(),
+            signed_size,
+            tree_seconds,
+            state_seconds,
+            state_checked: options.state,
+        })
+    }
+
+    /// The inclusion proof of event `seq` in the tree of `size` events.
+    pub fn prove_inclusion(&mut self, seq: u64, size: u64) -> Result<InclusionProof, StoreError> {
+        let total = self.event_count()?;
+        if seq == 0 || seq > size || size > total {
+            return Err(StoreError::Refused(format!(
+                "event {seq} is not within a tree of {size} events (the log holds {total})"
+            )));
+        }
+        inclusion_proof(&mut DbTiles(self.db()), seq - 1, size)
+    }
+
+    /// The latest stored checkpoint.
+    pub fn latest_checkpoint(&mut self) -> Result<Option<CheckpointRow>, StoreError> {
+        Ok(self.checkpoints()?.pop())
+    }
+
+    /// Writes an offline evidence bundle of events `from..=to`, proven against the latest
+    /// checkpoint, with every older checkpoint chained to it by consistency proofs.
+    pub fn export_bundle(
+        &mut self,
+        dir: &Path,
+        from: u64,
+        to: u64,
+        key: &NoteVerifier,
+    ) -> Result<Manifest, StoreError> {
+        let latest = self.latest_checkpoint()?.ok_or_else(|| {
+            StoreError::Refused(
+                "there is no signed checkpoint yet; sign one with `gatehouse ledger checkpoint`"
+                    .into(),
+            )
+        })?;
+        let size = latest.size;
+        if from == 0 || from > to || to > size {
+            return Err(StoreError::Refused(format!(
+                "events {from} to {to} are not within the latest checkpoint, which covers 1 to {size}"
+            )));
+        }
+        let open = |c: &CheckpointRow| {
+            SignedCheckpoint::open(&c.note, key).map_err(|e| {
+                StoreError::Refused(format!(
+                    "checkpoint {} does not verify with the given key: {e}",
+                    c.size
+                ))
+            })
+        };
+        let checkpoint = open(&latest)?;
+        let older_rows: Vec<CheckpointRow> = self
+            .checkpoints()?
+            .into_iter()
+            .filter(|c| c.size < size)
+            .collect();
+        let mut older = Vec::new();
+        let mut proofs = Vec::new();
+        let mut sizes: Vec<u64> = older_rows.iter().map(|c| c.size).collect();
+        sizes.push(size);
+        for c in &older_rows {
+            older.push(open(c)?);
+        }
+        for w in sizes.windows(2) {
+            proofs.push(consistency_proof(&mut DbTiles(self.db()), w[0], w[1])?);
+        }
+        let left = compact_range(&mut DbTiles(self.db()), 0, from - 1)?;
+        let right = compact_range(&mut DbTiles(self.db()), to, size)?;
+        let origin = checkpoint.checkpoint().origin.clone();
+        let bundle_err = |e: gatehouse_ledger::bundle::BundleError| StoreError::Io(e.to_string());
+        let mut writer = BundleWriter::create(dir, &origin, from, size).map_err(bundle_err)?;
+        let mut next = from;
+        while next <= to {
+            let rows = self.events(&EventFilter {
+                from_seq: Some(next),
+                to_seq: Some((next + CHUNK - 1).min(to)),
+                ..EventFilter::default()
+            })?;
+            if rows.is_empty() {
+                return Err(StoreError::Corrupt(format!("event {next} is missing")));
+            }
+            for r in &rows {
+                writer.push_event(&r.body).map_err(bundle_err)?;
+            }
+            next += rows.len() as u64;
+        }
+        writer
+            .finish(BundleEvidence {
+                left,
+                right,
+                checkpoint,
+                key: key.clone(),
+                older_checkpoints: older,
+                consistency_proofs: proofs,
+            })
+            .map_err(bundle_err)
+    }
+}
+
+fn check_checkpoint(
+    c: &CheckpointRow,
+    key: &NoteVerifier,
+    rebuilt: Option<Hash>,
+) -> Result<(), VerifyError> {
+    let signed = SignedCheckpoint::open(&c.note, key).map_err(|e| {
+        tampered(format!(
+            "the checkpoint of size {} is not signed by the trusted key `{}` ({e}): it was forged or re-signed",
+            c.size,
+            key.label()
+        ))
+    })?;
+    let cp = signed.checkpoint();
+    if cp.size != c.size || cp.root != c.root {
+        return Err(tampered(format!(
+            "the checkpoint row of size {} does not match its own signed note (size {}, root {})",
+            c.size,
+            cp.size,
+            hash_to_hex(&cp.root)
+        )));
+    }
+    if Some(cp.root) != rebuilt {
+        return Err(tampered(format!(
+            "the checkpoint of size {} (root {}) does not match the events: the log was changed at or before event {}",
+            c.size,
+            hash_to_hex(&cp.root),
+            c.size
+        )));
+    }
+    Ok(())
+}
