@@ -149,12 +149,12 @@ impl Store {
         sizes.extend(published.iter().map(|(_, p)| p.checkpoint().size));
         sizes.sort_unstable();
         sizes.dedup();
-        if let Some(&largest) = sizes.last() {
-            if largest > total {
-                return Err(tampered(format!(
-                    "a checkpoint covers {largest} events but the log holds only {total}: events were removed from the end of the log"
-                )));
-            }
+        if let Some(&largest) = sizes.last()
+            && largest > total
+        {
+            return Err(tampered(format!(
+                "a checkpoint covers {largest} events but the log holds only {total}: events were removed from the end of the log"
+            )));
         }
         let mut roots: Vec<(u64, Hash)> = Vec::new();
         let mut next_size = sizes.iter().copied().peekable();
