@@ -296,6 +296,7 @@ pub enum CorrelationRule {
     },
     /// The account's `identity` column names an identity key directly (typical for
     /// service accounts listed in the non-human identity inventory).
+    #[serde(rename = "identity", alias = "identity_key")]
     IdentityKey,
 }
 

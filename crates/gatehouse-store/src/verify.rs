@@ -295,6 +295,21 @@ impl Store {
         inclusion_proof(&mut DbTiles(self.db()), seq - 1, size)
     }
 
+    /// The consistency proof from the tree of `old` events to the tree of `new` events.
+    pub fn prove_consistency(
+        &mut self,
+        old: u64,
+        new: u64,
+    ) -> Result<gatehouse_ledger::ConsistencyProof, StoreError> {
+        let total = self.event_count()?;
+        if old > new || new > total {
+            return Err(StoreError::Refused(format!(
+                "sizes must satisfy {old} ≤ {new} ≤ {total} (the log's size)"
+            )));
+        }
+        consistency_proof(&mut DbTiles(self.db()), old, new)
+    }
+
     /// The latest stored checkpoint.
     pub fn latest_checkpoint(&mut self) -> Result<Option<CheckpointRow>, StoreError> {
         Ok(self.checkpoints()?.pop())

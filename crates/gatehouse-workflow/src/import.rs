@@ -1,10 +1,10 @@
 //! Import: source file(s) → snapshot → correlated → delta events, in one transaction.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gatehouse_connect::{
-    CorrelationReport, Correlator, IdentityIndex, Outcome, Problem, ReadOptions, read_hr,
-    read_nhi, read_roles, read_system, read_warrants,
+    CorrelationReport, Correlator, IdentityIndex, Outcome, Problem, ReadOptions, read_hr, read_nhi,
+    read_roles, read_system, read_warrants,
 };
 use gatehouse_model::{Account, Identity, ImportFile, SystemConfig, Timestamp};
 use gatehouse_store::{
@@ -81,7 +81,12 @@ pub fn recorrelate(store: &mut Store, actor: &str, now: Timestamp) -> Result<u64
     Ok(store.write(actor, now, relink)?)
 }
 
-fn options(settings: &ImportSettings, now: Timestamp, files: Vec<ImportFile>, outcome: &Outcome) -> ImportOptions {
+fn options(
+    settings: &ImportSettings,
+    now: Timestamp,
+    files: Vec<ImportFile>,
+    outcome: &Outcome,
+) -> ImportOptions {
     ImportOptions {
         as_of: settings.as_of.unwrap_or(now),
         files,
@@ -178,7 +183,8 @@ pub fn import(
         Source::Warrants => {
             let snapshot = read_warrants(path, read)?;
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
-            let summary = store.write(actor, now, |w| w.import_warrants(snapshot.records, &opts))?;
+            let summary =
+                store.write(actor, now, |w| w.import_warrants(snapshot.records, &opts))?;
             Ok(ImportReport {
                 summary,
                 skipped: snapshot.outcome.skipped,
@@ -189,4 +195,31 @@ pub fn import(
             })
         }
     }
+}
+
+/// The sources of a snapshot folder laid out as `gatehouse demo` writes it (`hr/people.csv`,
+/// `nhi/identities.csv`, `systems/<key>/`, `roles/`, `warrants/tickets.csv`), in import order:
+/// identities first so that accounts correlate, roles and warrants last so that their
+/// references resolve. Missing optional parts are left out.
+pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
+    let mut v = Vec::new();
+    let mut add = |source, path: PathBuf| {
+        if path.exists() {
+            v.push((source, path));
+        }
+    };
+    add(Source::Hr, dir.join("hr/people.csv"));
+    add(Source::Nhi, dir.join("nhi/identities.csv"));
+    let mut systems: Vec<PathBuf> = std::fs::read_dir(dir.join("systems"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("system.toml").is_file())
+        .collect();
+    systems.sort();
+    for s in systems {
+        add(Source::System, s);
+    }
+    add(Source::Roles, dir.join("roles"));
+    add(Source::Warrants, dir.join("warrants/tickets.csv"));
+    Ok(v)
 }

@@ -9,7 +9,9 @@
 
 mod import;
 
-pub use import::{ImportReport, ImportSettings, Source, import, recorrelate, relink};
+pub use import::{
+    ImportReport, ImportSettings, Source, import, recorrelate, relink, snapshot_sources,
+};
 
 /// What can go wrong in a workflow.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,432 @@
+//! `gatehouse-bench`: the figures of docs/PERFORMANCE.md, measured.
+//!
+//! ```text
+//! cargo run --release -p gatehouse-bench -- import  --people 100000
+//! cargo run --release -p gatehouse-bench -- history --people 100000 --months 12
+//! ```
+//!
+//! Each phase that is timed runs in a child process of its own, so that its peak memory
+//! (`VmHWM`) is its own and not the generator's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use gatehouse_demo::{DemoConfig, Generator};
+use gatehouse_model::Timestamp;
+use gatehouse_store::{OpenMode, Store, query};
+use gatehouse_workflow::{ImportSettings, Source};
+use serde::{Deserialize, Serialize};
+
+#[derive(Parser)]
+#[command(about = "Gatehouse benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// First import vs `sqlite3 .import` of the same CSV files, then a re-import with 1% of
+    /// grants changed.
+    Import {
+        /// People in the generated organisation.
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Working folder (kept, so the files can be inspected).
+        #[arg(long, default_value = "target/bench-import")]
+        work: PathBuf,
+    },
+    /// A year of monthly snapshots, then timed `who-has --at` and `access --at` questions.
+    History {
+        /// People in the generated organisation.
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Months of history.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Questions of each kind.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-history")]
+        work: PathBuf,
+    },
+    /// (internal) Import a written snapshot into a store and report time and peak memory.
+    ImportChild {
+        /// Snapshot folder.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Store.
+        #[arg(long)]
+        db: String,
+        /// Snapshot time.
+        #[arg(long)]
+        as_of: String,
+    },
+}
+
+/// What a child import reports.
+#[derive(Serialize, Deserialize)]
+struct ChildReport {
+    seconds: f64,
+    events: u64,
+    peak_rss_mib: f64,
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::civil::date(2026, 11, 23)
+}
+
+/// Data rows of every system's accounts.csv and grants.csv.
+fn count_rows(dir: &Path) -> Result<(usize, usize)> {
+    let (mut accounts, mut grants) = (0, 0);
+    for (source, path) in gatehouse_workflow::snapshot_sources(dir)? {
+        if source == Source::System {
+            accounts += std::fs::read_to_string(path.join("accounts.csv"))?
+                .lines()
+                .count()
+                .saturating_sub(1);
+            grants += std::fs::read_to_string(path.join("grants.csv"))?
+                .lines()
+                .count()
+                .saturating_sub(1);
+        }
+    }
+    Ok((accounts, grants))
+}
+
+fn csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "csv") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn import_child(dir: &Path, db: &str, as_of: &str) -> Result<()> {
+    let as_of: Timestamp = gatehouse_model::parse_timestamp(as_of)?;
+    let mut store = Store::open(db, OpenMode::Create)?;
+    let before = store.event_count()?;
+    let settings = ImportSettings {
+        as_of: Some(as_of),
+        skip_invalid: false,
+        allow_mass_removal: false,
+    };
+    let started = Instant::now();
+    for (source, path) in gatehouse_workflow::snapshot_sources(dir)? {
+        gatehouse_workflow::import(&mut store, source, &path, &settings, "bench", as_of, None)
+            .with_context(|| format!("importing {}", path.display()))?;
+    }
+    let report = ChildReport {
+        seconds: started.elapsed().as_secs_f64(),
+        events: store.event_count()? - before,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+fn run_child(dir: &Path, db: &str, as_of: &str) -> Result<ChildReport> {
+    let exe = std::env::current_exe()?;
+    let out = Command::new(exe)
+        .args(["import-child", "--dir"])
+        .arg(dir)
+        .args(["--db", db, "--as-of", as_of])
+        .output()?;
+    if !out.status.success() {
+        bail!("import failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(serde_json::from_slice(out.stdout.trim_ascii())?)
+}
+
+/// Changes 1% of the grants of every system: half removed, half given an expiry.
+fn change_one_percent(dir: &Path) -> Result<u64> {
+    let mut changed = 0;
+    for (source, path) in gatehouse_workflow::snapshot_sources(dir)? {
+        if source != Source::System {
+            continue;
+        }
+        let file = path.join("grants.csv");
+        let text = std::fs::read_to_string(&file)?;
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default().to_owned();
+        let cols: Vec<&str> = header.split(',').collect();
+        let expires = cols.iter().position(|c| *c == "expires_at");
+        let mut out = String::with_capacity(text.len());
+        out.push_str(&header);
+        out.push('\n');
+        for (i, line) in lines.enumerate() {
+            if i % 100 == 50 {
+                changed += 1;
+                continue;
+            }
+            if i % 100 == 99
+                && !line.contains('"')
+                && let Some(e) = expires
+            {
+                let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+                if fields.len() == cols.len() {
+                    fields[e] = "2027-01-31T00:00:00Z".into();
+                    out.push_str(&fields.join(","));
+                    out.push('\n');
+                    changed += 1;
+                    continue;
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        std::fs::write(&file, out)?;
+    }
+    Ok(changed)
+}
+
+fn bench_import(people: usize, seed: u64, work: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(work);
+    let snap = work.join("snapshot");
+    std::fs::create_dir_all(&snap)?;
+    let t = Instant::now();
+    let mut generator = Generator::new(DemoConfig {
+        people,
+        seed,
+        today: today(),
+        months: 2,
+    })?;
+    let as_of = generator
+        .write_next_snapshot(&snap)?
+        .context("the generator gave no snapshot")?
+        .to_string();
+    drop(generator);
+    let (accounts, grants) = count_rows(&snap)?;
+    let files = csv_files(&snap)?;
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "organisation: {people} people, {accounts} accounts, {grants} grants; {} CSV files, {:.1} MiB (generated in {:.1} s)",
+        files.len(),
+        bytes as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+
+    // Baseline: sqlite3's own CSV import into bare tables, same files, same disk.
+    let baseline_db = work.join("baseline.db");
+    let mut script = String::new();
+    for (i, f) in files.iter().enumerate() {
+        script.push_str(&format!(".import --csv '{}' t{i}\n", f.display()));
+    }
+    let t = Instant::now();
+    let out = Command::new("sqlite3")
+        .arg(&baseline_db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(script.as_bytes())?;
+            }
+            child.wait_with_output()
+        })
+        .context("running sqlite3 (install it with scripts/setup)")?;
+    let baseline = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("sqlite3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let db = work.join("gatehouse.db").display().to_string();
+    let first = run_child(&snap, &db, &as_of)?;
+    println!("sqlite3 .import (bare tables):      {baseline:8.2} s");
+    println!(
+        "gatehouse first import:             {:8.2} s   ({} events, peak memory {:.0} MiB)",
+        first.seconds, first.events, first.peak_rss_mib
+    );
+    println!(
+        "ratio gatehouse / sqlite3:          {:8.2}",
+        first.seconds / baseline
+    );
+
+    let changed = change_one_percent(&snap)?;
+    let next = gatehouse_model::parse_timestamp(&as_of)?
+        .checked_add(jiff::SignedDuration::from_hours(24))?
+        .to_string();
+    let second = run_child(&snap, &db, &next)?;
+    println!(
+        "gatehouse re-import, {changed} grants changed ({:.2}%): {:6.2} s   ({} events, peak memory {:.0} MiB)",
+        changed as f64 * 100.0 / grants as f64,
+        second.seconds,
+        second.events,
+        second.peak_rss_mib
+    );
+    println!(
+        "ratio re-import / first import:     {:8.2}",
+        second.seconds / first.seconds
+    );
+    Ok(())
+}
+
+struct Sample(Vec<f64>);
+
+impl Sample {
+    fn summary(mut self) -> String {
+        self.0.sort_by(f64::total_cmp);
+        let n = self.0.len();
+        if n == 0 {
+            return "no samples".into();
+        }
+        let at = |q: f64| self.0[((n as f64 - 1.0) * q).round() as usize] * 1000.0;
+        format!(
+            "median {:.1} ms, p95 {:.1} ms, max {:.1} ms ({n} questions)",
+            at(0.5),
+            at(0.95),
+            at(1.0)
+        )
+    }
+}
+
+/// A small deterministic generator for picking samples.
+struct Pick(u64);
+
+impl Pick {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+fn bench_history(people: usize, months: u32, seed: u64, queries: usize, work: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(work);
+    let snap = work.join("snapshot");
+    std::fs::create_dir_all(&snap)?;
+    let db = work.join("gatehouse.db").display().to_string();
+    let mut generator = Generator::new(DemoConfig {
+        people,
+        seed,
+        today: today(),
+        months,
+    })?;
+    let t = Instant::now();
+    let mut total_events = 0;
+    let mut first_as_of = None;
+    while let Some(at) = generator.write_next_snapshot(&snap)? {
+        let as_of = at.to_string();
+        first_as_of.get_or_insert(at);
+        let r = run_child(&snap, &db, &as_of)?;
+        total_events += r.events;
+        println!(
+            "  snapshot {as_of}: {:.1} s, {} events, peak {:.0} MiB",
+            r.seconds, r.events, r.peak_rss_mib
+        );
+    }
+    println!(
+        "history built in {:.1} s, {total_events} events",
+        t.elapsed().as_secs_f64()
+    );
+
+    let mut store = Store::open(&db, OpenMode::Existing)?;
+    let start = first_as_of.context("no snapshot")?.as_second();
+    let end = gatehouse_model::parse_timestamp("2026-11-23")?.as_second();
+    let entitlements: Vec<String> = store.db().query(
+        "SELECT s.key || ':' || e.native_id FROM entitlement e JOIN system s ON s.system_id = e.system_id ORDER BY e.entitlement_id",
+        &[],
+        |r| r.str(0),
+    )?;
+    let identities: Vec<String> = store.db().query(
+        "SELECT key FROM identity WHERE source = 'hr' ORDER BY identity_id",
+        &[],
+        |r| r.str(0),
+    )?;
+    let mut pick = Pick(seed.max(1) * 2654435761);
+    let when = |pick: &mut Pick| -> Result<Timestamp> {
+        let span = (end - start).max(1) as usize;
+        Ok(Timestamp::from_second(start + pick.next(span) as i64)?)
+    };
+    let mut who = Vec::new();
+    let mut holders = 0usize;
+    let mut largest = 0usize;
+    for _ in 0..queries {
+        let r = &entitlements[pick.next(entitlements.len())];
+        let at = when(&mut pick)?;
+        let t = Instant::now();
+        let e = query::resolve_entitlement(store.db(), r)?;
+        let h = query::who_has(store.db(), &e, at)?;
+        who.push(t.elapsed().as_secs_f64());
+        holders += h.len();
+        largest = largest.max(h.len());
+    }
+    let mut acc = Vec::new();
+    let mut grants = 0usize;
+    for _ in 0..queries {
+        let k = &identities[pick.next(identities.len())];
+        let at = when(&mut pick)?;
+        let t = Instant::now();
+        let i = query::resolve_identity(store.db(), k, at)?;
+        let a = query::access(store.db(), i, at)?;
+        acc.push(t.elapsed().as_secs_f64());
+        grants += a.grants.len();
+    }
+    println!(
+        "who-has --at (random entitlement, random date):  {}; {:.0} holders on average, largest {largest}",
+        Sample(who).summary(),
+        holders as f64 / queries.max(1) as f64
+    );
+    println!(
+        "access --at (random person, random date):        {}; {:.0} grants on average",
+        Sample(acc).summary(),
+        grants as f64 / queries.max(1) as f64
+    );
+    Ok(())
+}
+
+fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Import { people, seed, work } => bench_import(people, seed, &work)?,
+        Cmd::History {
+            people,
+            months,
+            seed,
+            queries,
+            work,
+        } => bench_history(people, months, seed, queries, &work)?,
+        Cmd::ImportChild { dir, db, as_of } => import_child(&dir, &db, &as_of)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

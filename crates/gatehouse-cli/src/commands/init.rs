@@ -1,0 +1,113 @@
+//! `gatehouse init`: the store, the configuration file and the ledger key.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use gatehouse_ledger::{NoteSigner, is_valid_key_name};
+use gatehouse_store::{OpenMode, Store};
+
+use crate::config::{CONFIG_FILE, render_config};
+use crate::context::Ctx;
+
+/// Arguments of `gatehouse init`.
+#[derive(Args)]
+pub struct InitArgs {
+    /// The name of this Gatehouse instance in signed checkpoints, e.g. `gatehouse.example.com`.
+    /// Defaults to `<hostname>/gatehouse`.
+    #[arg(long)]
+    pub origin: Option<String>,
+}
+
+fn default_origin() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty() && is_valid_key_name(h))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}/gatehouse")
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, content: &str) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Makes sure a store, configuration and key exist; returns whether anything was created.
+pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
+    let mut created = false;
+    let origin = origin
+        .or_else(|| ctx.config.origin.clone())
+        .unwrap_or_else(default_origin);
+    if !is_valid_key_name(&origin) {
+        bail!("`{origin}` cannot be an origin: it must be non-empty, without spaces or `+`");
+    }
+    if ctx.config.file.is_none() && ctx.config.db == gatehouse_store::DEFAULT_SQLITE {
+        let path = Path::new(CONFIG_FILE);
+        std::fs::write(path, render_config(&ctx.config.db, &origin))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        if !quiet {
+            println!("wrote {}", path.display());
+        }
+        created = true;
+    }
+    let existed = Store::open(&ctx.config.db, OpenMode::Existing).is_ok();
+    Store::open(&ctx.config.db, OpenMode::Create)?;
+    if !existed {
+        if !quiet {
+            println!(
+                "created the store at {}",
+                gatehouse_store::redact(&ctx.config.db)
+            );
+        }
+        created = true;
+    }
+    if ctx.config.private_key()?.is_none() {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| anyhow::anyhow!("no randomness for the key: {e}"))?;
+        let signer = NoteSigner::generate_from_seed(&origin, seed)?;
+        write_private(&ctx.config.key_file, &format!("{}\n", signer.private_key()))?;
+        std::fs::write(&ctx.config.public_key_file, format!("{}\n", signer.vkey()))
+            .with_context(|| format!("cannot write `{}`", ctx.config.public_key_file.display()))?;
+        if !quiet {
+            println!(
+                "created the ledger signing key {} (keep it secret) and its public key {}:\n  {}",
+                ctx.config.key_file.display(),
+                ctx.config.public_key_file.display(),
+                signer.vkey()
+            );
+        }
+        created = true;
+    }
+    Ok(created)
+}
+
+/// Runs `gatehouse init`.
+pub fn run(ctx: &Ctx, args: InitArgs) -> Result<ExitCode> {
+    if !ensure(ctx, args.origin, false)? {
+        println!(
+            "already initialised: store {}, key {}",
+            gatehouse_store::redact(&ctx.config.db),
+            ctx.config.key_file.display()
+        );
+    } else {
+        println!(
+            "next: `gatehouse import hr people.csv`, then `gatehouse import system <folder>` (see docs/formats.md), or try `gatehouse demo`"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,439 @@
+//! Questions about the inventory: who has, access, history, listings.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use gatehouse_model::{Timestamp, parse_point_in_time};
+use gatehouse_store::query::{self, ObjectKind};
+
+use crate::context::Ctx;
+use crate::output::{Format, opt, opt_when, print_listing, table, when};
+
+/// `--at` of point-in-time questions.
+#[derive(Args)]
+pub struct AtFlag {
+    /// Answer as of this date (end of that day, UTC) or RFC 3339 time; default now.
+    #[arg(long, value_name = "DATE|TIME")]
+    pub at: Option<String>,
+}
+
+impl AtFlag {
+    fn resolve(&self, ctx: &Ctx) -> Result<Timestamp> {
+        Ok(match &self.at {
+            Some(v) => parse_point_in_time(v)?,
+            None => ctx.now,
+        })
+    }
+}
+
+/// Arguments of `gatehouse who-has`.
+#[derive(Args)]
+pub struct WhoHasArgs {
+    /// The entitlement: `system:id` or `system:name`, e.g. `erp:role/AP_Approver`.
+    pub entitlement: String,
+    #[command(flatten)]
+    pub at: AtFlag,
+}
+
+/// Arguments of `gatehouse access`.
+#[derive(Args)]
+pub struct AccessArgs {
+    /// The identity: e-mail address, employee id or non-human identity id.
+    pub identity: String,
+    #[command(flatten)]
+    pub at: AtFlag,
+}
+
+/// What kind of object `history` is about.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum HistoryKind {
+    /// `system:account/entitlement`.
+    Grant,
+    /// `system:account`.
+    Account,
+    /// `system:entitlement`.
+    Entitlement,
+    /// An e-mail address or identity key.
+    Identity,
+}
+
+/// Arguments of `gatehouse history`.
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// What kind of object.
+    #[arg(value_enum)]
+    pub kind: HistoryKind,
+    /// Which one: `erp:jdoe/role/AP_Approver`, `erp:jdoe`, `erp:role/AP_Approver`, `jdoe@example.com`.
+    pub reference: String,
+}
+
+/// `gatehouse account …`.
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// List current accounts.
+    List {
+        /// Only this system's.
+        #[arg(long)]
+        system: Option<String>,
+        /// Only accounts linked to no identity.
+        #[arg(long)]
+        uncorrelated: bool,
+    },
+}
+
+/// `gatehouse system …`.
+#[derive(Subcommand)]
+pub enum SystemCommand {
+    /// List systems with their classification, size and last import.
+    List,
+}
+
+fn yes(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
+
+/// Runs `gatehouse who-has`.
+pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
+    let at = args.at.resolve(ctx)?;
+    let mut store = ctx.open()?;
+    let e = query::resolve_entitlement(store.db(), &args.entitlement)?;
+    let holders = query::who_has(store.db(), &e, at)?;
+    if ctx.format == Format::Table {
+        println!(
+            "{}:{} ({}{}) as of {}: {} holder{}",
+            e.system,
+            e.native_id,
+            e.name,
+            if e.privileged { ", privileged" } else { "" },
+            when(at),
+            holders.len(),
+            if holders.len() == 1 { "" } else { "s" }
+        );
+    }
+    print_listing(
+        ctx.format,
+        &[
+            "account", "username", "identity", "name", "status", "enabled", "source", "warrant",
+            "since", "expires",
+        ],
+        &holders,
+        |h| {
+            vec![
+                h.account.clone(),
+                h.username.clone(),
+                opt(h.identity.as_deref()),
+                opt(h.name.as_deref()),
+                opt(h.status.as_deref()),
+                yes(h.enabled),
+                h.source.clone(),
+                opt(h.warrant.as_deref()),
+                when(h.since),
+                opt_when(h.expires_at),
+            ]
+        },
+        "nobody",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse access`.
+pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
+    let at = args.at.resolve(ctx)?;
+    let mut store = ctx.open()?;
+    let identity = query::resolve_identity(store.db(), &args.identity, at)?;
+    let access = query::access(store.db(), identity, at)?;
+    match ctx.format {
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&access)?);
+        }
+        Format::Csv => {
+            print_listing(
+                Format::Csv,
+                &[
+                    "identity",
+                    "system",
+                    "account",
+                    "username",
+                    "entitlement",
+                    "entitlement_name",
+                    "privileged",
+                    "source",
+                    "warrant",
+                    "since",
+                    "expires",
+                ],
+                &access.grants,
+                |g| {
+                    vec![
+                        access.identity.key.clone(),
+                        g.system.clone(),
+                        g.account.clone(),
+                        g.username.clone(),
+                        g.entitlement.clone(),
+                        g.entitlement_name.clone(),
+                        yes(g.privileged),
+                        g.source.clone(),
+                        opt(g.warrant.as_deref()),
+                        when(g.since),
+                        opt_when(g.expires_at),
+                    ]
+                },
+                "",
+            )?;
+        }
+        Format::Table => {
+            let i = &access.identity;
+            println!(
+                "{} ({}{}) — {}{}{}, as of {}",
+                i.name,
+                i.key,
+                i.email
+                    .as_deref()
+                    .map(|e| format!(", {e}"))
+                    .unwrap_or_default(),
+                i.kind.replace('_', " "),
+                i.department
+                    .as_deref()
+                    .map(|d| format!(", {d}"))
+                    .unwrap_or_default(),
+                i.status
+                    .as_deref()
+                    .map(|s| format!(", {s}"))
+                    .unwrap_or_default(),
+                when(at)
+            );
+            if access.accounts.is_empty() {
+                println!("no accounts");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = access
+                .accounts
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.system.clone(),
+                        a.account.clone(),
+                        a.username.clone(),
+                        a.kind.clone(),
+                        yes(a.enabled),
+                        opt_when(a.last_login),
+                    ]
+                })
+                .collect();
+            println!(
+                "{} account(s)\n{}",
+                rows.len(),
+                table(
+                    &[
+                        "system",
+                        "account",
+                        "username",
+                        "kind",
+                        "enabled",
+                        "last login"
+                    ],
+                    &rows
+                )
+            );
+            let rows: Vec<Vec<String>> = access
+                .grants
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.system.clone(),
+                        g.username.clone(),
+                        g.entitlement.clone(),
+                        if g.privileged {
+                            "yes".into()
+                        } else {
+                            String::new()
+                        },
+                        g.source.clone(),
+                        opt(g.warrant.as_deref()),
+                        when(g.since),
+                        opt_when(g.expires_at),
+                    ]
+                })
+                .collect();
+            if rows.is_empty() {
+                println!("no grants");
+            } else {
+                println!(
+                    "{} grant(s)\n{}",
+                    rows.len(),
+                    table(
+                        &[
+                            "system",
+                            "account",
+                            "entitlement",
+                            "privileged",
+                            "source",
+                            "warrant",
+                            "since",
+                            "expires"
+                        ],
+                        &rows
+                    )
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse history`.
+pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
+    let kind = match args.kind {
+        HistoryKind::Grant => ObjectKind::Grant,
+        HistoryKind::Account => ObjectKind::Account,
+        HistoryKind::Entitlement => ObjectKind::Entitlement,
+        HistoryKind::Identity => ObjectKind::Identity,
+    };
+    let mut store = ctx.open()?;
+    let entries = query::history(store.db(), kind, &args.reference)?;
+    print_listing(
+        ctx.format,
+        &["event", "as of", "what", "why", "recorded", "by"],
+        &entries,
+        |e| {
+            let what = match e.kind.rsplit('.').next() {
+                Some("added") | Some("defined") | Some("recorded") => "appeared".to_owned(),
+                Some("removed") => "went away".to_owned(),
+                Some("correlated") => format!("re-linked: {}", e.changed.join("; ")),
+                _ if e.changed.is_empty() => "changed".to_owned(),
+                _ => format!("changed: {}", e.changed.join("; ")),
+            };
+            let mut why = match &e.import {
+                Some(i) => format!(
+                    "import of `{}` as of {} (event {})",
+                    i.source,
+                    when(i.as_of),
+                    i.seq
+                ),
+                None => e.kind.clone(),
+            };
+            if e.kind.starts_with("grant.") && e.kind != "grant.removed" {
+                let source = e
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.get("source"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let warrant = e
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.get("warrant"))
+                    .and_then(|v| v.as_str());
+                why.push_str(&format!(
+                    "; source {source}, warrant {}",
+                    warrant.unwrap_or("none")
+                ));
+            }
+            if e.kind == "grant.removed"
+                || e.kind == "account.removed"
+                || e.kind == "entitlement.removed"
+            {
+                why = format!("absent from the {why}");
+            }
+            vec![
+                e.seq.to_string(),
+                when(e.as_of),
+                what,
+                why,
+                when(e.recorded_at),
+                e.actor.clone(),
+            ]
+        },
+        "no history",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse account …`.
+pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
+    let AccountCommand::List {
+        system,
+        uncorrelated,
+    } = cmd;
+    let mut store = ctx.open()?;
+    let rows = query::accounts(store.db(), system.as_deref(), uncorrelated)?;
+    print_listing(
+        ctx.format,
+        &[
+            "system",
+            "account",
+            "username",
+            "kind",
+            "enabled",
+            "identity",
+            "linked by",
+            "last login",
+        ],
+        &rows,
+        |a| {
+            vec![
+                a.system.clone(),
+                a.account.clone(),
+                a.username.clone(),
+                a.kind.clone(),
+                yes(a.enabled),
+                opt(a.identity.as_deref()),
+                opt(a.linked_by.as_deref()),
+                opt_when(a.last_login),
+            ]
+        },
+        if uncorrelated {
+            "every account is linked to an identity"
+        } else {
+            "no accounts"
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse system …`.
+pub fn system(ctx: &Ctx, cmd: SystemCommand) -> Result<ExitCode> {
+    let SystemCommand::List = cmd;
+    let mut store = ctx.open()?;
+    let rows = query::systems(store.db())?;
+    print_listing(
+        ctx.format,
+        &[
+            "system",
+            "name",
+            "owner",
+            "criticality",
+            "frameworks",
+            "financial reporting",
+            "accounts",
+            "grants",
+            "last import",
+        ],
+        &rows,
+        |s| {
+            vec![
+                s.key.clone(),
+                s.name.clone(),
+                opt(s.owner.as_deref()),
+                opt(s.criticality.as_deref()),
+                s.frameworks.join(", "),
+                yes(s.financial_reporting),
+                s.accounts.to_string(),
+                s.grants.to_string(),
+                opt_when(s.last_import),
+            ]
+        },
+        "no systems yet; import one with `gatehouse import system <folder>`",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse correlate`.
+pub fn correlate(ctx: &Ctx) -> Result<ExitCode> {
+    let mut store = ctx.open()?;
+    let n = gatehouse_workflow::recorrelate(&mut store, &ctx.actor, ctx.now)?;
+    ctx.seal(&mut store)?;
+    println!("{n} account{} re-linked", if n == 1 { "" } else { "s" });
+    Ok(ExitCode::SUCCESS)
+}

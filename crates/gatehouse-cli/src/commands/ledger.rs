@@ -1,0 +1,446 @@
+//! `gatehouse ledger …`: verify, export, prove, show, checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use gatehouse_ledger::bundle::{BundleKey, verify_bundle};
+use gatehouse_ledger::{NoteVerifier, hash_to_hex, leaf_hash};
+use gatehouse_model::parse_point_in_time;
+use gatehouse_store::{EventFilter, VerifyError, VerifyOptions};
+use serde::Serialize;
+
+use crate::context::Ctx;
+use crate::output::{Format, print_listing, when};
+
+/// `gatehouse ledger …`.
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Check the whole ledger: events, tree, checkpoints, and that the state follows from the
+    /// events. With --bundle, check an exported bundle offline instead (no database).
+    Verify(VerifyArgs),
+    /// Write a self-contained evidence bundle (events, checkpoints, proofs, public key).
+    Export(ExportArgs),
+    /// Print the inclusion proof of an event, or a consistency proof between two tree sizes.
+    Prove(ProveArgs),
+    /// List and search events.
+    Show(ShowArgs),
+    /// Sign a checkpoint of the log as it is now.
+    Checkpoint,
+    /// List the signed checkpoints.
+    Checkpoints,
+}
+
+/// Arguments of `ledger verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The trusted public key: a file or the key text (`name+hash+base64`). Default: the
+    /// configured public key file.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// A folder of checkpoints published earlier (files holding signed notes); each must match.
+    #[arg(long, value_name = "DIR")]
+    pub published: Option<PathBuf>,
+    /// Skip replaying the events against the state tables (tree and signatures only).
+    #[arg(long)]
+    pub no_state: bool,
+    /// Verify this exported bundle offline, without a database.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+}
+
+/// Arguments of `ledger export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The folder to write (must be empty or new).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// First event (default 1).
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// Last event (default: the latest signed checkpoint's size).
+    #[arg(long)]
+    pub to: Option<u64>,
+}
+
+/// Arguments of `ledger prove`.
+#[derive(Args)]
+pub struct ProveArgs {
+    /// The event's sequence number.
+    #[arg(required_unless_present = "consistency")]
+    pub event: Option<u64>,
+    /// Prove against this tree size (default: the latest checkpoint).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Instead, prove that the tree of OLD events is a prefix of the tree of NEW events.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+    pub consistency: Option<Vec<u64>>,
+}
+
+/// Arguments of `ledger show`.
+#[derive(Args)]
+pub struct ShowArgs {
+    /// Event kind (`grant.added`) or a prefix ending in `.` (`grant.`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Actor (`cli:alice`).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Object reference or its prefix (`grant:erp:`, `identity:E000123`).
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Recorded at or after (date or time).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Recorded before (date: end of that day).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// First sequence number.
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// Last sequence number.
+    #[arg(long)]
+    pub to: Option<u64>,
+    /// At most this many events (default 100; 0 for all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+}
+
+fn load_key(ctx: &Ctx, key: Option<&str>) -> Result<NoteVerifier> {
+    let text = match key {
+        Some(k) if Path::new(k).exists() => {
+            std::fs::read_to_string(k).with_context(|| format!("cannot read `{k}`"))?
+        }
+        Some(k) => k.to_owned(),
+        None => {
+            let p = &ctx.config.public_key_file;
+            std::fs::read_to_string(p).with_context(|| {
+                format!(
+                    "no public key at `{}`; give the trusted key with --key",
+                    p.display()
+                )
+            })?
+        }
+    };
+    NoteVerifier::from_vkey(text.trim()).context("the public key is not a valid verifier key")
+}
+
+fn read_published(dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
+        let p = e?.path();
+        if p.is_file() {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read `{}`", p.display()))?;
+            out.push((
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                text,
+            ));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Runs `gatehouse ledger …`.
+pub fn run(ctx: &Ctx, cmd: LedgerCommand) -> Result<ExitCode> {
+    match cmd {
+        LedgerCommand::Verify(a) => verify(ctx, a),
+        LedgerCommand::Export(a) => export(ctx, a),
+        LedgerCommand::Prove(a) => prove(ctx, a),
+        LedgerCommand::Show(a) => show(ctx, a),
+        LedgerCommand::Checkpoint => {
+            let mut store = ctx.open()?;
+            let Some(signer) = ctx.signer()? else {
+                bail!(
+                    "no ledger key (looked for `{}`); set GATEHOUSE_LEDGER_KEY or run `gatehouse init`",
+                    ctx.config.key_file.display()
+                );
+            };
+            match store.sign_checkpoint(&signer, ctx.now)? {
+                Some(cp) => print!("{}", cp.note),
+                None => match store.latest_checkpoint()? {
+                    Some(cp) => print!("{}", cp.note),
+                    None => println!("the log is empty; nothing to sign"),
+                },
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LedgerCommand::Checkpoints => {
+            let mut store = ctx.open()?;
+            let rows = store.checkpoints()?;
+            print_listing(
+                ctx.format,
+                &["size", "root", "signed at"],
+                &rows,
+                |c| vec![c.size.to_string(), hash_to_hex(&c.root), when(c.signed_at)],
+                "no checkpoints yet",
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
+    let key = load_key(ctx, a.key.as_deref())?;
+    if let Some(dir) = a.bundle {
+        let started = std::time::Instant::now();
+        return match verify_bundle(&dir, &key) {
+            Ok(r) => {
+                println!(
+                    "bundle OK: events {}–{} of `{}`, tree size {}, root {}\n  checkpoint signed by {}; {} older checkpoint(s) and {} consistency proof(s) verified; {} events checked in {:.2} s",
+                    r.from,
+                    r.to,
+                    r.origin,
+                    r.tree_size,
+                    hash_to_hex(&r.root),
+                    r.key,
+                    r.older_checkpoints.len(),
+                    r.consistency_proofs,
+                    r.events_checked,
+                    started.elapsed().as_secs_f64()
+                );
+                if let BundleKey::Differs(k) = r.bundle_key {
+                    println!(
+                        "  note: the bundle's key.pub holds another key ({k}); it was not used"
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("bundle verification FAILED: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
+    let published = match &a.published {
+        Some(d) => read_published(d)?,
+        None => Vec::new(),
+    };
+    let mut store = ctx.open()?;
+    match store.verify_ledger(&VerifyOptions {
+        key: &key,
+        published,
+        state: !a.no_state,
+    }) {
+        Ok(r) => {
+            println!(
+                "ledger OK: {} events, root {}\n  tree rebuilt from {:.1} MiB of events in {:.2} s; {} stored and {} published checkpoint(s) verified with {}",
+                r.events,
+                hash_to_hex(&r.root),
+                r.bytes as f64 / 1048576.0,
+                r.tree_seconds,
+                r.checkpoints,
+                r.published,
+                key.label()
+            );
+            if r.state_checked {
+                println!(
+                    "  state tables match a replay of every event ({:.2} s)",
+                    r.state_seconds
+                );
+            } else {
+                println!("  state tables not compared (--no-state)");
+            }
+            if r.signed_size < r.events {
+                println!(
+                    "  note: events {}–{} are not yet covered by a signed checkpoint (`gatehouse ledger checkpoint`)",
+                    r.signed_size + 1,
+                    r.events
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(VerifyError::Tampered(m)) => {
+            eprintln!("ledger verification FAILED: {m}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(VerifyError::Store(e)) => Err(e.into()),
+    }
+}
+
+fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
+    let mut store = ctx.open()?;
+    ctx.seal(&mut store)?;
+    let key = match ctx.signer()? {
+        Some(s) => s.verifier(),
+        None => load_key(ctx, None)?,
+    };
+    let latest = store.latest_checkpoint()?.context(
+        "there is no signed checkpoint yet; sign one with `gatehouse ledger checkpoint`",
+    )?;
+    let from = a.from.unwrap_or(1);
+    let to = a.to.unwrap_or(latest.size);
+    let m = store.export_bundle(&a.out, from, to, &key)?;
+    println!(
+        "wrote {}: events {}–{} of `{}`, proven against the checkpoint of size {}\n  check it offline: gatehouse-verify --bundle {} --key '{}'",
+        a.out.display(),
+        m.from,
+        m.to,
+        m.origin,
+        m.tree_size,
+        a.out.display(),
+        key.vkey()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct InclusionOut {
+    event: u64,
+    leaf: String,
+    tree_size: u64,
+    root: String,
+    proof: Vec<String>,
+    checkpoint: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ConsistencyOut {
+    old_size: u64,
+    new_size: u64,
+    old_root: String,
+    new_root: String,
+    proof: Vec<String>,
+}
+
+fn prove(ctx: &Ctx, a: ProveArgs) -> Result<ExitCode> {
+    let mut store = ctx.open()?;
+    if let Some(c) = a.consistency {
+        let (old, new) = (c[0], c[1]);
+        let proof = store.prove_consistency(old, new)?;
+        let out = ConsistencyOut {
+            old_size: old,
+            new_size: new,
+            old_root: hash_to_hex(&store.tree_root(old)?),
+            new_root: hash_to_hex(&store.tree_root(new)?),
+            proof: proof.hashes.iter().map(hash_to_hex).collect(),
+        };
+        if ctx.format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!(
+                "consistency {old} → {new}\nold root {}\nnew root {}",
+                out.old_root, out.new_root
+            );
+            for h in &out.proof {
+                println!("  {h}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let seq = a.event.context("give an event number")?;
+    let checkpoint = store.latest_checkpoint()?;
+    let size = match (a.size, &checkpoint) {
+        (Some(s), _) => s,
+        (None, Some(c)) => c.size,
+        (None, None) => store.event_count()?,
+    };
+    let proof = store.prove_inclusion(seq, size)?;
+    let row = store.events(&EventFilter {
+        from_seq: Some(seq),
+        to_seq: Some(seq),
+        ..EventFilter::default()
+    })?;
+    let body = row
+        .first()
+        .map(|r| r.body.clone())
+        .context("event not found")?;
+    let root = store.tree_root(size)?;
+    let leaf = leaf_hash(&body);
+    proof.verify(&leaf, &root)?;
+    let out = InclusionOut {
+        event: seq,
+        leaf: hash_to_hex(&leaf),
+        tree_size: size,
+        root: hash_to_hex(&root),
+        proof: proof.hashes.iter().map(hash_to_hex).collect(),
+        checkpoint: checkpoint.filter(|c| c.size == size).map(|c| c.note),
+    };
+    if ctx.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("event {seq}: {}", String::from_utf8_lossy(&body));
+        println!("leaf  {} (SHA-256 of 0x00 ‖ the line above)", out.leaf);
+        println!("tree  size {size}, root {}", out.root);
+        println!("proof (leaf index {}, RFC 9162 §2.1.3):", seq - 1);
+        for h in &out.proof {
+            println!("  {h}");
+        }
+        match &out.checkpoint {
+            Some(note) => println!("signed checkpoint:\n{note}"),
+            None => println!(
+                "(no signed checkpoint of size {size}; prove against a checkpoint size with --size)"
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct ShownEvent {
+    seq: u64,
+    recorded_at: gatehouse_model::Timestamp,
+    actor: String,
+    kind: String,
+    object: String,
+    event: serde_json::Value,
+}
+
+fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
+    let mut store = ctx.open()?;
+    let since = a
+        .since
+        .as_deref()
+        .map(gatehouse_model::parse_timestamp)
+        .transpose()?;
+    let until = a.until.as_deref().map(parse_point_in_time).transpose()?;
+    let rows = store.events(&EventFilter {
+        kind: a.kind,
+        actor: a.actor,
+        object: a.object,
+        since,
+        until,
+        from_seq: a.from,
+        to_seq: a.to,
+        limit: (a.limit > 0).then_some(a.limit),
+    })?;
+    let shown: Vec<ShownEvent> = rows
+        .into_iter()
+        .map(|r| {
+            let event = serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+            ShownEvent {
+                seq: r.seq,
+                recorded_at: r.recorded_at,
+                actor: r.actor,
+                kind: r.kind,
+                object: r.object,
+                event,
+            }
+        })
+        .collect();
+    print_listing(
+        ctx.format,
+        &["seq", "recorded", "actor", "kind", "object", "as of"],
+        &shown,
+        |e| {
+            let as_of = e.event["data"]["as_of"]
+                .as_str()
+                .unwrap_or("")
+                .replace("T00:00:00Z", "");
+            vec![
+                e.seq.to_string(),
+                when(e.recorded_at),
+                e.actor.clone(),
+                e.kind.clone(),
+                e.object.clone(),
+                as_of,
+            ]
+        },
+        "no events match",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

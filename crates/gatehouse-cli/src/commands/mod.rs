@@ -1,0 +1,7 @@
+//! One module per command group.
+
+pub mod demo;
+pub mod import;
+pub mod init;
+pub mod inventory;
+pub mod ledger;

@@ -1,0 +1,93 @@
+//! `gatehouse`: access governance from the command line.
+//!
+//! This binary is thin: it parses arguments, resolves the configuration, reads the clock (the
+//! only place that does) and prints. The work happens in the library crates.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod commands;
+mod config;
+mod context;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{demo, import, init, inventory, ledger};
+use crate::context::Ctx;
+use crate::output::Format;
+
+/// Who has access to what, why, who approved it — and proof that nobody rewrote the answer.
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about, long_about = None)]
+struct Cli {
+    /// The store: a SQLite file (default `gatehouse.db`) or a `postgres://` URL.
+    #[arg(long, global = true, env = "GATEHOUSE_DB", value_name = "PATH|URL")]
+    db: Option<String>,
+    /// The configuration file (default `./gatehouse.toml` when present).
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// How listings are printed.
+    #[arg(long, short = 'f', global = true, value_enum, default_value_t)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the store, the configuration and the ledger's signing key.
+    Init(init::InitArgs),
+    /// Import a snapshot of a source (HR feed, system, …).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Who held an entitlement, now or at a point in time.
+    WhoHas(inventory::WhoHasArgs),
+    /// Everything one identity held, on every system, now or at a point in time.
+    Access(inventory::AccessArgs),
+    /// When a grant, account, entitlement or identity appeared, changed and went away, and why.
+    History(inventory::HistoryArgs),
+    /// Accounts.
+    #[command(subcommand)]
+    Account(inventory::AccountCommand),
+    /// Systems.
+    #[command(subcommand)]
+    System(inventory::SystemCommand),
+    /// Re-link accounts to identities with each system's correlation rules.
+    Correlate,
+    /// Generate a realistic demo organisation with a year of history and import it.
+    Demo(demo::DemoArgs),
+    /// The tamper-evident ledger: verify, export evidence, prove, search events.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let ctx = Ctx::new(cli.config.as_deref(), cli.db.as_deref(), cli.format)?;
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Import(cmd) => import::run(&ctx, cmd),
+        Command::WhoHas(args) => inventory::who_has(&ctx, args),
+        Command::Access(args) => inventory::access(&ctx, args),
+        Command::History(args) => inventory::history(&ctx, args),
+        Command::Account(cmd) => inventory::account(&ctx, cmd),
+        Command::System(cmd) => inventory::system(&ctx, cmd),
+        Command::Correlate => inventory::correlate(&ctx),
+        Command::Demo(args) => demo::run(&ctx, args),
+        Command::Ledger(cmd) => ledger::run(&ctx, cmd),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

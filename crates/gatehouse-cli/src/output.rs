@@ -1,0 +1,89 @@
+//! Printing listings as a table, JSON or CSV.
+
+use std::io::Write;
+
+use anyhow::Result;
+use clap::ValueEnum;
+use comfy_table::{ContentArrangement, Table, presets};
+use gatehouse_model::Timestamp;
+use serde::Serialize;
+
+/// How listings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// A readable table.
+    #[default]
+    Table,
+    /// JSON, for programs.
+    Json,
+    /// CSV, for spreadsheets.
+    Csv,
+}
+
+/// A short form of a time for tables: the date alone at midnight UTC.
+pub fn when(t: Timestamp) -> String {
+    let s = t.to_string();
+    if let Some(date) = s.strip_suffix("T00:00:00Z") {
+        return date.to_owned();
+    }
+    if let Some(date) = s.strip_suffix("T23:59:59.999999Z") {
+        return format!("{date} (end of day)");
+    }
+    s.replacen('T', " ", 1)
+}
+
+/// An optional time.
+pub fn opt_when(t: Option<Timestamp>) -> String {
+    t.map(when).unwrap_or_default()
+}
+
+/// Text for an optional value.
+pub fn opt(s: Option<&str>) -> String {
+    s.unwrap_or("").to_owned()
+}
+
+/// Renders rows as a table.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.to_vec());
+    for r in rows {
+        t.add_row(r.clone());
+    }
+    t.to_string()
+}
+
+/// Prints a listing: `items` as JSON, or their rows as a table or CSV.
+pub fn print_listing<T: Serialize>(
+    format: Format,
+    headers: &[&str],
+    items: &[T],
+    row: impl Fn(&T) -> Vec<String>,
+    empty: &str,
+) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, items)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(headers)?;
+            for i in items {
+                w.write_record(row(i))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            if items.is_empty() {
+                writeln!(out, "{empty}")?;
+            } else {
+                let rows: Vec<Vec<String>> = items.iter().map(&row).collect();
+                writeln!(out, "{}", table(headers, &rows))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! The `gatehouse` binary end to end, on SQLite and on a private PostgreSQL server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: String,
+}
+
+impl Env {
+    fn sqlite() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("gatehouse.db").display().to_string();
+        Env { dir, db }
+    }
+
+    fn postgres() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            db: gatehouse_store::testing::postgres_url(),
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn write(&self, p: &str, content: &[u8]) {
+        let path = self.path(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("GATEHOUSE_DB", &self.db)
+            .env("GATEHOUSE_NOW", "2026-11-23T10:00:00Z")
+            .env("GATEHOUSE_ACTOR", "cli:test")
+            .env_remove("GATEHOUSE_CONFIG")
+            .env_remove("GATEHOUSE_LEDGER_KEY")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "gatehouse {args:?} failed:\n{stdout}\n{stderr}"
+        );
+        stdout
+    }
+
+    /// Runs and expects failure; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "gatehouse {args:?} should fail:\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr.replace(&self.dir.path().display().to_string(), "")
+    }
+}
+
+const PEOPLE: &str = "employee_id,first_name,last_name,email,manager_id,department,title,status,start_date,end_date\n\
+E1,Ada,Lovelace,ada@example.com,,Finance,CFO,active,2020-01-01,\n\
+E2,Bob,Stone,bob@example.com,E1,Finance,AP Clerk,active,2021-01-01,\n\
+E3,Cy,Young,cy@example.com,E1,Finance,Treasurer,active,2021-01-01,\n\
+E4,Di,Prince,di@example.com,E1,IT,Admin,active,2022-01-01,\n";
+
+const ERP_TOML: &str = "key = \"erp\"\nname = \"ERP\"\nowner = \"E1\"\ncriticality = \"critical\"\nframeworks = [\"sox\"]\nfinancial_reporting = true\n\n[[correlation]]\nrule = \"employee_id\"\n[[correlation]]\nrule = \"email\"\n";
+const ERP_ACCOUNTS: &str = "id,username,employee_id,email,kind,enabled,last_login\n\
+u1,ada,E1,,human,true,2026-01-30\n\
+u2,bob,E2,,human,true,2026-01-30\n\
+u3,cy,,cy@example.com,human,true,2026-01-30\n\
+u9,batch,,,service,true,\n";
+const ERP_ENTITLEMENTS: &str = "id,name,privileged\nrole/AP_Approver,AP Approver,false\nrole/Vendor_Maint,Vendor master,false\nrole/Admin,Administrator,true\n";
+
+fn setup(env: &Env) {
+    env.write("people.csv", PEOPLE.as_bytes());
+    env.write("erp/system.toml", ERP_TOML.as_bytes());
+    env.write("erp/accounts.csv", ERP_ACCOUNTS.as_bytes());
+    env.write("erp/entitlements.csv", ERP_ENTITLEMENTS.as_bytes());
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu2,role/Vendor_Maint,direct,\nu9,role/Admin,direct,\n",
+    );
+}
+
+fn full_flow(env: Env) {
+    setup(&env);
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    let out = env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    assert!(
+        out.starts_with("imported `hr`: 4 identities added (event 1)"),
+        "{out}"
+    );
+    let out = env.ok(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    assert!(out.contains("imported `system:erp`"), "{out}");
+    assert!(
+        out.contains("accounts linked to identities: 1 by email, 2 by employee_id"),
+        "{out}"
+    );
+    assert!(out.contains("1 account uncorrelated: u9"), "{out}");
+    let out = env.ok(&["import", "system", "erp", "--as-of", "2026-02-15"]);
+    assert_eq!(
+        out.trim(),
+        "no changes: the snapshot of `system:erp` matches the store"
+    );
+
+    // March: Bob moves from Vendor_Maint to AP_Approver.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu2,role/AP_Approver,request,request:REQ-2\nu9,role/Admin,direct,\n",
+    );
+    env.ok(&["import", "system", "erp", "--as-of", "2026-03-01"]);
+
+    let out = env.ok(&["who-has", "erp:role/AP_Approver", "--at", "2026-02-20"]);
+    assert!(out.contains("1 holder"), "{out}");
+    assert!(
+        out.contains("Ada Lovelace") && !out.contains("Bob Stone"),
+        "{out}"
+    );
+    let out = env.ok(&[
+        "who-has",
+        "erp:AP Approver",
+        "--at",
+        "2026-03-01",
+        "--format",
+        "csv",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "account,username,identity,name,status,enabled,source,warrant,since,expires"
+    );
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[2].starts_with("u2,bob,E2,Bob Stone,active,yes,request,request:REQ-2,2026-03-01,"),
+        "{out}"
+    );
+    let out = env.ok(&["who-has", "erp:role/AP_Approver", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+
+    let out = env.ok(&["access", "bob@example.com", "--at", "2026-02-20"]);
+    assert!(out.contains("Bob Stone (E2, bob@example.com)"), "{out}");
+    assert!(
+        out.contains("role/Vendor_Maint") && !out.contains("role/AP_Approver"),
+        "{out}"
+    );
+    let out = env.ok(&["access", "E2", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["grants"][0]["entitlement"], "role/AP_Approver");
+
+    let out = env.ok(&["history", "grant", "erp:bob/role/Vendor_Maint"]);
+    assert!(
+        out.contains("appeared") && out.contains("went away"),
+        "{out}"
+    );
+    assert!(
+        out.contains("absent from the import of `system:erp` as of 2026-03-01"),
+        "{out}"
+    );
+    let out = env.ok(&["history", "account", "erp:u9", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["kind"], "account.added");
+
+    let out = env.ok(&["account", "list", "--uncorrelated"]);
+    assert!(out.contains("u9") && !out.contains("u1 "), "{out}");
+    let out = env.ok(&["system", "list", "--format", "csv"]);
+    assert!(
+        out.contains("erp,ERP,E1,critical,sox,yes,4,3,2026-03-01"),
+        "{out}"
+    );
+
+    // A new hire appears in HR with the batch account's e-mail: correlation catches up.
+    env.write(
+        "people.csv",
+        format!("{PEOPLE}E5,Eve,Batch,batch@example.com,E1,IT,Operator,active,2026-03-01,\n")
+            .as_bytes(),
+    );
+    env.write(
+        "erp/accounts.csv",
+        ERP_ACCOUNTS
+            .replace("u9,batch,,,service", "u9,batch,,batch@example.com,service")
+            .as_bytes(),
+    );
+    env.ok(&["import", "system", "erp", "--as-of", "2026-03-02"]);
+    let out = env.ok(&["import", "hr", "people.csv", "--as-of", "2026-03-05"]);
+    assert!(out.contains("1 account re-linked"), "{out}");
+    let out = env.ok(&["history", "account", "erp:u9"]);
+    assert!(out.contains("re-linked: identity: (none) → E5"), "{out}");
+
+    let err = env.fails(&["who-has", "erp:role/Nope"]);
+    assert!(
+        err.contains("error: system `erp` has no entitlement with id or name `role/Nope`"),
+        "{err}"
+    );
+    let err = env.fails(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    assert!(err.contains("before the last import of it"), "{err}");
+}
+
+fn bad_input(env: Env) {
+    setup(&env);
+    env.ok(&["init"]);
+    // Several problems at once: nothing is imported, every problem is named.
+    env.write(
+        "bad.csv",
+        b"employee_id,name,email,manager_id,status,start_date\nE1,Ada,ada@example.com,,active,2020-01-01\nE2,Bob,bob@example.com,E9,active,2020-13-01\nE1,Dup,dup@example.com,,active,\nE3,Cy,cy@example.com,,retired,\n",
+    );
+    let err = env.fails(&["import", "hr", "bad.csv"]);
+    assert!(
+        err.contains("3 problems in 3 rows; nothing was imported"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  bad.csv:3: field `start_date`: `2020-13-01` is not a valid date"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  bad.csv:4: field `employee_id`: `E1` already appears on line 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  bad.csv:5: field `status`: `retired` is not a valid employment status"),
+        "{err}"
+    );
+    let out = env.ok(&["system", "list"]);
+    assert!(out.contains("no systems yet"), "{out}");
+    let err = env.fails(&["access", "ada@example.com"]);
+    assert!(
+        err.contains("no identity has the key or e-mail `ada@example.com`"),
+        "{err}"
+    );
+    // With --skip-invalid the valid row goes in and the rest is reported.
+    let out = env.ok(&["import", "hr", "bad.csv", "--skip-invalid"]);
+    assert!(out.contains("1 identity added"), "{out}");
+    assert!(
+        out.contains("skipped 3 invalid rows with problems"),
+        "{out}"
+    );
+
+    // Wrong encoding, missing column, huge field, dangling reference, malformed date.
+    env.write(
+        "latin1.csv",
+        b"employee_id,name,status\nE7,Jos\xe9,active\n",
+    );
+    let err = env.fails(&["import", "hr", "latin1.csv"]);
+    assert!(err.contains("latin1.csv:2: field `name`: is not valid UTF-8 (byte 4 of the value, 0xE9); save the file as UTF-8"), "{err}");
+    env.write("utf16.csv", b"\xff\xfee\x00m\x00");
+    let err = env.fails(&["import", "hr", "utf16.csv", "--skip-invalid"]);
+    assert!(
+        err.contains("the file is UTF-16 encoded; save it as UTF-8"),
+        "{err}"
+    );
+    env.write("nocol.csv", b"employee_id,name\nE7,Jo\n");
+    let err = env.fails(&["import", "hr", "nocol.csv", "--skip-invalid"]);
+    assert!(
+        err.contains("nocol.csv:1: missing required column `status` (found: employee_id, name)"),
+        "{err}"
+    );
+    let huge = format!(
+        "employee_id,name,status\nE7,{},active\n",
+        "x".repeat(70_000)
+    );
+    env.write("huge.csv", huge.as_bytes());
+    let err = env.fails(&["import", "hr", "huge.csv"]);
+    assert!(
+        err.contains("huge.csv:2: field `name`: is 70000 bytes long; the limit is 65536"),
+        "{err}"
+    );
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,expires_at\nu1,role/AP_Aprover,\nu2,role/Admin,next week\n",
+    );
+    let err = env.fails(&["import", "system", "erp"]);
+    assert!(err.contains("erp/grants.csv:2: field `entitlement`: entitlement `role/AP_Aprover` is not in entitlements.csv"), "{err}");
+    assert!(
+        err.contains("erp/grants.csv:3: field `expires_at`: `next week` is not a valid timestamp"),
+        "{err}"
+    );
+    env.write(
+        "erp/system.toml",
+        b"key = \"erp\"\nname = \"ERP\"\ncriticality = \"extreme\"\n",
+    );
+    let err = env.fails(&["import", "system", "erp"]);
+    assert!(
+        err.contains(
+            "erp/system.toml:3: field `criticality`: `extreme` is not a valid criticality"
+        ),
+        "{err}"
+    );
+    let err = env.fails(&["import", "system", "nowhere"]);
+    assert!(err.contains("nowhere: is not a folder"), "{err}");
+    let out = env.ok(&["system", "list"]);
+    assert!(out.contains("no systems yet"), "{out}");
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(super::Env::sqlite());
+            }
+            #[test]
+            fn postgres() {
+                super::$name(super::Env::postgres());
+            }
+        }
+    };
+}
+
+both!(full_flow);
+both!(bad_input);
+
+#[test]
+fn init_creates_store_config_and_a_private_key() {
+    let env = Env::sqlite();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["init", "--origin", "acme.example/gatehouse"])
+        .current_dir(env.dir.path())
+        .env_remove("GATEHOUSE_DB")
+        .env_remove("GATEHOUSE_LEDGER_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "gatehouse.toml",
+        "gatehouse.db",
+        "gatehouse.key",
+        "gatehouse.pub",
+    ] {
+        assert!(env.path(f).exists(), "{f} missing");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("gatehouse.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key = std::fs::read_to_string(env.path("gatehouse.pub")).unwrap();
+    assert!(key.starts_with("acme.example/gatehouse+"), "{key}");
+    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap();
+    assert!(
+        config.contains("origin = \"acme.example/gatehouse\""),
+        "{config}"
+    );
+    // A second init changes nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("init")
+        .current_dir(env.dir.path())
+        .env_remove("GATEHOUSE_DB")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("already initialised"));
+}
+
+#[test]
+fn commands_without_a_store_say_how_to_make_one() {
+    let env = Env::sqlite();
+    let err = env.fails(&["who-has", "erp:x"]);
+    assert!(err.contains("no gatehouse store at"), "{err}");
+    assert!(err.contains("create one with `gatehouse init`"), "{err}");
+}
+
+fn ledger_flow(env: Env) {
+    setup(&env);
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    env.ok(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    let out = env.ok(&["ledger", "checkpoints", "--format", "csv"]);
+    assert_eq!(
+        out.lines().count(),
+        3,
+        "a checkpoint after each command that appended:\n{out}"
+    );
+    let out = env.ok(&["ledger", "verify"]);
+    assert!(out.starts_with("ledger OK: "), "{out}");
+    assert!(
+        out.contains("state tables match a replay of every event"),
+        "{out}"
+    );
+
+    let out = env.ok(&["ledger", "show", "--kind", "grant.", "--format", "csv"]);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    let out = env.ok(&[
+        "ledger",
+        "show",
+        "--object",
+        "identity:E2",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["event"]["data"]["record"]["name"], "Bob Stone");
+    let out = env.ok(&["ledger", "show", "--actor", "cli:nobody"]);
+    assert_eq!(out.trim(), "no events match");
+
+    let out = env.ok(&["ledger", "prove", "3", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["event"], 3);
+    assert!(
+        v["checkpoint"]
+            .as_str()
+            .unwrap()
+            .starts_with("test.example/gatehouse\n")
+    );
+    let out = env.ok(&["ledger", "prove", "--consistency", "5", "10"]);
+    assert!(out.starts_with("consistency 5 → 10"), "{out}");
+
+    let out = env.ok(&["ledger", "export", "--out", "bundle", "--from", "2"]);
+    assert!(
+        out.contains("gatehouse-verify --bundle bundle --key"),
+        "{out}"
+    );
+    let out = env.ok(&["ledger", "verify", "--bundle", "bundle"]);
+    assert!(out.starts_with("bundle OK: events 2–"), "{out}");
+    let lines = std::fs::read_to_string(env.path("bundle/events.jsonl")).unwrap();
+    std::fs::write(
+        env.path("bundle/events.jsonl"),
+        lines.replacen("Ada", "Eve", 1),
+    )
+    .unwrap();
+    let err = env.fails(&["ledger", "verify", "--bundle", "bundle"]);
+    assert!(
+        err.starts_with("bundle verification FAILED: event "),
+        "{err}"
+    );
+
+    // Someone edits a grant straight in the database.
+    let mut store =
+        gatehouse_store::Store::open(&env.db, gatehouse_store::OpenMode::Existing).unwrap();
+    store
+        .db()
+        .exec(
+            "UPDATE grant_version SET warrant = 'request:OK' WHERE warrant IS NULL",
+            &[],
+        )
+        .unwrap();
+    drop(store);
+    let err = env.fails(&["ledger", "verify"]);
+    assert!(err.starts_with("ledger verification FAILED: the state does not follow from the events: table `grant_version`"), "{err}");
+    // A tree-only check does not look at the tables, and says so.
+    let out = env.ok(&["ledger", "verify", "--no-state"]);
+    assert!(
+        out.contains("state tables not compared (--no-state)"),
+        "{out}"
+    );
+}
+
+both!(ledger_flow);
+
+#[test]
+fn demo_builds_a_verifiable_organisation() {
+    let env = Env::sqlite();
+    let out = env.ok(&[
+        "demo",
+        "--people",
+        "120",
+        "--months",
+        "3",
+        "--today",
+        "2026-11-23",
+    ]);
+    assert!(out.contains("demo organisation imported in"), "{out}");
+    assert!(out.contains("4 monthly snapshots"), "{out}");
+    assert!(out.contains("12 systems"), "{out}");
+    assert!(env.path("gatehouse-demo/planted.json").exists());
+    assert!(env.path("gatehouse-demo/systems/erp/grants.csv").exists());
+    let out = env.ok(&["ledger", "checkpoints", "--format", "csv"]);
+    assert_eq!(out.lines().count(), 5, "one checkpoint per month:\n{out}");
+    let out = env.ok(&["ledger", "verify"]);
+    assert!(out.starts_with("ledger OK"), "{out}");
+    let out = env.ok(&[
+        "who-has",
+        "erp:role/AP_Approver",
+        "--at",
+        "2026-09-15",
+        "--format",
+        "json",
+    ]);
+    serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    let err = env.fails(&["demo", "--people", "120"]);
+    assert!(err.contains("needs an empty store"), "{err}");
+}
