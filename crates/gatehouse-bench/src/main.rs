@@ -20,6 +20,9 @@ use gatehouse_store::{OpenMode, Store, query};
 use gatehouse_workflow::{ImportSettings, Source};
 use serde::{Deserialize, Serialize};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Gatehouse benchmarks")]
 struct Cli {
@@ -78,6 +81,7 @@ enum Cmd {
 #[derive(Serialize, Deserialize)]
 struct ChildReport {
     seconds: f64,
+    ledger_seconds: f64,
     events: u64,
     peak_rss_mib: f64,
 }
@@ -151,6 +155,7 @@ fn import_child(dir: &Path, db: &str, as_of: &str) -> Result<()> {
     }
     let report = ChildReport {
         seconds: started.elapsed().as_secs_f64(),
+        ledger_seconds: store.ledger_time().as_secs_f64(),
         events: store.event_count()? - before,
         peak_rss_mib: peak_rss_mib(),
     };
@@ -188,7 +193,7 @@ fn change_one_percent(dir: &Path) -> Result<u64> {
         out.push_str(&header);
         out.push('\n');
         for (i, line) in lines.enumerate() {
-            if i % 100 == 50 {
+            if i % 200 == 50 {
                 changed += 1;
                 continue;
             }

@@ -69,6 +69,25 @@ impl<T> Rows<T> {
         })
     }
 
+    /// Moves the rows at the given positions of `valid` to the invalid ones, with their problems.
+    pub fn reject(&mut self, rejected: Vec<(usize, Problem)>) {
+        if rejected.is_empty() {
+            return;
+        }
+        let mut drop_at = vec![false; self.valid.len()];
+        for (i, p) in rejected {
+            drop_at[i] = true;
+            self.invalid.insert(self.valid[i].0);
+            self.problems.push(p);
+        }
+        let mut i = 0;
+        self.valid.retain(|_| {
+            let keep = !drop_at[i];
+            i += 1;
+            keep
+        });
+    }
+
     /// Moves the rows for which `keep` returns an error to the invalid ones.
     pub fn retain(&mut self, mut keep: impl FnMut(u64, &T) -> Result<(), Problem>) {
         let mut problems = Vec::new();
@@ -118,4 +137,27 @@ pub fn conclude(
             rows_with_problems: rows,
         })
     }
+}
+
+/// The positions of rows whose key already appeared on an earlier row, each with the problem
+/// `problem(key, path, line, first line)`. Keys are borrowed: nothing is allocated per row.
+pub fn find_duplicates<'a, T, K: std::hash::Hash + Eq>(
+    valid: &'a [(u64, T)],
+    path: &Path,
+    key: impl Fn(&'a T) -> K,
+    problem: impl Fn(&K, &Path, u64, u64) -> Problem,
+) -> Vec<(usize, Problem)> {
+    let mut first: std::collections::HashMap<K, u64> =
+        std::collections::HashMap::with_capacity(valid.len());
+    let mut dups = Vec::new();
+    for (i, (line, t)) in valid.iter().enumerate() {
+        let k = key(t);
+        match first.get(&k) {
+            Some(f) => dups.push((i, problem(&k, path, *line, *f))),
+            None => {
+                first.insert(k, *line);
+            }
+        }
+    }
+    dups
 }

@@ -10,7 +10,7 @@ use gatehouse_model::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::collect::{Outcome, ReadOptions, Rows, conclude};
+use crate::collect::{Outcome, ReadOptions, Rows, conclude, find_duplicates};
 use crate::fields::RowCheck;
 use crate::problem::{ConnectError, Problem};
 use crate::table::{Row, Schema, hex};
@@ -292,23 +292,15 @@ fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Vec<Problem>>
 }
 
 fn check_unique<T>(rows: &mut Rows<T>, column: &str, key: impl Fn(&T) -> &str) {
-    let mut seen: HashMap<String, u64> = HashMap::with_capacity(rows.valid.len());
-    let path = rows.path.clone();
-    rows.retain(|line, t| {
-        let k = key(t);
-        match seen.get(k) {
-            Some(first) => Err(Problem::field(
-                &path,
-                line,
-                column,
-                format!("`{k}` already appears on line {first}"),
-            )),
-            None => {
-                seen.insert(k.to_owned(), line);
-                Ok(())
-            }
-        }
+    let dups = find_duplicates(&rows.valid, &rows.path, key, |k, path, line, first| {
+        Problem::field(
+            path,
+            line,
+            column,
+            format!("`{k}` already appears on line {first}"),
+        )
     });
+    rows.reject(dups);
 }
 
 /// Reads a system folder (see docs/formats.md). Every file is read and checked before anything
@@ -379,24 +371,19 @@ pub fn read_system(dir: &Path, options: ReadOptions) -> Result<SystemSnapshot, C
         }
         Ok(())
     });
-    let mut seen: HashMap<(String, String), u64> = HashMap::with_capacity(grants.valid.len());
-    grants.retain(
-        |line, g| match seen.get(&(g.account.clone(), g.entitlement.clone())) {
-            Some(first) => Err(Problem::row(
-                &grants_path_buf,
+    let dups = find_duplicates(
+        &grants.valid,
+        &grants.path,
+        |g| (g.account.as_str(), g.entitlement.as_str()),
+        |(a, e), path, line, first| {
+            Problem::row(
+                path,
                 line,
-                format!(
-                    "account `{}` holds entitlement `{}` already on line {first}",
-                    g.account, g.entitlement
-                ),
-            )),
-            None => {
-                seen.insert((g.account.clone(), g.entitlement.clone()), line);
-                Ok(())
-            }
+                format!("account `{a}` holds entitlement `{e}` already on line {first}"),
+            )
         },
     );
-    drop(seen);
+    grants.reject(dups);
 
     let outcome = conclude(
         options,

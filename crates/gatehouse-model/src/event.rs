@@ -50,6 +50,25 @@ pub struct Stamped<T> {
     pub record: T,
 }
 
+/// A batch of changes of one kind that took effect together at `as_of`, as part of the import
+/// event `import` (or of one command when there is no import). An import's delta is recorded
+/// as batches of at most [`BATCH_RECORDS`] records, so that a million grants make a thousand
+/// events rather than a million; an inclusion proof of the batch proves each change in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch<T> {
+    /// When the changes took effect; history intervals start or end here.
+    pub as_of: Timestamp,
+    /// The `seq` of the `import.applied` event these changes belong to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<u64>,
+    /// The new states of the objects, or the keys of removed ones, in a deterministic order.
+    pub records: Vec<T>,
+}
+
+/// The most records one batch event carries.
+pub const BATCH_RECORDS: usize = 1000;
+
 /// One input file of an import, as evidence of what was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,84 +209,106 @@ event_data! {
     ImportApplied(ImportApplied) = "import.applied",
     /// A system's configuration was set or changed.
     SystemConfigured(Stamped<SystemConfig>) = "system.configured",
-    /// An identity appeared.
-    IdentityAdded(Stamped<Identity>) = "identity.added",
+    /// Identities appeared.
+    IdentityAdded(Batch<Identity>) = "identity.added",
     /// An identity changed (the record is its new state).
-    IdentityChanged(Stamped<Identity>) = "identity.changed",
+    IdentityChanged(Batch<Identity>) = "identity.changed",
     /// An identity left its feed.
-    IdentityRemoved(Stamped<IdentityRemoved>) = "identity.removed",
+    IdentityRemoved(Batch<IdentityRemoved>) = "identity.removed",
     /// An account appeared.
-    AccountAdded(Stamped<Account>) = "account.added",
+    AccountAdded(Batch<Account>) = "account.added",
     /// An account changed (the record is its new state).
-    AccountChanged(Stamped<Account>) = "account.changed",
+    AccountChanged(Batch<Account>) = "account.changed",
     /// An account went away.
-    AccountRemoved(Stamped<AccountRemoved>) = "account.removed",
+    AccountRemoved(Batch<AccountRemoved>) = "account.removed",
     /// Accounts logged in.
     AccountActivity(Stamped<AccountActivity>) = "account.activity",
     /// An account was linked to, or unlinked from, an identity outside an import of its
     /// system (after the HR feed changed, say); the record is the account's new state.
-    AccountCorrelated(Stamped<Account>) = "account.correlated",
+    AccountCorrelated(Batch<Account>) = "account.correlated",
     /// An entitlement appeared.
-    EntitlementAdded(Stamped<Entitlement>) = "entitlement.added",
+    EntitlementAdded(Batch<Entitlement>) = "entitlement.added",
     /// An entitlement changed.
-    EntitlementChanged(Stamped<Entitlement>) = "entitlement.changed",
+    EntitlementChanged(Batch<Entitlement>) = "entitlement.changed",
     /// An entitlement went away.
-    EntitlementRemoved(Stamped<EntitlementRemoved>) = "entitlement.removed",
+    EntitlementRemoved(Batch<EntitlementRemoved>) = "entitlement.removed",
     /// A grant appeared.
-    GrantAdded(Stamped<Grant>) = "grant.added",
+    GrantAdded(Batch<Grant>) = "grant.added",
     /// A grant's source, warrant, expiry or attributes changed.
-    GrantChanged(Stamped<Grant>) = "grant.changed",
+    GrantChanged(Batch<Grant>) = "grant.changed",
     /// A grant went away.
-    GrantRemoved(Stamped<GrantRemoved>) = "grant.removed",
+    GrantRemoved(Batch<GrantRemoved>) = "grant.removed",
     /// A role was defined.
-    RoleDefined(Stamped<Role>) = "role.defined",
+    RoleDefined(Batch<Role>) = "role.defined",
     /// A role changed.
-    RoleChanged(Stamped<Role>) = "role.changed",
+    RoleChanged(Batch<Role>) = "role.changed",
     /// A role was removed.
-    RoleRemoved(Stamped<RoleRemoved>) = "role.removed",
+    RoleRemoved(Batch<RoleRemoved>) = "role.removed",
     /// A warrant record (approved request, break-glass use, …) was recorded.
-    WarrantRecorded(Stamped<WarrantRecord>) = "warrant.recorded",
+    WarrantRecorded(Batch<WarrantRecord>) = "warrant.recorded",
     /// A warrant record changed.
-    WarrantChanged(Stamped<WarrantRecord>) = "warrant.changed",
+    WarrantChanged(Batch<WarrantRecord>) = "warrant.changed",
     /// A warrant record was withdrawn from its source.
-    WarrantRemoved(Stamped<WarrantRecordRemoved>) = "warrant.removed",
+    WarrantRemoved(Batch<WarrantRecordRemoved>) = "warrant.removed",
 }
 
 impl EventData {
-    /// A short reference to the object the event is about (`grant:erp:u1/role/AP`), used to
-    /// search the log and to show history.
+    /// A short reference to what the event is about, used to search the log: a single object
+    /// (`system:erp`) or, for a batch, the kind of object and its system (`grant:erp`,
+    /// `account:ad`, `identity`, `role`, `warrant`). `gatehouse history` finds the events of
+    /// one object through its versions.
     pub fn object(&self) -> String {
         use EventData as E;
+        fn sys<T>(
+            prefix: &str,
+            b: &Batch<T>,
+            system: impl Fn(&T) -> &crate::keys::SystemKey,
+        ) -> String {
+            match b.records.first() {
+                Some(r) => format!("{prefix}:{}", system(r)),
+                None => prefix.to_owned(),
+            }
+        }
         match self {
             E::ImportApplied(i) => format!("import:{}", i.source),
             E::SystemConfigured(s) => format!("system:{}", s.record.key),
-            E::IdentityAdded(s) | E::IdentityChanged(s) => format!("identity:{}", s.record.key),
-            E::IdentityRemoved(s) => format!("identity:{}", s.record.key),
-            E::AccountAdded(s) | E::AccountChanged(s) | E::AccountCorrelated(s) => {
-                format!("account:{}:{}", s.record.system, s.record.native_id)
+            E::IdentityAdded(_) | E::IdentityChanged(_) | E::IdentityRemoved(_) => {
+                "identity".into()
             }
-            E::AccountRemoved(s) => format!("account:{}:{}", s.record.system, s.record.native_id),
-            E::AccountActivity(s) => format!("system:{}", s.record.system),
-            E::EntitlementAdded(s) | E::EntitlementChanged(s) => {
-                format!("entitlement:{}:{}", s.record.system, s.record.native_id)
+            E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => {
+                sys("account", b, |a| &a.system)
             }
-            E::EntitlementRemoved(s) => {
-                format!("entitlement:{}:{}", s.record.system, s.record.native_id)
+            E::AccountRemoved(b) => sys("account", b, |a| &a.system),
+            E::AccountActivity(s) => format!("account:{}", s.record.system),
+            E::EntitlementAdded(b) | E::EntitlementChanged(b) => {
+                sys("entitlement", b, |e| &e.system)
             }
-            E::GrantAdded(s) | E::GrantChanged(s) => format!(
-                "grant:{}:{}/{}",
-                s.record.system, s.record.account, s.record.entitlement
-            ),
-            E::GrantRemoved(s) => format!(
-                "grant:{}:{}/{}",
-                s.record.system, s.record.account, s.record.entitlement
-            ),
-            E::RoleDefined(s) | E::RoleChanged(s) => format!("role:{}", s.record.key),
-            E::RoleRemoved(s) => format!("role:{}", s.record.key),
-            E::WarrantRecorded(s) | E::WarrantChanged(s) => {
-                format!("warrant:{}:{}", s.record.kind, s.record.id)
-            }
-            E::WarrantRemoved(s) => format!("warrant:{}:{}", s.record.kind, s.record.id),
+            E::EntitlementRemoved(b) => sys("entitlement", b, |e| &e.system),
+            E::GrantAdded(b) | E::GrantChanged(b) => sys("grant", b, |g| &g.system),
+            E::GrantRemoved(b) => sys("grant", b, |g| &g.system),
+            E::RoleDefined(_) | E::RoleChanged(_) | E::RoleRemoved(_) => "role".into(),
+            E::WarrantRecorded(_) | E::WarrantChanged(_) | E::WarrantRemoved(_) => "warrant".into(),
+        }
+    }
+
+    /// How many changes the event records: the records of a batch, or 1.
+    pub fn changes(&self) -> usize {
+        use EventData as E;
+        match self {
+            E::ImportApplied(_) | E::SystemConfigured(_) => 1,
+            E::AccountActivity(s) => s.record.logins.len(),
+            E::IdentityAdded(b) | E::IdentityChanged(b) => b.records.len(),
+            E::IdentityRemoved(b) => b.records.len(),
+            E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => b.records.len(),
+            E::AccountRemoved(b) => b.records.len(),
+            E::EntitlementAdded(b) | E::EntitlementChanged(b) => b.records.len(),
+            E::EntitlementRemoved(b) => b.records.len(),
+            E::GrantAdded(b) | E::GrantChanged(b) => b.records.len(),
+            E::GrantRemoved(b) => b.records.len(),
+            E::RoleDefined(b) | E::RoleChanged(b) => b.records.len(),
+            E::RoleRemoved(b) => b.records.len(),
+            E::WarrantRecorded(b) | E::WarrantChanged(b) => b.records.len(),
+            E::WarrantRemoved(b) => b.records.len(),
         }
     }
 }
@@ -342,10 +383,10 @@ mod tests {
             seq: 7,
             at: "2026-11-23T10:00:00.5Z".parse().unwrap(),
             actor: "cli:root".into(),
-            data: EventData::GrantAdded(Stamped {
+            data: EventData::GrantAdded(Batch {
                 as_of: "2026-11-01T00:00:00Z".parse().unwrap(),
                 import: Some(3),
-                record: Grant {
+                records: vec![Grant {
                     system: SystemKey::new("erp").unwrap(),
                     account: "u1".into(),
                     entitlement: "role/AP_Approver".into(),
@@ -353,7 +394,7 @@ mod tests {
                     warrant: Some("request:REQ-1".parse().unwrap()),
                     expires_at: None,
                     attributes: Default::default(),
-                },
+                }],
             }),
         }
     }
@@ -363,7 +404,7 @@ mod tests {
         let bytes = grant_event().encode();
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
-            r#"{"seq":7,"at":"2026-11-23T10:00:00.5Z","actor":"cli:root","kind":"grant.added","data":{"as_of":"2026-11-01T00:00:00Z","import":3,"record":{"system":"erp","account":"u1","entitlement":"role/AP_Approver","source":"request","warrant":"request:REQ-1"}}}"#
+            r#"{"seq":7,"at":"2026-11-23T10:00:00.5Z","actor":"cli:root","kind":"grant.added","data":{"as_of":"2026-11-01T00:00:00Z","import":3,"records":[{"system":"erp","account":"u1","entitlement":"role/AP_Approver","source":"request","warrant":"request:REQ-1"}]}}"#
         );
         assert_eq!(Event::decode(&bytes).unwrap(), grant_event());
     }
@@ -375,7 +416,7 @@ mod tests {
             .replace(",\"at\"", ", \"at\"");
         let err = Event::decode(spaced.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("not in canonical form"), "{err}");
-        let reordered = r#"{"at":"2026-11-23T10:00:00.5Z","seq":7,"actor":"cli:root","kind":"grant.removed","data":{"as_of":"2026-11-01T00:00:00Z","record":{"system":"erp","account":"u1","entitlement":"e"}}}"#;
+        let reordered = r#"{"at":"2026-11-23T10:00:00.5Z","seq":7,"actor":"cli:root","kind":"grant.removed","data":{"as_of":"2026-11-01T00:00:00Z","records":[{"system":"erp","account":"u1","entitlement":"e"}]}}"#;
         assert!(Event::decode(reordered.as_bytes()).is_err());
         let unknown =
             r#"{"seq":1,"at":"2026-11-23T10:00:00Z","actor":"x","kind":"grant.stolen","data":{}}"#;
@@ -385,6 +426,7 @@ mod tests {
 
     #[test]
     fn objects_name_what_the_event_is_about() {
-        assert_eq!(grant_event().data.object(), "grant:erp:u1/role/AP_Approver");
+        assert_eq!(grant_event().data.object(), "grant:erp");
+        assert_eq!(grant_event().data.changes(), 1);
     }
 }

@@ -1,6 +1,10 @@
 //! Stable, user-visible keys. Database ids never leave the store; these do.
+//!
+//! Keys are shared (`Arc<str>`): a snapshot of a million grants carries its system key a
+//! million times, and cloning a key must not allocate.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,14 +18,14 @@ macro_rules! key_type {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Validates and wraps a key.
             pub fn new(value: impl Into<String>) -> Result<Self, ModelError> {
                 let value = value.into();
                 match $check(&value) {
-                    Ok(()) => Ok(Self(value)),
+                    Ok(()) => Ok(Self(Arc::from(value))),
                     Err(why) => Err(ModelError::InvalidKey {
                         what: $what,
                         value: shorten(&value),
@@ -45,7 +49,7 @@ macro_rules! key_type {
 
         impl From<$name> for String {
             fn from(key: $name) -> String {
-                key.0
+                key.0.to_string()
             }
         }
 

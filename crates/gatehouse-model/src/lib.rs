@@ -16,8 +16,9 @@ mod time;
 
 pub use error::ModelError;
 pub use event::{
-    AccountActivity, AccountRemoved, EntitlementRemoved, Event, EventData, GrantRemoved,
-    IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped, WarrantRecordRemoved,
+    AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, EntitlementRemoved, Event, EventData,
+    GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped,
+    WarrantRecordRemoved,
 };
 pub use inventory::{
     Account, AccountKind, Attributes, Condition, CorrelationRule, Criticality, EmploymentStatus,

@@ -267,13 +267,27 @@ impl Db {
         mut f: impl FnMut(&RowRef<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
+        self.query_each(sql, params, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Runs a query and hands every row to `f` as it is read, without collecting them.
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&RowRef<'_, '_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         match self {
             Db::Sqlite(c) => {
                 let mut st = c.prepare_cached(sql)?;
                 bind_sqlite(&mut st, params)?;
                 let mut rows = st.raw_query();
                 while let Some(row) = rows.next()? {
-                    out.push(f(&RowRef::Sqlite(row))?);
+                    f(&RowRef::Sqlite(row))?;
                 }
             }
             Db::Pg { client, statements } => {
@@ -283,11 +297,11 @@ impl Db {
                 let mut it = client.query_raw(&st, refs)?;
                 while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut it)?
                 {
-                    out.push(f(&RowRef::Pg(&row))?);
+                    f(&RowRef::Pg(&row))?;
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Runs a query expected to return at most one row.

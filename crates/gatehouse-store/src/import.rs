@@ -6,13 +6,15 @@
 //! the same content appends nothing. History is kept as validity intervals that start and end
 //! at the snapshot's `as_of`, which must not go back in time for a source.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use gatehouse_model::{
-    Account, AccountActivity, AccountRemoved, Entitlement, EntitlementRemoved, EventData, Grant,
-    GrantRemoved, Identity, IdentityKind, IdentityRemoved, ImportApplied, ImportFile, Role,
-    RoleRemoved, Stamped, SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord,
-    WarrantRecordRemoved,
+    Account, AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, Entitlement,
+    EntitlementRemoved, EventData, Grant, GrantRemoved, Identity, IdentityKey, IdentityKind,
+    IdentityRemoved, ImportApplied, ImportFile, Role, RoleRemoved, Stamped, SystemConfig,
+    SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
 };
 use sha2::{Digest, Sha256};
 
@@ -20,9 +22,6 @@ use crate::db::Value;
 use crate::error::StoreError;
 use crate::sink::OPEN;
 use crate::writer::{Writer, from_micros, micros};
-
-/// Logins per `account.activity` event.
-const LOGINS_PER_EVENT: usize = 1000;
 
 /// Common settings of an import.
 #[derive(Debug, Clone)]
@@ -71,16 +70,36 @@ pub struct SystemImport {
 }
 
 /// Pending changes of one import, counted before any event is written.
-#[derive(Default)]
 struct Delta {
+    as_of: Timestamp,
     events: Vec<EventData>,
     counts: BTreeMap<String, u64>,
 }
 
 impl Delta {
+    fn new(as_of: Timestamp) -> Delta {
+        Delta {
+            as_of,
+            events: Vec::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// One event of its own.
     fn push(&mut self, e: EventData) {
-        *self.counts.entry(e.kind().to_owned()).or_default() += 1;
+        *self.counts.entry(e.kind().to_owned()).or_default() += e.changes() as u64;
         self.events.push(e);
+    }
+
+    /// Records of one kind, as batch events of at most [`BATCH_RECORDS`].
+    fn batch<T: Clone>(&mut self, records: &[T], make: impl Fn(Batch<T>) -> EventData) {
+        for chunk in records.chunks(BATCH_RECORDS) {
+            self.push(make(Batch {
+                as_of: self.as_of,
+                import: None,
+                records: chunk.to_vec(),
+            }));
+        }
     }
 }
 
@@ -95,10 +114,10 @@ fn digest(files: &[ImportFile]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn stamped<T>(as_of: Timestamp, import: u64, record: T) -> Stamped<T> {
+fn stamped<T>(as_of: Timestamp, record: T) -> Stamped<T> {
     Stamped {
         as_of,
-        import: Some(import),
+        import: None,
         record,
     }
 }
@@ -178,24 +197,35 @@ impl Writer<'_> {
         })
     }
 
-    /// The keys of every current identity, with kind and e-mail (for correlation).
-    pub fn current_identities(&mut self) -> Result<Vec<Identity>, StoreError> {
-        let rows = self.db()?.query(
-            &format!("SELECT record FROM identity_version WHERE valid_to = {OPEN}"),
+    /// Every current identity's key, kind and e-mail: what correlation needs.
+    pub fn identity_directory(
+        &mut self,
+    ) -> Result<Vec<(IdentityKey, IdentityKind, Option<String>)>, StoreError> {
+        self.db()?.query(
+            &format!("SELECT key, kind, email FROM identity_version WHERE valid_to = {OPEN}"),
             &[],
-            |r| r.str(0),
-        )?;
-        rows.iter()
-            .map(|r| serde_json::from_str::<Identity>(r).map_err(StoreError::from))
-            .collect()
+            |r| Ok((r.str(0)?.parse()?, r.str(1)?.parse()?, r.opt_str(2)?)),
+        )
+    }
+
+    /// Number of systems in the store.
+    pub fn system_count(&mut self) -> Result<u64, StoreError> {
+        Ok(self.db()?.scalar("SELECT count(*) FROM system", &[])? as u64)
+    }
+
+    fn identity_exists(&mut self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.db()?.scalar(
+            &format!(
+                "SELECT count(*) FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+                 AND v.valid_to = {OPEN} WHERE i.key = $1"
+            ),
+            &[Value::from(key)],
+        )? > 0)
     }
 
     fn known_identity_keys(&mut self) -> Result<HashSet<String>, StoreError> {
         let rows = self.db()?.query(
-            &format!(
-                "SELECT i.key FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
-                 AND v.valid_to = {OPEN}"
-            ),
+            &format!("SELECT key FROM identity_version WHERE valid_to = {OPEN}"),
             &[],
             |r| r.str(0),
         )?;
@@ -241,8 +271,8 @@ impl Writer<'_> {
             .db()?
             .query(
                 &format!(
-                    "SELECT i.key, v.record FROM identity i JOIN identity_version v \
-                     ON v.identity_id = i.identity_id AND v.valid_to = {OPEN} WHERE i.source = $1"
+                    "SELECT v.key, v.record FROM identity_version v CROSS JOIN identity i \
+                     WHERE i.identity_id = v.identity_id AND v.valid_to = {OPEN} AND i.source = $1"
                 ),
                 &[Value::from(source)],
                 |r| Ok((r.str(0)?, r.str(1)?)),
@@ -251,31 +281,29 @@ impl Writer<'_> {
             .map(|(k, rec)| Ok((k, serde_json::from_str::<Identity>(&rec)?)))
             .collect::<Result<_, StoreError>>()?;
         let as_of = options.as_of;
-        let mut delta = Delta::default();
-        let mut seen = HashSet::with_capacity(identities.len());
+        let mut delta = Delta::new(as_of);
+        let mut seen = HashSet::with_capacity_and_hasher(identities.len(), Default::default());
         let mut warnings = Vec::new();
         let all_keys: HashSet<String> = identities.iter().map(|i| i.key.to_string()).collect();
         let known = if people {
-            HashSet::new()
+            HashSet::default()
         } else {
             self.known_identity_keys()?
         };
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
         for i in identities {
-            if let Some(owner) = i.non_human.as_ref().and_then(|n| n.owner.as_ref())
-                && !known.contains(owner.as_str())
-                && !all_keys.contains(owner.as_str())
-            {
-                warnings.push(format!(
-                    "`{}` is owned by `{owner}`, who is not a known identity",
-                    i.key
-                ));
+            if let Some(owner) = i.non_human.as_ref().and_then(|n| n.owner.as_ref()) {
+                if !known.contains(owner.as_str()) && !all_keys.contains(owner.as_str()) {
+                    warnings.push(format!(
+                        "`{}` is owned by `{owner}`, who is not a known identity",
+                        i.key
+                    ));
+                }
             }
             seen.insert(i.key.to_string());
             match current.get(i.key.as_str()) {
-                None => delta.push(EventData::IdentityAdded(stamped(as_of, 0, i))),
-                Some(old) if *old != i => {
-                    delta.push(EventData::IdentityChanged(stamped(as_of, 0, i)))
-                }
+                None => added.push(i),
+                Some(old) if *old != i => changed.push(i),
                 Some(_) => {}
             }
         }
@@ -288,13 +316,13 @@ impl Writer<'_> {
             current.len(),
             options.allow_mass_removal,
         )?;
-        for k in removed {
-            delta.push(EventData::IdentityRemoved(stamped(
-                as_of,
-                0,
-                IdentityRemoved { key: k.parse()? },
-            )));
-        }
+        let removed = removed
+            .into_iter()
+            .map(|k| Ok(IdentityRemoved { key: k.parse()? }))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        delta.batch(&added, EventData::IdentityAdded);
+        delta.batch(&changed, EventData::IdentityChanged);
+        delta.batch(&removed, EventData::IdentityRemoved);
         self.apply(source, options, delta, warnings)
     }
 
@@ -309,59 +337,87 @@ impl Writer<'_> {
         self.check_as_of(&source, options.as_of)?;
         let as_of = options.as_of;
         let mut warnings = Vec::new();
-        let known = self.known_identity_keys()?;
         if let Some(owner) = &snapshot.config.owner
-            && !known.contains(owner.as_str())
+            && !self.identity_exists(owner.as_str())?
         {
             warnings.push(format!("system owner `{owner}` is not a known identity"));
         }
         let current = self.load_system(&key)?;
-        let mut delta = Delta::default();
+        let mut delta = Delta::new(as_of);
         if current.config.as_ref() != Some(&snapshot.config) {
             delta.push(EventData::SystemConfigured(stamped(
                 as_of,
-                0,
                 snapshot.config.clone(),
             )));
         }
 
-        // Entitlements.
-        let mut seen_e = HashSet::with_capacity(snapshot.entitlements.len());
-        for e in &snapshot.entitlements {
-            seen_e.insert(e.native_id.as_str());
-            match current.entitlements.get(&e.native_id) {
-                None => delta.push(EventData::EntitlementAdded(stamped(as_of, 0, e.clone()))),
-                Some((_, old)) if old != e => {
-                    delta.push(EventData::EntitlementChanged(stamped(as_of, 0, e.clone())))
-                }
-                Some(_) => {}
-            }
-        }
+        // Entitlements. Classify first (borrowing), then move the records into their batches.
+        let SystemImport {
+            config: _,
+            accounts,
+            entitlements,
+            grants,
+        } = snapshot;
+        let fates: Vec<Fate> = entitlements
+            .iter()
+            .map(|e| match current.entitlements.get(&e.native_id) {
+                None => Fate::Added,
+                Some((_, old)) if old != e => Fate::Changed,
+                Some(_) => Fate::Same,
+            })
+            .collect();
+        let removed_e: Vec<String> = {
+            let present: HashSet<&str> =
+                entitlements.iter().map(|e| e.native_id.as_str()).collect();
+            let mut v: Vec<String> = current
+                .entitlements
+                .keys()
+                .filter(|k| !present.contains(k.as_str()))
+                .cloned()
+                .collect();
+            v.sort();
+            v
+        };
+        let (added_e, changed_e) = split(entitlements, &fates);
+        delta.batch(&added_e, EventData::EntitlementAdded);
+        delta.batch(&changed_e, EventData::EntitlementChanged);
 
         // Accounts, and logins of otherwise unchanged accounts.
-        let mut seen_a = HashSet::with_capacity(snapshot.accounts.len());
         let mut logins: Vec<(String, Timestamp)> = Vec::new();
-        for a in &snapshot.accounts {
-            seen_a.insert(a.native_id.as_str());
-            match current.accounts.get(&a.native_id) {
-                None => delta.push(EventData::AccountAdded(stamped(as_of, 0, a.clone()))),
-                Some((_, old)) if old.differs_beyond_activity(a) => {
-                    delta.push(EventData::AccountChanged(stamped(as_of, 0, a.clone())))
-                }
+        let fates: Vec<Fate> = accounts
+            .iter()
+            .map(|a| match current.accounts.get(&a.native_id) {
+                None => Fate::Added,
+                Some((_, old)) if old.differs_beyond_activity(a) => Fate::Changed,
                 Some((_, old)) => {
-                    if let Some(login) = a.last_login
-                        && old.last_login.is_none_or(|l| l < login)
-                    {
-                        logins.push((a.native_id.clone(), login));
+                    if let Some(login) = a.last_login {
+                        if old.last_login.is_none_or(|l| l < login) {
+                            logins.push((a.native_id.clone(), login));
+                        }
                     }
+                    Fate::Same
                 }
-            }
-        }
+            })
+            .collect();
+        let removed_a: Vec<String> = {
+            let present: HashSet<&str> = accounts.iter().map(|a| a.native_id.as_str()).collect();
+            let mut v: Vec<String> = current
+                .accounts
+                .keys()
+                .filter(|k| !present.contains(k.as_str()))
+                .cloned()
+                .collect();
+            v.sort();
+            v
+        };
+        let (added_a, changed_a) = split(accounts, &fates);
+        delta.batch(&added_a, EventData::AccountAdded);
+        delta.batch(&changed_a, EventData::AccountChanged);
+        drop((added_a, changed_a, added_e, changed_e));
         logins.sort();
-        for chunk in logins.chunks(LOGINS_PER_EVENT) {
+        for chunk in logins.chunks(BATCH_RECORDS) {
             delta.push(EventData::AccountActivity(stamped(
                 as_of,
-                0,
                 AccountActivity {
                     system: key.clone(),
                     logins: chunk.to_vec(),
@@ -370,25 +426,30 @@ impl Writer<'_> {
         }
 
         // Grants.
-        let mut seen_g: HashSet<(i64, i64)> = HashSet::with_capacity(current.grants.len());
-        let mut added = Vec::new();
-        let mut changed = Vec::new();
-        for g in &snapshot.grants {
-            let ids = current
-                .accounts
-                .get(&g.account)
-                .map(|(a, _)| *a)
-                .zip(current.entitlements.get(&g.entitlement).map(|(e, _)| *e));
-            match ids.and_then(|k| current.grants.get(&k).map(|old| (k, old))) {
-                None => added.push(g),
-                Some((k, old)) => {
-                    seen_g.insert(k);
-                    if *old != GrantState::of(g) {
-                        changed.push(g);
+        let mut seen_g: HashSet<(i64, i64)> =
+            HashSet::with_capacity_and_hasher(current.grants.len(), Default::default());
+        let fates: Vec<Fate> = grants
+            .iter()
+            .map(|g| {
+                let ids = current
+                    .accounts
+                    .get(&g.account)
+                    .map(|(a, _)| *a)
+                    .zip(current.entitlements.get(&g.entitlement).map(|(e, _)| *e));
+                match ids.and_then(|k| current.grants.get(&k).map(|old| (k, old))) {
+                    None => Fate::Added,
+                    Some((k, old)) => {
+                        seen_g.insert(k);
+                        if old.same_as(g) {
+                            Fate::Same
+                        } else {
+                            Fate::Changed
+                        }
                     }
                 }
-            }
-        }
+            })
+            .collect();
+        let (added, changed) = split(grants, &fates);
         let mut removed_g: Vec<(i64, i64)> = current
             .grants
             .keys()
@@ -403,15 +464,6 @@ impl Writer<'_> {
             current.grants.len(),
             options.allow_mass_removal,
         )?;
-        let removed_a: Vec<&String> = {
-            let mut v: Vec<&String> = current
-                .accounts
-                .keys()
-                .filter(|k| !seen_a.contains(k.as_str()))
-                .collect();
-            v.sort();
-            v
-        };
         mass_removal_guard(
             "accounts",
             &source,
@@ -429,54 +481,39 @@ impl Writer<'_> {
             .iter()
             .map(|(n, (id, _))| (*id, n))
             .collect();
+        let mut gone = Vec::with_capacity(removed_g.len());
         for (a, e) in removed_g {
             let (Some(an), Some(en)) = (account_native.get(&a), entitlement_native.get(&e)) else {
                 return Err(StoreError::Corrupt(format!(
                     "a current grant of `{key}` refers to account {a} or entitlement {e}, which are not current"
                 )));
             };
-            delta.push(EventData::GrantRemoved(stamped(
-                as_of,
-                0,
-                GrantRemoved {
-                    system: key.clone(),
-                    account: (*an).clone(),
-                    entitlement: (*en).clone(),
-                },
-            )));
+            gone.push(GrantRemoved {
+                system: key.clone(),
+                account: (*an).clone(),
+                entitlement: (*en).clone(),
+            });
         }
-        for g in changed {
-            delta.push(EventData::GrantChanged(stamped(as_of, 0, g.clone())));
-        }
-        for g in added {
-            delta.push(EventData::GrantAdded(stamped(as_of, 0, g.clone())));
-        }
-        for n in removed_a {
-            delta.push(EventData::AccountRemoved(stamped(
-                as_of,
-                0,
-                AccountRemoved {
-                    system: key.clone(),
-                    native_id: n.clone(),
-                },
-            )));
-        }
-        let mut removed_e: Vec<&String> = current
-            .entitlements
-            .keys()
-            .filter(|k| !seen_e.contains(k.as_str()))
+        delta.batch(&gone, EventData::GrantRemoved);
+        delta.batch(&changed, EventData::GrantChanged);
+        delta.batch(&added, EventData::GrantAdded);
+        drop((gone, changed, added));
+        let removed_a: Vec<AccountRemoved> = removed_a
+            .into_iter()
+            .map(|native_id| AccountRemoved {
+                system: key.clone(),
+                native_id,
+            })
             .collect();
-        removed_e.sort();
-        for n in removed_e {
-            delta.push(EventData::EntitlementRemoved(stamped(
-                as_of,
-                0,
-                EntitlementRemoved {
-                    system: key.clone(),
-                    native_id: n.clone(),
-                },
-            )));
-        }
+        delta.batch(&removed_a, EventData::AccountRemoved);
+        let removed_e: Vec<EntitlementRemoved> = removed_e
+            .into_iter()
+            .map(|native_id| EntitlementRemoved {
+                system: key.clone(),
+                native_id,
+            })
+            .collect();
+        delta.batch(&removed_e, EventData::EntitlementRemoved);
         self.apply(&source, options, delta, warnings)
     }
 
@@ -497,8 +534,9 @@ impl Writer<'_> {
             .collect::<Result<_, StoreError>>()?;
         let known_entitlements = self.current_entitlement_refs()?;
         let mut warnings = Vec::new();
-        let mut delta = Delta::default();
-        let mut seen = HashSet::new();
+        let mut delta = Delta::new(options.as_of);
+        let mut seen = HashSet::default();
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
         for r in roles {
             for e in &r.entitlements {
                 if !known_entitlements.contains(&e.to_string()) {
@@ -510,22 +548,20 @@ impl Writer<'_> {
             }
             seen.insert(r.key.to_string());
             match current.get(r.key.as_str()) {
-                None => delta.push(EventData::RoleDefined(stamped(options.as_of, 0, r))),
-                Some(old) if *old != r => {
-                    delta.push(EventData::RoleChanged(stamped(options.as_of, 0, r)))
-                }
+                None => added.push(r),
+                Some(old) if *old != r => changed.push(r),
                 Some(_) => {}
             }
         }
         let mut removed: Vec<&String> = current.keys().filter(|k| !seen.contains(*k)).collect();
         removed.sort();
-        for k in removed {
-            delta.push(EventData::RoleRemoved(stamped(
-                options.as_of,
-                0,
-                RoleRemoved { key: k.parse()? },
-            )));
-        }
+        let removed = removed
+            .into_iter()
+            .map(|k| Ok(RoleRemoved { key: k.parse()? }))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        delta.batch(&added, EventData::RoleDefined);
+        delta.batch(&changed, EventData::RoleChanged);
+        delta.batch(&removed, EventData::RoleRemoved);
         self.apply("roles", options, delta, warnings)
     }
 
@@ -546,8 +582,9 @@ impl Writer<'_> {
             .collect::<Result<_, StoreError>>()?;
         let known = self.known_identity_keys()?;
         let mut warnings = Vec::new();
-        let mut delta = Delta::default();
-        let mut seen = HashSet::new();
+        let mut delta = Delta::new(options.as_of);
+        let mut seen = HashSet::default();
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
         for r in records {
             if !known.contains(r.identity.as_str()) {
                 warnings.push(format!(
@@ -558,10 +595,8 @@ impl Writer<'_> {
             let k = (r.kind.as_str().to_owned(), r.id.clone());
             seen.insert(k.clone());
             match current.get(&k) {
-                None => delta.push(EventData::WarrantRecorded(stamped(options.as_of, 0, r))),
-                Some(old) if *old != r => {
-                    delta.push(EventData::WarrantChanged(stamped(options.as_of, 0, r)))
-                }
+                None => added.push(r),
+                Some(old) if *old != r => changed.push(r),
                 Some(_) => {}
             }
         }
@@ -575,16 +610,18 @@ impl Writer<'_> {
             current.len(),
             options.allow_mass_removal,
         )?;
-        for (kind, id) in removed {
-            delta.push(EventData::WarrantRemoved(stamped(
-                options.as_of,
-                0,
-                WarrantRecordRemoved {
+        let removed = removed
+            .into_iter()
+            .map(|(kind, id)| {
+                Ok(WarrantRecordRemoved {
                     kind: kind.parse::<WarrantKind>()?,
                     id: id.clone(),
-                },
-            )));
-        }
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        delta.batch(&added, EventData::WarrantRecorded);
+        delta.batch(&changed, EventData::WarrantChanged);
+        delta.batch(&removed, EventData::WarrantRemoved);
         self.apply("warrants", options, delta, warnings)
     }
 
@@ -622,15 +659,19 @@ impl Writer<'_> {
                 })
                 .collect();
             correlate(&config, &mut after);
-            for (old, new) in before.iter().zip(after) {
-                if old.identity != new.identity || old.linked_by != new.linked_by {
-                    self.append(EventData::AccountCorrelated(Stamped {
-                        as_of: now,
-                        import: None,
-                        record: new,
-                    }))?;
-                    changed += 1;
-                }
+            let relinked: Vec<Account> = before
+                .iter()
+                .zip(after)
+                .filter(|(old, new)| old.identity != new.identity || old.linked_by != new.linked_by)
+                .map(|(_, new)| new)
+                .collect();
+            changed += relinked.len() as u64;
+            for chunk in relinked.chunks(BATCH_RECORDS) {
+                self.append(EventData::AccountCorrelated(Batch {
+                    as_of: now,
+                    import: None,
+                    records: chunk.to_vec(),
+                }))?;
             }
         }
         Ok(changed)
@@ -659,23 +700,37 @@ impl Writer<'_> {
             return Ok(SystemState::default());
         };
         let config: SystemConfig = serde_json::from_str(&config)?;
-        let accounts = db
-            .query(
+        let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
+        db.query_each(
                 &format!(
-                    "SELECT a.account_id, a.native_id, a.last_login, v.record FROM account a \
-                     JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN} \
-                     WHERE a.system_id = $1"
+                    "SELECT a.account_id, a.native_id, a.last_login, v.username, v.identity, v.linked_by, \
+                      v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
+                     FROM account_version v CROSS JOIN account a \
+                     WHERE v.system_id = $1 AND v.valid_to = {OPEN} AND a.account_id = v.account_id"
                 ),
                 &[Value::Int(sid)],
-                |r| Ok((r.i64(0)?, r.str(1)?, r.opt_i64(2)?, r.str(3)?)),
-            )?
-            .into_iter()
-            .map(|(id, native, login, rec)| {
-                let mut a: Account = serde_json::from_str(&rec)?;
-                a.last_login = login.map(from_micros).transpose()?;
-                Ok((native, (id, a)))
-            })
-            .collect::<Result<HashMap<_, _>, StoreError>>()?;
+                |r| {
+                    let account = Account {
+                        system: key.clone(),
+                        native_id: r.str(1)?,
+                        username: r.str(3)?,
+                        identity: r.opt_str(4)?.map(|k| k.parse()).transpose()?,
+                        linked_by: r.opt_str(5)?,
+                        kind: r.str(6)?.parse()?,
+                        enabled: r.i64(7)? != 0,
+                        mfa: r.opt_i64(8)?.map(|m| m != 0),
+                        last_login: r.opt_i64(2)?.map(from_micros).transpose()?,
+                        employee_id: r.opt_str(9)?,
+                        email: r.opt_str(10)?,
+                        attributes: match r.opt_str(11)? {
+                            Some(a) => serde_json::from_str(&a)?,
+                            None => Default::default(),
+                        },
+                    };
+                    accounts.insert(account.native_id.clone(), (r.i64(0)?, account));
+                    Ok(())
+                },
+            )?;
         let entitlements = db
             .query(
                 &format!(
@@ -689,16 +744,15 @@ impl Writer<'_> {
             .into_iter()
             .map(|(id, native, rec)| Ok((native, (id, serde_json::from_str(&rec)?))))
             .collect::<Result<HashMap<_, _>, StoreError>>()?;
-        let grants = db
-            .query(
+        let mut grants = HashMap::with_capacity_and_hasher(accounts.len() * 4, Default::default());
+        db.query_each(
                 &format!(
                     "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, g.attributes \
-                     FROM grant_version g JOIN account a ON a.account_id = g.account_id \
-                     WHERE a.system_id = $1 AND g.valid_to = {OPEN}"
+                     FROM grant_version g WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
                 ),
                 &[Value::Int(sid)],
                 |r| {
-                    Ok((
+                    grants.insert(
                         (r.i64(0)?, r.i64(1)?),
                         GrantState {
                             source: r.str(2)?,
@@ -706,11 +760,10 @@ impl Writer<'_> {
                             expires_at: r.opt_i64(4)?,
                             attributes: r.opt_str(5)?,
                         },
-                    ))
+                    );
+                    Ok(())
                 },
-            )?
-            .into_iter()
-            .collect();
+            )?;
         Ok(SystemState {
             config: Some(config),
             accounts,
@@ -730,18 +783,44 @@ struct GrantState {
 }
 
 impl GrantState {
-    fn of(g: &Grant) -> GrantState {
-        GrantState {
-            source: g.source.as_str().to_owned(),
-            warrant: g.warrant.as_ref().map(|w| w.to_string()),
-            expires_at: g.expires_at.map(micros),
-            attributes: if g.attributes.is_empty() {
-                None
-            } else {
-                serde_json::to_string(&g.attributes).ok()
-            },
+    /// Whether a snapshot grant has this state, without building one.
+    fn same_as(&self, g: &Grant) -> bool {
+        self.source == g.source.as_str()
+            && self.expires_at == g.expires_at.map(micros)
+            && match (&self.warrant, &g.warrant) {
+                (None, None) => true,
+                (Some(a), Some(b)) => *a == b.to_string(),
+                _ => false,
+            }
+            && match &self.attributes {
+                None => g.attributes.is_empty(),
+                Some(a) => {
+                    !g.attributes.is_empty()
+                        && serde_json::to_string(&g.attributes).ok().as_deref() == Some(a.as_str())
+                }
+            }
+    }
+}
+
+/// What a snapshot record is, compared with the store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Added,
+    Changed,
+    Same,
+}
+
+/// Moves the added and the changed records out of a snapshot.
+fn split<T>(records: Vec<T>, fates: &[Fate]) -> (Vec<T>, Vec<T>) {
+    let (mut added, mut changed) = (Vec::new(), Vec::new());
+    for (r, f) in records.into_iter().zip(fates) {
+        match f {
+            Fate::Added => added.push(r),
+            Fate::Changed => changed.push(r),
+            Fate::Same => {}
         }
     }
+    (added, changed)
 }
 
 #[derive(Default)]
@@ -756,19 +835,19 @@ fn set_import(e: &mut EventData, import: u64) {
     use EventData as E;
     let slot = match e {
         E::SystemConfigured(s) => &mut s.import,
-        E::IdentityAdded(s) | E::IdentityChanged(s) => &mut s.import,
-        E::IdentityRemoved(s) => &mut s.import,
-        E::AccountAdded(s) | E::AccountChanged(s) | E::AccountCorrelated(s) => &mut s.import,
-        E::AccountRemoved(s) => &mut s.import,
         E::AccountActivity(s) => &mut s.import,
-        E::EntitlementAdded(s) | E::EntitlementChanged(s) => &mut s.import,
-        E::EntitlementRemoved(s) => &mut s.import,
-        E::GrantAdded(s) | E::GrantChanged(s) => &mut s.import,
-        E::GrantRemoved(s) => &mut s.import,
-        E::RoleDefined(s) | E::RoleChanged(s) => &mut s.import,
-        E::RoleRemoved(s) => &mut s.import,
-        E::WarrantRecorded(s) | E::WarrantChanged(s) => &mut s.import,
-        E::WarrantRemoved(s) => &mut s.import,
+        E::IdentityAdded(b) | E::IdentityChanged(b) => &mut b.import,
+        E::IdentityRemoved(b) => &mut b.import,
+        E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => &mut b.import,
+        E::AccountRemoved(b) => &mut b.import,
+        E::EntitlementAdded(b) | E::EntitlementChanged(b) => &mut b.import,
+        E::EntitlementRemoved(b) => &mut b.import,
+        E::GrantAdded(b) | E::GrantChanged(b) => &mut b.import,
+        E::GrantRemoved(b) => &mut b.import,
+        E::RoleDefined(b) | E::RoleChanged(b) => &mut b.import,
+        E::RoleRemoved(b) => &mut b.import,
+        E::WarrantRecorded(b) | E::WarrantChanged(b) => &mut b.import,
+        E::WarrantRemoved(b) => &mut b.import,
         E::ImportApplied(_) => return,
     };
     *slot = Some(import);

@@ -38,6 +38,7 @@ pub const DEFAULT_SQLITE: &str = "gatehouse.db";
 pub struct Store {
     db: Db,
     location: String,
+    ledger_time: std::time::Duration,
 }
 
 /// Whether [`Store::open`] may create a new store.
@@ -94,6 +95,7 @@ impl Store {
         let mut store = Store {
             db,
             location: redact(location),
+            ledger_time: std::time::Duration::ZERO,
         };
         migrate::migrate(&mut store.db, mode)?;
         Ok(store)
@@ -138,12 +140,15 @@ impl Store {
                 }
             }
         }
+        let mut ledger_time = std::time::Duration::ZERO;
         let result = (|| {
             let mut w = Writer::begin(&mut self.db, actor, now)?;
             let out = f(&mut w)?;
             w.flush()?;
+            ledger_time = w.ledger_time();
             Ok::<T, E>(out)
         })();
+        self.ledger_time += ledger_time;
         match result {
             Ok(out) => {
                 if let Err(e) = self.db.batch("COMMIT") {
@@ -157,6 +162,12 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Time the ledger added to the writes of this connection so far (leaf hashing, tree
+    /// updates, tile writes); for the benchmarks.
+    pub fn ledger_time(&self) -> std::time::Duration {
+        self.ledger_time
     }
 
     /// The number of events in the log.

@@ -63,6 +63,8 @@ pub struct AccountInfo {
     pub username: String,
     #[serde(skip)]
     id: i64,
+    #[serde(skip)]
+    system_id: i64,
 }
 
 /// An identity, resolved from a reference, as it was at the asked time.
@@ -267,6 +269,7 @@ fn resolve_account_in(
     let map = |r: &crate::db::RowRef<'_, '_>| {
         Ok(AccountInfo {
             system: system.to_owned(),
+            system_id: sid,
             id: r.i64(0)?,
             native_id: r.str(1)?,
             username: r.str(2)?,
@@ -274,15 +277,15 @@ fn resolve_account_in(
     };
     if let Some(a) = db.query_opt(
         "SELECT a.account_id, a.native_id, v.username FROM account a JOIN account_version v \
-         ON v.account_id = a.account_id WHERE a.system_id = $1 AND a.native_id = $2 ORDER BY v.seq DESC",
+         ON v.system_id = a.system_id AND v.account_id = a.account_id WHERE a.system_id = $1 AND a.native_id = $2 ORDER BY v.seq DESC",
         &[Value::Int(sid), Value::from(rest)],
         map,
     )? {
         return Ok(Some(a));
     }
     let by_name = db.query(
-        "SELECT DISTINCT a.account_id, a.native_id, v.username FROM account a JOIN account_version v \
-         ON v.account_id = a.account_id WHERE a.system_id = $1 AND lower(v.username) = lower($2)",
+        "SELECT DISTINCT a.account_id, a.native_id, v.username FROM account_version v JOIN account a \
+         ON a.account_id = v.account_id WHERE v.system_id = $1 AND lower(v.username) = lower($2)",
         &[Value::Int(sid), Value::from(rest)],
         map,
     )?;
@@ -319,8 +322,8 @@ pub fn resolve_grant(
         };
         if let Ok(e) = resolve_entitlement(db, &format!("{system}:{ent}")) {
             let held = db.scalar(
-                "SELECT count(*) FROM grant_version WHERE account_id = $1 AND entitlement_id = $2",
-                &[Value::Int(a.id), Value::Int(e.id)],
+                "SELECT count(*) FROM grant_version WHERE system_id = $1 AND account_id = $2 AND entitlement_id = $3",
+                &[Value::Int(sid), Value::Int(a.id), Value::Int(e.id)],
             )?;
             if held > 0 {
                 found.push((a, e));
@@ -411,7 +414,8 @@ pub fn who_has(
                 g.source, g.warrant, g.valid_from, g.expires_at \
          FROM grant_version g \
          JOIN account a ON a.account_id = g.account_id \
-         JOIN account_version av ON av.account_id = g.account_id AND av.valid_from <= $2 AND av.valid_to > $2 \
+         JOIN account_version av ON av.system_id = g.system_id AND av.account_id = g.account_id \
+              AND av.valid_from <= $2 AND av.valid_to > $2 \
          LEFT JOIN identity i ON i.key = av.identity \
          LEFT JOIN identity_version iv ON iv.identity_id = i.identity_id AND iv.valid_from <= $2 AND iv.valid_to > $2 \
          WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
@@ -463,7 +467,8 @@ pub fn access(db: &mut Db, identity: IdentityInfo, at: Timestamp) -> Result<Acce
          FROM account_version av \
          JOIN account a ON a.account_id = av.account_id \
          JOIN system s ON s.system_id = a.system_id \
-         JOIN grant_version g ON g.account_id = av.account_id AND g.valid_from <= $2 AND g.valid_to > $2 \
+         JOIN grant_version g ON g.system_id = av.system_id AND g.account_id = av.account_id \
+              AND g.valid_from <= $2 AND g.valid_to > $2 \
          JOIN entitlement e ON e.entitlement_id = g.entitlement_id \
          JOIN entitlement_version ev ON ev.entitlement_id = g.entitlement_id AND ev.valid_from <= $2 AND ev.valid_to > $2 \
          WHERE av.identity = $1 AND av.valid_from <= $2 AND av.valid_to > $2 \
@@ -497,25 +502,29 @@ pub fn history(
     kind: ObjectKind,
     reference: &str,
 ) -> Result<Vec<HistoryEntry>, StoreError> {
+    let target: Target;
     let seqs: Vec<(i64, Option<i64>)> = match kind {
         ObjectKind::Grant => {
             let (a, e) = resolve_grant(db, reference)?;
+            target = Target::Grant(a.system.clone(), a.native_id.clone(), e.native_id.clone());
             db.query(
-                "SELECT seq, end_seq FROM grant_version WHERE account_id = $1 AND entitlement_id = $2",
-                &[Value::Int(a.id), Value::Int(e.id)],
+                "SELECT seq, end_seq FROM grant_version WHERE system_id = $1 AND account_id = $2 AND entitlement_id = $3",
+                &[Value::Int(a.system_id), Value::Int(a.id), Value::Int(e.id)],
                 |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
             )?
         }
         ObjectKind::Account => {
             let a = resolve_account(db, reference)?;
+            target = Target::Account(a.system.clone(), a.native_id.clone());
             db.query(
-                "SELECT seq, end_seq FROM account_version WHERE account_id = $1",
-                &[Value::Int(a.id)],
+                "SELECT seq, end_seq FROM account_version WHERE system_id = $1 AND account_id = $2",
+                &[Value::Int(a.system_id), Value::Int(a.id)],
                 |r| Ok((r.i64(0)?, r.opt_i64(1)?)),
             )?
         }
         ObjectKind::Entitlement => {
             let e = resolve_entitlement(db, reference)?;
+            target = Target::Entitlement(e.system.clone(), e.native_id.clone());
             db.query(
                 "SELECT seq, end_seq FROM entitlement_version WHERE entitlement_id = $1",
                 &[Value::Int(e.id)],
@@ -524,6 +533,7 @@ pub fn history(
         }
         ObjectKind::Identity => {
             let i = resolve_identity(db, reference, Timestamp::MAX)?;
+            target = Target::Identity(i.key.clone());
             db.query(
                 "SELECT seq, end_seq FROM identity_version WHERE identity_id = $1",
                 &[Value::Int(i.id)],
@@ -541,7 +551,7 @@ pub fn history(
     let mut previous: Option<serde_json::Value> = None;
     for seq in all {
         let event = load_event(db, seq as u64)?;
-        let (as_of, import, state) = describe(&event);
+        let (as_of, import, state) = describe(&event, &target);
         let import = match import {
             Some(i) => load_import(db, i)?,
             None => None,
@@ -592,31 +602,78 @@ fn load_import(db: &mut Db, seq: u64) -> Result<Option<ImportInfo>, StoreError> 
     )
 }
 
-fn describe(event: &Event) -> (Timestamp, Option<u64>, Option<serde_json::Value>) {
+/// The object a history is about, to pick its record out of batch events.
+enum Target {
+    Grant(String, String, String),
+    Account(String, String),
+    Entitlement(String, String),
+    Identity(String),
+}
+
+impl Target {
+    fn grant(&self, system: &str, account: &str, entitlement: &str) -> bool {
+        matches!(self, Target::Grant(s, a, e) if s == system && a == account && e == entitlement)
+    }
+    fn account(&self, system: &str, native: &str) -> bool {
+        matches!(self, Target::Account(s, n) if s == system && n == native)
+    }
+    fn entitlement(&self, system: &str, native: &str) -> bool {
+        matches!(self, Target::Entitlement(s, n) if s == system && n == native)
+    }
+    fn identity(&self, key: &str) -> bool {
+        matches!(self, Target::Identity(k) if k == key)
+    }
+}
+
+/// When an event took effect, its import, and the target's state after it.
+fn describe(event: &Event, t: &Target) -> (Timestamp, Option<u64>, Option<serde_json::Value>) {
     use EventData as E;
-    fn v<T: Serialize>(t: &T) -> Option<serde_json::Value> {
-        serde_json::to_value(t).ok()
+    fn v<T: Serialize>(t: Option<&T>) -> Option<serde_json::Value> {
+        t.and_then(|t| serde_json::to_value(t).ok())
     }
     match &event.data {
         E::ImportApplied(i) => (i.as_of, None, None),
-        E::SystemConfigured(s) => (s.as_of, s.import, v(&s.record)),
-        E::IdentityAdded(s) | E::IdentityChanged(s) => (s.as_of, s.import, v(&s.record)),
-        E::IdentityRemoved(s) => (s.as_of, s.import, None),
-        E::AccountAdded(s) | E::AccountChanged(s) | E::AccountCorrelated(s) => {
-            let mut a = s.record.clone();
-            a.last_login = None;
-            (s.as_of, s.import, v(&a))
-        }
-        E::AccountRemoved(s) => (s.as_of, s.import, None),
+        E::SystemConfigured(s) => (s.as_of, s.import, v(Some(&s.record))),
         E::AccountActivity(s) => (s.as_of, s.import, None),
-        E::EntitlementAdded(s) | E::EntitlementChanged(s) => (s.as_of, s.import, v(&s.record)),
-        E::EntitlementRemoved(s) => (s.as_of, s.import, None),
-        E::GrantAdded(s) | E::GrantChanged(s) => (s.as_of, s.import, v(&s.record)),
-        E::GrantRemoved(s) => (s.as_of, s.import, None),
-        E::RoleDefined(s) | E::RoleChanged(s) => (s.as_of, s.import, v(&s.record)),
-        E::RoleRemoved(s) => (s.as_of, s.import, None),
-        E::WarrantRecorded(s) | E::WarrantChanged(s) => (s.as_of, s.import, v(&s.record)),
-        E::WarrantRemoved(s) => (s.as_of, s.import, None),
+        E::IdentityAdded(b) | E::IdentityChanged(b) => (
+            b.as_of,
+            b.import,
+            v(b.records.iter().find(|i| t.identity(i.key.as_str()))),
+        ),
+        E::IdentityRemoved(b) => (b.as_of, b.import, None),
+        E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => {
+            let a = b
+                .records
+                .iter()
+                .find(|a| t.account(a.system.as_str(), &a.native_id))
+                .map(|a| {
+                    let mut a = a.clone();
+                    a.last_login = None;
+                    a
+                });
+            (b.as_of, b.import, v(a.as_ref()))
+        }
+        E::AccountRemoved(b) => (b.as_of, b.import, None),
+        E::EntitlementAdded(b) | E::EntitlementChanged(b) => (
+            b.as_of,
+            b.import,
+            v(b.records
+                .iter()
+                .find(|e| t.entitlement(e.system.as_str(), &e.native_id))),
+        ),
+        E::EntitlementRemoved(b) => (b.as_of, b.import, None),
+        E::GrantAdded(b) | E::GrantChanged(b) => (
+            b.as_of,
+            b.import,
+            v(b.records
+                .iter()
+                .find(|g| t.grant(g.system.as_str(), &g.account, &g.entitlement))),
+        ),
+        E::GrantRemoved(b) => (b.as_of, b.import, None),
+        E::RoleDefined(b) | E::RoleChanged(b) => (b.as_of, b.import, None),
+        E::RoleRemoved(b) => (b.as_of, b.import, None),
+        E::WarrantRecorded(b) | E::WarrantChanged(b) => (b.as_of, b.import, None),
+        E::WarrantRemoved(b) => (b.as_of, b.import, None),
     }
 }
 
@@ -667,7 +724,7 @@ pub struct SystemRow {
 pub fn systems(db: &mut Db) -> Result<Vec<SystemRow>, StoreError> {
     let rows = db.query(
         &format!(
-            "SELECT s.key, s.name, s.owner, s.criticality, s.financial_reporting, s.config,              (SELECT count(*) FROM account a JOIN account_version v ON v.account_id = a.account_id               AND v.valid_to = {OPEN} WHERE a.system_id = s.system_id),              (SELECT count(*) FROM grant_version g JOIN account a ON a.account_id = g.account_id               WHERE a.system_id = s.system_id AND g.valid_to = {OPEN}),              (SELECT max(as_of) FROM import i WHERE i.source = 'system:' || s.key)              FROM system s ORDER BY s.key"
+            "SELECT s.key, s.name, s.owner, s.criticality, s.financial_reporting, s.config,              (SELECT count(*) FROM account_version v WHERE v.system_id = s.system_id AND v.valid_to = {OPEN}),              (SELECT count(*) FROM grant_version g WHERE g.system_id = s.system_id AND g.valid_to = {OPEN}),              (SELECT max(as_of) FROM import i WHERE i.source = 'system:' || s.key)              FROM system s ORDER BY s.key"
         ),
         &[],
         |r| {
@@ -717,12 +774,15 @@ pub fn accounts(
 ) -> Result<Vec<AccountRow>, StoreError> {
     let rows = db.query(
         &format!(
-            "SELECT s.key, a.native_id, v.username, v.kind, v.enabled, v.identity, v.record, a.last_login              FROM account a JOIN system s ON s.system_id = a.system_id              JOIN account_version v ON v.account_id = a.account_id AND v.valid_to = {OPEN}              WHERE ($1 = '' OR s.key = $1) {} ORDER BY s.key, v.username, a.native_id",
+            "SELECT s.key, a.native_id, v.username, v.kind, v.enabled, v.identity, v.linked_by, a.last_login \
+             FROM account a JOIN system s ON s.system_id = a.system_id \
+             JOIN account_version v ON v.system_id = a.system_id AND v.account_id = a.account_id \
+              AND v.valid_to = {OPEN} \
+             WHERE ($1 = '' OR s.key = $1) {} ORDER BY s.key, v.username, a.native_id",
             if uncorrelated { "AND v.identity IS NULL" } else { "" }
         ),
         &[Value::from(system.unwrap_or(""))],
         |r| {
-            let record: gatehouse_model::Account = serde_json::from_str(&r.str(6)?)?;
             Ok(AccountRow {
                 system: r.str(0)?,
                 account: r.str(1)?,
@@ -730,7 +790,7 @@ pub fn accounts(
                 kind: r.str(3)?,
                 enabled: r.i64(4)? != 0,
                 identity: r.opt_str(5)?,
-                linked_by: record.linked_by,
+                linked_by: r.opt_str(6)?,
                 last_login: r.opt_i64(7)?.map(from_micros).transpose()?,
             })
         },

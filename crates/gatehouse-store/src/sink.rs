@@ -74,6 +74,7 @@ impl Table {
             Table::IdentityVersion => &[
                 "identity_id",
                 "seq",
+                "key",
                 "valid_from",
                 "valid_to",
                 "end_seq",
@@ -85,6 +86,7 @@ impl Table {
                 "record",
             ],
             Table::AccountVersion => &[
+                "system_id",
                 "account_id",
                 "seq",
                 "valid_from",
@@ -92,9 +94,13 @@ impl Table {
                 "end_seq",
                 "username",
                 "identity",
+                "linked_by",
                 "kind",
                 "enabled",
-                "record",
+                "mfa",
+                "employee_id",
+                "email",
+                "attributes",
             ],
             Table::EntitlementVersion => &[
                 "entitlement_id",
@@ -107,6 +113,7 @@ impl Table {
                 "record",
             ],
             Table::GrantVersion => &[
+                "system_id",
                 "account_id",
                 "entitlement_id",
                 "seq",
@@ -133,11 +140,11 @@ impl Table {
 pub enum Versioned {
     /// `identity_version` by identity_id.
     Identity,
-    /// `account_version` by account_id.
+    /// `account_version` by (system_id, account_id).
     Account,
     /// `entitlement_version` by entitlement_id.
     Entitlement,
-    /// `grant_version` by (account_id, entitlement_id).
+    /// `grant_version` by (system_id, account_id, entitlement_id).
     Grant,
 }
 
@@ -161,9 +168,9 @@ impl Versioned {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Versioned::Identity => &["identity_id"],
-            Versioned::Account => &["account_id"],
+            Versioned::Account => &["system_id", "account_id"],
             Versioned::Entitlement => &["entitlement_id"],
-            Versioned::Grant => &["account_id", "entitlement_id"],
+            Versioned::Grant => &["system_id", "account_id", "entitlement_id"],
         }
     }
 
@@ -172,11 +179,11 @@ impl Versioned {
     }
 }
 
-/// A close of the current interval: key ids, the time it ends, the event that ends it.
+/// A close of the current interval: key ids (as many as the table has), the time it ends,
+/// the event that ends it.
 #[derive(Debug, Clone, Copy)]
 struct Close {
-    k1: i64,
-    k2: i64,
+    keys: [i64; 3],
     valid_to: i64,
     end_seq: i64,
 }
@@ -188,7 +195,7 @@ pub struct Sink {
     inserts: [Vec<Vec<Value>>; 9],
     closes: [Vec<Close>; 4],
     logins: Vec<(i64, i64)>,
-    touched: std::collections::HashSet<(u8, i64, i64)>,
+    touched: rustc_hash::FxHashSet<(u8, [i64; 3])>,
     pending: usize,
 }
 
@@ -208,21 +215,21 @@ impl Sink {
 
     /// Whether an object's versions were already changed in this batch; if so, the batch
     /// must be flushed before its current version is closed again.
-    pub fn touched(&self, table: Versioned, k1: i64, k2: i64) -> bool {
-        self.touched.contains(&(table as u8, k1, k2))
+    pub fn touched(&self, table: Versioned, keys: [i64; 3]) -> bool {
+        self.touched.contains(&(table as u8, keys))
     }
 
     /// Notes that an object's versions change in this batch.
-    pub fn touch(&mut self, table: Versioned, k1: i64, k2: i64) {
-        self.touched.insert((table as u8, k1, k2));
+    pub fn touch(&mut self, table: Versioned, keys: [i64; 3]) {
+        self.touched.insert((table as u8, keys));
     }
 
-    /// Buffers the close of an object's current version.
-    pub fn close(&mut self, table: Versioned, k1: i64, k2: i64, valid_to: i64, end_seq: i64) {
-        self.touch(table, k1, k2);
+    /// Buffers the close of an object's current version; `keys` follow the table's key
+    /// columns (unused ones 0).
+    pub fn close(&mut self, table: Versioned, keys: [i64; 3], valid_to: i64, end_seq: i64) {
+        self.touch(table, keys);
         self.closes[table.index()].push(Close {
-            k1,
-            k2,
+            keys,
             valid_to,
             end_seq,
         });
@@ -273,6 +280,7 @@ fn flush_closes(db: &mut Db, v: Versioned, closes: &[Close]) -> Result<(), Store
         return Ok(());
     }
     let keys = v.keys();
+    let n = keys.len();
     match db {
         Db::Sqlite(_) => {
             let cond: Vec<String> = keys
@@ -286,51 +294,45 @@ fn flush_closes(db: &mut Db, v: Versioned, closes: &[Close]) -> Result<(), Store
                 cond.join(" AND ")
             );
             for c in closes {
-                let mut params = vec![
-                    Value::Int(c.valid_to),
-                    Value::Int(c.end_seq),
-                    Value::Int(c.k1),
-                ];
-                if keys.len() == 2 {
-                    params.push(Value::Int(c.k2));
-                }
-                let n = db.exec(&sql, &params)?;
-                if n != 1 {
+                let mut params = vec![Value::Int(c.valid_to), Value::Int(c.end_seq)];
+                params.extend(c.keys[..n].iter().map(|k| Value::Int(*k)));
+                let changed = db.exec(&sql, &params)?;
+                if changed != 1 {
                     return Err(StoreError::Corrupt(format!(
-                        "event {}: expected one current version in {} for {:?} to close, found {n}",
+                        "event {}: expected one current version in {} for {:?} to close, found {changed}",
                         c.end_seq,
                         v.table(),
-                        (c.k1, c.k2)
+                        &c.keys[..n]
                     )));
                 }
             }
         }
         Db::Pg { client, .. } => {
-            let (k1, k2, to, end): (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>) =
-                closes
-                    .iter()
-                    .fold((vec![], vec![], vec![], vec![]), |mut acc, c| {
-                        acc.0.push(c.k1);
-                        acc.1.push(c.k2);
-                        acc.2.push(c.valid_to);
-                        acc.3.push(c.end_seq);
-                        acc
-                    });
-            let cond = if keys.len() == 2 {
-                format!("t.{} = v.k1 AND t.{} = v.k2", keys[0], keys[1])
-            } else {
-                format!("t.{} = v.k1", keys[0])
-            };
+            let mut cols: [Vec<i64>; 5] = Default::default();
+            for c in closes {
+                cols[0].push(c.keys[0]);
+                cols[1].push(c.keys[1]);
+                cols[2].push(c.keys[2]);
+                cols[3].push(c.valid_to);
+                cols[4].push(c.end_seq);
+            }
+            let cond: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("t.{k} = v.k{i}"))
+                .collect();
             let sql = format!(
                 "UPDATE {} t SET valid_to = v.valid_to, end_seq = v.end_seq \
-                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) \
-                 AS v(k1, k2, valid_to, end_seq) WHERE {cond} AND t.valid_to = {OPEN}",
-                v.table()
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+                 AS v(k0, k1, k2, valid_to, end_seq) WHERE {} AND t.valid_to = {OPEN}",
+                v.table(),
+                cond.join(" AND ")
             );
-            let n = client.execute(&sql, &[&k1, &k2, &to, &end])?;
-            if n != closes.len() as u64 {
+            let changed =
+                client.execute(&sql, &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4]])?;
+            if changed != closes.len() as u64 {
                 return Err(StoreError::Corrupt(format!(
-                    "closing {} versions in {} matched {n} current rows",
+                    "closing {} versions in {} matched {changed} current rows",
                     closes.len(),
                     v.table()
                 )));

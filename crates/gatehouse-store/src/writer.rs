@@ -5,12 +5,10 @@
 //! together or not at all. If the ledger cannot be updated, the transaction is rolled back and
 //! the state change does not happen (fail closed).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use gatehouse_ledger::{Appender, Hash, TileId, TileReader, decode_tile, encode_tile, leaf_hash};
-use gatehouse_model::{
-    Account, Entitlement, Event, EventData, Identity, IdentityKind, Stamped, Timestamp,
-};
+use gatehouse_model::{Account, Entitlement, Event, EventData, Identity, IdentityKind, Timestamp};
 
 use crate::db::{Db, Value};
 use crate::error::StoreError;
@@ -87,6 +85,7 @@ pub struct Writer<'s> {
     now: Timestamp,
     actor: String,
     appended: u64,
+    ledger_time: std::time::Duration,
     expected: u64,
     progress: Option<Progress>,
 }
@@ -112,6 +111,7 @@ impl<'s> Writer<'s> {
             now,
             actor: actor.to_owned(),
             appended: 0,
+            ledger_time: std::time::Duration::ZERO,
             expected: 0,
             progress: None,
         })
@@ -182,7 +182,9 @@ impl<'s> Writer<'s> {
     }
 
     fn record(&mut self, event: &Event, body: Vec<u8>) -> Result<(), StoreError> {
+        let t = std::time::Instant::now();
         self.ledger.push(leaf_hash(&body));
+        self.ledger_time += t.elapsed();
         self.project(event)?;
         self.sink.insert(
             Table::Event,
@@ -208,6 +210,7 @@ impl<'s> Writer<'s> {
     /// Writes buffered rows and the changed ledger tiles.
     pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
         self.sink.flush(self.db)?;
+        let t = std::time::Instant::now();
         for (id, hashes) in self.ledger.take_dirty_tiles() {
             self.db.exec(
                 "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
@@ -219,7 +222,14 @@ impl<'s> Writer<'s> {
                 ],
             )?;
         }
+        self.ledger_time += t.elapsed();
         Ok(())
+    }
+
+    /// Time spent on the ledger in this writer so far: hashing leaves, updating the tree and
+    /// writing its tiles (measured for the benchmarks).
+    pub fn ledger_time(&self) -> std::time::Duration {
+        self.ledger_time
     }
 
     /// The ledger's size and root after what was appended so far.
@@ -231,15 +241,14 @@ impl<'s> Writer<'s> {
     fn close(
         &mut self,
         v: Versioned,
-        k1: i64,
-        k2: i64,
+        keys: [i64; 3],
         valid_to: i64,
         end_seq: i64,
     ) -> Result<(), StoreError> {
-        if self.sink.touched(v, k1, k2) {
+        if self.sink.touched(v, keys) {
             self.flush()?;
         }
-        self.sink.close(v, k1, k2, valid_to, end_seq);
+        self.sink.close(v, keys, valid_to, end_seq);
         Ok(())
     }
 
@@ -270,7 +279,7 @@ impl<'s> Writer<'s> {
                 })?;
             self.ids.identities = Some(rows.into_iter().collect());
         }
-        Ok(self.ids.identities.get_or_insert_with(HashMap::new))
+        Ok(self.ids.identities.get_or_insert_with(HashMap::default))
     }
 
     fn object_ids(
@@ -331,12 +340,13 @@ impl<'s> Writer<'s> {
     fn project(&mut self, event: &Event) -> Result<(), StoreError> {
         use EventData as E;
         let seq = event.seq;
+        let end = seq as i64;
         match &event.data {
             E::ImportApplied(i) => {
                 self.sink.insert(
                     Table::Import,
                     vec![
-                        Value::Int(seq as i64),
+                        Value::Int(end),
                         Value::Text(i.source.clone()),
                         Value::Int(micros(i.as_of)),
                         Value::Text(i.digest.clone()),
@@ -344,61 +354,34 @@ impl<'s> Writer<'s> {
                     ],
                 );
             }
-            E::SystemConfigured(s) => {
-                let c = &s.record;
-                let id = match self.ids.systems.get(c.key.as_str()) {
-                    Some(id) => *id,
-                    None => {
-                        let found = self.db()?.query_opt(
-                            "SELECT system_id FROM system WHERE key = $1",
-                            &[Value::from(c.key.as_str())],
-                            |r| r.i64(0),
-                        )?;
-                        let id = match found {
-                            Some(id) => id,
-                            None => {
-                                self.ids.next_system += 1;
-                                self.ids.next_system - 1
-                            }
-                        };
-                        self.ids.systems.insert(c.key.to_string(), id);
-                        id
-                    }
-                };
-                self.sink.statement(
-                    "INSERT INTO system (system_id, key, name, owner, criticality, financial_reporting, config, seq) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET \
-                     name = excluded.name, owner = excluded.owner, criticality = excluded.criticality, \
-                     financial_reporting = excluded.financial_reporting, config = excluded.config, seq = excluded.seq",
-                    vec![
-                        Value::Int(id),
-                        Value::from(c.key.as_str()),
-                        Value::from(c.name.as_str()),
-                        Value::from(c.owner.as_ref().map(|o| o.to_string())),
-                        Value::from(c.criticality.map(|c| c.as_str())),
-                        Value::from(c.financial_reporting),
-                        Value::Text(serde_json::to_string(c)?),
-                        Value::Int(seq as i64),
-                    ],
-                );
-                // Make the row visible to the id lookups of the same batch.
-                self.flush()?;
+            E::SystemConfigured(s) => self.configure_system(&s.record, seq)?,
+            E::IdentityAdded(b) | E::IdentityChanged(b) => {
+                let changed = matches!(event.data, E::IdentityChanged(_));
+                for i in &b.records {
+                    self.identity_version(i, b.as_of, seq, changed)?;
+                }
             }
-            E::IdentityAdded(s) => self.identity_version(s, seq, false)?,
-            E::IdentityChanged(s) => self.identity_version(s, seq, true)?,
-            E::IdentityRemoved(s) => {
-                let key = s.record.key.as_str();
-                let id = *self.identity_ids()?.get(key).ok_or_else(|| {
-                    StoreError::Corrupt(format!("event {seq}: identity `{key}` does not exist"))
-                })?;
-                self.close(Versioned::Identity, id, 0, micros(s.as_of), seq as i64)?;
+            E::IdentityRemoved(b) => {
+                for r in &b.records {
+                    let key = r.key.as_str();
+                    let id = *self.identity_ids()?.get(key).ok_or_else(|| {
+                        StoreError::Corrupt(format!("event {seq}: identity `{key}` does not exist"))
+                    })?;
+                    self.close(Versioned::Identity, [id, 0, 0], micros(b.as_of), end)?;
+                }
             }
-            E::AccountAdded(s) => self.account_version(s, seq, false)?,
-            E::AccountChanged(s) | E::AccountCorrelated(s) => self.account_version(s, seq, true)?,
-            E::AccountRemoved(s) => {
-                let id =
-                    self.existing_object(true, s.record.system.as_str(), &s.record.native_id, seq)?;
-                self.close(Versioned::Account, id, 0, micros(s.as_of), seq as i64)?;
+            E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => {
+                let changed = !matches!(event.data, E::AccountAdded(_));
+                for a in &b.records {
+                    self.account_version(a, b.as_of, seq, changed)?;
+                }
+            }
+            E::AccountRemoved(b) => {
+                for r in &b.records {
+                    let sid = self.system_id(r.system.as_str(), seq)?;
+                    let id = self.existing_object(true, r.system.as_str(), &r.native_id, seq)?;
+                    self.close(Versioned::Account, [sid, id, 0], micros(b.as_of), end)?;
+                }
             }
             E::AccountActivity(s) => {
                 let sid = self.system_id(s.record.system.as_str(), seq)?;
@@ -412,106 +395,157 @@ impl<'s> Writer<'s> {
                     self.sink.login(id, micros(*at));
                 }
             }
-            E::EntitlementAdded(s) => self.entitlement_version(s, seq, false)?,
-            E::EntitlementChanged(s) => self.entitlement_version(s, seq, true)?,
-            E::EntitlementRemoved(s) => {
-                let id = self.existing_object(
-                    false,
-                    s.record.system.as_str(),
-                    &s.record.native_id,
-                    seq,
-                )?;
-                self.close(Versioned::Entitlement, id, 0, micros(s.as_of), seq as i64)?;
-            }
-            E::GrantAdded(s) | E::GrantChanged(s) => {
-                let g = &s.record;
-                let a = self.existing_object(true, g.system.as_str(), &g.account, seq)?;
-                let e = self.existing_object(false, g.system.as_str(), &g.entitlement, seq)?;
-                let from = micros(s.as_of);
-                if matches!(event.data, E::GrantChanged(_)) {
-                    self.close(Versioned::Grant, a, e, from, seq as i64)?;
+            E::EntitlementAdded(b) | E::EntitlementChanged(b) => {
+                let changed = matches!(event.data, E::EntitlementChanged(_));
+                for e in &b.records {
+                    self.entitlement_version(e, b.as_of, seq, changed)?;
                 }
-                self.sink.touch(Versioned::Grant, a, e);
-                self.sink.insert(
-                    Table::GrantVersion,
-                    vec![
-                        Value::Int(a),
-                        Value::Int(e),
-                        Value::Int(seq as i64),
-                        Value::Int(from),
-                        Value::Int(OPEN),
-                        Value::Null,
-                        Value::from(g.source.as_str()),
-                        Value::from(g.warrant.as_ref().map(|w| w.to_string())),
-                        Value::from(g.expires_at.map(micros)),
-                        if g.attributes.is_empty() {
-                            Value::Null
-                        } else {
-                            Value::Text(serde_json::to_string(&g.attributes)?)
-                        },
-                    ],
-                );
             }
-            E::GrantRemoved(s) => {
-                let g = &s.record;
-                let a = self.existing_object(true, g.system.as_str(), &g.account, seq)?;
-                let e = self.existing_object(false, g.system.as_str(), &g.entitlement, seq)?;
-                self.close(Versioned::Grant, a, e, micros(s.as_of), seq as i64)?;
+            E::EntitlementRemoved(b) => {
+                for r in &b.records {
+                    let id = self.existing_object(false, r.system.as_str(), &r.native_id, seq)?;
+                    self.close(Versioned::Entitlement, [id, 0, 0], micros(b.as_of), end)?;
+                }
             }
-            E::RoleDefined(s) | E::RoleChanged(s) => {
-                self.sink.statement(
-                    "INSERT INTO role (key, record, seq) VALUES ($1, $2, $3) \
-                     ON CONFLICT (key) DO UPDATE SET record = excluded.record, seq = excluded.seq",
-                    vec![
-                        Value::from(s.record.key.as_str()),
-                        Value::Text(serde_json::to_string(&s.record)?),
-                        Value::Int(seq as i64),
-                    ],
-                );
+            E::GrantAdded(b) | E::GrantChanged(b) => {
+                let changed = matches!(event.data, E::GrantChanged(_));
+                let from = micros(b.as_of);
+                for g in &b.records {
+                    let sid = self.system_id(g.system.as_str(), seq)?;
+                    let a = self.existing_object(true, g.system.as_str(), &g.account, seq)?;
+                    let e = self.existing_object(false, g.system.as_str(), &g.entitlement, seq)?;
+                    if changed {
+                        self.close(Versioned::Grant, [sid, a, e], from, end)?;
+                    }
+                    self.sink.touch(Versioned::Grant, [sid, a, e]);
+                    self.sink.insert(
+                        Table::GrantVersion,
+                        vec![
+                            Value::Int(sid),
+                            Value::Int(a),
+                            Value::Int(e),
+                            Value::Int(end),
+                            Value::Int(from),
+                            Value::Int(OPEN),
+                            Value::Null,
+                            Value::from(g.source.as_str()),
+                            Value::from(g.warrant.as_ref().map(|w| w.to_string())),
+                            Value::from(g.expires_at.map(micros)),
+                            attributes(&g.attributes)?,
+                        ],
+                    );
+                }
             }
-            E::RoleRemoved(s) => {
-                self.sink.statement(
-                    "DELETE FROM role WHERE key = $1",
-                    vec![Value::from(s.record.key.as_str())],
-                );
+            E::GrantRemoved(b) => {
+                for g in &b.records {
+                    let sid = self.system_id(g.system.as_str(), seq)?;
+                    let a = self.existing_object(true, g.system.as_str(), &g.account, seq)?;
+                    let e = self.existing_object(false, g.system.as_str(), &g.entitlement, seq)?;
+                    self.close(Versioned::Grant, [sid, a, e], micros(b.as_of), end)?;
+                }
             }
-            E::WarrantRecorded(s) | E::WarrantChanged(s) => {
-                let r = &s.record;
-                self.sink.statement(
-                    "INSERT INTO warrant_record (kind, id, identity, entitlement, record, seq) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, id) DO UPDATE SET \
-                     identity = excluded.identity, entitlement = excluded.entitlement, \
-                     record = excluded.record, seq = excluded.seq",
-                    vec![
-                        Value::from(r.kind.as_str()),
-                        Value::from(r.id.as_str()),
-                        Value::from(r.identity.as_str()),
-                        Value::Text(r.entitlement.to_string()),
-                        Value::Text(serde_json::to_string(r)?),
-                        Value::Int(seq as i64),
-                    ],
-                );
+            E::RoleDefined(b) | E::RoleChanged(b) => {
+                for r in &b.records {
+                    self.sink.statement(
+                        "INSERT INTO role (key, record, seq) VALUES ($1, $2, $3) \
+                         ON CONFLICT (key) DO UPDATE SET record = excluded.record, seq = excluded.seq",
+                        vec![
+                            Value::from(r.key.as_str()),
+                            Value::Text(serde_json::to_string(r)?),
+                            Value::Int(end),
+                        ],
+                    );
+                }
             }
-            E::WarrantRemoved(s) => {
-                self.sink.statement(
-                    "DELETE FROM warrant_record WHERE kind = $1 AND id = $2",
-                    vec![
-                        Value::from(s.record.kind.as_str()),
-                        Value::from(s.record.id.as_str()),
-                    ],
-                );
+            E::RoleRemoved(b) => {
+                for r in &b.records {
+                    self.sink.statement(
+                        "DELETE FROM role WHERE key = $1",
+                        vec![Value::from(r.key.as_str())],
+                    );
+                }
+            }
+            E::WarrantRecorded(b) | E::WarrantChanged(b) => {
+                for r in &b.records {
+                    self.sink.statement(
+                        "INSERT INTO warrant_record (kind, id, identity, entitlement, record, seq) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, id) DO UPDATE SET \
+                         identity = excluded.identity, entitlement = excluded.entitlement, \
+                         record = excluded.record, seq = excluded.seq",
+                        vec![
+                            Value::from(r.kind.as_str()),
+                            Value::from(r.id.as_str()),
+                            Value::from(r.identity.as_str()),
+                            Value::Text(r.entitlement.to_string()),
+                            Value::Text(serde_json::to_string(r)?),
+                            Value::Int(end),
+                        ],
+                    );
+                }
+            }
+            E::WarrantRemoved(b) => {
+                for r in &b.records {
+                    self.sink.statement(
+                        "DELETE FROM warrant_record WHERE kind = $1 AND id = $2",
+                        vec![Value::from(r.kind.as_str()), Value::from(r.id.as_str())],
+                    );
+                }
             }
         }
         Ok(())
     }
 
+    fn configure_system(
+        &mut self,
+        c: &gatehouse_model::SystemConfig,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        let id = match self.ids.systems.get(c.key.as_str()) {
+            Some(id) => *id,
+            None => {
+                let found = self.db()?.query_opt(
+                    "SELECT system_id FROM system WHERE key = $1",
+                    &[Value::from(c.key.as_str())],
+                    |r| r.i64(0),
+                )?;
+                let id = match found {
+                    Some(id) => id,
+                    None => {
+                        self.ids.next_system += 1;
+                        self.ids.next_system - 1
+                    }
+                };
+                self.ids.systems.insert(c.key.to_string(), id);
+                id
+            }
+        };
+        self.sink.statement(
+            "INSERT INTO system (system_id, key, name, owner, criticality, financial_reporting, config, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO UPDATE SET \
+             name = excluded.name, owner = excluded.owner, criticality = excluded.criticality, \
+             financial_reporting = excluded.financial_reporting, config = excluded.config, seq = excluded.seq",
+            vec![
+                Value::Int(id),
+                Value::from(c.key.as_str()),
+                Value::from(c.name.as_str()),
+                Value::from(c.owner.as_ref().map(|o| o.to_string())),
+                Value::from(c.criticality.map(|c| c.as_str())),
+                Value::from(c.financial_reporting),
+                Value::Text(serde_json::to_string(c)?),
+                Value::Int(seq as i64),
+            ],
+        );
+        // Make the row visible to the id lookups of the same batch.
+        self.flush()
+    }
+
     fn identity_version(
         &mut self,
-        s: &Stamped<Identity>,
+        i: &Identity,
+        as_of: Timestamp,
         seq: u64,
         changed: bool,
     ) -> Result<(), StoreError> {
-        let i = &s.record;
         let key = i.key.as_str();
         let existing = self.identity_ids()?.get(key).copied();
         let id = match existing {
@@ -532,17 +566,18 @@ impl<'s> Writer<'s> {
                 id
             }
         };
-        let from = micros(s.as_of);
+        let from = micros(as_of);
         if changed {
-            self.close(Versioned::Identity, id, 0, from, seq as i64)?;
+            self.close(Versioned::Identity, [id, 0, 0], from, seq as i64)?;
         }
         let p = i.person.as_ref();
-        self.sink.touch(Versioned::Identity, id, 0);
+        self.sink.touch(Versioned::Identity, [id, 0, 0]);
         self.sink.insert(
             Table::IdentityVersion,
             vec![
                 Value::Int(id),
                 Value::Int(seq as i64),
+                Value::from(key),
                 Value::Int(from),
                 Value::Int(OPEN),
                 Value::Null,
@@ -559,11 +594,11 @@ impl<'s> Writer<'s> {
 
     fn account_version(
         &mut self,
-        s: &Stamped<Account>,
+        a: &Account,
+        as_of: Timestamp,
         seq: u64,
         changed: bool,
     ) -> Result<(), StoreError> {
-        let a = &s.record;
         let sid = self.system_id(a.system.as_str(), seq)?;
         let existing = self.object_ids(true, sid)?.get(&a.native_id).copied();
         let last_login = a.last_login.map(micros);
@@ -590,17 +625,16 @@ impl<'s> Writer<'s> {
                 id
             }
         };
-        let from = micros(s.as_of);
+        let from = micros(as_of);
         if changed {
-            self.close(Versioned::Account, id, 0, from, seq as i64)?;
+            self.close(Versioned::Account, [sid, id, 0], from, seq as i64)?;
         }
         // The last login lives on `account`; the version keeps everything else.
-        let mut record = a.clone();
-        record.last_login = None;
-        self.sink.touch(Versioned::Account, id, 0);
+        self.sink.touch(Versioned::Account, [sid, id, 0]);
         self.sink.insert(
             Table::AccountVersion,
             vec![
+                Value::Int(sid),
                 Value::Int(id),
                 Value::Int(seq as i64),
                 Value::Int(from),
@@ -608,9 +642,13 @@ impl<'s> Writer<'s> {
                 Value::Null,
                 Value::from(a.username.as_str()),
                 Value::from(a.identity.as_ref().map(|k| k.to_string())),
+                Value::from(a.linked_by.clone()),
                 Value::from(a.kind.as_str()),
                 Value::from(a.enabled),
-                Value::Text(serde_json::to_string(&record)?),
+                Value::from(a.mfa),
+                Value::from(a.employee_id.clone()),
+                Value::from(a.email.clone()),
+                attributes(&a.attributes)?,
             ],
         );
         Ok(())
@@ -618,11 +656,11 @@ impl<'s> Writer<'s> {
 
     fn entitlement_version(
         &mut self,
-        s: &Stamped<Entitlement>,
+        e: &Entitlement,
+        as_of: Timestamp,
         seq: u64,
         changed: bool,
     ) -> Result<(), StoreError> {
-        let e = &s.record;
         let sid = self.system_id(e.system.as_str(), seq)?;
         let existing = self.object_ids(false, sid)?.get(&e.native_id).copied();
         let id = match existing {
@@ -642,11 +680,11 @@ impl<'s> Writer<'s> {
                 id
             }
         };
-        let from = micros(s.as_of);
+        let from = micros(as_of);
         if changed {
-            self.close(Versioned::Entitlement, id, 0, from, seq as i64)?;
+            self.close(Versioned::Entitlement, [id, 0, 0], from, seq as i64)?;
         }
-        self.sink.touch(Versioned::Entitlement, id, 0);
+        self.sink.touch(Versioned::Entitlement, [id, 0, 0]);
         self.sink.insert(
             Table::EntitlementVersion,
             vec![
@@ -662,4 +700,13 @@ impl<'s> Writer<'s> {
         );
         Ok(())
     }
+}
+
+/// Free attributes as stored: JSON text, or NULL when there are none.
+pub(crate) fn attributes(a: &gatehouse_model::Attributes) -> Result<Value, StoreError> {
+    Ok(if a.is_empty() {
+        Value::Null
+    } else {
+        Value::Text(serde_json::to_string(a)?)
+    })
 }

@@ -6,7 +6,7 @@ use gatehouse_connect::{
     CorrelationReport, Correlator, IdentityIndex, Outcome, Problem, ReadOptions, read_hr, read_nhi,
     read_roles, read_system, read_warrants,
 };
-use gatehouse_model::{Account, Identity, ImportFile, SystemConfig, Timestamp};
+use gatehouse_model::{Account, ImportFile, SystemConfig, Timestamp};
 use gatehouse_store::{
     ImportOptions, ImportSummary, Progress, Store, StoreError, SystemImport, Writer,
 };
@@ -57,18 +57,21 @@ pub struct ImportReport {
 }
 
 /// Builds the correlation index from the store's current identities.
-fn index_of(identities: &[Identity]) -> IdentityIndex {
+fn index_of(w: &mut Writer<'_>) -> Result<IdentityIndex, StoreError> {
     let mut ix = IdentityIndex::default();
-    for i in identities {
-        ix.insert(&i.key, i.kind, i.email.as_deref());
+    for (key, kind, email) in w.identity_directory()? {
+        ix.insert(&key, kind, email.as_deref());
     }
-    ix
+    Ok(ix)
 }
 
 /// Re-links accounts of every system to the current identities, appending `account.correlated`
 /// where a link changes. Systems whose rules do not compile are left as they are.
 pub fn relink(w: &mut Writer<'_>) -> Result<u64, StoreError> {
-    let index = index_of(&w.current_identities()?);
+    if w.system_count()? == 0 {
+        return Ok(0);
+    }
+    let index = index_of(w)?;
     w.recorrelate(|config: &SystemConfig, accounts: &mut [Account]| {
         if let Ok(c) = Correlator::new(&config.correlation) {
             c.correlate_accounts(accounts, &index);
@@ -145,7 +148,7 @@ pub fn import(
                 if let Some(p) = progress.clone() {
                     w.set_progress(p);
                 }
-                let index = index_of(&w.current_identities()?);
+                let index = index_of(w)?;
                 let report = correlator.correlate_accounts(&mut accounts, &index);
                 let summary = w.import_system(
                     SystemImport {

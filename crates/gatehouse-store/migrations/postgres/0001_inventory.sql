@@ -66,6 +66,7 @@ CREATE TABLE identity (
 CREATE TABLE identity_version (
     identity_id  BIGINT  NOT NULL REFERENCES identity (identity_id),
     seq          BIGINT  NOT NULL,
+    key          TEXT    NOT NULL,
     valid_from   BIGINT  NOT NULL,
     valid_to     BIGINT  NOT NULL,
     end_seq      BIGINT,
@@ -87,6 +88,7 @@ CREATE TABLE account (
     UNIQUE (system_id, native_id)
 );
 CREATE TABLE account_version (
+    system_id   BIGINT  NOT NULL REFERENCES system (system_id),
     account_id  BIGINT  NOT NULL REFERENCES account (account_id),
     seq         BIGINT  NOT NULL,
     valid_from  BIGINT  NOT NULL,
@@ -94,10 +96,14 @@ CREATE TABLE account_version (
     end_seq     BIGINT,
     username    TEXT    NOT NULL,
     identity    TEXT,
+    linked_by   TEXT,
     kind        TEXT    NOT NULL,
     enabled     BIGINT  NOT NULL,
-    record      TEXT    NOT NULL,
-    PRIMARY KEY (account_id, seq)
+    mfa         BIGINT,
+    employee_id TEXT,
+    email       TEXT,
+    attributes  TEXT,
+    PRIMARY KEY (system_id, account_id, seq)
 );
 CREATE INDEX account_version_identity ON account_version (identity, valid_from);
 
@@ -119,8 +125,11 @@ CREATE TABLE entitlement_version (
     PRIMARY KEY (entitlement_id, seq)
 );
 
--- Grants carry their few attributes in columns: there are millions of them.
+-- Grants carry their few attributes in columns: there are millions of them. Versions of
+-- accounts and grants are clustered by system, so that loading a system's current state for an
+-- import's delta is one range scan.
 CREATE TABLE grant_version (
+    system_id       BIGINT  NOT NULL REFERENCES system (system_id),
     account_id      BIGINT  NOT NULL REFERENCES account (account_id),
     entitlement_id  BIGINT  NOT NULL REFERENCES entitlement (entitlement_id),
     seq             BIGINT  NOT NULL,
@@ -131,7 +140,7 @@ CREATE TABLE grant_version (
     warrant         TEXT,
     expires_at      BIGINT,
     attributes      TEXT,
-    PRIMARY KEY (account_id, entitlement_id, seq)
+    PRIMARY KEY (system_id, account_id, entitlement_id, seq)
 );
 CREATE INDEX grant_version_entitlement ON grant_version (entitlement_id, valid_from);
 

@@ -66,6 +66,7 @@ CREATE TABLE identity (
 CREATE TABLE identity_version (
     identity_id  INTEGER NOT NULL REFERENCES identity (identity_id),
     seq          INTEGER NOT NULL,
+    key          TEXT    NOT NULL,
     valid_from   INTEGER NOT NULL,
     valid_to     INTEGER NOT NULL,
     end_seq      INTEGER,
@@ -87,6 +88,7 @@ CREATE TABLE account (
     UNIQUE (system_id, native_id)
 );
 CREATE TABLE account_version (
+    system_id   INTEGER NOT NULL REFERENCES system (system_id),
     account_id  INTEGER NOT NULL REFERENCES account (account_id),
     seq         INTEGER NOT NULL,
     valid_from  INTEGER NOT NULL,
@@ -94,10 +96,14 @@ CREATE TABLE account_version (
     end_seq     INTEGER,
     username    TEXT    NOT NULL,
     identity    TEXT,
+    linked_by   TEXT,
     kind        TEXT    NOT NULL,
     enabled     INTEGER NOT NULL,
-    record      TEXT    NOT NULL,
-    PRIMARY KEY (account_id, seq)
+    mfa         INTEGER,
+    employee_id TEXT,
+    email       TEXT,
+    attributes  TEXT,
+    PRIMARY KEY (system_id, account_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX account_version_identity ON account_version (identity, valid_from);
 
@@ -119,8 +125,11 @@ CREATE TABLE entitlement_version (
     PRIMARY KEY (entitlement_id, seq)
 ) WITHOUT ROWID;
 
--- Grants carry their few attributes in columns: there are millions of them.
+-- Grants carry their few attributes in columns: there are millions of them. Versions of
+-- accounts and grants are clustered by system, so that loading a system's current state for an
+-- import's delta is one range scan.
 CREATE TABLE grant_version (
+    system_id       INTEGER NOT NULL REFERENCES system (system_id),
     account_id      INTEGER NOT NULL REFERENCES account (account_id),
     entitlement_id  INTEGER NOT NULL REFERENCES entitlement (entitlement_id),
     seq             INTEGER NOT NULL,
@@ -131,7 +140,7 @@ CREATE TABLE grant_version (
     warrant         TEXT,
     expires_at      INTEGER,
     attributes      TEXT,
-    PRIMARY KEY (account_id, entitlement_id, seq)
+    PRIMARY KEY (system_id, account_id, entitlement_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX grant_version_entitlement ON grant_version (entitlement_id, valid_from);
 
