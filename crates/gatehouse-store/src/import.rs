@@ -292,13 +292,14 @@ impl Writer<'_> {
         };
         let (mut added, mut changed) = (Vec::new(), Vec::new());
         for i in identities {
-            if let Some(owner) = i.non_human.as_ref().and_then(|n| n.owner.as_ref()) {
-                if !known.contains(owner.as_str()) && !all_keys.contains(owner.as_str()) {
-                    warnings.push(format!(
-                        "`{}` is owned by `{owner}`, who is not a known identity",
-                        i.key
-                    ));
-                }
+            if let Some(owner) = i.non_human.as_ref().and_then(|n| n.owner.as_ref())
+                && !known.contains(owner.as_str())
+                && !all_keys.contains(owner.as_str())
+            {
+                warnings.push(format!(
+                    "`{}` is owned by `{owner}`, who is not a known identity",
+                    i.key
+                ));
             }
             seen.insert(i.key.to_string());
             match current.get(i.key.as_str()) {
@@ -390,10 +391,10 @@ impl Writer<'_> {
                 None => Fate::Added,
                 Some((_, old)) if old.differs_beyond_activity(a) => Fate::Changed,
                 Some((_, old)) => {
-                    if let Some(login) = a.last_login {
-                        if old.last_login.is_none_or(|l| l < login) {
-                            logins.push((a.native_id.clone(), login));
-                        }
+                    if let Some(login) = a.last_login
+                        && old.last_login.is_none_or(|l| l < login)
+                    {
+                        logins.push((a.native_id.clone(), login));
                     }
                     Fate::Same
                 }
