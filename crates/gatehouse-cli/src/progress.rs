@@ -37,6 +37,13 @@ impl EventBar {
     }
 }
 
+impl EventBar {
+    /// Runs `f` (which prints) with the bar hidden.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+}
+
 impl Drop for EventBar {
     fn drop(&mut self) {
         self.bar.finish_and_clear();

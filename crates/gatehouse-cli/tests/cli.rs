@@ -518,4 +518,33 @@ fn demo_builds_a_verifiable_organisation() {
     serde_json::from_str::<serde_json::Value>(&out).unwrap();
     let err = env.fails(&["demo", "--people", "120"]);
     assert!(err.contains("needs an empty store"), "{err}");
+
+    // The demo's last month, imported as a whole folder into another store.
+    let other = env.path("other.db").display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", other.as_str()];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    assert!(run(&["init"]).status.success());
+    let out = run(&["import", "folder", "gatehouse-demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("gatehouse-demo/hr/people.csv:\nimported `hr`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("imported `system:erp`"), "{stdout}");
+    assert!(stdout.contains("imported `warrants`"), "{stdout}");
+    std::fs::create_dir_all(env.path("empty")).unwrap();
+    let out = run(&["import", "folder", "empty"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("`empty` holds no source: expected hr/people.csv")
+    );
 }

@@ -147,8 +147,8 @@ pub fn find_duplicates<'a, T, K: std::hash::Hash + Eq>(
     key: impl Fn(&'a T) -> K,
     problem: impl Fn(&K, &Path, u64, u64) -> Problem,
 ) -> Vec<(usize, Problem)> {
-    let mut first: std::collections::HashMap<K, u64> =
-        std::collections::HashMap::with_capacity(valid.len());
+    let mut first: rustc_hash::FxHashMap<K, u64> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(valid.len(), Default::default());
     let mut dups = Vec::new();
     for (i, (line, t)) in valid.iter().enumerate() {
         let k = key(t);

@@ -1,6 +1,8 @@
 //! Linking accounts to identities by a system's correlation rules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use gatehouse_model::{Account, CorrelationRule, IdentityKey, IdentityKind};
 use regex::Regex;
@@ -34,7 +36,7 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
 /// What correlation needs to know about the identities in the store.
 #[derive(Debug, Default)]
 pub struct IdentityIndex {
-    keys: HashMap<String, IdentityKind>,
+    keys: HashMap<IdentityKey, IdentityKind>,
     by_email: HashMap<String, Vec<IdentityKey>>,
     by_email_local: HashMap<String, Vec<IdentityKey>>,
 }
@@ -42,9 +44,14 @@ pub struct IdentityIndex {
 impl IdentityIndex {
     /// Adds an identity.
     pub fn insert(&mut self, key: &IdentityKey, kind: IdentityKind, email: Option<&str>) {
-        self.keys.insert(key.as_str().to_owned(), kind);
+        self.keys.insert(key.clone(), kind);
         if let Some(email) = email {
-            let lower = email.trim().to_lowercase();
+            let email = email.trim();
+            let lower = if email.chars().any(char::is_uppercase) {
+                email.to_lowercase()
+            } else {
+                email.to_owned()
+            };
             if let Some((local, _)) = lower.split_once('@') {
                 self.by_email_local
                     .entry(local.to_owned())

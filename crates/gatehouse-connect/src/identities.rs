@@ -1,6 +1,6 @@
 //! The HR feed (people) and the non-human identity inventory.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 use gatehouse_model::{
@@ -185,7 +185,7 @@ fn file_name(path: &Path) -> String {
 
 /// Flags a key seen on an earlier line.
 fn check_unique_keys(rows: &mut Rows<Identity>, what: &str) {
-    let mut seen: HashMap<IdentityKey, u64> = HashMap::new();
+    let mut seen: HashMap<IdentityKey, u64> = HashMap::default();
     let path = rows.path.clone();
     rows.retain(|line, id| match seen.get(&id.key) {
         Some(first) => Err(Problem::field(
@@ -202,7 +202,7 @@ fn check_unique_keys(rows: &mut Rows<Identity>, what: &str) {
 }
 
 fn check_unique_emails(rows: &mut Rows<Identity>) {
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashMap<String, u64> = HashMap::default();
     let path = rows.path.clone();
     rows.retain(|line, id| {
         let Some(email) = &id.email else {
@@ -228,7 +228,7 @@ fn check_unique_emails(rows: &mut Rows<Identity>) {
 
 /// Reads the HR feed: one row per person (see docs/formats.md).
 pub fn read_hr(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, ConnectError> {
-    let mut in_file: HashSet<String> = HashSet::new();
+    let mut in_file: HashSet<String> = HashSet::default();
     let mut rows = Rows::read(path, &file_name(path), &HR_SCHEMA, |row| {
         if let Some(k) = row.get("employee_id") {
             in_file.insert(k.to_owned());

@@ -1,6 +1,8 @@
 //! One system's snapshot: a folder with `system.toml`, accounts, entitlements and grants.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use gatehouse_model::{
@@ -318,20 +320,39 @@ pub fn read_system(dir: &Path, options: ReadOptions) -> Result<SystemSnapshot, C
     let (entitlements_path, entitlements_name) = find_data_file(dir, "entitlements")?;
     let (grants_path, grants_name) = find_data_file(dir, "grants")?;
 
-    let mut accounts = Rows::read(&accounts_path, &accounts_name, &ACCOUNT_SCHEMA, |r| {
-        parse_account(&key, r)
-    })?;
-    check_unique(&mut accounts, "id", |a| &a.native_id);
-    let mut entitlements = Rows::read(
-        &entitlements_path,
-        &entitlements_name,
-        &ENTITLEMENT_SCHEMA,
-        |r| parse_entitlement(&key, r),
-    )?;
-    check_unique(&mut entitlements, "id", |e| &e.native_id);
-    let mut grants = Rows::read(&grants_path, &grants_name, &GRANT_SCHEMA, |r| {
-        parse_grant(&key, r)
-    })?;
+    // The grants file is the big one: parse it on another core meanwhile.
+    let (accounts, entitlements, grants) = std::thread::scope(|scope| {
+        let grants = scope.spawn(|| {
+            Rows::read(&grants_path, &grants_name, &GRANT_SCHEMA, |r| {
+                parse_grant(&key, r)
+            })
+        });
+        let accounts = Rows::read(&accounts_path, &accounts_name, &ACCOUNT_SCHEMA, |r| {
+            parse_account(&key, r)
+        })
+        .map(|mut a| {
+            check_unique(&mut a, "id", |a| &a.native_id);
+            a
+        });
+        let entitlements = Rows::read(
+            &entitlements_path,
+            &entitlements_name,
+            &ENTITLEMENT_SCHEMA,
+            |r| parse_entitlement(&key, r),
+        )
+        .map(|mut e| {
+            check_unique(&mut e, "id", |e| &e.native_id);
+            e
+        });
+        let grants = grants.join().unwrap_or_else(|_| {
+            Err(ConnectError::Unreadable(Problem::file(
+                &grants_path,
+                "reading the file failed unexpectedly",
+            )))
+        });
+        (accounts, entitlements, grants)
+    });
+    let (mut accounts, mut entitlements, mut grants) = (accounts?, entitlements?, grants?);
 
     // References: every grant names an account and an entitlement of this snapshot.
     let account_ids: HashMap<&str, ()> = accounts

@@ -59,6 +59,12 @@ macro_rules! key_type {
             }
         }
 
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl std::str::FromStr for $name {
             type Err = ModelError;
             fn from_str(s: &str) -> Result<Self, ModelError> {

@@ -12,16 +12,16 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use gatehouse_model::{
     Account, AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, Entitlement,
-    EntitlementRemoved, EventData, Grant, GrantRemoved, Identity, IdentityKey, IdentityKind,
-    IdentityRemoved, ImportApplied, ImportFile, Role, RoleRemoved, Stamped, SystemConfig,
-    SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
+    EntitlementRemoved, EventData, Grant, GrantRemoved, Identity, IdentityKind, IdentityRemoved,
+    ImportApplied, ImportFile, Role, RoleRemoved, Stamped, SystemConfig, SystemKey, Timestamp,
+    WarrantKind, WarrantRecord, WarrantRecordRemoved,
 };
 use sha2::{Digest, Sha256};
 
 use crate::db::Value;
 use crate::error::StoreError;
 use crate::sink::OPEN;
-use crate::writer::{Writer, from_micros, micros};
+use crate::writer::{Directory, Writer, from_micros, micros};
 
 /// Common settings of an import.
 #[derive(Debug, Clone)]
@@ -184,10 +184,11 @@ impl Writer<'_> {
             changes: delta.counts.clone(),
             skipped_rows: options.skipped_rows,
         }))?;
-        for mut e in delta.events {
-            set_import(&mut e, import);
-            self.append(e)?;
+        let mut events = delta.events;
+        for e in &mut events {
+            set_import(e, import);
         }
+        self.append_all(events)?;
         self.expect(0);
         Ok(ImportSummary {
             source: source.to_owned(),
@@ -197,15 +198,20 @@ impl Writer<'_> {
         })
     }
 
-    /// Every current identity's key, kind and e-mail: what correlation needs.
-    pub fn identity_directory(
-        &mut self,
-    ) -> Result<Vec<(IdentityKey, IdentityKind, Option<String>)>, StoreError> {
-        self.db()?.query(
+    /// Every current identity's key, kind and e-mail: what correlation needs. Reused from
+    /// the previous write of this store handle when nothing has changed since.
+    pub fn identity_directory(&mut self) -> Result<Directory, StoreError> {
+        if let Some(d) = self.cached_directory() {
+            return Ok(d);
+        }
+        let rows = self.db()?.query(
             &format!("SELECT key, kind, email FROM identity_version WHERE valid_to = {OPEN}"),
             &[],
             |r| Ok((r.str(0)?.parse()?, r.str(1)?.parse()?, r.opt_str(2)?)),
-        )
+        )?;
+        let d: Directory = std::sync::Arc::new(rows);
+        self.remember_directory(d.clone());
+        Ok(d)
     }
 
     /// Number of systems in the store.

@@ -8,7 +8,9 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use gatehouse_ledger::{Appender, Hash, TileId, TileReader, decode_tile, encode_tile, leaf_hash};
-use gatehouse_model::{Account, Entitlement, Event, EventData, Identity, IdentityKind, Timestamp};
+use gatehouse_model::{
+    Account, Entitlement, Event, EventData, Identity, IdentityKey, IdentityKind, Timestamp,
+};
 
 use crate::db::{Db, Value};
 use crate::error::StoreError;
@@ -88,11 +90,22 @@ pub struct Writer<'s> {
     ledger_time: std::time::Duration,
     expected: u64,
     progress: Option<Progress>,
+    start_size: u64,
+    pub(crate) directory: Option<(u64, Directory)>,
+    pub(crate) identities_changed: bool,
 }
+
+/// Every current identity's key, kind and e-mail, shared.
+pub type Directory = std::sync::Arc<Vec<(IdentityKey, IdentityKind, Option<String>)>>;
 
 impl<'s> Writer<'s> {
     /// Starts a writer inside an open transaction.
-    pub(crate) fn begin(db: &'s mut Db, actor: &str, now: Timestamp) -> Result<Self, StoreError> {
+    pub(crate) fn begin(
+        db: &'s mut Db,
+        actor: &str,
+        now: Timestamp,
+        directory: Option<(u64, Directory)>,
+    ) -> Result<Self, StoreError> {
         let size = db.scalar("SELECT max(seq) FROM event", &[])? as u64;
         let ledger = Appender::load(size, &mut DbTiles(db))?;
         let ids = Ids {
@@ -114,7 +127,33 @@ impl<'s> Writer<'s> {
             ledger_time: std::time::Duration::ZERO,
             expected: 0,
             progress: None,
+            start_size: size,
+            directory,
+            identities_changed: false,
         })
+    }
+
+    /// The cached directory, if it still describes the store as this writer found it and the
+    /// writer has not changed any identity.
+    pub(crate) fn cached_directory(&self) -> Option<Directory> {
+        match &self.directory {
+            Some((size, d)) if *size == self.start_size && !self.identities_changed => {
+                Some(d.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Remembers a directory read from the store as this writer found it.
+    pub(crate) fn remember_directory(&mut self, d: Directory) {
+        if !self.identities_changed {
+            self.directory = Some((self.start_size, d));
+        }
+    }
+
+    /// The directory cache to keep after commit, valid at the new size.
+    pub(crate) fn directory_after_commit(&self) -> Option<(u64, Directory)> {
+        self.cached_directory().map(|d| (self.ledger.size(), d))
     }
 
     /// Reports progress to `f(appended, expected)` every few thousand events, where
@@ -181,9 +220,72 @@ impl<'s> Writer<'s> {
         Ok(())
     }
 
+    /// Appends many events, encoding and hashing them on all cores while the previous chunk is
+    /// written. Equivalent to calling [`Writer::append`] for each, in order.
+    pub fn append_all(&mut self, data: Vec<EventData>) -> Result<(), StoreError> {
+        const CHUNK: usize = 64;
+        let mut data = data.into_iter().peekable();
+        while data.peek().is_some() {
+            let start = self.next_seq;
+            let events: Vec<Event> = data
+                .by_ref()
+                .take(CHUNK)
+                .enumerate()
+                .map(|(i, d)| Event {
+                    seq: start + i as u64,
+                    at: self.now,
+                    actor: self.actor.clone(),
+                    data: d,
+                })
+                .collect();
+            let encode = |evs: &[Event]| -> (Vec<(Vec<u8>, Hash)>, std::time::Duration) {
+                let mut hashing = std::time::Duration::ZERO;
+                let out = evs
+                    .iter()
+                    .map(|e| {
+                        let body = e.encode();
+                        let t = std::time::Instant::now();
+                        let leaf = leaf_hash(&body);
+                        hashing += t.elapsed();
+                        (body, leaf)
+                    })
+                    .collect();
+                (out, hashing)
+            };
+            let half = events.len().div_ceil(2);
+            let (a, b) = std::thread::scope(|s| {
+                let (first, second) = events.split_at(half);
+                let other = s.spawn(|| encode(second));
+                let mine = encode(first);
+                (mine, other.join())
+            });
+            let (b, hashing_b) =
+                b.map_err(|_| StoreError::Corrupt("encoding events failed".into()))?;
+            let (a, hashing_a) = a;
+            self.ledger_time += hashing_a + hashing_b;
+            for (event, (body, leaf)) in events.iter().zip(a.into_iter().chain(b)) {
+                self.record_hashed(event, body, leaf)?;
+                self.next_seq += 1;
+            }
+        }
+        Ok(())
+    }
+
     fn record(&mut self, event: &Event, body: Vec<u8>) -> Result<(), StoreError> {
         let t = std::time::Instant::now();
-        self.ledger.push(leaf_hash(&body));
+        let leaf = leaf_hash(&body);
+        self.ledger_time += t.elapsed();
+        self.record_hashed(event, body, leaf)
+    }
+
+    fn record_hashed(
+        &mut self,
+        event: &Event,
+        body: Vec<u8>,
+        leaf: Hash,
+    ) -> Result<(), StoreError> {
+        let t = std::time::Instant::now();
+        self.ledger.push(leaf);
         self.ledger_time += t.elapsed();
         self.project(event)?;
         self.sink.insert(
@@ -356,12 +458,14 @@ impl<'s> Writer<'s> {
             }
             E::SystemConfigured(s) => self.configure_system(&s.record, seq)?,
             E::IdentityAdded(b) | E::IdentityChanged(b) => {
+                self.identities_changed = true;
                 let changed = matches!(event.data, E::IdentityChanged(_));
                 for i in &b.records {
                     self.identity_version(i, b.as_of, seq, changed)?;
                 }
             }
             E::IdentityRemoved(b) => {
+                self.identities_changed = true;
                 for r in &b.records {
                     let key = r.key.as_str();
                     let id = *self.identity_ids()?.get(key).ok_or_else(|| {

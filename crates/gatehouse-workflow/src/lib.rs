@@ -10,7 +10,8 @@
 mod import;
 
 pub use import::{
-    ImportReport, ImportSettings, Source, import, recorrelate, relink, snapshot_sources,
+    ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder, parse, recorrelate,
+    relink, snapshot_sources,
 };
 
 /// What can go wrong in a workflow.

@@ -12,7 +12,7 @@ use gatehouse_model::parse_date;
 use gatehouse_store::query;
 use gatehouse_workflow::ImportSettings;
 
-use crate::commands::import::import_one;
+use crate::commands::import::import_folder;
 use crate::commands::init;
 use crate::context::Ctx;
 
@@ -74,10 +74,8 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             skip_invalid: false,
             allow_mass_removal: false,
         };
-        for (source, path) in gatehouse_workflow::snapshot_sources(&args.dir)? {
-            import_one(ctx, &mut store, source, &path, &settings)
-                .with_context(|| format!("importing the demo file `{}`", path.display()))?;
-        }
+        import_folder(ctx, &mut store, &args.dir, &settings, false)
+            .with_context(|| format!("importing the demo snapshot in `{}`", args.dir.display()))?;
         // One signed checkpoint per month, as a scheduled import job would leave.
         ctx.seal(&mut store)?;
     }

@@ -65,6 +65,14 @@ pub enum ImportCommand {
         #[command(flatten)]
         flags: ImportFlags,
     },
+    /// Every source of a snapshot folder, in order: hr/people.csv, nhi/identities.csv,
+    /// systems/<key>/, roles/, warrants/tickets.csv (the layout `gatehouse demo` writes).
+    Folder {
+        /// The folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        flags: ImportFlags,
+    },
 }
 
 fn plural(n: u64, word: &str) -> String {
@@ -206,6 +214,44 @@ pub fn import_one(
     Ok(report)
 }
 
+/// Settings from the flags.
+fn settings(flags: &ImportFlags) -> Result<ImportSettings> {
+    Ok(ImportSettings {
+        as_of: flags.as_of.as_deref().map(parse_timestamp).transpose()?,
+        skip_invalid: flags.skip_invalid,
+        allow_mass_removal: flags.allow_mass_removal,
+    })
+}
+
+/// Imports a whole snapshot folder, printing a line per source; used by `import folder` and
+/// `demo`.
+pub fn import_folder(
+    ctx: &Ctx,
+    store: &mut Store,
+    dir: &Path,
+    settings: &ImportSettings,
+    verbose: bool,
+) -> Result<Vec<ImportReport>> {
+    let bar = EventBar::new(&format!("importing {}", dir.display()));
+    let reports = gatehouse_workflow::import_folder(
+        store,
+        dir,
+        settings,
+        &ctx.actor,
+        ctx.now,
+        Some(bar.callback()),
+        |path, report| {
+            if verbose {
+                bar.suspend(|| {
+                    println!("{}:", path.display());
+                    print_report(report);
+                });
+            }
+        },
+    )?;
+    Ok(reports)
+}
+
 /// Runs `gatehouse import …`.
 pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
     let (source, path, flags) = match cmd {
@@ -214,12 +260,16 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
         ImportCommand::System { dir, flags } => (Source::System, dir, flags),
         ImportCommand::Roles { path, flags } => (Source::Roles, path, flags),
         ImportCommand::Warrants { file, flags } => (Source::Warrants, file, flags),
+        ImportCommand::Folder { dir, flags } => {
+            let mut store = ctx.open()?;
+            let result = import_folder(ctx, &mut store, &dir, &settings(&flags)?, true);
+            // Whatever went in is sealed, even when a later source failed.
+            ctx.seal(&mut store)?;
+            result?;
+            return Ok(ExitCode::SUCCESS);
+        }
     };
-    let settings = ImportSettings {
-        as_of: flags.as_of.as_deref().map(parse_timestamp).transpose()?,
-        skip_invalid: flags.skip_invalid,
-        allow_mass_removal: flags.allow_mass_removal,
-    };
+    let settings = settings(&flags)?;
     let mut store = ctx.open()?;
     let report = import_one(ctx, &mut store, source, &path, &settings)?;
     ctx.seal(&mut store)?;
