@@ -66,6 +66,19 @@ enum Cmd {
         #[arg(long, default_value = "target/bench-history")]
         work: PathBuf,
     },
+    /// Ledger figures: verifying 1M events against `sha256sum` of the same bytes, a 1M-event
+    /// bundle checked offline, inclusion proofs in a 10M-leaf tree from stored tiles.
+    Ledger {
+        /// Events in the log to verify.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Leaves of the tree for the proof timings.
+        #[arg(long, default_value_t = 10_000_000)]
+        leaves: u64,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-ledger")]
+        work: PathBuf,
+    },
     /// (internal) Import a written snapshot into a store and report time and peak memory.
     ImportChild {
         /// Snapshot folder.
@@ -447,6 +460,171 @@ fn bench_history(people: usize, months: u32, seed: u64, queries: usize, work: &P
     Ok(())
 }
 
+fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
+    use gatehouse_ledger::{Appender, NoteSigner, encode_tile, inclusion_proof, leaf_hash};
+    use gatehouse_model::{AccountActivity, EventData, Stamped, SystemKey};
+    use gatehouse_store::{DbTiles, Value, VerifyOptions};
+
+    let _ = std::fs::remove_dir_all(work);
+    std::fs::create_dir_all(work)?;
+    let db = work.join("ledger.db").display().to_string();
+    let mut store = Store::open(&db, OpenMode::Create)?;
+    let now = gatehouse_model::parse_timestamp("2026-11-23T10:00:00Z")?;
+    // A system with one account, then one single-record event per login observation: ~250
+    // bytes each, the size of a typical single event.
+    let sys = work.join("sys");
+    std::fs::create_dir_all(&sys)?;
+    std::fs::write(sys.join("system.toml"), "key = \"app\"\nname = \"App\"\n")?;
+    std::fs::write(
+        sys.join("accounts.csv"),
+        "id,username\nsvc-000001,svc-batch-runner\n",
+    )?;
+    std::fs::write(sys.join("entitlements.csv"), "id\n")?;
+    std::fs::write(sys.join("grants.csv"), "account,entitlement\n")?;
+    let settings = ImportSettings {
+        as_of: Some(now),
+        skip_invalid: false,
+        allow_mass_removal: false,
+    };
+    gatehouse_workflow::import(
+        &mut store,
+        Source::System,
+        &sys,
+        &settings,
+        "bench",
+        now,
+        None,
+    )?;
+    let key = SystemKey::new("app")?;
+    let t = Instant::now();
+    let mut n = store.event_count()?;
+    while n < events {
+        let chunk = (events - n).min(100_000);
+        store.write("bench:ledger", now, |w| {
+            let data: Vec<EventData> = (0..chunk)
+                .map(|i| {
+                    let at = Timestamp::from_second(1_700_000_000 + (n + i) as i64).unwrap_or(now);
+                    EventData::AccountActivity(Stamped {
+                        as_of: at,
+                        import: None,
+                        record: AccountActivity {
+                            system: key.clone(),
+                            logins: vec![("svc-000001".into(), at)],
+                        },
+                    })
+                })
+                .collect();
+            w.append_all(data)
+        })?;
+        n += chunk;
+    }
+    let append = t.elapsed().as_secs_f64();
+    let signer = NoteSigner::generate_from_seed("bench.example/gatehouse", [7; 32])?;
+    store.sign_checkpoint(&signer, now)?;
+    println!(
+        "log of {n} events appended in {append:.1} s ({:.0} events/s, ledger part {:.2} s)",
+        n as f64 / append,
+        store.ledger_time().as_secs_f64()
+    );
+
+    // Verify: tree part only, then the bytes through sha256sum.
+    let t = Instant::now();
+    let r = store
+        .verify_ledger(&VerifyOptions {
+            key: &signer.verifier(),
+            published: vec![],
+            state: false,
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let verify = t.elapsed().as_secs_f64();
+    let bundle = work.join("bundle");
+    let t = Instant::now();
+    store.export_bundle(&bundle, 1, n, &signer.verifier())?;
+    let export = t.elapsed().as_secs_f64();
+    let _ = Command::new("sync").status();
+    let t = Instant::now();
+    let out = Command::new("sha256sum")
+        .arg(bundle.join("events.jsonl"))
+        .output()?;
+    let sha = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!("sha256sum failed");
+    }
+    let mb = r.bytes as f64 / 1048576.0;
+    println!(
+        "ledger verify (tree part, reading from the store): {:.2} s for {mb:.0} MiB = {:.0} MiB/s",
+        r.tree_seconds,
+        mb / r.tree_seconds
+    );
+    println!("  (whole verify call {verify:.2} s)");
+    println!(
+        "sha256sum of the same event bytes:                {sha:.2} s = {:.0} MiB/s",
+        mb / sha
+    );
+    println!(
+        "ratio verifier / sha256sum throughput:            {:.2}",
+        (mb / r.tree_seconds) / (mb / sha)
+    );
+    let t = Instant::now();
+    let report = gatehouse_ledger::bundle::verify_bundle(&bundle, &signer.verifier())?;
+    println!(
+        "bundle of {} events exported in {export:.1} s, verified offline in {:.2} s",
+        report.events_checked,
+        t.elapsed().as_secs_f64()
+    );
+    drop(store);
+
+    // Proofs at 10M leaves: the tree's tiles written straight into a store.
+    let big = work.join("tiles.db").display().to_string();
+    let mut store = Store::open(&big, OpenMode::Create)?;
+    let t = Instant::now();
+    let mut app = Appender::new();
+    let db = store.db();
+    db.batch("BEGIN")?;
+    for i in 0..leaves {
+        app.push(leaf_hash(&i.to_be_bytes()));
+        if i % 1_000_000 == 999_999 || i + 1 == leaves {
+            for (id, hashes) in app.take_dirty_tiles() {
+                db.exec(
+                    "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
+                     ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                    &[
+                        Value::Int(i64::from(id.level)),
+                        Value::Int(id.index as i64),
+                        Value::Blob(encode_tile(&hashes)),
+                    ],
+                )?;
+            }
+        }
+    }
+    db.batch("COMMIT")?;
+    println!(
+        "tree of {leaves} leaves built and stored in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let root = app.root();
+    let mut pick = Pick(12345);
+    let t = Instant::now();
+    inclusion_proof(&mut DbTiles(store.db()), 0, leaves)?;
+    println!(
+        "first (cold) inclusion proof: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut times = Vec::new();
+    for _ in 0..1000 {
+        let index = pick.next(leaves as usize) as u64;
+        let t = Instant::now();
+        let proof = inclusion_proof(&mut DbTiles(store.db()), index, leaves)?;
+        times.push(t.elapsed().as_secs_f64());
+        proof.verify(&leaf_hash(&index.to_be_bytes()), &root)?;
+    }
+    println!(
+        "inclusion proof at {leaves} leaves, from stored tiles: {}",
+        Sample(times).summary().replace("questions", "proofs")
+    );
+    Ok(())
+}
+
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
@@ -464,6 +642,11 @@ fn main() -> Result<ExitCode> {
             work,
         } => bench_history(people, months, seed, queries, &work)?,
         Cmd::ImportChild { dir, db, as_of } => import_child(&dir, &db, &as_of)?,
+        Cmd::Ledger {
+            events,
+            leaves,
+            work,
+        } => bench_ledger(events, leaves, &work)?,
     }
     Ok(ExitCode::SUCCESS)
 }

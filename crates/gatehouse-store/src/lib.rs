@@ -29,7 +29,7 @@ pub use error::StoreError;
 pub use import::{ImportOptions, ImportSummary, SystemImport};
 pub use ledger::{CheckpointRow, EventFilter, EventRow, STATE_TABLES, StateDifference};
 pub use verify::{VerifyError, VerifyOptions, VerifyReport};
-pub use writer::{Directory, Progress, Writer, from_micros, micros};
+pub use writer::{DbTiles, Directory, Progress, Writer, from_micros, micros};
 
 /// Where the embedded store lives by default.
 pub const DEFAULT_SQLITE: &str = "gatehouse.db";

@@ -66,7 +66,7 @@ pub enum ImportCommand {
         flags: ImportFlags,
     },
     /// Every source of a snapshot folder, in order: hr/people.csv, nhi/identities.csv,
-    /// systems/<key>/, roles/, warrants/tickets.csv (the layout `gatehouse demo` writes).
+    /// `systems/<key>/`, roles/, warrants/tickets.csv (the layout `gatehouse demo` writes).
     Folder {
         /// The folder.
         dir: PathBuf,
