@@ -16,6 +16,16 @@ struct FileConfig {
     store: StoreSection,
     #[serde(default)]
     ledger: LedgerSection,
+    #[serde(default)]
+    analysis: AnalysisSection,
+    /// The analysis policy inline, instead of `policy/policy.toml`.
+    policy: Option<toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalysisSection {
+    policy_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +58,10 @@ pub struct Config {
     pub public_key_file: PathBuf,
     /// A folder where every new checkpoint is also written, for an outside system to keep.
     pub publish_dir: Option<PathBuf>,
+    /// Where `policy.toml` and `sod.toml` are (default `policy/` next to the configuration).
+    pub policy_dir: PathBuf,
+    /// The `[policy]` table of the configuration file, as TOML text, when there is one.
+    pub inline_policy: Option<String>,
 }
 
 fn relative_to(base: &Path, p: PathBuf) -> PathBuf {
@@ -124,8 +138,19 @@ impl Config {
             .public_key_file
             .map(|p| relative_to(&base, p))
             .unwrap_or_else(|| relative_to(&base, PathBuf::from("gatehouse.pub")));
+        let inline_policy = parsed
+            .policy
+            .map(|t| toml::to_string(&t))
+            .transpose()
+            .context("cannot read the [policy] table")?;
+        let policy_dir = std::env::var_os("GATEHOUSE_POLICY_DIR")
+            .map(PathBuf::from)
+            .or(parsed.analysis.policy_dir.map(|p| relative_to(&base, p)))
+            .unwrap_or_else(|| relative_to(&base, PathBuf::from("policy")));
         Ok(Config {
             file,
+            policy_dir,
+            inline_policy,
             db,
             origin: std::env::var("GATEHOUSE_LEDGER_ORIGIN")
                 .ok()
@@ -170,6 +195,11 @@ pub fn render_config(db: &str, origin: &str) -> String {
          key_file = \"gatehouse.key\"\n\
          public_key_file = \"gatehouse.pub\"\n\
          # A folder an outside system keeps, where every new checkpoint is also written.\n\
-         # publish_dir = \"/srv/gatehouse-checkpoints\"\n"
+         # publish_dir = \"/srv/gatehouse-checkpoints\"\n\
+         \n\
+         [analysis]\n\
+         # Where the analysis policy (policy.toml) and segregation-of-duties ruleset (sod.toml)\n\
+         # are; see docs/policy.md. A [policy] table here replaces policy.toml.\n\
+         policy_dir = \"policy\"\n"
     )
 }

@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::commands::{demo, import, init, inventory, ledger};
+use crate::commands::{analysis, demo, import, init, inventory, ledger};
 use crate::context::Ctx;
 use crate::output::Format;
 
@@ -68,6 +68,18 @@ enum Command {
     /// The tamper-evident ledger: verify, export evidence, prove, search events.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Run every risk rule over the inventory and record the findings.
+    Analyze(analysis::AnalyzeArgs),
+    /// Findings of the risk analysis: list, show, accept.
+    #[command(subcommand)]
+    Findings(analysis::FindingsCommand),
+    /// Explainable risk scores: the riskiest identities and systems, or one subject.
+    Risk(analysis::RiskArgs),
+    /// The assessment report: baseline, findings by rule, trend (--format md|html|json).
+    Assess(analysis::AssessArgs),
+    /// The analysis policy and segregation-of-duties ruleset.
+    #[command(subcommand)]
+    Policy(analysis::PolicyCommand),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -84,6 +96,11 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Correlate => inventory::correlate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),
+        Command::Analyze(args) => analysis::analyze(&ctx, args),
+        Command::Findings(cmd) => analysis::findings_cmd(&ctx, cmd),
+        Command::Risk(args) => analysis::risk_cmd(&ctx, args),
+        Command::Assess(args) => analysis::assess(&ctx, args),
+        Command::Policy(cmd) => analysis::policy_cmd(&ctx, cmd),
     }
 }
 

@@ -18,6 +18,10 @@ pub enum Format {
     Json,
     /// CSV, for spreadsheets.
     Csv,
+    /// A Markdown table (reports: Markdown).
+    Md,
+    /// An HTML table (reports: a self-contained page).
+    Html,
 }
 
 /// A short form of a time for tables: the date alone at midnight UTC.
@@ -84,6 +88,45 @@ pub fn print_listing<T: Serialize>(
                 writeln!(out, "{}", table(headers, &rows))?;
             }
         }
+        Format::Md => {
+            let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+            writeln!(out, "| {} |", headers.join(" | "))?;
+            writeln!(out, "|{}", "---|".repeat(headers.len()))?;
+            for i in items {
+                let r: Vec<String> = row(i).iter().map(|c| cell(c)).collect();
+                writeln!(out, "| {} |", r.join(" | "))?;
+            }
+        }
+        Format::Html => {
+            writeln!(
+                out,
+                "<table>\n<tr>{}</tr>",
+                cells("th", headers.iter().copied())
+            )?;
+            for i in items {
+                let r = row(i);
+                writeln!(
+                    out,
+                    "<tr>{}</tr>",
+                    cells("td", r.iter().map(String::as_str))
+                )?;
+            }
+            writeln!(out, "</table>")?;
+        }
     }
     Ok(())
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn cells<'a>(tag: &str, items: impl Iterator<Item = &'a str>) -> String {
+    items
+        .map(|c| format!("<{tag}>{}</{tag}>", html_escape(c)))
+        .collect()
 }

@@ -17,6 +17,9 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ModelError;
+use crate::finding::{
+    AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened,
+};
 use crate::inventory::{
     Account, Entitlement, Grant, Identity, Role, SystemConfig, WarrantKind, WarrantRecord,
 };
@@ -250,6 +253,20 @@ event_data! {
     WarrantChanged(Batch<WarrantRecord>) = "warrant.changed",
     /// A warrant record was withdrawn from its source.
     WarrantRemoved(Batch<WarrantRecordRemoved>) = "warrant.removed",
+    /// The risk analysis ran; its findings events follow.
+    AnalysisRan(Stamped<AnalysisRun>) = "analysis.ran",
+    /// Findings were opened: new problems, or resolved ones that came back.
+    FindingOpened(Batch<Finding>) = "finding.opened",
+    /// Findings still present changed (severity, objects or facts).
+    FindingChanged(Batch<Finding>) = "finding.changed",
+    /// Findings were not found any more.
+    FindingResolved(Batch<FindingRef>) = "finding.resolved",
+    /// Accepted findings came back to open.
+    FindingReopened(Batch<FindingReopened>) = "finding.reopened",
+    /// Someone accepted the risk of a finding until a date.
+    FindingAccepted(Stamped<FindingAccepted>) = "finding.accepted",
+    /// An assessment was recorded.
+    AssessmentRecorded(Stamped<Assessment>) = "assessment.recorded",
 }
 
 impl EventData {
@@ -288,6 +305,21 @@ impl EventData {
             E::GrantRemoved(b) => sys("grant", b, |g| &g.system),
             E::RoleDefined(_) | E::RoleChanged(_) | E::RoleRemoved(_) => "role".into(),
             E::WarrantRecorded(_) | E::WarrantChanged(_) | E::WarrantRemoved(_) => "warrant".into(),
+            E::AnalysisRan(_) => "analysis".into(),
+            E::FindingOpened(b) | E::FindingChanged(b) => match b.records.as_slice() {
+                [one] => format!("finding:{}", one.id),
+                _ => "finding".into(),
+            },
+            E::FindingResolved(b) => match b.records.as_slice() {
+                [one] => format!("finding:{}", one.id),
+                _ => "finding".into(),
+            },
+            E::FindingReopened(b) => match b.records.as_slice() {
+                [one] => format!("finding:{}", one.id),
+                _ => "finding".into(),
+            },
+            E::FindingAccepted(s) => format!("finding:{}", s.record.id),
+            E::AssessmentRecorded(_) => "assessment".into(),
         }
     }
 
@@ -309,6 +341,10 @@ impl EventData {
             E::RoleRemoved(b) => b.records.len(),
             E::WarrantRecorded(b) | E::WarrantChanged(b) => b.records.len(),
             E::WarrantRemoved(b) => b.records.len(),
+            E::AnalysisRan(_) | E::FindingAccepted(_) | E::AssessmentRecorded(_) => 1,
+            E::FindingOpened(b) | E::FindingChanged(b) => b.records.len(),
+            E::FindingResolved(b) => b.records.len(),
+            E::FindingReopened(b) => b.records.len(),
         }
     }
 }

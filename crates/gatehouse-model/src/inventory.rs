@@ -177,6 +177,46 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// How serious a finding is, from `info` (worth knowing) to `critical` (act now). Ordered:
+    /// `info < low < medium < high < critical`.
+    Severity, "severity", "info, low, medium, high, critical",
+    {
+        /// Worth knowing; no action expected.
+        Info => "info",
+        /// Clean up when convenient.
+        Low => "low",
+        /// Should be fixed within the review cycle.
+        Medium => "medium",
+        /// Fix soon: real exposure.
+        High => "high",
+        /// Act now: abuse would be hard to detect or very damaging.
+        Critical => "critical",
+    }
+);
+
+impl Severity {
+    /// Moves the severity `steps` levels up (positive) or down (negative), within bounds.
+    pub fn shifted(self, steps: i32) -> Severity {
+        let i = Severity::ALL.iter().position(|s| *s == self).unwrap_or(0) as i32;
+        let j = (i + steps).clamp(0, Severity::ALL.len() as i32 - 1) as usize;
+        Severity::ALL[j]
+    }
+}
+
+word_enum!(
+    /// Where a finding stands.
+    FindingStatus, "finding status", "open, accepted, resolved",
+    {
+        /// Found on the latest analysis and not accepted.
+        Open => "open",
+        /// Found, and accepted as a risk by someone until a date.
+        Accepted => "accepted" | "accepted_risk",
+        /// Not found any more.
+        Resolved => "resolved",
+    }
+);
+
 /// What justifies a grant: a reference to a request, review decision, role, birthright rule or
 /// break-glass record. Written `kind:reference`, e.g. `request:REQ-1042`. A grant without a
 /// warrant is drift.

@@ -10,8 +10,10 @@
 
 mod error;
 mod event;
+mod finding;
 mod inventory;
 mod keys;
+pub mod state;
 mod time;
 
 pub use error::ModelError;
@@ -20,10 +22,11 @@ pub use event::{
     GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped,
     WarrantRecordRemoved,
 };
+pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{
     Account, AccountKind, Attributes, Condition, CorrelationRule, Criticality, EmploymentStatus,
-    Entitlement, EntitlementRef, Grant, GrantSource, Identity, IdentityKind, NonHuman, Person,
-    RiskLevel, Role, SystemConfig, Warrant, WarrantKind, WarrantRecord,
+    Entitlement, EntitlementRef, FindingStatus, Grant, GrantSource, Identity, IdentityKind,
+    NonHuman, Person, RiskLevel, Role, Severity, SystemConfig, Warrant, WarrantKind, WarrantRecord,
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
 pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};

@@ -855,7 +855,14 @@ fn set_import(e: &mut EventData, import: u64) {
         E::RoleRemoved(b) => &mut b.import,
         E::WarrantRecorded(b) | E::WarrantChanged(b) => &mut b.import,
         E::WarrantRemoved(b) => &mut b.import,
-        E::ImportApplied(_) => return,
+        E::ImportApplied(_)
+        | E::AnalysisRan(_)
+        | E::FindingOpened(_)
+        | E::FindingChanged(_)
+        | E::FindingResolved(_)
+        | E::FindingReopened(_)
+        | E::FindingAccepted(_)
+        | E::AssessmentRecorded(_) => return,
     };
     *slot = Some(import);
 }

@@ -262,6 +262,9 @@ pub const STATE_TABLES: &[(&str, &str)] = &[
     ),
     ("role", "key"),
     ("warrant_record", "kind, id"),
+    ("finding", "id"),
+    ("analysis_run", "seq"),
+    ("assessment", "seq"),
     ("ledger_tile", "level, idx"),
 ];
 

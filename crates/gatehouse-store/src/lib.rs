@@ -12,6 +12,7 @@
 
 mod db;
 mod error;
+pub mod findings;
 mod import;
 mod ledger;
 mod migrate;

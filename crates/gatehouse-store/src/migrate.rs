@@ -6,15 +6,23 @@ use crate::error::StoreError;
 
 /// `(version, name, SQLite script, PostgreSQL script)`, in order. Never edit a released one;
 /// add a new one.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "inventory",
-    include_str!("../migrations/sqlite/0001_inventory.sql"),
-    include_str!("../migrations/postgres/0001_inventory.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "inventory",
+        include_str!("../migrations/sqlite/0001_inventory.sql"),
+        include_str!("../migrations/postgres/0001_inventory.sql"),
+    ),
+    (
+        2,
+        "findings",
+        include_str!("../migrations/sqlite/0002_findings.sql"),
+        include_str!("../migrations/postgres/0002_findings.sql"),
+    ),
+];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Brings the schema up to date. With [`OpenMode::Existing`], an empty database is refused
 /// rather than silently initialised.

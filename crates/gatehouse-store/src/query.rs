@@ -674,6 +674,12 @@ fn describe(event: &Event, t: &Target) -> (Timestamp, Option<u64>, Option<serde_
         E::RoleRemoved(b) => (b.as_of, b.import, None),
         E::WarrantRecorded(b) | E::WarrantChanged(b) => (b.as_of, b.import, None),
         E::WarrantRemoved(b) => (b.as_of, b.import, None),
+        E::AnalysisRan(s) => (s.as_of, s.import, None),
+        E::FindingOpened(b) | E::FindingChanged(b) => (b.as_of, b.import, None),
+        E::FindingResolved(b) => (b.as_of, b.import, None),
+        E::FindingReopened(b) => (b.as_of, b.import, None),
+        E::FindingAccepted(s) => (s.as_of, s.import, None),
+        E::AssessmentRecorded(s) => (s.as_of, s.import, None),
     }
 }
 

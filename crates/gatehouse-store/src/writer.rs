@@ -595,6 +595,95 @@ impl<'s> Writer<'s> {
                     );
                 }
             }
+            E::AnalysisRan(s) => {
+                let at = micros(s.as_of);
+                self.sink.statement(
+                    "INSERT INTO analysis_run (seq, as_of, record) VALUES ($1, $2, $3)",
+                    vec![
+                        Value::Int(end),
+                        Value::Int(at),
+                        Value::Text(serde_json::to_string(&s.record)?),
+                    ],
+                );
+                self.sink.statement(
+                    "UPDATE finding SET last_seen = $1 WHERE status <> 'resolved'",
+                    vec![Value::Int(at)],
+                );
+            }
+            E::FindingOpened(b) => {
+                let at = micros(b.as_of);
+                for f in &b.records {
+                    self.sink.statement(
+                        "INSERT INTO finding (id, rule, severity, status, identity, system, account, \
+                         first_seen, last_seen, resolved_at, accepted_by, accepted_reason, \
+                         accepted_until, record, seq) \
+                         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $7, NULL, NULL, NULL, NULL, $8, $9) \
+                         ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, \
+                         severity = excluded.severity, status = 'open', identity = excluded.identity, \
+                         system = excluded.system, account = excluded.account, \
+                         last_seen = excluded.last_seen, resolved_at = NULL, accepted_by = NULL, \
+                         accepted_reason = NULL, accepted_until = NULL, record = excluded.record, \
+                         seq = excluded.seq",
+                        finding_row(f, at, end)?,
+                    );
+                }
+            }
+            E::FindingChanged(b) => {
+                let at = micros(b.as_of);
+                for f in &b.records {
+                    self.sink.statement(
+                        "UPDATE finding SET rule = $2, severity = $3, identity = $4, system = $5, \
+                         account = $6, last_seen = $7, record = $8, seq = $9 WHERE id = $1",
+                        finding_row(f, at, end)?,
+                    );
+                }
+            }
+            E::FindingResolved(b) => {
+                for f in &b.records {
+                    self.sink.statement(
+                        "UPDATE finding SET status = 'resolved', resolved_at = $2, seq = $3 \
+                         WHERE id = $1",
+                        vec![
+                            Value::from(f.id.as_str()),
+                            Value::Int(micros(b.as_of)),
+                            Value::Int(end),
+                        ],
+                    );
+                }
+            }
+            E::FindingReopened(b) => {
+                for f in &b.records {
+                    self.sink.statement(
+                        "UPDATE finding SET status = 'open', accepted_by = NULL, \
+                         accepted_reason = NULL, accepted_until = NULL, seq = $2 WHERE id = $1",
+                        vec![Value::from(f.id.as_str()), Value::Int(end)],
+                    );
+                }
+            }
+            E::FindingAccepted(s) => {
+                let a = &s.record;
+                self.sink.statement(
+                    "UPDATE finding SET status = 'accepted', accepted_by = $2, \
+                     accepted_reason = $3, accepted_until = $4, seq = $5 WHERE id = $1",
+                    vec![
+                        Value::from(a.id.as_str()),
+                        Value::from(a.by.as_str()),
+                        Value::from(a.reason.as_str()),
+                        Value::Int(micros(a.until)),
+                        Value::Int(end),
+                    ],
+                );
+            }
+            E::AssessmentRecorded(s) => {
+                self.sink.statement(
+                    "INSERT INTO assessment (seq, as_of, record) VALUES ($1, $2, $3)",
+                    vec![
+                        Value::Int(end),
+                        Value::Int(micros(s.as_of)),
+                        Value::Text(serde_json::to_string(&s.record)?),
+                    ],
+                );
+            }
         }
         Ok(())
     }
@@ -807,6 +896,22 @@ impl<'s> Writer<'s> {
 }
 
 /// Free attributes as stored: JSON text, or NULL when there are none.
+/// `$1..$9` of the finding upserts: id, rule, severity, identity, system, account, time,
+/// record, seq.
+fn finding_row(f: &gatehouse_model::Finding, at: i64, seq: i64) -> Result<Vec<Value>, StoreError> {
+    Ok(vec![
+        Value::from(f.id.as_str()),
+        Value::from(f.rule.as_str()),
+        Value::from(f.severity.as_str()),
+        Value::from(f.identity.as_ref().map(|k| k.to_string())),
+        Value::from(f.system.as_ref().map(|k| k.to_string())),
+        Value::from(f.account.clone()),
+        Value::Int(at),
+        Value::Text(serde_json::to_string(f)?),
+        Value::Int(seq),
+    ])
+}
+
 pub(crate) fn attributes(a: &gatehouse_model::Attributes) -> Result<Value, StoreError> {
     Ok(if a.is_empty() {
         Value::Null

@@ -1,13 +1,17 @@
 //! Gatehouse workflows: what a user asks for, carried out across connectors, analysis and the
 //! store.
 //!
-//! For now this is the import pipeline: read a source with its connector, correlate accounts
-//! against the identities in the store, and apply the snapshot in one write transaction.
+//! The import pipeline reads a source with its connector, correlates accounts against the
+//! identities in the store, and applies the snapshot in one write transaction. The analysis
+//! workflow loads the inventory, runs the rules and records what changed in the findings.
 //! Time is a parameter: nothing here reads the clock.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod analysis;
 mod import;
+
+pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess};
 
 pub use import::{
     ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder, parse, recorrelate,

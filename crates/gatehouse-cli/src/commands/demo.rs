@@ -83,6 +83,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     let planted_path = args.dir.join("planted.json");
     std::fs::write(&planted_path, serde_json::to_vec_pretty(planted)?)?;
     ctx.seal(&mut store)?;
+    let sod = crate::commands::analysis::write_starter_sod(&ctx.config.policy_dir)?;
 
     let systems = query::systems(store.db())?;
     let grants: i64 = systems.iter().map(|s| s.grants).sum();
@@ -102,7 +103,12 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         planted_path.display(),
         planted.items.len()
     );
-    println!("try: gatehouse system list");
+    println!(
+        "segregation-of-duties ruleset: {} (the starter ruleset for the ERP, GL and payroll)",
+        sod.display()
+    );
+    println!("try: gatehouse analyze && gatehouse findings list --severity high");
+    println!("     gatehouse system list");
     println!(
         "     gatehouse who-has erp:role/AP_Approver --at {}",
         today.saturating_sub(jiff::Span::new().months(3))

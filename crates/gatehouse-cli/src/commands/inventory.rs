@@ -147,9 +147,9 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&access)?);
         }
-        Format::Csv => {
+        Format::Csv | Format::Md | Format::Html => {
             print_listing(
-                Format::Csv,
+                ctx.format,
                 &[
                     "identity",
                     "system",

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod analysis;
 pub mod demo;
 pub mod import;
 pub mod init;

@@ -1,0 +1,211 @@
+//! Rules about non-human identities: service accounts, API keys, tokens and certificates.
+
+use gatehouse_model::{EmploymentStatus, IdentityKind};
+
+use crate::{Context, Draft, date, days_between};
+
+pub(crate) fn run(cx: &mut Context<'_>) {
+    let inv = cx.inv;
+    for (i, identity) in inv.identities.iter().enumerate() {
+        if identity.kind == IdentityKind::Person {
+            continue;
+        }
+        let Some(nh) = &identity.non_human else {
+            continue;
+        };
+        let i = i as u32;
+        let who = cx.who(i);
+        let new = |rule: &'static str| {
+            let mut d = Draft::new(rule);
+            d.identity = i;
+            d
+        };
+
+        match &nh.owner {
+            None => {
+                if cx.enabled("nhi_no_owner") {
+                    let mut d = new("nhi_no_owner");
+                    d.title = format!("{} has no owner", identity.name);
+                    d.explanation = format!(
+                        "{who} has no owner in the inventory: nobody answers for its access, \
+                         rotates its credential or decommissions it. Assign an owner."
+                    );
+                    cx.push(d);
+                }
+            }
+            Some(owner) => {
+                let found = inv.identity_index(owner.as_str());
+                let gone = match found.and_then(|o| cx.identity(o)) {
+                    None => Some("is in no identity feed".to_owned()),
+                    Some(o) if o.status() == Some(EmploymentStatus::Terminated) => Some(format!(
+                        "has left{}",
+                        o.person
+                            .as_ref()
+                            .and_then(|p| p.end_date)
+                            .map(|d| format!(" (last day {d})"))
+                            .unwrap_or_default()
+                    )),
+                    Some(_) => None,
+                };
+                if let Some(gone) = gone
+                    && cx.enabled("nhi_owner_left")
+                {
+                    let mut d = new("nhi_owner_left");
+                    d.fact("owner", owner.as_str());
+                    d.title = format!("Owner of {} has left", identity.name);
+                    d.explanation = format!(
+                        "{who} is owned by {}, who {gone}. Hand it over to a current owner or \
+                         decommission it.",
+                        found
+                            .map(|o| cx.who(o))
+                            .unwrap_or_else(|| owner.to_string())
+                    );
+                    cx.push(d);
+                }
+            }
+        }
+
+        if nh.purpose.as_deref().is_none_or(|p| p.trim().is_empty()) && cx.enabled("nhi_no_purpose")
+        {
+            let mut d = new("nhi_no_purpose");
+            d.title = format!("{} has no business purpose", identity.name);
+            d.explanation = format!(
+                "{who} has no business purpose recorded, so nobody can judge whether its access \
+                 is needed. Record what it is for, or decommission it."
+            );
+            cx.push(d);
+        }
+
+        if let (Some(limit), Some(rotated)) = (
+            cx.policy.thresholds.rotation_days.of(identity.kind),
+            nh.last_rotated.or(nh.credential_created),
+        ) && cx.enabled("nhi_rotation_overdue")
+        {
+            let age = days_between(rotated, cx.now);
+            if age > i64::from(limit) {
+                let mut d = new("nhi_rotation_overdue");
+                if age > 2 * i64::from(limit) {
+                    d.escalate += 1;
+                }
+                d.fact("last_rotated", date(rotated));
+                d.fact("max_age_days", limit.to_string());
+                d.title = format!(
+                    "Credential of {} not rotated since {}",
+                    identity.name,
+                    date(rotated)
+                );
+                d.explanation = format!(
+                    "The credential of {who} was last rotated on {}; the policy for a {} is \
+                     {limit} days. Rotate it.",
+                    date(rotated),
+                    identity.kind.as_str().replace('_', " ")
+                );
+                cx.push(d);
+            }
+        }
+
+        if let Some(expires) = nh.expires_at {
+            let left = days_between(cx.now, expires);
+            if expires <= cx.now && cx.enabled("nhi_credential_expired") {
+                let mut d = new("nhi_credential_expired");
+                d.fact("expired_on", date(expires));
+                d.title = format!(
+                    "Credential of {} expired on {}",
+                    identity.name,
+                    date(expires)
+                );
+                d.explanation = format!(
+                    "The credential of {who} expired on {}. Renew it if the identity is still \
+                     needed, otherwise remove the identity and its accounts.",
+                    date(expires)
+                );
+                cx.push(d);
+            } else if expires > cx.now
+                && left < i64::from(cx.policy.thresholds.expiry_warning_days)
+                && cx.enabled("nhi_credential_expiring")
+            {
+                let mut d = new("nhi_credential_expiring");
+                d.fact("expires_on", date(expires));
+                d.title = format!(
+                    "Credential of {} expires on {}",
+                    identity.name,
+                    date(expires)
+                );
+                d.explanation = format!(
+                    "The credential of {who} expires on {}. Renew it in time, or let it lapse \
+                     and decommission the identity.",
+                    date(expires)
+                );
+                cx.push(d);
+            }
+        }
+
+        if cx.enabled("nhi_unused") {
+            let limit = i64::from(cx.policy.thresholds.nhi_unused_days);
+            let last = nh
+                .last_used
+                .into_iter()
+                .chain(
+                    cx.accounts_of[i as usize]
+                        .iter()
+                        .filter_map(|&a| cx.account(a).last_login),
+                )
+                .max();
+            let (since, never) = match (last, nh.credential_created) {
+                (Some(t), _) => (Some(t), false),
+                (None, Some(c)) => (Some(c), true),
+                (None, None) => (None, true),
+            };
+            if let Some(since) = since
+                && days_between(since, cx.now) > limit
+            {
+                let mut d = new("nhi_unused");
+                d.fact(if never { "created" } else { "last_used" }, date(since));
+                d.fact("threshold_days", limit.to_string());
+                d.title = format!("{} unused since {}", identity.name, date(since));
+                d.explanation = format!(
+                    "{who} {} {} (threshold {limit} days). Decommission it, or confirm with its \
+                     owner that it is still needed.",
+                    if never {
+                        "has not been used since it was created on"
+                    } else {
+                        "was last used on"
+                    },
+                    date(since)
+                );
+                cx.push(d);
+            }
+        }
+
+        if !nh.scope.is_empty() && cx.enabled("nhi_out_of_scope") {
+            let accounts = cx.accounts_of[i as usize].clone();
+            for a in accounts {
+                let acc = cx.account(a);
+                let sys = cx.inv.systems[acc.system as usize].config.key.clone();
+                if nh.scope.contains(&sys) {
+                    continue;
+                }
+                let mut d = new("nhi_out_of_scope");
+                d.system = acc.system;
+                d.account = a;
+                d.entitlements = cx
+                    .inv
+                    .grants_of(acc)
+                    .iter()
+                    .map(|g| g.entitlement)
+                    .collect();
+                let scope: Vec<&str> = nh.scope.iter().map(|s| s.as_str()).collect();
+                d.fact("declared_scope", scope.join(", "));
+                d.title = format!("{} used on {sys}, outside its scope", identity.name);
+                d.explanation = format!(
+                    "{who} has account `{}` on {}, but its declared scope is {}. Remove the \
+                     account or widen the declared scope with its owner's agreement.",
+                    acc.username,
+                    cx.system_name(acc.system),
+                    scope.join(", ")
+                );
+                cx.push(d);
+            }
+        }
+    }
+}

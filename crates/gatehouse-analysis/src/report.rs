@@ -1,0 +1,428 @@
+//! The assessment: the baseline of a governance programme, and its report in Markdown, HTML
+//! or JSON, with the trend since the previous assessment.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use gatehouse_model::state::Inventory;
+use gatehouse_model::{Assessment, Finding, FindingStatus, Severity, Timestamp, WarrantKind};
+use serde::Serialize;
+
+use crate::risk::Score;
+use crate::{Analysis, date};
+
+/// Builds the assessment from the inventory, the analysis and the findings as recorded.
+pub fn assess(
+    inv: &Inventory,
+    analysis: &Analysis,
+    findings: &[(&Finding, FindingStatus)],
+) -> Assessment {
+    let systems = &inv.systems;
+    let reviewed: std::collections::BTreeSet<&str> = inv
+        .warrant_records
+        .iter()
+        .filter(|w| w.kind == WarrantKind::Review)
+        .map(|w| w.entitlement.system.as_str())
+        .collect();
+    let mut open_by_rule: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut accepted_by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for (f, status) in findings {
+        match status {
+            FindingStatus::Open => {
+                *open_by_rule
+                    .entry(f.rule.clone())
+                    .or_default()
+                    .entry(f.severity.as_str().to_owned())
+                    .or_default() += 1;
+            }
+            FindingStatus::Accepted => *accepted_by_rule.entry(f.rule.clone()).or_default() += 1,
+            FindingStatus::Resolved => {}
+        }
+    }
+    Assessment {
+        systems: systems.len() as u64,
+        systems_without_owner: systems
+            .iter()
+            .filter(|s| s.config.owner.is_none())
+            .map(|s| s.config.key.clone())
+            .collect(),
+        systems_without_criticality: systems
+            .iter()
+            .filter(|s| s.config.criticality.is_none())
+            .map(|s| s.config.key.clone())
+            .collect(),
+        sox_never_reviewed: systems
+            .iter()
+            .filter(|s| s.sox() && !reviewed.contains(s.config.key.as_str()))
+            .map(|s| s.config.key.clone())
+            .collect(),
+        identities: inv.identities.len() as u64,
+        accounts: inv.accounts.len() as u64,
+        uncorrelated_accounts: analysis.uncorrelated_accounts,
+        grants: analysis.grants,
+        warranted_grants: analysis.warranted_grants,
+        open_by_rule,
+        accepted_by_rule,
+    }
+}
+
+/// A recorded assessment with its time and ledger position.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dated {
+    /// The `seq` of its `assessment.recorded` event.
+    pub seq: u64,
+    /// When it was made.
+    pub at: Timestamp,
+    /// What it found.
+    pub assessment: Assessment,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// This assessment.
+    pub current: Dated,
+    /// The one before, for the trend.
+    pub previous: Option<Dated>,
+    /// Riskiest people and non-human identities.
+    pub top_identities: Vec<Score>,
+    /// Riskiest systems.
+    pub top_systems: Vec<Score>,
+}
+
+fn permille(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "n/a".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+fn open_total(a: &Assessment) -> u64 {
+    a.open_by_rule.values().flat_map(|m| m.values()).sum()
+}
+
+fn open_at(a: &Assessment, s: Severity) -> u64 {
+    a.open_by_rule
+        .values()
+        .filter_map(|m| m.get(s.as_str()))
+        .sum()
+}
+
+fn delta(now: u64, before: Option<u64>) -> String {
+    match before {
+        None => String::new(),
+        Some(b) if b == now => " (=)".into(),
+        Some(b) if now > b => format!(" (+{})", now - b),
+        Some(b) => format!(" (−{})", b - now),
+    }
+}
+
+fn keys(list: &[gatehouse_model::SystemKey]) -> String {
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Rows of the headline table: (label, value, change since previous).
+fn headline(r: &Report) -> Vec<(String, String, String)> {
+    let a = &r.current.assessment;
+    let p = r.previous.as_ref().map(|p| &p.assessment);
+    let mut rows = vec![
+        (
+            "Systems".to_owned(),
+            a.systems.to_string(),
+            delta(a.systems, p.map(|p| p.systems)),
+        ),
+        (
+            "Systems without owner".into(),
+            format!(
+                "{} ({})",
+                a.systems_without_owner.len(),
+                keys(&a.systems_without_owner)
+            ),
+            delta(
+                a.systems_without_owner.len() as u64,
+                p.map(|p| p.systems_without_owner.len() as u64),
+            ),
+        ),
+        (
+            "Systems without criticality".into(),
+            format!(
+                "{} ({})",
+                a.systems_without_criticality.len(),
+                keys(&a.systems_without_criticality)
+            ),
+            delta(
+                a.systems_without_criticality.len() as u64,
+                p.map(|p| p.systems_without_criticality.len() as u64),
+            ),
+        ),
+        (
+            "SOX systems never reviewed".into(),
+            format!(
+                "{} ({})",
+                a.sox_never_reviewed.len(),
+                keys(&a.sox_never_reviewed)
+            ),
+            delta(
+                a.sox_never_reviewed.len() as u64,
+                p.map(|p| p.sox_never_reviewed.len() as u64),
+            ),
+        ),
+        (
+            "Identities".into(),
+            a.identities.to_string(),
+            delta(a.identities, p.map(|p| p.identities)),
+        ),
+        (
+            "Accounts".into(),
+            a.accounts.to_string(),
+            delta(a.accounts, p.map(|p| p.accounts)),
+        ),
+        (
+            "Uncorrelated enabled accounts".into(),
+            a.uncorrelated_accounts.to_string(),
+            delta(a.uncorrelated_accounts, p.map(|p| p.uncorrelated_accounts)),
+        ),
+        (
+            "Grants".into(),
+            a.grants.to_string(),
+            delta(a.grants, p.map(|p| p.grants)),
+        ),
+        (
+            "Grants with a valid warrant".into(),
+            format!(
+                "{} ({})",
+                a.warranted_grants,
+                permille(a.warranted_grants, a.grants)
+            ),
+            delta(a.warranted_grants, p.map(|p| p.warranted_grants)),
+        ),
+        (
+            "Open findings".into(),
+            open_total(a).to_string(),
+            delta(open_total(a), p.map(open_total)),
+        ),
+    ];
+    for s in Severity::ALL.iter().rev() {
+        rows.push((
+            format!("  {s}"),
+            open_at(a, *s).to_string(),
+            delta(open_at(a, *s), p.map(|p| open_at(p, *s))),
+        ));
+    }
+    rows
+}
+
+fn rule_rows(r: &Report) -> Vec<(String, Vec<u64>, u64, String)> {
+    let a = &r.current.assessment;
+    let p = r.previous.as_ref().map(|p| &p.assessment);
+    let mut rules: Vec<&String> = a
+        .open_by_rule
+        .keys()
+        .chain(a.accepted_by_rule.keys())
+        .chain(
+            p.map(|p| p.open_by_rule.keys().collect::<Vec<_>>())
+                .unwrap_or_default(),
+        )
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
+        .into_iter()
+        .map(|rule| {
+            let counts: Vec<u64> = Severity::ALL
+                .iter()
+                .rev()
+                .map(|s| {
+                    a.open_by_rule
+                        .get(rule)
+                        .and_then(|m| m.get(s.as_str()))
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let now: u64 = counts.iter().sum();
+            let before = p.map(|p| {
+                p.open_by_rule
+                    .get(rule)
+                    .map(|m| m.values().sum())
+                    .unwrap_or(0)
+            });
+            (
+                rule.clone(),
+                counts,
+                a.accepted_by_rule.get(rule).copied().unwrap_or(0),
+                delta(now, before),
+            )
+        })
+        .collect()
+}
+
+/// The report as Markdown.
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Access governance assessment — {}\n",
+        date(r.current.at)
+    );
+    match &r.previous {
+        Some(p) => {
+            let _ = writeln!(
+                out,
+                "Recorded as ledger event {}. Changes are against the assessment of {} (event {}).\n",
+                r.current.seq,
+                date(p.at),
+                p.seq
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Recorded as ledger event {}. This is the first assessment: the baseline.\n",
+                r.current.seq
+            );
+        }
+    }
+    let _ = writeln!(out, "## Baseline\n\n| | Value | Change |\n|---|---|---|");
+    for (k, v, d) in headline(r) {
+        let _ = writeln!(out, "| {} | {v} | {} |", k.trim(), d.trim());
+    }
+    let _ = writeln!(
+        out,
+        "\n## Open findings by rule\n\n| Rule | critical | high | medium | low | info | accepted | change |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (rule, counts, accepted, d) in rule_rows(r) {
+        let c: Vec<String> = counts.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            out,
+            "| {rule} | {} | {accepted} | {} |",
+            c.join(" | "),
+            d.trim()
+        );
+    }
+    for (title, scores) in [
+        ("Riskiest identities", &r.top_identities),
+        ("Riskiest systems", &r.top_systems),
+    ] {
+        let _ = writeln!(
+            out,
+            "\n## {title}\n\n| Score | Who | Factors |\n|---|---|---|"
+        );
+        for s in scores {
+            let f: Vec<String> = s
+                .factors
+                .iter()
+                .map(|f| format!("{} ({})", f.what, f.points))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} ({}) | {} |",
+                s.total,
+                s.name,
+                s.key,
+                f.join("; ")
+            );
+        }
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The report as a self-contained HTML page.
+pub fn html(r: &Report) -> String {
+    let mut out = String::new();
+    let title = format!("Access governance assessment — {}", date(r.current.at));
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}}\
+         table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}\
+         th{{background:#f3f3f3}}td.n{{text-align:right}}.up{{color:#b00}}.down{{color:#070}}</style></head><body>\n<h1>{}</h1>\n",
+        esc(&title),
+        esc(&title)
+    );
+    let _ = writeln!(
+        out,
+        "<p>Recorded as ledger event {}{}.</p>",
+        r.current.seq,
+        r.previous
+            .as_ref()
+            .map(|p| format!(
+                "; changes are against the assessment of {} (event {})",
+                date(p.at),
+                p.seq
+            ))
+            .unwrap_or_else(|| "; this is the first assessment: the baseline".into())
+    );
+    let _ = writeln!(
+        out,
+        "<h2>Baseline</h2>\n<table><tr><th></th><th>Value</th><th>Change</th></tr>"
+    );
+    for (k, v, d) in headline(r) {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&k),
+            esc(&v),
+            esc(d.trim())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</table>\n<h2>Open findings by rule</h2>\n<table><tr><th>Rule</th><th>critical</th><th>high</th><th>medium</th><th>low</th><th>info</th><th>accepted</th><th>change</th></tr>"
+    );
+    for (rule, counts, accepted, d) in rule_rows(r) {
+        let cells: String = counts
+            .iter()
+            .map(|c| format!("<td class=\"n\">{c}</td>"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td>{cells}<td class=\"n\">{accepted}</td><td>{}</td></tr>",
+            esc(&rule),
+            esc(d.trim())
+        );
+    }
+    let _ = writeln!(out, "</table>");
+    for (title, scores) in [
+        ("Riskiest identities", &r.top_identities),
+        ("Riskiest systems", &r.top_systems),
+    ] {
+        let _ = writeln!(
+            out,
+            "<h2>{title}</h2>\n<table><tr><th>Score</th><th>Who</th><th>Factors</th></tr>"
+        );
+        for s in scores {
+            let f: Vec<String> = s
+                .factors
+                .iter()
+                .map(|f| format!("{} ({})", esc(&f.what), f.points))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"n\">{}</td><td>{} ({})</td><td>{}</td></tr>",
+                s.total,
+                esc(&s.name),
+                esc(&s.key),
+                f.join("<br>")
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
+    out.push_str("</body></html>\n");
+    out
+}

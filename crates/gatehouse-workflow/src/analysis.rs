@@ -1,0 +1,297 @@
+//! Running the risk analysis against the store and recording what changed; accepting risks;
+//! recording assessments.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use gatehouse_analysis::report::{Dated, Report};
+use gatehouse_analysis::{Analysis, Policy, Ruleset};
+use gatehouse_model::state::Inventory;
+use gatehouse_model::{
+    AnalysisRun, BATCH_RECORDS, Batch, EventData, Finding, FindingAccepted, FindingRef,
+    FindingReopened, FindingStatus, Severity, Stamped, Timestamp,
+};
+use gatehouse_store::findings::{
+    self, FindingRow, assessments_in, load_inventory, present_findings_in,
+};
+use gatehouse_store::{Store, StoreError};
+
+use crate::WorkflowError;
+
+/// What an analysis run did.
+#[derive(Debug, Clone)]
+pub struct AnalyzeReport {
+    /// The `seq` of the `analysis.ran` event.
+    pub seq: u64,
+    /// Findings present after the run (open or accepted), by severity.
+    pub present: BTreeMap<Severity, u64>,
+    /// Open (not accepted) findings by severity.
+    pub open: BTreeMap<Severity, u64>,
+    /// New findings, or resolved ones back again.
+    pub opened: u64,
+    /// Findings whose content changed.
+    pub changed: u64,
+    /// Findings gone.
+    pub resolved: u64,
+    /// Acceptances that expired.
+    pub reopened: u64,
+    /// Grants, warranted grants, uncorrelated accounts and warnings of the analysis.
+    pub analysis: Analysis,
+    /// Time to load the inventory.
+    pub load_time: Duration,
+    /// Time to run the rules.
+    pub rules_time: Duration,
+    /// Time to record the events.
+    pub write_time: Duration,
+}
+
+/// Loads the inventory, runs every enabled rule, and records the run and the changes to the
+/// findings as events: opened, changed, resolved, and reopened when an acceptance expired.
+pub fn analyze(
+    store: &mut Store,
+    policy: &Policy,
+    sod: &Ruleset,
+    actor: &str,
+    now: Timestamp,
+) -> Result<(AnalyzeReport, Inventory), WorkflowError> {
+    let started = Instant::now();
+    let inventory = load_inventory(store.db())?;
+    let load_time = started.elapsed();
+    let started = Instant::now();
+    let mut analysis = gatehouse_analysis::analyze(&inventory, policy, sod, now);
+    let rules_time = started.elapsed();
+    let started = Instant::now();
+    let found = std::mem::take(&mut analysis.findings);
+    let digest = gatehouse_analysis::policy_digest(policy, sod);
+    let rules: Vec<String> = gatehouse_analysis::RULES
+        .iter()
+        .filter(|r| policy.enabled(r.name))
+        .map(|r| r.name.to_owned())
+        .collect();
+    let (seq, counts) = store.write(actor, now, |w| {
+        let present = present_findings_in(w)?;
+        let mut opened = Vec::new();
+        let mut changed = Vec::new();
+        let mut reopened = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut present_by: BTreeMap<Severity, u64> = BTreeMap::new();
+        let mut open_by: BTreeMap<Severity, u64> = BTreeMap::new();
+        for f in &found {
+            seen.insert(f.id.as_str());
+            *present_by.entry(f.severity).or_default() += 1;
+            let mut open = true;
+            match present.get(&f.id) {
+                None => opened.push(f.clone()),
+                Some(row) => {
+                    if row.finding != *f {
+                        changed.push(f.clone());
+                    }
+                    if row.status == FindingStatus::Accepted {
+                        if row.accepted_until.is_some_and(|u| u <= now) {
+                            reopened.push(FindingReopened {
+                                id: f.id.clone(),
+                                reason: "acceptance expired".into(),
+                            });
+                        } else {
+                            open = false;
+                        }
+                    }
+                }
+            }
+            if open {
+                *open_by.entry(f.severity).or_default() += 1;
+            }
+        }
+        let resolved: Vec<FindingRef> = present
+            .keys()
+            .filter(|id| !seen.contains(id.as_str()))
+            .map(|id| FindingRef { id: id.clone() })
+            .collect();
+        let run = AnalysisRun {
+            policy: digest.clone(),
+            rules: rules.clone(),
+            present: present_by
+                .iter()
+                .map(|(s, n)| (s.as_str().to_owned(), *n))
+                .collect(),
+            opened: opened.len() as u64,
+            changed: changed.len() as u64,
+            resolved: resolved.len() as u64,
+            reopened: reopened.len() as u64,
+        };
+        let counts = (
+            present_by,
+            open_by,
+            opened.len() as u64,
+            changed.len() as u64,
+            resolved.len() as u64,
+            reopened.len() as u64,
+        );
+        let seq = w.append(EventData::AnalysisRan(Stamped {
+            as_of: now,
+            import: None,
+            record: run,
+        }))?;
+        let mut events = Vec::new();
+        batches(&mut events, opened, now, seq, EventData::FindingOpened);
+        batches(&mut events, changed, now, seq, EventData::FindingChanged);
+        batches(&mut events, resolved, now, seq, EventData::FindingResolved);
+        batches(&mut events, reopened, now, seq, EventData::FindingReopened);
+        w.append_all(events)?;
+        Ok::<_, StoreError>((seq, counts))
+    })?;
+    let (present, open, opened, changed, resolved, reopened) = counts;
+    Ok((
+        AnalyzeReport {
+            seq,
+            present,
+            open,
+            opened,
+            changed,
+            resolved,
+            reopened,
+            analysis,
+            load_time,
+            rules_time,
+            write_time: started.elapsed(),
+        },
+        inventory,
+    ))
+}
+
+fn batches<T>(
+    out: &mut Vec<EventData>,
+    mut records: Vec<T>,
+    as_of: Timestamp,
+    run: u64,
+    make: impl Fn(Batch<T>) -> EventData,
+) {
+    while !records.is_empty() {
+        let rest = records.split_off(records.len().min(BATCH_RECORDS));
+        out.push(make(Batch {
+            as_of,
+            import: Some(run),
+            records,
+        }));
+        records = rest;
+    }
+}
+
+/// Why a risk cannot be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    /// No such finding, or it is resolved.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Accepts the risk of an open (or already accepted) finding until a date; the acceptance is
+/// an event. The reason is required, the end must be in the future and within the policy's
+/// maximum.
+pub fn accept(
+    store: &mut Store,
+    policy: &Policy,
+    id: &str,
+    reason: &str,
+    until: Timestamp,
+    actor: &str,
+    now: Timestamp,
+) -> Result<(u64, FindingRow), AcceptError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AcceptError::Invalid(
+            "a reason is required: say why the risk is acceptable and what compensates for it"
+                .into(),
+        ));
+    }
+    if until <= now {
+        return Err(AcceptError::Invalid(format!(
+            "--until must be in the future (it is {})",
+            gatehouse_analysis::date(until)
+        )));
+    }
+    let max = i64::from(policy.acceptance.max_days);
+    if gatehouse_analysis::days_between(now, until) > max {
+        return Err(AcceptError::Invalid(format!(
+            "--until is more than {max} days away; the policy (acceptance.max_days) allows at most {max}"
+        )));
+    }
+    store.write(actor, now, |w| {
+        let present = present_findings_in(w)?;
+        let Some(row) = present.get(id) else {
+            return Err(AcceptError::Invalid(format!(
+                "finding `{id}` is not open (unknown, or already resolved); see `gatehouse findings list`"
+            )));
+        };
+        let seq = w.append(EventData::FindingAccepted(Stamped {
+            as_of: now,
+            import: None,
+            record: FindingAccepted {
+                id: id.to_owned(),
+                by: actor.to_owned(),
+                reason: reason.to_owned(),
+                until,
+            },
+        }))?;
+        let mut row = row.clone();
+        row.status = FindingStatus::Accepted;
+        row.accepted_by = Some(actor.to_owned());
+        row.accepted_reason = Some(reason.to_owned());
+        row.accepted_until = Some(until);
+        Ok((seq, row))
+    })
+}
+
+/// Runs the analysis, then records an assessment and returns the report with the trend
+/// against the previous assessment and the riskiest identities and systems.
+pub fn assess(
+    store: &mut Store,
+    policy: &Policy,
+    sod: &Ruleset,
+    actor: &str,
+    now: Timestamp,
+    top: usize,
+) -> Result<(AnalyzeReport, Report), WorkflowError> {
+    let (report, inventory) = analyze(store, policy, sod, actor, now)?;
+    let rows = findings::findings(store.db(), &findings::FindingFilter::default())?;
+    let present: Vec<(&Finding, FindingStatus)> =
+        rows.iter().map(|r| (&r.finding, r.status)).collect();
+    let assessment = gatehouse_analysis::report::assess(&inventory, &report.analysis, &present);
+    let mut top_identities =
+        gatehouse_analysis::risk::identities(&inventory, &present, &policy.risk);
+    top_identities.truncate(top);
+    let mut top_systems = gatehouse_analysis::risk::systems(&inventory, &present, &policy.risk);
+    top_systems.truncate(top);
+    let (current, previous) = store.write(actor, now, |w| {
+        let previous = assessments_in(w, 1)?.into_iter().next();
+        let seq = w.append(EventData::AssessmentRecorded(Stamped {
+            as_of: now,
+            import: None,
+            record: assessment.clone(),
+        }))?;
+        Ok::<_, StoreError>((
+            Dated {
+                seq,
+                at: now,
+                assessment: assessment.clone(),
+            },
+            previous.map(|(seq, at, assessment)| Dated {
+                seq,
+                at,
+                assessment,
+            }),
+        ))
+    })?;
+    Ok((
+        report,
+        Report {
+            current,
+            previous,
+            top_identities,
+            top_systems,
+        },
+    ))
+}
