@@ -28,7 +28,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             .filter(|&e| cx.privileged(e))
             .collect();
         let system = acc.system;
-        let sys_name = cx.system_name(system);
+        let sys_name = crate::SystemName(cx.inv, system);
 
         if acc.identity == NONE {
             if cx.enabled("orphaned_account") && (acc.enabled || !grants.is_empty()) {
@@ -82,7 +82,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         let Some(who_rec) = cx.identity(identity) else {
             continue;
         };
-        let who = cx.who(identity);
+        let who = crate::Who(cx.inv, identity);
 
         if cx.is_terminated(identity) {
             if cx.enabled("leaver_access") && (acc.enabled || !grants.is_empty()) {

@@ -430,23 +430,7 @@ impl<'a> Context<'a> {
 
     /// "Ada Lovelace (E000123, Finance, Accountant)" or the NHI's name and kind.
     pub fn who(&self, i: u32) -> String {
-        match self.identity(i) {
-            None => "nobody".into(),
-            Some(id) => match &id.person {
-                Some(p) => {
-                    let job: Vec<&str> = [p.department.as_deref(), p.title.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect();
-                    if job.is_empty() {
-                        format!("{} ({})", id.name, id.key)
-                    } else {
-                        format!("{} ({}, {})", id.name, id.key, job.join(", "))
-                    }
-                }
-                None => format!("{} ({} {})", id.name, id.kind, id.key),
-            },
-        }
+        Who(self.inv, i).to_string()
     }
 
     pub fn system_key(&self, s: u32) -> &'a str {
@@ -455,8 +439,7 @@ impl<'a> Context<'a> {
 
     /// `ERP (erp)`.
     pub fn system_name(&self, s: u32) -> String {
-        let c = &self.inv.systems[s as usize].config;
-        format!("{} ({})", c.name, c.key)
+        SystemName(self.inv, s).to_string()
     }
 
     /// The time activity on a system is measured at: its latest snapshot, else now.
@@ -525,6 +508,42 @@ impl<'a> Context<'a> {
             facts: d.facts,
             explanation: d.explanation,
         });
+    }
+}
+
+/// Displays an identity for sentences, formatted only when a finding needs it: "Ada
+/// Lovelace (E000123, Finance, Accountant)", or a non-human identity's name and kind.
+pub(crate) struct Who<'a>(pub &'a Inventory, pub u32);
+
+impl std::fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.identity(self.1) {
+            None => f.write_str("nobody"),
+            Some(id) => match &id.person {
+                Some(p) => {
+                    let job: Vec<&str> = [p.department.as_deref(), p.title.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    if job.is_empty() {
+                        write!(f, "{} ({})", id.name, id.key)
+                    } else {
+                        write!(f, "{} ({}, {})", id.name, id.key, job.join(", "))
+                    }
+                }
+                None => write!(f, "{} ({} {})", id.name, id.kind, id.key),
+            },
+        }
+    }
+}
+
+/// Displays a system as `ERP (erp)`, formatted only when needed.
+pub(crate) struct SystemName<'a>(pub &'a Inventory, pub u32);
+
+impl std::fmt::Display for SystemName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.0.systems[self.1 as usize].config;
+        write!(f, "{} ({})", c.name, c.key)
     }
 }
 

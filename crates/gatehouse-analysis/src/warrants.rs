@@ -89,8 +89,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         }
         let observed = cx.observed(acc.system);
         let sox = inv.systems[acc.system as usize].sox();
-        let who = cx.who(identity);
-        let sys_name = cx.system_name(acc.system);
+        let who = crate::Who(cx.inv, identity);
+        let sys_name = crate::SystemName(cx.inv, acc.system);
         let mut exceptions = Vec::new();
         for g in inv.grants_of(acc) {
             let ent = g.entitlement;

@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release -p gatehouse-bench -- import  --people 100000
 //! cargo run --release -p gatehouse-bench -- history --people 100000 --months 12
+//! cargo run --release -p gatehouse-bench -- ledger
+//! cargo run --release -p gatehouse-bench -- analyze --people 5400,54000,100000,270000
 //! ```
 //!
 //! Each phase that is timed runs in a child process of its own, so that its peak memory
@@ -78,6 +80,25 @@ enum Cmd {
         /// Working folder.
         #[arg(long, default_value = "target/bench-ledger")]
         work: PathBuf,
+    },
+    /// All risk rules over generated organisations of growing size: time to load the
+    /// inventory, to run the rules and to record the findings, and peak memory.
+    Analyze {
+        /// Headcounts to measure, comma-separated (about 18.5 grants per person).
+        #[arg(long, value_delimiter = ',', default_value = "5400,54000,100000")]
+        people: Vec<usize>,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-analyze")]
+        work: PathBuf,
+    },
+    /// (internal) Analyse a store and report times and peak memory.
+    AnalyzeChild {
+        /// Store.
+        #[arg(long)]
+        db: String,
     },
     /// (internal) Import a written snapshot into a store and report time and peak memory.
     ImportChild {
@@ -625,6 +646,93 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a child analysis reports.
+#[derive(Serialize, Deserialize)]
+struct AnalyzeReport {
+    grants: u64,
+    findings: u64,
+    load_seconds: f64,
+    rules_seconds: f64,
+    record_seconds: f64,
+    second_run_seconds: f64,
+    peak_rss_mib: f64,
+}
+
+fn analyze_child(db: &str) -> Result<()> {
+    let mut store = Store::open(db, OpenMode::Existing)?;
+    let policy = gatehouse_analysis::Policy::default();
+    let sod = gatehouse_analysis::Ruleset::from_toml(
+        gatehouse_analysis::sod::STARTER,
+        Path::new("sod.toml"),
+    )?;
+    let now = gatehouse_model::parse_timestamp("2026-11-23T12:00:00Z")?;
+    let (first, _) = gatehouse_workflow::analyze(&mut store, &policy, &sod, "bench", now)?;
+    let t = Instant::now();
+    let (second, _) = gatehouse_workflow::analyze(&mut store, &policy, &sod, "bench", now)?;
+    let second_run = t.elapsed().as_secs_f64();
+    let report = AnalyzeReport {
+        grants: second.analysis.grants,
+        findings: second.present.values().sum(),
+        load_seconds: first
+            .load_time
+            .as_secs_f64()
+            .min(second.load_time.as_secs_f64()),
+        rules_seconds: first
+            .rules_time
+            .as_secs_f64()
+            .min(second.rules_time.as_secs_f64()),
+        record_seconds: first.write_time.as_secs_f64(),
+        second_run_seconds: second_run,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+fn bench_analyze(people: &[usize], seed: u64, work: &Path) -> Result<()> {
+    println!(
+        "{:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12} {:>9}",
+        "people", "grants", "findings", "load s", "rules s", "total s", "record 1st s", "peak MiB"
+    );
+    for &n in people {
+        let dir = work.join(n.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        let snap = dir.join("snapshot");
+        std::fs::create_dir_all(&snap)?;
+        let db = dir.join("gatehouse.db").display().to_string();
+        let mut generator = Generator::new(DemoConfig {
+            people: n,
+            seed,
+            today: today(),
+            months: 2,
+        })?;
+        while let Some(at) = generator.write_next_snapshot(&snap)? {
+            run_child(&snap, &db, &at.to_string())?;
+        }
+        drop(generator);
+        let exe = std::env::current_exe()?;
+        let out = Command::new(exe)
+            .args(["analyze-child", "--db", &db])
+            .output()?;
+        if !out.status.success() {
+            bail!("analysis failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let r: AnalyzeReport = serde_json::from_slice(out.stdout.trim_ascii())?;
+        println!(
+            "{n:>9} {:>10} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>12.2} {:>9.0}",
+            r.grants,
+            r.findings,
+            r.load_seconds,
+            r.rules_seconds,
+            r.load_seconds + r.rules_seconds,
+            r.record_seconds,
+            r.peak_rss_mib
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
 fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
@@ -642,6 +750,8 @@ fn main() -> Result<ExitCode> {
             work,
         } => bench_history(people, months, seed, queries, &work)?,
         Cmd::ImportChild { dir, db, as_of } => import_child(&dir, &db, &as_of)?,
+        Cmd::Analyze { people, seed, work } => bench_analyze(&people, seed, &work)?,
+        Cmd::AnalyzeChild { db } => analyze_child(&db)?,
         Cmd::Ledger {
             events,
             leaves,

@@ -360,7 +360,7 @@ fn init_creates_store_config_and_a_private_key() {
     }
     let key = std::fs::read_to_string(env.path("gatehouse.pub")).unwrap();
     assert!(key.starts_with("acme.example/gatehouse+"), "{key}");
-    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap();
+    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap_or_default();
     assert!(
         config.contains("origin = \"acme.example/gatehouse\""),
         "{config}"
@@ -547,4 +547,349 @@ fn demo_builds_a_verifiable_organisation() {
         String::from_utf8_lossy(&out.stderr)
             .contains("`empty` holds no source: expected hr/people.csv")
     );
+}
+
+fn findings_json(env: &Env, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["findings", "list", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = env.ok(&all);
+    serde_json::from_str::<Vec<serde_json::Value>>(&out).unwrap()
+}
+
+fn analysis_flow(env: Env) {
+    setup(&env);
+    env.ok(&["init"]);
+    env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    env.ok(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    let out = env.ok(&["analyze"]);
+    assert!(out.contains("analysis recorded as event"), "{out}");
+    assert!(out.contains("0 of 3 grants have a valid warrant"), "{out}");
+
+    let found = findings_json(&env, &[]);
+    let orphan = found
+        .iter()
+        .find(|f| f["rule"] == "orphaned_account")
+        .expect("the service account u9 is linked to nobody");
+    assert_eq!(orphan["account"], "u9");
+    assert_eq!(orphan["severity"], "high", "privileged: {orphan}");
+    assert_eq!(orphan["status"], "open");
+    let orphan_id = orphan["id"].as_str().unwrap().to_owned();
+    let bob = found
+        .iter()
+        .find(|f| f["rule"] == "unwarranted_grant" && f["identity"] == "E2")
+        .expect("Bob's direct grant has no warrant");
+    assert_eq!(bob["entitlements"][0], "erp:role/Vendor_Maint");
+    assert!(
+        bob["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("no warrant is recorded for it"),
+        "{bob}"
+    );
+    let ada = found
+        .iter()
+        .find(|f| f["rule"] == "unwarranted_grant" && f["identity"] == "E1")
+        .unwrap();
+    assert!(
+        ada["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("request:REQ-1, which is not among the warrant records"),
+        "{ada}"
+    );
+
+    // The same analysis again: same ids, nothing new.
+    let out = env.ok(&["analyze"]);
+    assert!(out.contains("0 new, 0 changed, 0 resolved"), "{out}");
+    assert_eq!(
+        env.run(&["analyze", "--fail-on", "high"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        env.run(&["analyze", "--fail-on", "critical"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        env.run(&["findings", "list", "--fail-on", "medium"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // Accepting a risk: reason, future end, within the policy's maximum.
+    let err = env.fails(&[
+        "findings",
+        "accept",
+        &orphan_id,
+        "--reason",
+        " ",
+        "--until",
+        "2027-01-01",
+    ]);
+    assert!(err.contains("a reason is required"), "{err}");
+    let err = env.fails(&[
+        "findings",
+        "accept",
+        &orphan_id,
+        "--reason",
+        "r",
+        "--until",
+        "2026-01-01",
+    ]);
+    assert!(err.contains("--until must be in the future"), "{err}");
+    let err = env.fails(&[
+        "findings",
+        "accept",
+        &orphan_id,
+        "--reason",
+        "r",
+        "--until",
+        "2030-01-01",
+    ]);
+    assert!(err.contains("allows at most 365"), "{err}");
+    let err = env.fails(&[
+        "findings",
+        "accept",
+        "F-0000000000000000",
+        "--reason",
+        "r",
+        "--until",
+        "2027-01-01",
+    ]);
+    assert!(err.contains("is not open"), "{err}");
+    let out = env.ok(&[
+        "findings",
+        "accept",
+        &orphan_id,
+        "--reason",
+        "Batch job runs month-end close; owner being appointed",
+        "--until",
+        "2027-01-31",
+    ]);
+    assert!(
+        out.contains("accepted by cli:test until 2027-01-31"),
+        "{out}"
+    );
+    let accepted = findings_json(&env, &["--status", "accepted"]);
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["accepted_by"], "cli:test");
+    let out = env.ok(&["findings", "show", &orphan_id]);
+    assert!(
+        out.contains("accepted because") && out.contains("month-end close"),
+        "{out}"
+    );
+    assert_eq!(
+        env.run(&[
+            "findings",
+            "list",
+            "--fail-on",
+            "high",
+            "--rule",
+            "orphaned_account"
+        ])
+        .status
+        .code(),
+        Some(0),
+        "an accepted finding does not fail the gate"
+    );
+    let err = env.fails(&["findings", "list", "--rule", "nope"]);
+    assert!(err.contains("unknown rule `nope`"), "{err}");
+
+    // Risk scores explain themselves.
+    let out = env.ok(&["risk", "E2"]);
+    assert!(out.contains("identity Bob Stone (E2): risk score"), "{out}");
+    assert!(out.contains("open unwarranted_grant finding"), "{out}");
+    let out = env.ok(&["risk", "erp", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["kind"], "system");
+    let total: u64 = v[0]["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["points"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v[0]["total"].as_u64().unwrap(), total);
+    let out = env.ok(&["risk"]);
+    assert!(out.contains("E2") && out.contains("erp"), "{out}");
+    let err = env.fails(&["risk", "nobody"]);
+    assert!(err.contains("is no identity key"), "{err}");
+
+    // The assessment, then a trend.
+    let out = env.ok(&["assess", "--format", "md"]);
+    assert!(out.contains("This is the first assessment"), "{out}");
+    assert!(
+        out.contains("| Grants with a valid warrant | 0 (0.0%) |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| unwarranted_grant | 0 | 2 | 0 | 0 | 0 | 0 |"),
+        "{out}"
+    );
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu9,role/Admin,direct,\n",
+    );
+    env.ok(&["import", "system", "erp", "--as-of", "2026-03-01"]);
+    let out = env.ok(&["assess", "--format", "html", "--out", "report.html"]);
+    assert!(out.contains("report written to report.html"), "{out}");
+    let html = std::fs::read_to_string(env.path("report.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<table>"));
+    assert!(
+        html.contains("changes are against the assessment of"),
+        "{html}"
+    );
+    let resolved = findings_json(&env, &["--status", "resolved"]);
+    assert_eq!(resolved.len(), 1, "Bob's grant went away: {resolved:?}");
+    assert_eq!(resolved[0]["identity"], "E2");
+
+    // Policy: inline in gatehouse.toml, errors with file and line.
+    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap_or_default();
+    env.write(
+        "gatehouse.toml",
+        format!("{config}\n[policy.rules.orphaned_account]\nenabled = false\n").as_bytes(),
+    );
+    let out = env.ok(&["analyze"]);
+    assert!(out.contains("1 resolved"), "the orphan rule is off: {out}");
+    let out = env.ok(&["policy", "rules", "--format", "csv"]);
+    assert!(
+        out.contains("orphaned_account,high,false,")
+            || out.contains("orphaned_account,medium,false,"),
+        "{out}"
+    );
+    env.write("gatehouse.toml", config.as_bytes());
+    env.write(
+        "policy/policy.toml",
+        b"[thresholds]\nnhi_unused_days = \"soon\"\n",
+    );
+    let err = env.fails(&["analyze"]);
+    assert!(err.contains("policy/policy.toml:2:"), "{err}");
+    env.write(
+        "policy/policy.toml",
+        b"[rules.dormant_access]\nseverity = \"high\"\n",
+    );
+    env.write(
+        "policy/sod.toml",
+        b"[[rule]]\nid = \"R1\"\nname = \"x\"\nsets = [[\"erp:role/Admin\"]]\n",
+    );
+    let err = env.fails(&["analyze"]);
+    assert!(
+        err.contains("policy/sod.toml:2: rule `R1` needs at least two sets"),
+        "{err}"
+    );
+    env.write(
+        "policy/sod.toml",
+        b"[[rule]]\nid = \"R1\"\nname = \"Approve and maintain vendors\"\nseverity = \"critical\"\nsets = [[\"erp:role/AP_*\"], [\"erp:role/Vendor_Maint\"]]\n",
+    );
+    let out = env.ok(&["policy", "show"]);
+    assert!(out.contains("1 rules, 0 mitigations"), "{out}");
+    env.ok(&["analyze"]);
+
+    let out = env.ok(&["ledger", "verify"]);
+    assert!(out.starts_with("ledger OK"), "{out}");
+    let out = env.ok(&[
+        "ledger",
+        "show",
+        "--kind",
+        "finding.accepted",
+        "--format",
+        "json",
+    ]);
+    assert!(out.contains(&orphan_id), "{out}");
+}
+
+both!(analysis_flow);
+
+/// The accuracy contract with the demo generator: every planted problem is found, and no
+/// high or critical finding is about anything the generator did not plant.
+#[test]
+fn demo_findings_match_what_was_planted() {
+    let env = Env::sqlite();
+    env.ok(&[
+        "demo",
+        "--people",
+        "1000",
+        "--seed",
+        "3",
+        "--today",
+        "2026-11-23",
+    ]);
+    let out = env.ok(&["analyze", "--format", "json"]);
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(run["warnings"].as_array().unwrap().is_empty(), "{run}");
+    let findings = findings_json(&env, &["--status", "all"]);
+    let planted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("gatehouse-demo/planted.json")).unwrap())
+            .unwrap();
+    let planted = planted["items"].as_array().unwrap();
+    assert!(
+        planted.len() >= 19 * 2,
+        "every kind is planted at least twice"
+    );
+    fn rule_of(kind: &str) -> &str {
+        match kind {
+            "leaver_with_access" => "leaver_access",
+            "orphan_account" => "orphaned_account",
+            "dormant_privileged" => "dormant_access",
+            "nhi_without_owner" => "nhi_no_owner",
+            "nhi_without_purpose" => "nhi_no_purpose",
+            "nhi_stale_credential" => "nhi_rotation_overdue",
+            "nhi_expired_credential" => "nhi_credential_expired",
+            "standing_admin" => "standing_privilege",
+            "self_approved_request" => "self_approved_grant",
+            same => same,
+        }
+    }
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let ents = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(text).collect())
+            .unwrap_or_default()
+    };
+    let mut missed = Vec::new();
+    for p in planted {
+        let found = findings.iter().any(|f| {
+            let same =
+                |field: &str| p[field].is_null() || f[field].is_null() || p[field] == f[field];
+            let (pe, fe) = (ents(&p["entitlements"]), ents(&f["entitlements"]));
+            f["rule"] == rule_of(p["kind"].as_str().unwrap())
+                && (p["identity"].is_null() || p["identity"] == f["identity"])
+                && same("system")
+                && same("account")
+                && (pe.is_empty() || fe.is_empty() || pe.iter().any(|e| fe.contains(e)))
+        });
+        if !found {
+            missed.push(p.to_string());
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "planted but not found:\n{}",
+        missed.join("\n")
+    );
+    let unplanted: Vec<String> = findings
+        .iter()
+        .filter(|f| f["severity"] == "high" || f["severity"] == "critical")
+        .filter(|f| {
+            !planted.iter().any(|p| {
+                (!p["identity"].is_null() && p["identity"] == f["identity"])
+                    || (!p["account"].is_null()
+                        && p["account"] == f["account"]
+                        && p["system"] == f["system"])
+            })
+        })
+        .map(|f| format!("{} {} {}", f["severity"], f["rule"], f["title"]))
+        .collect();
+    assert!(
+        unplanted.is_empty(),
+        "high-severity findings about nothing planted:\n{}",
+        unplanted.join("\n")
+    );
+    for kind in [
+        "sod_conflict",
+        "leaver_access",
+        "reappeared_grant",
+        "nhi_no_owner",
+    ] {
+        assert!(findings.iter().any(|f| f["rule"] == kind), "{kind}");
+    }
 }

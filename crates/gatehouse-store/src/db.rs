@@ -145,6 +145,26 @@ impl RowRef<'_, '_> {
             .ok_or_else(|| StoreError::Corrupt(format!("column {i} is unexpectedly NULL")))
     }
 
+    /// A text column handed to `f` without copying it; NULL is `None`.
+    pub fn with_str<T>(
+        &self,
+        i: usize,
+        f: impl FnOnce(Option<&str>) -> T,
+    ) -> Result<T, StoreError> {
+        match self {
+            RowRef::Sqlite(r) => {
+                match r.get_ref(i)? {
+                    ValueRef::Null => Ok(f(None)),
+                    ValueRef::Text(t) => Ok(f(Some(std::str::from_utf8(t).map_err(|e| {
+                        StoreError::Corrupt(format!("column {i} is not UTF-8: {e}"))
+                    })?))),
+                    _ => Err(StoreError::Corrupt(format!("column {i} is not text"))),
+                }
+            }
+            RowRef::Pg(r) => Ok(f(r.try_get::<_, Option<&str>>(i)?)),
+        }
+    }
+
     /// A bytes column.
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
         match self {

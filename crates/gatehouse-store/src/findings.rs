@@ -22,12 +22,145 @@ fn ts(us: i64) -> Result<Timestamp, StoreError> {
     from_micros(us)
 }
 
+/// A current grant as scanned, before ids become indices.
+struct RawGrant {
+    account_id: i64,
+    entitlement_id: i64,
+    source: GrantSource,
+    warrant: u32,
+    expires_at: Option<i64>,
+    first_seen: i64,
+    removed_before: Option<i64>,
+}
+
+/// Scans every grant version in key order: the current ones, with the start of their
+/// uninterrupted presence and the end of the version before a gap (a removal), if any.
+fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError> {
+    let mut warrant_index: FxHashMap<String, u32> = FxHashMap::default();
+    let mut warrants = Vec::new();
+    let mut grants = Vec::new();
+    // (account_id, entitlement_id, chain start, chain end, removed before)
+    let mut chain: Option<(i64, i64, i64, i64, Option<i64>)> = None;
+    db.query_each(
+        "SELECT account_id, entitlement_id, valid_from, valid_to, source, warrant, expires_at \
+         FROM grant_version ORDER BY system_id, account_id, entitlement_id, seq",
+        &[],
+        |r| {
+            let a = r.i64(0)?;
+            let e = r.i64(1)?;
+            let from = r.i64(2)?;
+            let to = r.i64(3)?;
+            let (start, removed) = match chain {
+                Some((ca, ce, start, end, removed)) if ca == a && ce == e => {
+                    if end == from {
+                        (start, removed)
+                    } else {
+                        (from, Some(end))
+                    }
+                }
+                _ => (from, None),
+            };
+            chain = Some((a, e, start, to, removed));
+            if to != OPEN {
+                return Ok(());
+            }
+            let warrant = r.with_str(5, |text| match text {
+                None => NONE,
+                Some(text) => match warrant_index.get(text) {
+                    Some(&i) => i,
+                    None => match text.parse::<Warrant>() {
+                        Ok(w) => {
+                            let i = warrants.len() as u32;
+                            warrants.push(w);
+                            warrant_index.insert(text.to_owned(), i);
+                            i
+                        }
+                        Err(_) => NONE,
+                    },
+                },
+            })?;
+            let source = r.with_str(4, |s| s.unwrap_or("").parse::<GrantSource>())??;
+            grants.push(RawGrant {
+                account_id: a,
+                entitlement_id: e,
+                source,
+                warrant,
+                expires_at: r.opt_i64(6)?,
+                first_seen: start,
+                removed_before: removed,
+            });
+            Ok(())
+        },
+    )?;
+    Ok((grants, warrants))
+}
+
 /// Loads the current inventory with the history facts the analysis needs: when each account
 /// and grant was first seen (uninterrupted), grants that came back after a removal, and
-/// people who changed department or title.
-pub fn load_inventory(db: &mut Db) -> Result<Inventory, StoreError> {
-    let mut inv = Inventory::default();
+/// people who changed department or title. The grants, by far the largest table, are read on
+/// a second connection in parallel when the store allows one.
+pub fn load_inventory(store: &mut crate::Store) -> Result<Inventory, StoreError> {
+    match store.reader() {
+        Some(mut reader) => std::thread::scope(|scope| {
+            let grants = scope.spawn(move || scan_grants(reader.db()));
+            let rest = load_rest(store.db());
+            let grants = grants
+                .join()
+                .map_err(|_| StoreError::Corrupt("the grant reader panicked".into()))??;
+            let (mut inv, ids) = rest?;
+            attach_grants(&mut inv, &ids, grants)?;
+            Ok(inv)
+        }),
+        None => {
+            let (mut inv, ids) = load_rest(store.db())?;
+            let grants = scan_grants(store.db())?;
+            attach_grants(&mut inv, &ids, grants)?;
+            Ok(inv)
+        }
+    }
+}
 
+/// Store ids of accounts and entitlements → their indices in the inventory.
+struct Ids {
+    accounts: FxHashMap<i64, u32>,
+    entitlements: FxHashMap<i64, u32>,
+}
+
+fn attach_grants(
+    inv: &mut Inventory,
+    ids: &Ids,
+    (raw, warrants): (Vec<RawGrant>, Vec<Warrant>),
+) -> Result<(), StoreError> {
+    inv.warrants = warrants;
+    inv.grants.reserve_exact(raw.len());
+    for g in raw {
+        let (Some(&account), Some(&entitlement)) = (
+            ids.accounts.get(&g.account_id),
+            ids.entitlements.get(&g.entitlement_id),
+        ) else {
+            continue;
+        };
+        let index = inv.grants.len() as u32;
+        let acc = &mut inv.accounts[account as usize];
+        if acc.grants_to == 0 && acc.grants_from == 0 {
+            acc.grants_from = index;
+        }
+        acc.grants_to = index + 1;
+        inv.grants.push(GrantState {
+            account,
+            entitlement,
+            source: g.source,
+            warrant: g.warrant,
+            expires_at: g.expires_at.map(ts).transpose()?,
+            first_seen: ts(g.first_seen)?,
+            removed_before: g.removed_before.map(ts).transpose()?,
+        });
+    }
+    Ok(())
+}
+
+fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
+    let mut inv = Inventory::default();
     // Systems, with the time of their latest snapshot.
     let mut last_import: FxHashMap<String, i64> = FxHashMap::default();
     db.query_each(
@@ -124,16 +257,29 @@ pub fn load_inventory(db: &mut Db) -> Result<Inventory, StoreError> {
         },
     )?;
 
-    // Accounts: native ids and last logins, then versions in key order.
-    let mut natives: FxHashMap<i64, (String, Option<i64>)> = FxHashMap::default();
+    // Accounts: native ids and last logins (ids are dense from 1), then versions in key order.
+    let mut natives: Vec<(Box<str>, Option<i64>)> = Vec::new();
     db.query_each(
-        "SELECT account_id, native_id, last_login FROM account",
+        "SELECT account_id, native_id, last_login FROM account ORDER BY account_id",
         &[],
         |r| {
-            natives.insert(r.i64(0)?, (r.str(1)?, r.opt_i64(2)?));
+            let id = r.i64(0)?.max(0) as usize;
+            if natives.len() <= id {
+                natives.resize_with(id + 1, || (Box::from(""), None));
+            }
+            natives[id] = (
+                r.with_str(1, |s| Box::<str>::from(s.unwrap_or("")))?,
+                r.opt_i64(2)?,
+            );
             Ok(())
         },
     )?;
+    let identity_at: FxHashMap<IdentityKey, u32> = inv
+        .identities
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.key.clone(), i as u32))
+        .collect();
     let mut account_index: FxHashMap<i64, u32> = FxHashMap::default();
     {
         let mut chain: Option<(i64, i64, i64)> = None; // (account_id, chain start, valid_to)
@@ -157,103 +303,30 @@ pub fn load_inventory(db: &mut Db) -> Result<Inventory, StoreError> {
                     .get(&r.i64(0)?)
                     .ok_or_else(|| StoreError::Corrupt("account of an unknown system".into()))?;
                 let (native_id, last_login) = natives
-                    .remove(&id)
+                    .get_mut(id.max(0) as usize)
+                    .map(std::mem::take)
                     .ok_or_else(|| StoreError::Corrupt(format!("account {id} has no row")))?;
-                let key = r.opt_str(5)?;
-                let identity = key
-                    .as_deref()
-                    .and_then(|k| inv.identity_index(k))
-                    .unwrap_or(NONE);
-                let dangling_identity = match (&key, identity) {
-                    (Some(k), NONE) => Some(IdentityKey::new(k.as_str())?),
-                    _ => None,
-                };
+                let (identity, dangling_identity) = r.with_str(5, |key| match key {
+                    None => Ok((NONE, None)),
+                    Some(k) => match identity_at.get(k) {
+                        Some(&i) => Ok((i, None)),
+                        None => IdentityKey::new(k).map(|k| (NONE, Some(k))),
+                    },
+                })??;
                 account_index.insert(id, inv.accounts.len() as u32);
                 inv.accounts.push(AccountState {
                     system,
-                    native_id: native_id.into(),
-                    username: r.str(4)?.into(),
+                    native_id,
+                    username: r.with_str(4, |s| Box::<str>::from(s.unwrap_or("")))?,
                     identity,
                     dangling_identity,
-                    kind: r.str(6)?.parse::<AccountKind>()?,
+                    kind: r.with_str(6, |s| s.unwrap_or("").parse::<AccountKind>())??,
                     enabled: r.i64(7)? != 0,
                     mfa: r.opt_i64(8)?.map(|m| m != 0),
                     last_login: last_login.map(ts).transpose()?,
                     first_seen: ts(start)?,
                     grants_from: 0,
                     grants_to: 0,
-                });
-                Ok(())
-            },
-        )?;
-    }
-
-    // Grants, in (system, account, entitlement, seq) order: an account's grants are contiguous
-    // and in the same order as the accounts above.
-    {
-        let mut warrant_index: FxHashMap<String, u32> = FxHashMap::default();
-        // (account_id, entitlement_id, chain start, chain end, removed before)
-        let mut chain: Option<(i64, i64, i64, i64, Option<i64>)> = None;
-        let grants = &mut inv.grants;
-        let warrants = &mut inv.warrants;
-        let accounts = &mut inv.accounts;
-        db.query_each(
-            "SELECT account_id, entitlement_id, valid_from, valid_to, source, warrant, expires_at \
-             FROM grant_version ORDER BY system_id, account_id, entitlement_id, seq",
-            &[],
-            |r| {
-                let a = r.i64(0)?;
-                let e = r.i64(1)?;
-                let from = r.i64(2)?;
-                let to = r.i64(3)?;
-                let (start, removed) = match chain {
-                    Some((ca, ce, start, end, removed)) if ca == a && ce == e => {
-                        if end == from {
-                            (start, removed)
-                        } else {
-                            (from, Some(end))
-                        }
-                    }
-                    _ => (from, None),
-                };
-                chain = Some((a, e, start, to, removed));
-                if to != OPEN {
-                    return Ok(());
-                }
-                let (Some(&account), Some(&entitlement)) =
-                    (account_index.get(&a), ent_index.get(&e))
-                else {
-                    return Ok(());
-                };
-                let warrant = match r.opt_str(5)? {
-                    None => NONE,
-                    Some(text) => match warrant_index.get(&text) {
-                        Some(&i) => i,
-                        None => match text.parse::<Warrant>() {
-                            Ok(w) => {
-                                let i = warrants.len() as u32;
-                                warrants.push(w);
-                                warrant_index.insert(text, i);
-                                i
-                            }
-                            Err(_) => NONE,
-                        },
-                    },
-                };
-                let index = grants.len() as u32;
-                let acc = &mut accounts[account as usize];
-                if acc.grants_to == 0 && acc.grants_from == 0 {
-                    acc.grants_from = index;
-                }
-                acc.grants_to = index + 1;
-                grants.push(GrantState {
-                    account,
-                    entitlement,
-                    source: r.str(4)?.parse::<GrantSource>()?,
-                    warrant,
-                    expires_at: r.opt_i64(6)?.map(ts).transpose()?,
-                    first_seen: ts(start)?,
-                    removed_before: removed.map(ts).transpose()?,
                 });
                 Ok(())
             },
@@ -273,7 +346,13 @@ pub fn load_inventory(db: &mut Db) -> Result<Inventory, StoreError> {
             Ok(())
         },
     )?;
-    Ok(inv)
+    Ok((
+        inv,
+        Ids {
+            accounts: account_index,
+            entitlements: ent_index,
+        },
+    ))
 }
 
 /// A finding as recorded, with its status.

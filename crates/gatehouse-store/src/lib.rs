@@ -38,6 +38,8 @@ pub const DEFAULT_SQLITE: &str = "gatehouse.db";
 /// A connection to a Gatehouse store.
 pub struct Store {
     db: Db,
+    /// The location as given (it may hold a password: never print it).
+    url: String,
     location: String,
     ledger_time: std::time::Duration,
     /// The identity directory as of a ledger size, reused by the next writes while no other
@@ -102,6 +104,7 @@ impl Store {
         };
         let mut store = Store {
             db,
+            url: location.to_owned(),
             location: redact(location),
             ledger_time: std::time::Duration::ZERO,
             directory: None,
@@ -113,6 +116,15 @@ impl Store {
     /// Opens a private in-memory SQLite store (for replay and tests).
     pub fn in_memory() -> Result<Store, StoreError> {
         Store::open(":memory:", OpenMode::Create)
+    }
+
+    /// Another connection to the same store, for reading in parallel; `None` for an
+    /// in-memory store, which no other connection can see.
+    pub fn reader(&self) -> Option<Store> {
+        if self.url == ":memory:" {
+            return None;
+        }
+        Store::open(&self.url, OpenMode::Existing).ok()
     }
 
     /// Where the store is, with any password hidden.

@@ -783,3 +783,88 @@ both!(export_bundle_verifies_offline, |mut store: Store| {
     assert_eq!(report.events_checked, total - 4);
     assert_eq!(report.older_checkpoints.len(), 2);
 });
+
+fn finding(id: &str, rule: &str) -> Finding {
+    Finding {
+        id: id.into(),
+        rule: rule.into(),
+        severity: Severity::High,
+        title: format!("{rule} for E1"),
+        identity: Some(IdentityKey::new("E1").unwrap()),
+        system: None,
+        account: None,
+        entitlements: vec![],
+        facts: [("terminated_on".to_owned(), "2026-01-31".to_owned())].into(),
+        explanation: "E1 left".into(),
+    }
+}
+
+both!(findings_follow_their_events, |mut store: Store| {
+    ledgered(&mut store);
+    let at: Timestamp = "2026-03-02T00:00:00Z".parse().unwrap();
+    store
+        .write("cli:test", at, |w| {
+            let run = w.append(EventData::AnalysisRan(Stamped {
+                as_of: at,
+                import: None,
+                record: AnalysisRun {
+                    policy: "0".repeat(64),
+                    rules: vec!["leaver_access".into()],
+                    present: [("high".to_owned(), 2)].into(),
+                    opened: 2,
+                    changed: 0,
+                    resolved: 0,
+                    reopened: 0,
+                },
+            }))?;
+            w.append(EventData::FindingOpened(Batch {
+                as_of: at,
+                import: Some(run),
+                records: vec![
+                    finding("F-0000000000000001", "leaver_access"),
+                    finding("F-0000000000000002", "nhi_no_owner"),
+                ],
+            }))?;
+            w.append(EventData::FindingAccepted(Stamped {
+                as_of: at,
+                import: None,
+                record: FindingAccepted {
+                    id: "F-0000000000000002".into(),
+                    by: "cli:test".into(),
+                    reason: "owner being appointed".into(),
+                    until: "2026-06-30T00:00:00Z".parse().unwrap(),
+                },
+            }))?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let rows = gatehouse_store::findings::findings(
+        store.db(),
+        &gatehouse_store::findings::FindingFilter::default(),
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    let accepted = rows
+        .iter()
+        .find(|r| r.status == FindingStatus::Accepted)
+        .unwrap();
+    assert_eq!(accepted.finding.id, "F-0000000000000002");
+    assert_eq!(
+        accepted.accepted_reason.as_deref(),
+        Some("owner being appointed")
+    );
+    verify(&mut store).unwrap();
+
+    // Accepting a risk behind the ledger's back is caught by the replay.
+    exec(
+        &mut store,
+        "UPDATE finding SET status = 'accepted', accepted_by = 'cli:mallory', \
+         accepted_reason = 'nobody asked' WHERE id = 'F-0000000000000001'",
+        &[],
+    );
+    let err = verify(&mut store).unwrap_err();
+    assert!(
+        err.contains("table `finding`, row id=\"F-0000000000000001\": column `status` is \"accepted\" but the events say \"open\""),
+        "{err}"
+    );
+});

@@ -55,7 +55,7 @@ pub fn analyze(
     now: Timestamp,
 ) -> Result<(AnalyzeReport, Inventory), WorkflowError> {
     let started = Instant::now();
-    let inventory = load_inventory(store.db())?;
+    let inventory = load_inventory(store)?;
     let load_time = started.elapsed();
     let started = Instant::now();
     let mut analysis = gatehouse_analysis::analyze(&inventory, policy, sod, now);

@@ -389,7 +389,7 @@ pub struct RiskArgs {
 pub fn risk_cmd(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
     let loaded = load_policy(ctx)?;
     let mut store = ctx.open()?;
-    let inventory = load_inventory(store.db())?;
+    let inventory = load_inventory(&mut store)?;
     let rows = findings::findings(store.db(), &FindingFilter::default())?;
     let present: Vec<(&Finding, FindingStatus)> =
         rows.iter().map(|r| (&r.finding, r.status)).collect();
