@@ -7,18 +7,15 @@ use regex::RegexBuilder;
 use crate::{Context, DAY, Draft, and_list, date, days_between, plural};
 
 pub(crate) fn run(cx: &mut Context<'_>) {
-    let generic: Vec<regex::Regex> = cx
-        .policy
-        .thresholds
-        .generic_usernames
-        .iter()
-        .filter_map(|p| {
-            RegexBuilder::new(&format!("^(?:{p})$"))
-                .case_insensitive(true)
-                .build()
-                .ok()
-        })
-        .collect();
+    let mut generic = Vec::new();
+    for p in &cx.policy.thresholds.generic_usernames {
+        match generic_pattern(p) {
+            Ok(r) => generic.push(r),
+            Err(e) => cx.warnings.push(format!(
+                "thresholds.generic_usernames: `{p}` is not a valid regular expression: {e}"
+            )),
+        }
+    }
     for a in 0..cx.inv.accounts.len() as u32 {
         let acc = cx.account(a);
         let grants = cx.inv.grants_of(acc);
@@ -268,6 +265,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 .filter(|g| {
                     cx.privileged(g.entitlement)
                         && g.expires_at.is_none()
+                        && !cx.record_ends(g)
                         && matches!(
                             g.source,
                             GrantSource::Direct | GrantSource::Request | GrantSource::Review
@@ -295,6 +293,13 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             }
         }
     }
+}
+
+/// A `generic_usernames` pattern, matched case-insensitively against the whole username.
+pub(crate) fn generic_pattern(p: &str) -> Result<regex::Regex, regex::Error> {
+    RegexBuilder::new(&format!("^(?:{p})$"))
+        .case_insensitive(true)
+        .build()
 }
 
 pub(crate) fn names(cx: &Context<'_>, ents: &[u32]) -> Vec<String> {

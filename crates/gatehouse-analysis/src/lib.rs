@@ -407,6 +407,15 @@ impl<'a> Context<'a> {
             .find(|&r| self.role_ents[r as usize].binary_search(&ent).is_ok())
     }
 
+    /// Whether the grant cites a warrant record that has an end date.
+    pub fn record_ends(&self, g: &gatehouse_model::state::GrantState) -> bool {
+        self.inv.warrant(g).is_some_and(|w| {
+            self.records
+                .get(&(w.kind, w.reference.as_str()))
+                .is_some_and(|&r| self.inv.warrant_records[r as usize].expires_at.is_some())
+        })
+    }
+
     pub fn ent_ref(&self, ent: u32) -> EntitlementRef {
         let e = &self.inv.entitlements[ent as usize].record;
         EntitlementRef {

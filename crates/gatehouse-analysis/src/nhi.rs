@@ -2,7 +2,7 @@
 
 use gatehouse_model::{EmploymentStatus, IdentityKind};
 
-use crate::{Context, Draft, date, days_between};
+use crate::{Context, Draft, and_list, date, days_between};
 
 pub(crate) fn run(cx: &mut Context<'_>) {
     let inv = cx.inv;
@@ -142,22 +142,23 @@ pub(crate) fn run(cx: &mut Context<'_>) {
 
         if cx.enabled("nhi_unused") {
             let limit = i64::from(cx.policy.thresholds.nhi_unused_days);
-            let last = nh
-                .last_used
-                .into_iter()
-                .chain(
-                    cx.accounts_of[i as usize]
-                        .iter()
-                        .filter_map(|&a| cx.account(a).last_login),
-                )
-                .max();
-            let (since, never) = match (last, nh.credential_created) {
-                (Some(t), _) => (Some(t), false),
-                (None, Some(c)) => (Some(c), true),
-                (None, None) => (None, true),
-            };
-            if let Some(since) = since
-                && days_between(since, cx.now) > limit
+            // Idle days per source: the inventory's last use against now, each account's
+            // last login against its system's latest snapshot; the freshest sign counts.
+            let mut idle: Option<(i64, gatehouse_model::Timestamp)> =
+                nh.last_used.map(|t| (days_between(t, cx.now), t));
+            for &a in &cx.accounts_of[i as usize] {
+                let acc = cx.account(a);
+                if let Some(t) = acc.last_login {
+                    let days = days_between(t, cx.observed(acc.system));
+                    if idle.is_none_or(|(d, _)| days < d) {
+                        idle = Some((days, t));
+                    }
+                }
+            }
+            let never = idle.is_none();
+            let idle = idle.or_else(|| nh.credential_created.map(|c| (days_between(c, cx.now), c)));
+            if let Some((days, since)) = idle
+                && days > limit
             {
                 let mut d = new("nhi_unused");
                 d.fact(if never { "created" } else { "last_used" }, date(since));
@@ -178,30 +179,51 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         }
 
         if !nh.scope.is_empty() && cx.enabled("nhi_out_of_scope") {
-            let accounts = cx.accounts_of[i as usize].clone();
-            for a in accounts {
-                let acc = cx.account(a);
-                let sys = cx.inv.systems[acc.system as usize].config.key.clone();
-                if nh.scope.contains(&sys) {
-                    continue;
+            // One finding per system outside the scope, listing its accounts there.
+            let mut by_system: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+            for &a in &cx.accounts_of[i as usize] {
+                let system = cx.account(a).system;
+                if !nh
+                    .scope
+                    .contains(&cx.inv.systems[system as usize].config.key)
+                {
+                    by_system.entry(system).or_default().push(a);
                 }
+            }
+            for (system, accounts) in by_system {
+                let sys = cx.system_key(system);
                 let mut d = new("nhi_out_of_scope");
-                d.system = acc.system;
-                d.account = a;
-                d.entitlements = cx
-                    .inv
-                    .grants_of(acc)
+                d.system = system;
+                if let [one] = accounts.as_slice() {
+                    d.account = *one;
+                }
+                d.entitlements = accounts
                     .iter()
-                    .map(|g| g.entitlement)
+                    .flat_map(|&a| {
+                        cx.inv
+                            .grants_of(cx.account(a))
+                            .iter()
+                            .map(|g| g.entitlement)
+                    })
+                    .collect();
+                let usernames: Vec<String> = accounts
+                    .iter()
+                    .map(|&a| format!("`{}`", cx.account(a).username))
                     .collect();
                 let scope: Vec<&str> = nh.scope.iter().map(|s| s.as_str()).collect();
                 d.fact("declared_scope", scope.join(", "));
+                d.fact("accounts", usernames.join(", "));
                 d.title = format!("{} used on {sys}, outside its scope", identity.name);
                 d.explanation = format!(
-                    "{who} has account `{}` on {}, but its declared scope is {}. Remove the \
-                     account or widen the declared scope with its owner's agreement.",
-                    acc.username,
-                    cx.system_name(acc.system),
+                    "{who} has {} {} on {}, but its declared scope is {}. Remove the account or \
+                     widen the declared scope with its owner's agreement.",
+                    if usernames.len() == 1 {
+                        "account"
+                    } else {
+                        "accounts"
+                    },
+                    and_list(&usernames),
+                    cx.system_name(system),
                     scope.join(", ")
                 );
                 cx.push(d);

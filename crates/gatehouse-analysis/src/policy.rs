@@ -308,7 +308,7 @@ impl Policy {
             }
         }
         for (i, pattern) in policy.thresholds.generic_usernames.iter().enumerate() {
-            if let Err(e) = regex::Regex::new(pattern) {
+            if let Err(e) = crate::access::generic_pattern(pattern) {
                 return Err(AnalysisError::Policy {
                     file: origin.display().to_string(),
                     line: line_of(text, "generic_usernames"),

@@ -293,7 +293,7 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(out, "## Baseline\n\n| | Value | Change |\n|---|---|---|");
     for (k, v, d) in headline(r) {
-        let _ = writeln!(out, "| {} | {v} | {} |", k.trim(), d.trim());
+        let _ = writeln!(out, "| {} | {} | {} |", md(k.trim()), md(&v), d.trim());
     }
     let _ = writeln!(
         out,
@@ -303,7 +303,8 @@ pub fn markdown(r: &Report) -> String {
         let c: Vec<String> = counts.iter().map(u64::to_string).collect();
         let _ = writeln!(
             out,
-            "| {rule} | {} | {accepted} | {} |",
+            "| {} | {} | {accepted} | {} |",
+            md(&rule),
             c.join(" | "),
             d.trim()
         );
@@ -320,19 +321,24 @@ pub fn markdown(r: &Report) -> String {
             let f: Vec<String> = s
                 .factors
                 .iter()
-                .map(|f| format!("{} ({})", f.what, f.points))
+                .map(|f| format!("{} ({})", md(&f.what), f.points))
                 .collect();
             let _ = writeln!(
                 out,
                 "| {} | {} ({}) | {} |",
                 s.total,
-                s.name,
-                s.key,
+                md(&s.name),
+                md(&s.key),
                 f.join("; ")
             );
         }
     }
     out
+}
+
+/// Text for a Markdown table cell: HTML and the column separator escaped.
+fn md(s: &str) -> String {
+    esc(s).replace('|', "\\|").replace('\n', " ")
 }
 
 fn esc(s: &str) -> String {

@@ -34,8 +34,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// First import vs `sqlite3 .import` of the same CSV files, then a re-import with 1% of
-    /// grants changed.
+    /// First import vs `sqlite3 .import` of the same CSV files, then a re-import with 1.5% of
+    /// grants changed (0.5% removed, 1% given an expiry).
     Import {
         /// People in the generated organisation.
         #[arg(long, default_value_t = 100_000)]
@@ -210,7 +210,7 @@ fn run_child(dir: &Path, db: &str, as_of: &str) -> Result<ChildReport> {
     Ok(serde_json::from_slice(out.stdout.trim_ascii())?)
 }
 
-/// Changes 1% of the grants of every system: half removed, half given an expiry.
+/// Changes 1.5% of the grants of every system: a third removed, two thirds given an expiry.
 fn change_one_percent(dir: &Path) -> Result<u64> {
     let mut changed = 0;
     for (source, path) in gatehouse_workflow::snapshot_sources(dir)? {

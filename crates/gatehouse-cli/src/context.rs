@@ -74,17 +74,23 @@ impl Ctx {
             }
             return Ok(());
         };
-        if let Some(cp) = store.sign_checkpoint(&signer, self.now)?
-            && let Some(dir) = &self.config.publish_dir
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the publish folder `{}`", dir.display()))?;
-            let file = dir.join(format!("checkpoint-{:012}", cp.size));
-            std::fs::write(&file, &cp.note).with_context(|| {
-                format!("cannot publish the checkpoint to `{}`", file.display())
-            })?;
-            std::fs::write(dir.join("checkpoint"), &cp.note)?;
+        if let Some(cp) = store.sign_checkpoint(&signer, self.now)? {
+            self.publish(cp.size, &cp.note)?;
         }
+        Ok(())
+    }
+
+    /// Writes a new checkpoint to the publish folder, when one is configured.
+    pub fn publish(&self, size: u64, note: &str) -> Result<()> {
+        let Some(dir) = &self.config.publish_dir else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the publish folder `{}`", dir.display()))?;
+        let file = dir.join(format!("checkpoint-{size:012}"));
+        std::fs::write(&file, note)
+            .with_context(|| format!("cannot publish the checkpoint to `{}`", file.display()))?;
+        std::fs::write(dir.join("checkpoint"), note)?;
         Ok(())
     }
 }

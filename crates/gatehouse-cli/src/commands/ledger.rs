@@ -87,7 +87,7 @@ pub struct ShowArgs {
     /// Actor (`cli:alice`).
     #[arg(long)]
     pub actor: Option<String>,
-    /// Object reference or its prefix (`grant:erp:`, `identity:E000123`).
+    /// Object reference or its prefix (`grant:erp`, `system:erp`, `identity`, `finding:F-…`).
     #[arg(long)]
     pub object: Option<String>,
     /// Recorded at or after (date or time).
@@ -161,7 +161,10 @@ pub fn run(ctx: &Ctx, cmd: LedgerCommand) -> Result<ExitCode> {
                 );
             };
             match store.sign_checkpoint(&signer, ctx.now)? {
-                Some(cp) => print!("{}", cp.note),
+                Some(cp) => {
+                    ctx.publish(cp.size, &cp.note)?;
+                    print!("{}", cp.note)
+                }
                 None => match store.latest_checkpoint()? {
                     Some(cp) => print!("{}", cp.note),
                     None => println!("the log is empty; nothing to sign"),
