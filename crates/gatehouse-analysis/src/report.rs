@@ -133,68 +133,27 @@ fn keys(list: &[gatehouse_model::SystemKey]) -> String {
 fn headline(r: &Report) -> Vec<(String, String, String)> {
     let a = &r.current.assessment;
     let p = r.previous.as_ref().map(|p| &p.assessment);
+    let count = |label: &str, f: fn(&Assessment) -> u64| {
+        (label.to_owned(), f(a).to_string(), delta(f(a), p.map(f)))
+    };
+    let systems = |label: &str, f: fn(&Assessment) -> &[gatehouse_model::SystemKey]| {
+        (
+            label.to_owned(),
+            format!("{} ({})", f(a).len(), keys(f(a))),
+            delta(f(a).len() as u64, p.map(|p| f(p).len() as u64)),
+        )
+    };
     let mut rows = vec![
-        (
-            "Systems".to_owned(),
-            a.systems.to_string(),
-            delta(a.systems, p.map(|p| p.systems)),
-        ),
-        (
-            "Systems without owner".into(),
-            format!(
-                "{} ({})",
-                a.systems_without_owner.len(),
-                keys(&a.systems_without_owner)
-            ),
-            delta(
-                a.systems_without_owner.len() as u64,
-                p.map(|p| p.systems_without_owner.len() as u64),
-            ),
-        ),
-        (
-            "Systems without criticality".into(),
-            format!(
-                "{} ({})",
-                a.systems_without_criticality.len(),
-                keys(&a.systems_without_criticality)
-            ),
-            delta(
-                a.systems_without_criticality.len() as u64,
-                p.map(|p| p.systems_without_criticality.len() as u64),
-            ),
-        ),
-        (
-            "SOX systems never reviewed".into(),
-            format!(
-                "{} ({})",
-                a.sox_never_reviewed.len(),
-                keys(&a.sox_never_reviewed)
-            ),
-            delta(
-                a.sox_never_reviewed.len() as u64,
-                p.map(|p| p.sox_never_reviewed.len() as u64),
-            ),
-        ),
-        (
-            "Identities".into(),
-            a.identities.to_string(),
-            delta(a.identities, p.map(|p| p.identities)),
-        ),
-        (
-            "Accounts".into(),
-            a.accounts.to_string(),
-            delta(a.accounts, p.map(|p| p.accounts)),
-        ),
-        (
-            "Uncorrelated enabled accounts".into(),
-            a.uncorrelated_accounts.to_string(),
-            delta(a.uncorrelated_accounts, p.map(|p| p.uncorrelated_accounts)),
-        ),
-        (
-            "Grants".into(),
-            a.grants.to_string(),
-            delta(a.grants, p.map(|p| p.grants)),
-        ),
+        count("Systems", |a| a.systems),
+        systems("Systems without owner", |a| &a.systems_without_owner),
+        systems("Systems without criticality", |a| {
+            &a.systems_without_criticality
+        }),
+        systems("SOX systems never reviewed", |a| &a.sox_never_reviewed),
+        count("Identities", |a| a.identities),
+        count("Accounts", |a| a.accounts),
+        count("Uncorrelated enabled accounts", |a| a.uncorrelated_accounts),
+        count("Grants", |a| a.grants),
         (
             "Grants with a valid warrant".into(),
             format!(
@@ -204,11 +163,7 @@ fn headline(r: &Report) -> Vec<(String, String, String)> {
             ),
             delta(a.warranted_grants, p.map(|p| p.warranted_grants)),
         ),
-        (
-            "Open findings".into(),
-            open_total(a).to_string(),
-            delta(open_total(a), p.map(open_total)),
-        ),
+        count("Open findings", open_total),
     ];
     for s in Severity::ALL.iter().rev() {
         rows.push((

@@ -164,6 +164,14 @@ pub fn identities(inv: &Inventory, findings: &[Present<'_>], w: &RiskWeights) ->
 
 /// Scores of every system, riskiest first.
 pub fn systems(inv: &Inventory, findings: &[Present<'_>], w: &RiskWeights) -> Vec<Score> {
+    let mut uncorrelated = vec![0u32; inv.systems.len()];
+    for a in inv
+        .accounts
+        .iter()
+        .filter(|a| a.enabled && a.identity == NONE)
+    {
+        uncorrelated[a.system as usize] += 1;
+    }
     let mut out: Vec<Score> = inv
         .systems
         .iter()
@@ -185,11 +193,7 @@ pub fn systems(inv: &Inventory, findings: &[Present<'_>], w: &RiskWeights) -> Ve
                     points: w.system_unclassified,
                 });
             }
-            let uncorrelated = inv
-                .accounts
-                .iter()
-                .filter(|a| a.system == s as u32 && a.enabled && a.identity == NONE)
-                .count() as u32;
+            let uncorrelated = uncorrelated[s];
             if uncorrelated > 0 && w.uncorrelated_account > 0 {
                 factors.push(Factor {
                     what: format!("{uncorrelated} enabled account(s) linked to nobody"),

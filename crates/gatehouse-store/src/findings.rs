@@ -465,15 +465,6 @@ pub fn present_findings(db: &mut Db) -> Result<BTreeMap<String, FindingRow>, Sto
         .collect())
 }
 
-/// Ids of resolved findings (to tell "opened" from "back again").
-pub fn resolved_finding_ids(db: &mut Db) -> Result<Vec<String>, StoreError> {
-    db.query(
-        "SELECT id FROM finding WHERE status = 'resolved'",
-        &[],
-        |r| r.str(0),
-    )
-}
-
 /// The latest recorded assessments, newest first, with their times.
 pub fn assessments(
     db: &mut Db,
@@ -489,15 +480,6 @@ pub fn assessments(
                 serde_json::from_str(&r.str(2)?)?,
             ))
         },
-    )
-}
-
-/// Time of the latest analysis run, if any.
-pub fn last_analysis(db: &mut Db) -> Result<Option<Timestamp>, StoreError> {
-    db.query_opt(
-        "SELECT as_of FROM analysis_run ORDER BY seq DESC LIMIT 1",
-        &[],
-        |r| ts(r.i64(0)?),
     )
 }
 
