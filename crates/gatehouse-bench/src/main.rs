@@ -67,6 +67,10 @@ enum Cmd {
         /// Working folder.
         #[arg(long, default_value = "target/bench-history")]
         work: PathBuf,
+        /// Ask the questions of the store a previous run left in the working folder, without
+        /// building the history again.
+        #[arg(long)]
+        reuse: bool,
     },
     /// Ledger figures: verifying 1M events against `sha256sum` of the same bytes, a 1M-event
     /// bundle checked offline, inclusion proofs in a 10M-leaf tree from stored tiles.
@@ -397,37 +401,25 @@ impl Pick {
     }
 }
 
-fn bench_history(people: usize, months: u32, seed: u64, queries: usize, work: &Path) -> Result<()> {
-    let _ = std::fs::remove_dir_all(work);
-    let snap = work.join("snapshot");
-    std::fs::create_dir_all(&snap)?;
+fn bench_history(
+    people: usize,
+    months: u32,
+    seed: u64,
+    queries: usize,
+    work: &Path,
+    reuse: bool,
+) -> Result<()> {
     let db = work.join("gatehouse.db").display().to_string();
-    let mut generator = Generator::new(DemoConfig {
-        people,
-        seed,
-        today: today(),
-        months,
-    })?;
-    let t = Instant::now();
-    let mut total_events = 0;
-    let mut first_as_of = None;
-    while let Some(at) = generator.write_next_snapshot(&snap)? {
-        let as_of = at.to_string();
-        first_as_of.get_or_insert(at);
-        let r = run_child(&snap, &db, &as_of)?;
-        total_events += r.events;
-        println!(
-            "  snapshot {as_of}: {:.1} s, {} events, peak {:.0} MiB",
-            r.seconds, r.events, r.peak_rss_mib
-        );
+    if !reuse {
+        build_history(people, months, seed, work, &db)?;
     }
-    println!(
-        "history built in {:.1} s, {total_events} events",
-        t.elapsed().as_secs_f64()
-    );
-
     let mut store = Store::open(&db, OpenMode::Existing)?;
-    let start = first_as_of.context("no snapshot")?.as_second();
+    let start = store
+        .db()
+        .query_opt("SELECT min(as_of) FROM import", &[], |r| r.opt_i64(0))?
+        .flatten()
+        .context("the store holds no import")?
+        / 1_000_000;
     let end = gatehouse_model::parse_timestamp("2026-11-23")?.as_second();
     let entitlements: Vec<String> = store.db().query(
         "SELECT s.key || ':' || e.native_id FROM entitlement e JOIN system s ON s.system_id = e.system_id ORDER BY e.entitlement_id",
@@ -444,18 +436,33 @@ fn bench_history(people: usize, months: u32, seed: u64, queries: usize, work: &P
         let span = (end - start).max(1) as usize;
         Ok(Timestamp::from_second(start + pick.next(span) as i64)?)
     };
+    // The same questions twice: as `who-has` answers in a table (the number of holders and
+    // the first page of 1,000) and as a whole list (`--all`, or `--format csv|json`).
     let mut who = Vec::new();
+    let mut who_all = Vec::new();
     let mut holders = 0usize;
     let mut largest = 0usize;
+    let first_page = query::HolderPage {
+        after: None,
+        limit: Some(1000),
+    };
     for _ in 0..queries {
         let r = &entitlements[pick.next(entitlements.len())];
         let at = when(&mut pick)?;
         let t = Instant::now();
         let e = query::resolve_entitlement(store.db(), r)?;
-        let h = query::who_has(store.db(), &e, at)?;
+        let h = query::who_has(store.db(), &e, at, &first_page)?;
         who.push(t.elapsed().as_secs_f64());
-        holders += h.len();
-        largest = largest.max(h.len());
+        let t = Instant::now();
+        let e = query::resolve_entitlement(store.db(), r)?;
+        let all = query::who_has(store.db(), &e, at, &query::HolderPage::default())?;
+        who_all.push(t.elapsed().as_secs_f64());
+        anyhow::ensure!(
+            all.holders.len() as u64 == h.total && all.holders.starts_with(&h.holders),
+            "the first page of {r} is not the start of its whole list"
+        );
+        holders += all.holders.len();
+        largest = largest.max(all.holders.len());
     }
     let mut acc = Vec::new();
     let mut grants = 0usize;
@@ -474,9 +481,42 @@ fn bench_history(people: usize, months: u32, seed: u64, queries: usize, work: &P
         holders as f64 / queries.max(1) as f64
     );
     println!(
+        "  the same, every holder listed (--all):        {}",
+        Sample(who_all).summary()
+    );
+    println!(
         "access --at (random person, random date):        {}; {:.0} grants on average",
         Sample(acc).summary(),
         grants as f64 / queries.max(1) as f64
+    );
+    Ok(())
+}
+
+/// Imports a year of monthly snapshots into a fresh store, each in a child process.
+fn build_history(people: usize, months: u32, seed: u64, work: &Path, db: &str) -> Result<()> {
+    let _ = std::fs::remove_dir_all(work);
+    let snap = work.join("snapshot");
+    std::fs::create_dir_all(&snap)?;
+    let mut generator = Generator::new(DemoConfig {
+        people,
+        seed,
+        today: today(),
+        months,
+    })?;
+    let t = Instant::now();
+    let mut total_events = 0;
+    while let Some(at) = generator.write_next_snapshot(&snap)? {
+        let as_of = at.to_string();
+        let r = run_child(&snap, db, &as_of)?;
+        total_events += r.events;
+        println!(
+            "  snapshot {as_of}: {:.1} s, {} events, peak {:.0} MiB",
+            r.seconds, r.events, r.peak_rss_mib
+        );
+    }
+    println!(
+        "history built in {:.1} s, {total_events} events",
+        t.elapsed().as_secs_f64()
     );
     Ok(())
 }
@@ -748,7 +788,8 @@ fn main() -> Result<ExitCode> {
             seed,
             queries,
             work,
-        } => bench_history(people, months, seed, queries, &work)?,
+            reuse,
+        } => bench_history(people, months, seed, queries, &work, reuse)?,
         Cmd::ImportChild { dir, db, as_of } => import_child(&dir, &db, &as_of)?,
         Cmd::Analyze { people, seed, work } => bench_analyze(&people, seed, &work)?,
         Cmd::AnalyzeChild { db } => analyze_child(&db)?,

@@ -516,6 +516,56 @@ fn demo_builds_a_verifiable_organisation() {
         "json",
     ]);
     serde_json::from_str::<serde_json::Value>(&out).unwrap();
+
+    // A birthright group, page by page: the table lists a page and says how to go on.
+    let all = env.ok(&["who-has", "ad:group/All_Staff", "--all", "--format", "csv"]);
+    let accounts: Vec<&str> = all
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(accounts.len() > 100, "{all}");
+    let mut sorted = accounts.clone();
+    sorted.sort_unstable();
+    assert_eq!(accounts, sorted, "holders come in account order");
+    let page = env.run(&["who-has", "ad:group/All_Staff", "--limit", "5"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&page.stdout),
+        String::from_utf8_lossy(&page.stderr),
+    );
+    assert!(
+        stdout.contains(&format!("{} holders", accounts.len())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(accounts[4]) && !stdout.contains(accounts[5]),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "listed 5 of {} holders; the next page: --after '{}'",
+            accounts.len(),
+            accounts[4]
+        )),
+        "{stderr}"
+    );
+    let next = env.ok(&[
+        "who-has",
+        "ad:group/All_Staff",
+        "--after",
+        accounts[4],
+        "--limit",
+        "3",
+        "--format",
+        "csv",
+    ]);
+    let next: Vec<&str> = next
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(next, accounts[5..8]);
+
     let err = env.fails(&["demo", "--people", "120"]);
     assert!(err.contains("needs an empty store"), "{err}");
 

@@ -418,6 +418,7 @@ impl Writer<'_> {
             v
         };
         let (added_a, changed_a) = split(accounts, &fates);
+        self.expect_rows("account_version", added_a.len() + changed_a.len())?;
         delta.batch(&added_a, EventData::AccountAdded);
         delta.batch(&changed_a, EventData::AccountChanged);
         drop((added_a, changed_a, added_e, changed_e));
@@ -501,6 +502,7 @@ impl Writer<'_> {
                 entitlement: (*en).clone(),
             });
         }
+        self.expect_rows("grant_version", changed.len() + added.len())?;
         delta.batch(&gone, EventData::GrantRemoved);
         delta.batch(&changed, EventData::GrantChanged);
         delta.batch(&added, EventData::GrantAdded);

@@ -45,6 +45,8 @@ pub struct Store {
     /// The identity directory as of a ledger size, reused by the next writes while no other
     /// writer has appended anything.
     directory: Option<(u64, writer::Directory)>,
+    /// Inside [`Store::bulk`]: the indexes its writes have dropped so far, rebuilt when it ends.
+    bulk: Option<Vec<&'static writer::DeferrableIndex>>,
 }
 
 /// Whether [`Store::open`] may create a new store.
@@ -95,10 +97,13 @@ impl Store {
             // Readers still read during an import until its commit (or a cache spill, which
             // the 128 MiB page cache makes rare); PostgreSQL is the backend for heavy
             // concurrent use. FULL sync makes every commit durable, so a signed checkpoint
-            // never covers a transaction that a power cut could lose.
+            // never covers a transaction that a power cut could lose. Reads go through a memory
+            // map (up to SQLite's 2 GiB limit): a point-in-time question touches a few thousand
+            // scattered pages, and mapping them costs less than copying each one in.
             conn.execute_batch(
                 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
-                 PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
+                 PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; \
+                 PRAGMA mmap_size = 2147418112;",
             )?;
             Db::Sqlite(conn)
         };
@@ -108,9 +113,32 @@ impl Store {
             location: redact(location),
             ledger_time: std::time::Duration::ZERO,
             directory: None,
+            bulk: None,
         };
         migrate::migrate(&mut store.db, mode)?;
+        writer::restore_indexes(&mut store.db)?;
         Ok(store)
+    }
+
+    /// Runs `f`, a series of writes that may load many rows (a whole snapshot folder), as one
+    /// bulk load: an index that one of its imports drops for speed (see
+    /// `Writer::expect_rows`) stays dropped until the last write and is rebuilt once, when `f`
+    /// ends, whether it succeeded or not. Queries in between are answered correctly, only more
+    /// slowly; should the process die before the rebuild, the next [`Store::open`] rebuilds it.
+    pub fn bulk<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.bulk.is_some() {
+            return f(self);
+        }
+        self.bulk = Some(Vec::new());
+        let out = f(self);
+        let dropped = self.bulk.take().unwrap_or_default();
+        let rebuilt = writer::rebuild_indexes(&mut self.db, &dropped);
+        let out = out?;
+        rebuilt?;
+        Ok(out)
     }
 
     /// Opens a private in-memory SQLite store (for replay and tests).
@@ -164,10 +192,11 @@ impl Store {
         let mut ledger_time = std::time::Duration::ZERO;
         let mut directory = None;
         let cached = self.directory.take();
+        let mut dropped = self.bulk.clone();
         let result = (|| {
-            let mut w = Writer::begin(&mut self.db, actor, now, cached)?;
+            let mut w = Writer::begin(&mut self.db, actor, now, cached, dropped.take())?;
             let out = f(&mut w)?;
-            w.flush()?;
+            dropped = w.finish()?;
             ledger_time = w.ledger_time();
             directory = w.directory_after_commit();
             Ok::<T, E>(out)
@@ -180,6 +209,9 @@ impl Store {
                     return Err(e.into());
                 }
                 self.directory = directory;
+                if self.bulk.is_some() {
+                    self.bulk = dropped;
+                }
                 Ok(out)
             }
             Err(e) => {

@@ -19,10 +19,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_findings.sql"),
         include_str!("../migrations/postgres/0002_findings.sql"),
     ),
+    (
+        3,
+        "point_in_time",
+        include_str!("../migrations/sqlite/0003_point_in_time.sql"),
+        include_str!("../migrations/postgres/0003_point_in_time.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Brings the schema up to date. With [`OpenMode::Existing`], an empty database is refused
 /// rather than silently initialised.

@@ -50,6 +50,8 @@ pub struct EntitlementInfo {
     pub privileged: bool,
     #[serde(skip)]
     id: i64,
+    #[serde(skip)]
+    system_id: i64,
 }
 
 /// An account, resolved from a reference.
@@ -216,6 +218,7 @@ pub fn resolve_entitlement(db: &mut Db, reference: &str) -> Result<EntitlementIn
     let map = |r: &crate::db::RowRef<'_, '_>| {
         Ok(EntitlementInfo {
             system: system.to_owned(),
+            system_id: sid,
             id: r.i64(0)?,
             native_id: r.str(1)?,
             name: r.str(2)?,
@@ -402,42 +405,158 @@ pub fn resolve_identity(
     }
 }
 
-/// Who held an entitlement at `at`.
+/// Which holders `who_has` returns: those whose account's native id sorts after `after`, at
+/// most `limit` of them (all when `None`).
+#[derive(Debug, Clone, Default)]
+pub struct HolderPage {
+    /// Start after this account (its native id), as printed at the end of the previous page.
+    pub after: Option<String>,
+    /// At most this many holders.
+    pub limit: Option<usize>,
+}
+
+/// The answer to `who_has`: how many held the entitlement and (a page of) who they were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holders {
+    /// How many accounts held it at that time, in all.
+    pub total: u64,
+    /// The holders on this page, by account native id.
+    pub holders: Vec<Holder>,
+    /// Whether more holders follow the last one on this page.
+    pub more: bool,
+}
+
+/// Columns and joins of a holder row; `$2` is the time.
+const HOLDER_COLUMNS: &str = "a.native_id, av.username, av.kind, av.enabled, av.identity, iv.name, iv.email, iv.status, \
+     g.source, g.warrant, g.valid_from, g.expires_at";
+const HOLDER_IDENTITY: &str = "JOIN account_version av ON av.system_id = g.system_id AND av.account_id = g.account_id \
+          AND av.valid_from <= $2 AND av.valid_to > $2 \
+     LEFT JOIN identity i ON i.key = av.identity \
+     LEFT JOIN identity_version iv ON iv.identity_id = i.identity_id AND iv.valid_from <= $2 AND iv.valid_to > $2";
+
+fn holder_row(r: &crate::db::RowRef<'_, '_>) -> Result<Holder, StoreError> {
+    Ok(Holder {
+        account: r.str(0)?,
+        username: r.str(1)?,
+        account_kind: r.str(2)?,
+        enabled: r.i64(3)? != 0,
+        identity: r.opt_str(4)?,
+        name: r.opt_str(5)?,
+        email: r.opt_str(6)?,
+        status: r.opt_str(7)?,
+        source: r.str(8)?,
+        warrant: r.opt_str(9)?,
+        since: from_micros(r.i64(10)?)?,
+        expires_at: r.opt_i64(11)?.map(from_micros).transpose()?,
+    })
+}
+
+/// How `who_has` finds a page of holders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HolderPlan {
+    /// Join every holder, sort, keep the page: for a whole list, or a page of a short one.
+    Join,
+    /// Sort the holders' keys alone, then join the page: for a page of a mid-sized list.
+    KeysFirst,
+    /// Walk the system's accounts in order, probing each for the grant, until the page is
+    /// full: for a page of an entitlement most of the system holds.
+    WalkAccounts,
+}
+
+/// Who held an entitlement at `at`, ordered by the account's native id: the number of holders
+/// and the requested page of them.
+///
+/// A whole list costs time in proportion to the holders. A page should not: see [`HolderPlan`]
+/// for how a page of a birthright group of 100,000 members is found as quickly as a page of a
+/// small one.
 pub fn who_has(
     db: &mut Db,
     entitlement: &EntitlementInfo,
     at: Timestamp,
-) -> Result<Vec<Holder>, StoreError> {
+    page: &HolderPage,
+) -> Result<Holders, StoreError> {
     let t = micros(at);
-    db.query(
-        "SELECT a.native_id, av.username, av.kind, av.enabled, av.identity, iv.name, iv.email, iv.status, \
-                g.source, g.warrant, g.valid_from, g.expires_at \
-         FROM grant_version g \
-         JOIN account a ON a.account_id = g.account_id \
-         JOIN account_version av ON av.system_id = g.system_id AND av.account_id = g.account_id \
-              AND av.valid_from <= $2 AND av.valid_to > $2 \
-         LEFT JOIN identity i ON i.key = av.identity \
-         LEFT JOIN identity_version iv ON iv.identity_id = i.identity_id AND iv.valid_from <= $2 AND iv.valid_to > $2 \
-         WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
-         ORDER BY av.username, a.native_id",
+    let total = db.scalar(
+        "SELECT count(*) FROM grant_version WHERE entitlement_id = $1 AND valid_from <= $2 AND valid_to > $2",
         &[Value::Int(entitlement.id), Value::Int(t)],
-        |r| {
-            Ok(Holder {
-                account: r.str(0)?,
-                username: r.str(1)?,
-                account_kind: r.str(2)?,
-                enabled: r.i64(3)? != 0,
-                identity: r.opt_str(4)?,
-                name: r.opt_str(5)?,
-                email: r.opt_str(6)?,
-                status: r.opt_str(7)?,
-                source: r.str(8)?,
-                warrant: r.opt_str(9)?,
-                since: from_micros(r.i64(10)?)?,
-                expires_at: r.opt_i64(11)?.map(from_micros).transpose()?,
-            })
-        },
-    )
+    )? as u64;
+    let after = Value::from(page.after.as_deref().unwrap_or(""));
+    // One more than asked for tells whether more follow.
+    let limit = page
+        .limit
+        .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX - 1) + 1);
+    let plan = match page.limit {
+        Some(l) if (l as u64) < total => {
+            let accounts = db.scalar(
+                "SELECT count(*) FROM account WHERE system_id = $1",
+                &[Value::Int(entitlement.system_id)],
+            )? as u64;
+            // Relative costs: reading one holder's key and native id, against passing one
+            // account over in the walk (about four times as much).
+            let walked = (l as u64).saturating_mul(accounts) / total.max(1);
+            if walked.saturating_mul(4) < total {
+                HolderPlan::WalkAccounts
+            } else {
+                HolderPlan::KeysFirst
+            }
+        }
+        _ => HolderPlan::Join,
+    };
+    // `CROSS JOIN` fixes the order of the loops in SQLite (PostgreSQL plans it as any join):
+    // otherwise SQLite may walk the accounts to avoid sorting where the grants should lead.
+    // Where a grant is found by its account, its time conditions are written `+g.…` so that
+    // SQLite probes it by its key rather than scanning the entitlement's index; where it is
+    // found by its entitlement, `+g.system_id` keeps SQLite from scanning the whole system.
+    let sql = match plan {
+        HolderPlan::Join => format!(
+            "SELECT {HOLDER_COLUMNS} FROM grant_version g CROSS JOIN account a \
+             {HOLDER_IDENTITY} \
+             WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
+                   AND +g.system_id = $3 AND a.account_id = g.account_id AND a.native_id > $4 \
+             ORDER BY a.native_id LIMIT $5"
+        ),
+        HolderPlan::KeysFirst => format!(
+            "WITH page AS ( \
+                 SELECT a.account_id, a.native_id FROM grant_version g CROSS JOIN account a \
+                 WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
+                       AND +g.system_id = $3 AND a.account_id = g.account_id AND a.native_id > $4 \
+                 ORDER BY a.native_id LIMIT $5) \
+             SELECT {HOLDER_COLUMNS} FROM page p CROSS JOIN account a CROSS JOIN grant_version g \
+             {HOLDER_IDENTITY} \
+             WHERE a.account_id = p.account_id \
+                   AND g.system_id = $3 AND g.account_id = p.account_id AND g.entitlement_id = $1 \
+                   AND +g.valid_from <= $2 AND +g.valid_to > $2 \
+             ORDER BY p.native_id"
+        ),
+        HolderPlan::WalkAccounts => format!(
+            "SELECT {HOLDER_COLUMNS} FROM account a CROSS JOIN grant_version g \
+             {HOLDER_IDENTITY} \
+             WHERE a.system_id = $3 AND a.native_id > $4 \
+                   AND g.system_id = a.system_id AND g.account_id = a.account_id \
+                   AND g.entitlement_id = $1 AND +g.valid_from <= $2 AND +g.valid_to > $2 \
+             ORDER BY a.native_id LIMIT $5"
+        ),
+    };
+    let mut holders = db.query(
+        &sql,
+        &[
+            Value::Int(entitlement.id),
+            Value::Int(t),
+            Value::Int(entitlement.system_id),
+            after,
+            Value::Int(limit),
+        ],
+        holder_row,
+    )?;
+    let more = page.limit.is_some_and(|l| holders.len() > l);
+    if more {
+        holders.truncate(page.limit.unwrap_or_default());
+    }
+    Ok(Holders {
+        total,
+        holders,
+        more,
+    })
 }
 
 /// Everything an identity held at `at`, on every system.

@@ -93,6 +93,72 @@ pub struct Writer<'s> {
     start_size: u64,
     pub(crate) directory: Option<(u64, Directory)>,
     pub(crate) identities_changed: bool,
+    /// Secondary indexes dropped for a bulk load, rebuilt by [`Writer::finish`].
+    deferred: Vec<&'static DeferrableIndex>,
+    /// Inside [`crate::Store::bulk`]: leave the dropped indexes to it.
+    in_bulk: bool,
+}
+
+/// A secondary index that a bulk load may drop and rebuild (SQLite only): inserting a million
+/// rows into it one by one, at random places, costs more than sorting them once.
+pub(crate) struct DeferrableIndex {
+    table: &'static str,
+    name: &'static str,
+    /// Exactly as the latest migration creates it (a test compares the two).
+    create: &'static str,
+}
+
+/// The history tables' secondary indexes, as the migrations leave them.
+pub(crate) const DEFERRABLE_INDEXES: [DeferrableIndex; 2] = [
+    DeferrableIndex {
+        table: "grant_version",
+        name: "grant_version_entitlement",
+        create: "CREATE INDEX grant_version_entitlement ON grant_version (entitlement_id, valid_from, valid_to)",
+    },
+    DeferrableIndex {
+        table: "account_version",
+        name: "account_version_identity",
+        create: "CREATE INDEX account_version_identity ON account_version (identity, valid_from)",
+    },
+];
+
+/// Rows below which a bulk load keeps the indexes: dropping them only pays for large loads.
+const BULK_ROWS: usize = 50_000;
+
+/// Rebuilds dropped indexes, in a transaction of their own.
+pub(crate) fn rebuild_indexes(
+    db: &mut Db,
+    dropped: &[&'static DeferrableIndex],
+) -> Result<(), StoreError> {
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    db.batch("BEGIN IMMEDIATE")?;
+    let created = dropped.iter().try_for_each(|i| db.batch(i.create));
+    match created {
+        Ok(()) => db.batch("COMMIT"),
+        Err(e) => {
+            let _ = db.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Rebuilds any history index that a bulk load dropped and did not live to rebuild.
+pub(crate) fn restore_indexes(db: &mut Db) -> Result<(), StoreError> {
+    if db.backend() != crate::Backend::Sqlite {
+        return Ok(());
+    }
+    let present = db.query(
+        "SELECT name FROM sqlite_master WHERE type = 'index'",
+        &[],
+        |r| r.str(0),
+    )?;
+    let missing: Vec<&'static DeferrableIndex> = DEFERRABLE_INDEXES
+        .iter()
+        .filter(|i| !present.iter().any(|p| p == i.name))
+        .collect();
+    rebuild_indexes(db, &missing)
 }
 
 /// Every current identity's key, kind and e-mail, shared.
@@ -105,6 +171,7 @@ impl<'s> Writer<'s> {
         actor: &str,
         now: Timestamp,
         directory: Option<(u64, Directory)>,
+        bulk: Option<Vec<&'static DeferrableIndex>>,
     ) -> Result<Self, StoreError> {
         let size = db.scalar("SELECT max(seq) FROM event", &[])? as u64;
         let ledger = Appender::load(size, &mut DbTiles(db))?;
@@ -130,7 +197,54 @@ impl<'s> Writer<'s> {
             start_size: size,
             directory,
             identities_changed: false,
+            in_bulk: bulk.is_some(),
+            deferred: bulk.unwrap_or_default(),
         })
+    }
+
+    /// Announces that this transaction is about to add `rows` versions to `table`. On SQLite,
+    /// when they are many and at least half as many as the table already holds, the table's
+    /// secondary indexes are dropped now and rebuilt by [`Writer::finish`] before the commit,
+    /// inside the same transaction: a failed or interrupted import rolls the drop back with
+    /// everything else. PostgreSQL keeps its indexes (dropping one would lock out readers).
+    pub(crate) fn expect_rows(&mut self, table: &str, rows: usize) -> Result<(), StoreError> {
+        if rows < BULK_ROWS || self.db.backend() != crate::Backend::Sqlite {
+            return Ok(());
+        }
+        let indexes: Vec<&'static DeferrableIndex> = DEFERRABLE_INDEXES
+            .iter()
+            .filter(|i| i.table == table && !self.deferred.iter().any(|d| d.name == i.name))
+            .collect();
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        self.flush()?;
+        let held = self
+            .db
+            .scalar(&format!("SELECT count(*) FROM {table}"), &[])?;
+        if (rows as i64).saturating_mul(2) < held {
+            return Ok(());
+        }
+        for index in indexes {
+            self.db.batch(&format!("DROP INDEX {}", index.name))?;
+            self.deferred.push(index);
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered and rebuilds any index dropped for a bulk load, unless a
+    /// [`crate::Store::bulk`] load is under way: then the dropped indexes are returned, for it
+    /// to rebuild at its end.
+    pub(crate) fn finish(&mut self) -> Result<Option<Vec<&'static DeferrableIndex>>, StoreError> {
+        self.flush()?;
+        let dropped = std::mem::take(&mut self.deferred);
+        if self.in_bulk {
+            return Ok(Some(dropped));
+        }
+        for index in dropped {
+            self.db.batch(index.create)?;
+        }
+        Ok(None)
     }
 
     /// The cached directory, if it still describes the store as this writer found it and the

@@ -154,12 +154,79 @@ fn now() -> Timestamp {
 
 fn holders(store: &mut Store, ent: &str, at: &str) -> Vec<String> {
     let e = query::resolve_entitlement(store.db(), ent).unwrap();
-    query::who_has(store.db(), &e, parse_point_in_time(at).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|h| h.username)
-        .collect()
+    query::who_has(
+        store.db(),
+        &e,
+        parse_point_in_time(at).unwrap(),
+        &query::HolderPage::default(),
+    )
+    .unwrap()
+    .holders
+    .into_iter()
+    .map(|h| h.username)
+    .collect()
 }
+
+// A page of holders is the same whichever plan answers it: a sparse entitlement is answered
+// from its grants, a dense one by walking the system's accounts in order.
+both!(
+    who_has_pages_through_holders_in_account_order,
+    |mut store: Store| {
+        let mut import = erp(vec![]);
+        import.accounts = (0..60)
+            .map(|i| account(&format!("u{i:03}"), None))
+            .collect();
+        for (i, a) in import.accounts.iter().enumerate() {
+            import
+                .grants
+                .push(grant(&a.native_id, "role/AP_Approver", None));
+            if i % 20 == 7 {
+                import.grants.push(grant(&a.native_id, "role/Admin", None));
+            }
+        }
+        store
+            .write("test", now(), |w| {
+                w.import_system(import, &opts("2026-02-01"))
+            })
+            .unwrap();
+        let at = t("2026-03-01");
+        for (ent, total) in [("erp:role/AP_Approver", 60), ("erp:role/Admin", 3)] {
+            let e = query::resolve_entitlement(store.db(), ent).unwrap();
+            let all = query::who_has(store.db(), &e, at, &Default::default()).unwrap();
+            assert_eq!(all.total, total);
+            assert_eq!(all.holders.len() as u64, total);
+            assert!(!all.more);
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = query::HolderPage {
+                    after: after.clone(),
+                    limit: Some(2),
+                };
+                let p = query::who_has(store.db(), &e, at, &page).unwrap();
+                assert_eq!(p.total, total);
+                assert!(p.holders.len() <= 2);
+                after = p.holders.last().map(|h| h.account.clone());
+                paged.extend(p.holders);
+                if !p.more {
+                    break;
+                }
+            }
+            assert_eq!(paged, all.holders, "{ent}");
+        }
+        // Before the import nobody held anything.
+        let e = query::resolve_entitlement(store.db(), "erp:role/AP_Approver").unwrap();
+        let page = query::HolderPage {
+            after: None,
+            limit: Some(5),
+        };
+        let before = query::who_has(store.db(), &e, t("2026-01-01"), &page).unwrap();
+        assert_eq!(
+            (before.total, before.holders.len(), before.more),
+            (0, 0, false)
+        );
+    }
+);
 
 both!(identities_import_and_reimport, |mut store: Store| {
     let s = store
@@ -471,6 +538,114 @@ fn concurrent_writers_do_not_fork_the_log() {
     assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
 }
 
+/// A system of `accounts` accounts, each holding `per_account` entitlements.
+fn large_erp(accounts: usize, per_account: usize) -> SystemImport {
+    let mut import = erp(vec![]);
+    import.entitlements = (0..per_account)
+        .map(|i| entitlement(&format!("group/G{i}"), false))
+        .collect();
+    import.accounts = (0..accounts)
+        .map(|i| account(&format!("u{i:06}"), None))
+        .collect();
+    for a in &import.accounts {
+        for e in &import.entitlements {
+            import.grants.push(grant(&a.native_id, &e.native_id, None));
+        }
+    }
+    import
+}
+
+fn index_sql(store: &mut Store) -> Vec<(String, String)> {
+    store
+        .db()
+        .query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+            &[],
+            |r| Ok((r.str(0)?, r.str(1)?)),
+        )
+        .unwrap()
+}
+
+// A bulk load drops the history indexes for a large first import, keeps them dropped for the
+// rest of the load, and rebuilds them exactly as the migrations create them: after success,
+// after a failure, and at the next open if the process died before the rebuild.
+#[test]
+fn bulk_loads_rebuild_the_indexes_they_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db").to_string_lossy().into_owned();
+    let mut store = Store::open(&path, OpenMode::Create).unwrap();
+    let migrated = index_sql(&mut store);
+    assert!(
+        migrated
+            .iter()
+            .any(|(n, _)| n == "grant_version_entitlement")
+    );
+    let has = |store: &mut Store, name: &str| index_sql(store).iter().any(|(n, _)| n == name);
+
+    let result: Result<(), StoreError> = store.bulk(|store| {
+        store.write("test", now(), |w| {
+            w.import_system(large_erp(20_000, 3), &opts("2026-02-01"))
+        })?;
+        assert!(
+            !has(store, "grant_version_entitlement"),
+            "dropped for the load"
+        );
+        assert!(
+            has(store, "account_version_identity"),
+            "20,000 accounts are few"
+        );
+        // Answers stay right while the index is away.
+        let e = query::resolve_entitlement(store.db(), "erp:group/G1").unwrap();
+        let held = query::who_has(store.db(), &e, t("2026-03-01"), &Default::default())?;
+        assert_eq!(held.total, 20_000);
+        Err(StoreError::Refused("a later source failed".into()))
+    });
+    assert!(result.is_err());
+    assert_eq!(
+        index_sql(&mut store),
+        migrated,
+        "rebuilt after a failed load"
+    );
+
+    // Outside a bulk load, a large import (60,000 new grants) rebuilds before its commit.
+    let mut more = large_erp(20_000, 6);
+    more.grants.retain(|g| g.entitlement != "group/G2");
+    store
+        .write("test", now(), |w| {
+            w.import_system(more, &opts("2026-03-01"))
+        })
+        .unwrap();
+    assert_eq!(index_sql(&mut store), migrated);
+
+    // A process that dies inside a bulk load: the next open restores the index.
+    store
+        .db()
+        .batch("DROP INDEX grant_version_entitlement")
+        .unwrap();
+    drop(store);
+    let mut store = Store::open(&path, OpenMode::Existing).unwrap();
+    assert_eq!(index_sql(&mut store), migrated);
+    let e = query::resolve_entitlement(store.db(), "erp:group/G2").unwrap();
+    let page = query::HolderPage {
+        after: None,
+        limit: Some(10),
+    };
+    assert_eq!(
+        query::who_has(store.db(), &e, t("2026-02-15"), &page)
+            .unwrap()
+            .total,
+        20_000
+    );
+    assert_eq!(
+        query::who_has(store.db(), &e, t("2026-03-15"), &page)
+            .unwrap()
+            .total,
+        0
+    );
+    let mut rebuilt = store.rebuilt().unwrap();
+    assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
+}
+
 #[test]
 fn opening_a_missing_store_says_what_to_do() {
     let err = Store::open("/nonexistent/g.db", OpenMode::Existing)
@@ -763,9 +938,9 @@ both!(ledger_write_failure_changes_nothing, |mut store: Store| {
     assert_eq!(store.event_count().unwrap(), before);
     let e = query::resolve_entitlement(store.db(), "erp:role/Admin").unwrap();
     assert_eq!(
-        query::who_has(store.db(), &e, t("2026-05-01"))
+        query::who_has(store.db(), &e, t("2026-05-01"), &Default::default())
             .unwrap()
-            .len(),
+            .total,
         0
     );
 });

@@ -245,7 +245,7 @@ pub fn import(
 }
 
 /// Imports every source of a snapshot folder (see [`snapshot_sources`]) in order, each in its
-/// own transaction. While one source is applied, the next is read on another core. Stops at
+/// own transaction, as one bulk load (see [`Store::bulk`]). While one source is applied, the next is read on another core. Stops at
 /// the first source that fails; the sources before it stay imported. `each` is told about
 /// every source as it is done.
 pub fn import_folder(
@@ -270,26 +270,31 @@ pub fn import_folder(
         ))
         .into());
     }
-    std::thread::scope(|scope| {
-        // A rendezvous channel: at most one source parsed ahead, to bound memory.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(PathBuf, Result<Parsed, WorkflowError>)>(0);
-        let sources_for_reader = sources.clone();
-        scope.spawn(move || {
-            for (source, path) in sources_for_reader {
-                let parsed = parse(source, &path, settings);
-                let failed = parsed.is_err();
-                if tx.send((path, parsed)).is_err() || failed {
-                    break;
+    // One bulk load: an index dropped for the first large system stays dropped until the last
+    // source is in, and is rebuilt once.
+    store.bulk(|store| {
+        std::thread::scope(|scope| {
+            // A rendezvous channel: at most one source parsed ahead, to bound memory.
+            let (tx, rx) =
+                std::sync::mpsc::sync_channel::<(PathBuf, Result<Parsed, WorkflowError>)>(0);
+            let sources_for_reader = sources.clone();
+            scope.spawn(move || {
+                for (source, path) in sources_for_reader {
+                    let parsed = parse(source, &path, settings);
+                    let failed = parsed.is_err();
+                    if tx.send((path, parsed)).is_err() || failed {
+                        break;
+                    }
                 }
+            });
+            let mut reports = Vec::with_capacity(sources.len());
+            for (path, parsed) in rx {
+                let r = apply(store, parsed?, settings, actor, now, progress.clone())?;
+                each(&path, &r);
+                reports.push(r);
             }
-        });
-        let mut reports = Vec::with_capacity(sources.len());
-        for (path, parsed) in rx {
-            let r = apply(store, parsed?, settings, actor, now, progress.clone())?;
-            each(&path, &r);
-            reports.push(r);
-        }
-        Ok(reports)
+            Ok(reports)
+        })
     })
 }
 

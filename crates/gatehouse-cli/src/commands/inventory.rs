@@ -34,7 +34,19 @@ pub struct WhoHasArgs {
     pub entitlement: String,
     #[command(flatten)]
     pub at: AtFlag,
+    /// List at most this many holders (default: 1000 in a table, all in other formats).
+    #[arg(long, value_name = "N", conflicts_with = "all")]
+    pub limit: Option<usize>,
+    /// List every holder, also in a table.
+    #[arg(long)]
+    pub all: bool,
+    /// Start after this account (its native id): the last one of the previous page.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub after: Option<String>,
 }
+
+/// Holders a table lists unless `--limit` or `--all` says otherwise.
+const TABLE_PAGE: usize = 1000;
 
 /// Arguments of `gatehouse access`.
 #[derive(Args)]
@@ -98,7 +110,18 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
     let mut store = ctx.open()?;
     let e = query::resolve_entitlement(store.db(), &args.entitlement)?;
-    let holders = query::who_has(store.db(), &e, at)?;
+    let limit = match (args.all, args.limit) {
+        (true, _) => None,
+        (false, Some(n)) => Some(n),
+        (false, None) if ctx.format == Format::Table => Some(TABLE_PAGE),
+        (false, None) => None,
+    };
+    let page = query::HolderPage {
+        after: args.after,
+        limit,
+    };
+    let answer = query::who_has(store.db(), &e, at, &page)?;
+    let holders = &answer.holders;
     if ctx.format == Format::Table {
         println!(
             "{}:{} ({}{}) as of {}: {} holder{}",
@@ -107,8 +130,8 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
             e.name,
             if e.privileged { ", privileged" } else { "" },
             when(at),
-            holders.len(),
-            if holders.len() == 1 { "" } else { "s" }
+            answer.total,
+            if answer.total == 1 { "" } else { "s" }
         );
     }
     print_listing(
@@ -117,7 +140,7 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
             "account", "username", "identity", "name", "status", "enabled", "source", "warrant",
             "since", "expires",
         ],
-        &holders,
+        holders,
         |h| {
             vec![
                 h.account.clone(),
@@ -134,6 +157,16 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
         },
         "nobody",
     )?;
+    if answer.more
+        && let Some(last) = holders.last()
+    {
+        eprintln!(
+            "listed {} of {} holders; the next page: --after '{}', or --all for every one",
+            holders.len(),
+            answer.total,
+            last.account
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
