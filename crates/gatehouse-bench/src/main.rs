@@ -414,6 +414,8 @@ fn bench_history(
         build_history(people, months, seed, work, &db)?;
     }
     let mut store = Store::open(&db, OpenMode::Existing)?;
+    // As `gatehouse who-has` and `gatehouse access` open it.
+    store.map_for_questions()?;
     let start = store
         .db()
         .query_opt("SELECT min(as_of) FROM import", &[], |r| r.opt_i64(0))?

@@ -50,6 +50,13 @@ impl Ctx {
         Ok(Store::open(&self.config.db, OpenMode::Existing)?)
     }
 
+    /// Opens the store for point-in-time questions only (reads through a memory map).
+    pub fn open_for_questions(&self) -> Result<Store> {
+        let mut store = self.open()?;
+        store.map_for_questions()?;
+        Ok(store)
+    }
+
     /// The ledger signer, if a key is configured.
     pub fn signer(&self) -> Result<Option<NoteSigner>> {
         match self.config.private_key()? {

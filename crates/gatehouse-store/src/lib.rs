@@ -97,13 +97,11 @@ impl Store {
             // Readers still read during an import until its commit (or a cache spill, which
             // the 128 MiB page cache makes rare); PostgreSQL is the backend for heavy
             // concurrent use. FULL sync makes every commit durable, so a signed checkpoint
-            // never covers a transaction that a power cut could lose. Reads go through a memory
-            // map (up to SQLite's 2 GiB limit): a point-in-time question touches a few thousand
-            // scattered pages, and mapping them costs less than copying each one in.
+            // never covers a transaction that a power cut could lose. No memory map by default
+            // (see `Store::map_for_questions`).
             conn.execute_batch(
                 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
-                 PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; \
-                 PRAGMA mmap_size = 2147418112;",
+                 PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
             )?;
             Db::Sqlite(conn)
         };
@@ -153,6 +151,17 @@ impl Store {
             return None;
         }
         Store::open(&self.url, OpenMode::Existing).ok()
+    }
+
+    /// Reads through a memory map from now on (SQLite; up to its 2 GiB limit), for a
+    /// connection that answers questions: a point-in-time question touches a few thousand
+    /// scattered pages, and mapping them costs less than copying each one in. Imports and the
+    /// analysis do without, because every page read through the map counts as resident memory.
+    pub fn map_for_questions(&mut self) -> Result<(), StoreError> {
+        if self.backend() == Backend::Sqlite {
+            self.db.batch("PRAGMA mmap_size = 2147418112")?;
+        }
+        Ok(())
     }
 
     /// Where the store is, with any password hidden.

@@ -108,7 +108,7 @@ fn yes(b: bool) -> String {
 /// Runs `gatehouse who-has`.
 pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_for_questions()?;
     let e = query::resolve_entitlement(store.db(), &args.entitlement)?;
     let limit = match (args.all, args.limit) {
         (true, _) => None,
@@ -173,7 +173,7 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
 /// Runs `gatehouse access`.
 pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_for_questions()?;
     let identity = query::resolve_identity(store.db(), &args.identity, at)?;
     let access = query::access(store.db(), identity, at)?;
     match ctx.format {
@@ -323,7 +323,7 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
         HistoryKind::Entitlement => ObjectKind::Entitlement,
         HistoryKind::Identity => ObjectKind::Identity,
     };
-    let mut store = ctx.open()?;
+    let mut store = ctx.open_for_questions()?;
     let entries = query::history(store.db(), kind, &args.reference)?;
     print_listing(
         ctx.format,
