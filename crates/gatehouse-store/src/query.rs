@@ -466,7 +466,7 @@ enum HolderPlan {
 /// Who held an entitlement at `at`, ordered by the account's native id: the number of holders
 /// and the requested page of them.
 ///
-/// A whole list costs time in proportion to the holders. A page should not: see [`HolderPlan`]
+/// A whole list costs time in proportion to the holders. A page should not: see `HolderPlan`
 /// for how a page of a birthright group of 100,000 members is found as quickly as a page of a
 /// small one.
 pub fn who_has(
