@@ -114,7 +114,6 @@ impl Store {
             bulk: None,
         };
         migrate::migrate(&mut store.db, mode)?;
-        writer::restore_indexes(&mut store.db)?;
         Ok(store)
     }
 
@@ -122,7 +121,8 @@ impl Store {
     /// bulk load: an index that one of its imports drops for speed (see
     /// `Writer::expect_rows`) stays dropped until the last write and is rebuilt once, when `f`
     /// ends, whether it succeeded or not. Queries in between are answered correctly, only more
-    /// slowly; should the process die before the rebuild, the next [`Store::open`] rebuilds it.
+    /// slowly; should the process die before the rebuild, the next write outside a bulk load
+    /// rebuilds it.
     pub fn bulk<T, E: From<StoreError>>(
         &mut self,
         f: impl FnOnce(&mut Store) -> Result<T, E>,
@@ -203,6 +203,9 @@ impl Store {
         let cached = self.directory.take();
         let mut dropped = self.bulk.clone();
         let result = (|| {
+            if dropped.is_none() {
+                writer::restore_indexes(&mut self.db)?;
+            }
             let mut w = Writer::begin(&mut self.db, actor, now, cached, dropped.take())?;
             let out = f(&mut w)?;
             dropped = w.finish()?;

@@ -104,7 +104,8 @@ pub struct Writer<'s> {
 pub(crate) struct DeferrableIndex {
     table: &'static str,
     name: &'static str,
-    /// Exactly as the latest migration creates it (a test compares the two).
+    /// As the latest migration creates it, made idempotent (SQLite stores it without the
+    /// `IF NOT EXISTS`; a test compares the two).
     create: &'static str,
 }
 
@@ -113,19 +114,20 @@ pub(crate) const DEFERRABLE_INDEXES: [DeferrableIndex; 2] = [
     DeferrableIndex {
         table: "grant_version",
         name: "grant_version_entitlement",
-        create: "CREATE INDEX grant_version_entitlement ON grant_version (entitlement_id, valid_from, valid_to)",
+        create: "CREATE INDEX IF NOT EXISTS grant_version_entitlement ON grant_version (entitlement_id, valid_from, valid_to)",
     },
     DeferrableIndex {
         table: "account_version",
         name: "account_version_identity",
-        create: "CREATE INDEX account_version_identity ON account_version (identity, valid_from)",
+        create: "CREATE INDEX IF NOT EXISTS account_version_identity ON account_version (identity, valid_from)",
     },
 ];
 
 /// Rows below which a bulk load keeps the indexes: dropping them only pays for large loads.
 const BULK_ROWS: usize = 50_000;
 
-/// Rebuilds dropped indexes, in a transaction of their own.
+/// Rebuilds dropped indexes, in a transaction of their own. Another writer may have rebuilt
+/// one already (see [`restore_indexes`]); that is fine.
 pub(crate) fn rebuild_indexes(
     db: &mut Db,
     dropped: &[&'static DeferrableIndex],
@@ -144,7 +146,9 @@ pub(crate) fn rebuild_indexes(
     }
 }
 
-/// Rebuilds any history index that a bulk load dropped and did not live to rebuild.
+/// Inside a write transaction that is not part of a bulk load: rebuilds any history index that
+/// a bulk load dropped and did not live to rebuild (its process died). Readers never do this;
+/// they answer correctly without the index, only more slowly, until the next write.
 pub(crate) fn restore_indexes(db: &mut Db) -> Result<(), StoreError> {
     if db.backend() != crate::Backend::Sqlite {
         return Ok(());
@@ -154,11 +158,10 @@ pub(crate) fn restore_indexes(db: &mut Db) -> Result<(), StoreError> {
         &[],
         |r| r.str(0),
     )?;
-    let missing: Vec<&'static DeferrableIndex> = DEFERRABLE_INDEXES
+    DEFERRABLE_INDEXES
         .iter()
         .filter(|i| !present.iter().any(|p| p == i.name))
-        .collect();
-    rebuild_indexes(db, &missing)
+        .try_for_each(|i| db.batch(i.create))
 }
 
 /// Every current identity's key, kind and e-mail, shared.

@@ -245,9 +245,9 @@ pub fn import(
 }
 
 /// Imports every source of a snapshot folder (see [`snapshot_sources`]) in order, each in its
-/// own transaction, as one bulk load (see [`Store::bulk`]). While one source is applied, the next is read on another core. Stops at
-/// the first source that fails; the sources before it stay imported. `each` is told about
-/// every source as it is done.
+/// own transaction, as one bulk load (see [`Store::bulk`]). While one source is applied, the
+/// next is read on another core. Stops at the first source that fails; the sources before it
+/// stay imported. `each` is told about every source as it is done.
 pub fn import_folder(
     store: &mut Store,
     dir: &Path,

@@ -35,8 +35,9 @@ pub struct WhoHasArgs {
     #[command(flatten)]
     pub at: AtFlag,
     /// List at most this many holders (default: 1000 in a table, all in other formats).
-    #[arg(long, value_name = "N", conflicts_with = "all")]
-    pub limit: Option<usize>,
+    #[arg(long, value_name = "N", conflicts_with = "all",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
     /// List every holder, also in a table.
     #[arg(long)]
     pub all: bool,
@@ -112,7 +113,7 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
     let e = query::resolve_entitlement(store.db(), &args.entitlement)?;
     let limit = match (args.all, args.limit) {
         (true, _) => None,
-        (false, Some(n)) => Some(n),
+        (false, Some(n)) => Some(n as usize),
         (false, None) if ctx.format == Format::Table => Some(TABLE_PAGE),
         (false, None) => None,
     };
