@@ -18,7 +18,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use gatehouse_demo::{DemoConfig, Generator};
 use gatehouse_model::Timestamp;
-use gatehouse_store::{OpenMode, Store, query};
+use gatehouse_store::inventory::query::HolderPage;
+use gatehouse_store::{OpenOptions, Store};
 use gatehouse_workflow::{ImportSettings, Source};
 use serde::{Deserialize, Serialize};
 
@@ -182,7 +183,7 @@ fn csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn import_child(dir: &Path, db: &str, as_of: &str) -> Result<()> {
     let as_of: Timestamp = gatehouse_model::parse_timestamp(as_of)?;
-    let mut store = Store::open(db, OpenMode::Create)?;
+    let store = Store::open(db, &OpenOptions::create())?;
     let before = store.event_count()?;
     let settings = ImportSettings {
         as_of: Some(as_of),
@@ -190,7 +191,7 @@ fn import_child(dir: &Path, db: &str, as_of: &str) -> Result<()> {
         allow_mass_removal: false,
     };
     let started = Instant::now();
-    gatehouse_workflow::import_folder(&mut store, dir, &settings, "bench", as_of, None, |_, _| {})?;
+    gatehouse_workflow::import_folder(&store, dir, &settings, "bench", as_of, None, |_, _| {})?;
     let report = ChildReport {
         seconds: started.elapsed().as_secs_f64(),
         ledger_seconds: store.ledger_time().as_secs_f64(),
@@ -413,26 +414,28 @@ fn bench_history(
     if !reuse {
         build_history(people, months, seed, work, &db)?;
     }
-    let mut store = Store::open(&db, OpenMode::Existing)?;
     // As `gatehouse who-has` and `gatehouse access` open it.
-    store.map_for_questions()?;
-    let start = store
-        .db()
-        .query_opt("SELECT min(as_of) FROM import", &[], |r| r.opt_i64(0))?
-        .flatten()
+    let store = Store::open(&db, &OpenOptions::existing().for_questions())?;
+    let (period, entitlements, identities) = store.read(|r| {
+        let period = r.recorded_period()?;
+        let entitlements: Vec<String> = r
+            .entitlements(None)?
+            .into_iter()
+            .map(|e| format!("{}:{}", e.system, e.native_id))
+            .collect();
+        let identities: Vec<String> = r
+            .identities()?
+            .into_iter()
+            .filter(|i| i.kind == gatehouse_model::IdentityKind::Person)
+            .map(|i| i.key.to_string())
+            .collect();
+        Ok::<_, gatehouse_store::StoreError>((period, entitlements, identities))
+    })?;
+    let start = period
         .context("the store holds no import")?
-        / 1_000_000;
+        .first
+        .as_second();
     let end = gatehouse_model::parse_timestamp("2026-11-23")?.as_second();
-    let entitlements: Vec<String> = store.db().query(
-        "SELECT s.key || ':' || e.native_id FROM entitlement e JOIN system s ON s.system_id = e.system_id ORDER BY e.entitlement_id",
-        &[],
-        |r| r.str(0),
-    )?;
-    let identities: Vec<String> = store.db().query(
-        "SELECT key FROM identity WHERE source = 'hr' ORDER BY identity_id",
-        &[],
-        |r| r.str(0),
-    )?;
     let mut pick = Pick(seed.max(1) * 2654435761);
     let when = |pick: &mut Pick| -> Result<Timestamp> {
         let span = (end - start).max(1) as usize;
@@ -444,7 +447,7 @@ fn bench_history(
     let mut who_all = Vec::new();
     let mut holders = 0usize;
     let mut largest = 0usize;
-    let first_page = query::HolderPage {
+    let first_page = HolderPage {
         after: None,
         limit: Some(1000),
     };
@@ -452,12 +455,16 @@ fn bench_history(
         let r = &entitlements[pick.next(entitlements.len())];
         let at = when(&mut pick)?;
         let t = Instant::now();
-        let e = query::resolve_entitlement(store.db(), r)?;
-        let h = query::who_has(store.db(), &e, at, &first_page)?;
+        let h = store.read(|q| {
+            let e = q.resolve_entitlement(r)?;
+            q.who_has(&e, at, &first_page)
+        })?;
         who.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let e = query::resolve_entitlement(store.db(), r)?;
-        let all = query::who_has(store.db(), &e, at, &query::HolderPage::default())?;
+        let all = store.read(|q| {
+            let e = q.resolve_entitlement(r)?;
+            q.who_has(&e, at, &HolderPage::default())
+        })?;
         who_all.push(t.elapsed().as_secs_f64());
         anyhow::ensure!(
             all.holders.len() as u64 == h.total && all.holders.starts_with(&h.holders),
@@ -472,8 +479,10 @@ fn bench_history(
         let k = &identities[pick.next(identities.len())];
         let at = when(&mut pick)?;
         let t = Instant::now();
-        let i = query::resolve_identity(store.db(), k, at)?;
-        let a = query::access(store.db(), i, at)?;
+        let a = store.read(|q| {
+            let i = q.resolve_identity(k, at)?;
+            q.access(i, at)
+        })?;
         acc.push(t.elapsed().as_secs_f64());
         grants += a.grants.len();
     }
@@ -524,14 +533,14 @@ fn build_history(people: usize, months: u32, seed: u64, work: &Path, db: &str) -
 }
 
 fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
-    use gatehouse_ledger::{Appender, NoteSigner, encode_tile, inclusion_proof, leaf_hash};
-    use gatehouse_model::{AccountActivity, EventData, Stamped, SystemKey};
-    use gatehouse_store::{DbTiles, Value, VerifyOptions};
+    use gatehouse_ledger::{NoteSigner, leaf_hash};
+    use gatehouse_model::{AccountActivity, EventData, InventoryEvent, Stamped, SystemKey};
+    use gatehouse_store::VerifyOptions;
 
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work)?;
     let db = work.join("ledger.db").display().to_string();
-    let mut store = Store::open(&db, OpenMode::Create)?;
+    let store = Store::open(&db, &OpenOptions::create())?;
     let now = gatehouse_model::parse_timestamp("2026-11-23T10:00:00Z")?;
     // A system with one account, then one single-record event per login observation: ~250
     // bytes each, the size of a typical single event.
@@ -549,15 +558,7 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
         skip_invalid: false,
         allow_mass_removal: false,
     };
-    gatehouse_workflow::import(
-        &mut store,
-        Source::System,
-        &sys,
-        &settings,
-        "bench",
-        now,
-        None,
-    )?;
+    gatehouse_workflow::import(&store, Source::System, &sys, &settings, "bench", now, None)?;
     let key = SystemKey::new("app")?;
     let t = Instant::now();
     let mut n = store.event_count()?;
@@ -567,14 +568,14 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
             let data: Vec<EventData> = (0..chunk)
                 .map(|i| {
                     let at = Timestamp::from_second(1_700_000_000 + (n + i) as i64).unwrap_or(now);
-                    EventData::AccountActivity(Stamped {
+                    EventData::from(InventoryEvent::AccountActivity(Stamped {
                         as_of: at,
                         import: None,
                         record: AccountActivity {
                             system: key.clone(),
                             logins: vec![("svc-000001".into(), at)],
                         },
-                    })
+                    }))
                 })
                 .collect();
             w.append_all(data)
@@ -593,16 +594,18 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
     // Verify: tree part only, then the bytes through sha256sum.
     let t = Instant::now();
     let r = store
-        .verify_ledger(&VerifyOptions {
-            key: &signer.verifier(),
-            published: vec![],
-            state: false,
+        .read(|q| {
+            q.verify_ledger(&VerifyOptions {
+                key: &signer.verifier(),
+                published: vec![],
+                state: false,
+            })
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let verify = t.elapsed().as_secs_f64();
     let bundle = work.join("bundle");
     let t = Instant::now();
-    store.export_bundle(&bundle, 1, n, &signer.verifier())?;
+    store.read(|q| q.export_bundle(&bundle, 1, n, &signer.verifier()))?;
     let export = t.elapsed().as_secs_f64();
     let _ = Command::new("sync").status();
     let t = Instant::now();
@@ -639,36 +642,16 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
 
     // Proofs at 10M leaves: the tree's tiles written straight into a store.
     let big = work.join("tiles.db").display().to_string();
-    let mut store = Store::open(&big, OpenMode::Create)?;
+    let store = Store::open(&big, &OpenOptions::create())?;
     let t = Instant::now();
-    let mut app = Appender::new();
-    let db = store.db();
-    db.batch("BEGIN")?;
-    for i in 0..leaves {
-        app.push(leaf_hash(&i.to_be_bytes()));
-        if i % 1_000_000 == 999_999 || i + 1 == leaves {
-            for (id, hashes) in app.take_dirty_tiles() {
-                db.exec(
-                    "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
-                     ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                    &[
-                        Value::Int(i64::from(id.level)),
-                        Value::Int(id.index as i64),
-                        Value::Blob(encode_tile(&hashes)),
-                    ],
-                )?;
-            }
-        }
-    }
-    db.batch("COMMIT")?;
+    let root = gatehouse_store::testing::write_tree(&store, leaves)?;
     println!(
         "tree of {leaves} leaves built and stored in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let root = app.root();
     let mut pick = Pick(12345);
     let t = Instant::now();
-    inclusion_proof(&mut DbTiles(store.db()), 0, leaves)?;
+    gatehouse_store::testing::tile_inclusion_proof(&store, 0, leaves)?;
     println!(
         "first (cold) inclusion proof: {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0
@@ -677,7 +660,7 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
     for _ in 0..1000 {
         let index = pick.next(leaves as usize) as u64;
         let t = Instant::now();
-        let proof = inclusion_proof(&mut DbTiles(store.db()), index, leaves)?;
+        let proof = gatehouse_store::testing::tile_inclusion_proof(&store, index, leaves)?;
         times.push(t.elapsed().as_secs_f64());
         proof.verify(&leaf_hash(&index.to_be_bytes()), &root)?;
     }
@@ -701,16 +684,16 @@ struct AnalyzeReport {
 }
 
 fn analyze_child(db: &str) -> Result<()> {
-    let mut store = Store::open(db, OpenMode::Existing)?;
+    let store = Store::open(db, &OpenOptions::existing())?;
     let policy = gatehouse_analysis::Policy::default();
     let sod = gatehouse_analysis::Ruleset::from_toml(
         gatehouse_analysis::sod::STARTER,
         Path::new("sod.toml"),
     )?;
     let now = gatehouse_model::parse_timestamp("2026-11-23T12:00:00Z")?;
-    let (first, _) = gatehouse_workflow::analyze(&mut store, &policy, &sod, "bench", now)?;
+    let (first, _) = gatehouse_workflow::analyze(&store, &policy, &sod, "bench", now)?;
     let t = Instant::now();
-    let (second, _) = gatehouse_workflow::analyze(&mut store, &policy, &sod, "bench", now)?;
+    let (second, _) = gatehouse_workflow::analyze(&store, &policy, &sod, "bench", now)?;
     let second_run = t.elapsed().as_secs_f64();
     let report = AnalyzeReport {
         grants: second.analysis.grants,

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use gatehouse_ledger::NoteSigner;
 use gatehouse_model::Timestamp;
-use gatehouse_store::{OpenMode, Store};
+use gatehouse_store::{OpenOptions, Store};
 
 use crate::config::Config;
 use crate::output::Format;
@@ -29,14 +29,11 @@ impl Ctx {
         let config = Config::load(config, db)?;
         let now = match std::env::var("GATEHOUSE_NOW") {
             Ok(v) => gatehouse_model::parse_timestamp(&v).context("GATEHOUSE_NOW")?,
+            // The one place the command line reads the clock.
+            #[allow(clippy::disallowed_methods)]
             Err(_) => Timestamp::now(),
         };
-        let actor = std::env::var("GATEHOUSE_ACTOR").unwrap_or_else(|_| {
-            format!(
-                "cli:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            )
-        });
+        let actor = actor()?;
         Ok(Ctx {
             config,
             format,
@@ -45,16 +42,17 @@ impl Ctx {
         })
     }
 
-    /// Opens the configured store, which must exist.
+    /// Opens the configured store, which must exist and have this build's schema.
     pub fn open(&self) -> Result<Store> {
-        Ok(Store::open(&self.config.db, OpenMode::Existing)?)
+        Ok(Store::open(&self.config.db, &OpenOptions::existing())?)
     }
 
     /// Opens the store for point-in-time questions only (reads through a memory map).
     pub fn open_for_questions(&self) -> Result<Store> {
-        let mut store = self.open()?;
-        store.map_for_questions()?;
-        Ok(store)
+        Ok(Store::open(
+            &self.config.db,
+            &OpenOptions::existing().for_questions(),
+        )?)
     }
 
     /// The ledger signer, if a key is configured.
@@ -70,7 +68,7 @@ impl Ctx {
 
     /// Ends a command that may have appended events: signs a checkpoint of the new tree head
     /// and publishes it when a publish folder is configured.
-    pub fn seal(&self, store: &mut Store) -> Result<()> {
+    pub fn seal(&self, store: &Store) -> Result<()> {
         let Some(signer) = self.signer()? else {
             if store.event_count()? > 0 {
                 eprintln!(
@@ -99,5 +97,48 @@ impl Ctx {
             .with_context(|| format!("cannot publish the checkpoint to `{}`", file.display()))?;
         std::fs::write(dir.join("checkpoint"), note)?;
         Ok(())
+    }
+}
+
+/// Who is acting, as recorded in events: `GATEHOUSE_ACTOR`, else `cli:` and the login name
+/// (`$USER`, else the operating system's name for the user running the command). A command
+/// that cannot name its actor refuses to run rather than record an anonymous change.
+fn actor() -> Result<String> {
+    if let Ok(a) = std::env::var("GATEHOUSE_ACTOR") {
+        let a = a.trim();
+        if a.is_empty() {
+            anyhow::bail!("GATEHOUSE_ACTOR is set but empty; set it to who is acting");
+        }
+        return Ok(a.to_owned());
+    }
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(os_user)
+        .context(
+            "cannot tell who is acting: $USER is unset and the user id has no name; set GATEHOUSE_ACTOR",
+        )?;
+    Ok(format!("cli:{user}"))
+}
+
+/// The name of the user running this process, from the system's user database.
+fn os_user() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The owner of this process's own `/proc` entry is its user; look the id up in
+        // `/etc/passwd` (containers and services often run without `$USER`).
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|line| {
+            let mut f = line.split(':');
+            let name = f.next()?;
+            let id: u32 = f.nth(1)?.parse().ok()?;
+            (id == uid && !name.is_empty()).then(|| name.to_owned())
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("USERNAME").ok()
     }
 }

@@ -8,6 +8,7 @@
 mod commands;
 mod config;
 mod context;
+mod errors;
 mod output;
 mod progress;
 
@@ -46,6 +47,8 @@ struct Cli {
 enum Command {
     /// Create the store, the configuration and the ledger's signing key.
     Init(init::InitArgs),
+    /// Bring the store's schema up to date after upgrading Gatehouse.
+    Migrate,
     /// Import a snapshot of a source (HR feed, system, …).
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -87,6 +90,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let ctx = Ctx::new(cli.config.as_deref(), cli.db.as_deref(), cli.format)?;
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
+        Command::Migrate => init::migrate(&ctx),
         Command::Import(cmd) => import::run(&ctx, cmd),
         Command::WhoHas(args) => inventory::who_has(&ctx, args),
         Command::Access(args) => inventory::access(&ctx, args),
@@ -108,7 +112,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errors::report(&e);
             ExitCode::FAILURE
         }
     }

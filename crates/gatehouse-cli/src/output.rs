@@ -46,6 +46,11 @@ pub fn opt(s: Option<&str>) -> String {
     s.unwrap_or("").to_owned()
 }
 
+/// Text for an optional model value (a key, a status, a warrant).
+pub fn show(v: Option<&impl std::fmt::Display>) -> String {
+    v.map(ToString::to_string).unwrap_or_default()
+}
+
 /// Renders rows as a table.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut t = Table::new();

@@ -205,7 +205,7 @@ fn full_flow(env: Env) {
 
     let err = env.fails(&["who-has", "erp:role/Nope"]);
     assert!(
-        err.contains("error: system `erp` has no entitlement with id or name `role/Nope`"),
+        err.contains("error[GH301]: system `erp` has no entitlement with id or name `role/Nope`"),
         "{err}"
     );
     let err = env.fails(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
@@ -379,8 +379,14 @@ fn init_creates_store_config_and_a_private_key() {
 fn commands_without_a_store_say_how_to_make_one() {
     let env = Env::sqlite();
     let err = env.fails(&["who-has", "erp:x"]);
-    assert!(err.contains("no gatehouse store at"), "{err}");
-    assert!(err.contains("create one with `gatehouse init`"), "{err}");
+    assert!(
+        err.starts_with("error[GH101]: there is no gatehouse store at `/gatehouse.db`\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: create a store with `gatehouse init`"),
+        "{err}"
+    );
 }
 
 fn ledger_flow(env: Env) {
@@ -464,15 +470,13 @@ fn ledger_flow(env: Env) {
     );
 
     // Someone edits a grant straight in the database.
-    let mut store =
-        gatehouse_store::Store::open(&env.db, gatehouse_store::OpenMode::Existing).unwrap();
-    store
-        .db()
-        .exec(
-            "UPDATE grant_version SET warrant = 'request:OK' WHERE warrant IS NULL",
-            &[],
-        )
-        .unwrap();
+    let store =
+        gatehouse_store::Store::open(&env.db, &gatehouse_store::OpenOptions::existing()).unwrap();
+    gatehouse_store::testing::execute(
+        &store,
+        "UPDATE grant_version SET warrant = 'request:OK' WHERE warrant IS NULL",
+        &[],
+    );
     drop(store);
     let err = env.fails(&["ledger", "verify"]);
     assert!(err.starts_with("ledger verification FAILED: the state does not follow from the events: table `grant_version`"), "{err}");

@@ -103,3 +103,13 @@ fn render(problems: &[Problem], rows: usize) -> String {
     }
     out
 }
+
+impl ConnectError {
+    /// The stable code of this error.
+    pub fn code(&self) -> gatehouse_model::ErrorCode {
+        match self {
+            ConnectError::Invalid { .. } => gatehouse_model::ErrorCode::InvalidInput,
+            ConnectError::Unreadable(_) => gatehouse_model::ErrorCode::SourceUnreadable,
+        }
+    }
+}

@@ -49,3 +49,13 @@ pub(crate) fn shorten(value: &str) -> String {
         format!("{head}… ({} bytes)", value.len())
     }
 }
+
+impl ModelError {
+    /// The stable code of this error.
+    pub fn code(&self) -> crate::ErrorCode {
+        match self {
+            ModelError::InvalidEvent(_) => crate::ErrorCode::Corrupt,
+            _ => crate::ErrorCode::InvalidInput,
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod code;
 mod error;
 mod event;
 mod finding;
@@ -16,11 +17,12 @@ mod keys;
 pub mod state;
 mod time;
 
+pub use code::ErrorCode;
 pub use error::ModelError;
 pub use event::{
     AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, EntitlementRemoved, Event, EventData,
-    GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, RoleRemoved, Stamped,
-    WarrantRecordRemoved,
+    FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, InventoryEvent,
+    RoleRemoved, Stamped, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{

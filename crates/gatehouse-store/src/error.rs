@@ -1,4 +1,8 @@
-/// What can go wrong in the store.
+use gatehouse_model::ErrorCode;
+
+/// What can go wrong in the store. Every variant has a stable [`ErrorCode`]; messages are in
+/// the store's words (what is wrong), and leave it to the program in front of the user (the
+/// CLI, the web server) to say which flag or button to use.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite reported an error.
@@ -11,11 +15,15 @@ pub enum StoreError {
     #[error("i/o: {0}")]
     Io(String),
     /// There is no store at the given location.
-    #[error("no gatehouse store at `{0}`; create one with `gatehouse init`")]
+    #[error("there is no gatehouse store at `{0}`")]
     NotFound(String),
+    /// The database exists but holds no Gatehouse schema.
+    #[error("the database at `{0}` holds no gatehouse store")]
+    NotInitialised(String),
     /// The store was written by a newer Gatehouse.
     #[error(
-        "the store has schema version {found}, newer than this gatehouse understands ({known}); upgrade gatehouse"
+        "the store has schema version {found}, newer than this gatehouse understands ({known}); \
+         use a gatehouse at least as new as the one that last migrated it"
     )]
     TooNew {
         /// Version in the store.
@@ -23,18 +31,110 @@ pub enum StoreError {
         /// Newest version known here.
         known: i64,
     },
+    /// The store's schema is older than this Gatehouse.
+    #[error(
+        "the store has schema version {found} and this gatehouse needs version {known}; \
+         the store must be migrated"
+    )]
+    Outdated {
+        /// Version in the store.
+        found: i64,
+        /// Version this build needs.
+        known: i64,
+    },
+    /// Neither a SQLite path nor a PostgreSQL URL.
+    #[error("`{0}` is not a store location: give a SQLite file path or a postgres:// URL")]
+    InvalidLocation(String),
+    /// No connection or lock became free in time.
+    #[error("the store stayed busy for {0} seconds (no connection or lock became free)")]
+    Busy(u64),
+    /// A transaction was started inside another one on the same thread, which would wait for
+    /// itself.
+    #[error(
+        "a transaction was started inside another transaction of the same store; read through \
+         the open transaction instead"
+    )]
+    Nested,
+    /// A change without an actor.
+    #[error("a change must name who makes it, and the actor is empty")]
+    NoActor,
     /// The stored data contradicts itself: a row or event that cannot be what it claims.
     #[error("the store is inconsistent: {0}")]
     Corrupt(String),
-    /// A request that cannot be satisfied: an unknown reference, an import older than the last.
-    #[error("{0}")]
-    Refused(String),
-    /// A reference that names nothing.
-    #[error("{0}")]
-    NotFoundRef(String),
+    /// A request that cannot be satisfied, with its code: an unknown or ambiguous reference,
+    /// an import older than the last, a snapshot that would remove most of its source, …
+    #[error("{message}")]
+    Refused {
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// What is wrong, in the store's words.
+        message: String,
+    },
+    /// Another import into this store holds the import lock.
+    #[error("another import into this store is running; it must finish before this one starts")]
+    ImportRunning,
+    /// An import whose first changes were recorded stopped before its last ones.
+    #[error(
+        "the import of `{source_name}` (event {import}) stopped after {recorded} of its {total} changes were \
+         recorded: {cause}; importing the same snapshot again completes it"
+    )]
+    ImportInterrupted {
+        /// The source.
+        source_name: String,
+        /// Its `import.applied` event.
+        import: u64,
+        /// Changes recorded.
+        recorded: u64,
+        /// Changes the import counts.
+        total: u64,
+        /// What stopped it.
+        cause: Box<StoreError>,
+    },
     /// The ledger could not be updated; nothing was written.
     #[error("ledger: {0}")]
     Ledger(String),
+}
+
+impl StoreError {
+    /// A refusal with its code.
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> StoreError {
+        StoreError::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A reference to something the store does not know.
+    pub fn unknown(message: impl Into<String>) -> StoreError {
+        StoreError::refused(ErrorCode::UnknownObject, message)
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::Sqlite(e) => match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    ErrorCode::StoreBusy
+                }
+                _ => ErrorCode::Database,
+            },
+            StoreError::Postgres(_) => ErrorCode::Database,
+            StoreError::Io(_) => ErrorCode::Io,
+            StoreError::NotFound(_) => ErrorCode::StoreNotFound,
+            StoreError::NotInitialised(_) => ErrorCode::StoreNotInitialised,
+            StoreError::TooNew { .. } => ErrorCode::SchemaTooNew,
+            StoreError::Outdated { .. } => ErrorCode::SchemaOutdated,
+            StoreError::InvalidLocation(_) => ErrorCode::StoreLocationInvalid,
+            StoreError::Busy(_) => ErrorCode::StoreBusy,
+            StoreError::Nested => ErrorCode::NestedTransaction,
+            StoreError::NoActor => ErrorCode::NoActor,
+            StoreError::Corrupt(_) => ErrorCode::Corrupt,
+            StoreError::Refused { code, .. } => *code,
+            StoreError::ImportRunning => ErrorCode::ImportRunning,
+            StoreError::ImportInterrupted { .. } => ErrorCode::ImportInterrupted,
+            StoreError::Ledger(_) => ErrorCode::LedgerUnavailable,
+        }
+    }
 }
 
 fn pg_message(e: &postgres::Error) -> String {

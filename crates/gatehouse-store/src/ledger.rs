@@ -4,10 +4,12 @@ use gatehouse_ledger::{Checkpoint, Hash, NoteSigner, SignedCheckpoint, root};
 use gatehouse_model::{Event, Timestamp};
 use serde::Serialize;
 
-use crate::db::Value;
+use crate::Store;
+use crate::conn::{Backend, Conn, Value};
+use crate::domain::state_tables;
 use crate::error::StoreError;
+use crate::txn::Reader;
 use crate::writer::{DbTiles, from_micros, micros};
-use crate::{OpenMode, Store};
 
 /// One stored event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,7 +76,7 @@ fn like_prefix(p: &str) -> String {
     s
 }
 
-impl Store {
+impl Reader<'_> {
     /// Lists events matching a filter, in sequence order.
     pub fn events(&mut self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
         let mut sql = String::from(
@@ -123,9 +125,10 @@ impl Store {
         }
         sql.push_str(" ORDER BY seq");
         if let Some(l) = filter.limit {
-            sql.push_str(&format!(" LIMIT {l}"));
+            params.push(Value::Int(l.min(i64::MAX as u64) as i64));
+            sql.push_str(&format!(" LIMIT ${}", params.len()));
         }
-        self.db().query(&sql, &params, |r| {
+        self.conn.query(&sql, &params, |r| {
             Ok(EventRow {
                 seq: r.i64(0)? as u64,
                 recorded_at: from_micros(r.i64(1)?)?,
@@ -139,45 +142,12 @@ impl Store {
 
     /// The Merkle root of the log at `size` events, from the stored tiles.
     pub fn tree_root(&mut self, size: u64) -> Result<Hash, StoreError> {
-        root(&mut DbTiles(self.db()), size)
-    }
-
-    /// Signs a checkpoint of the log as it is now, unless one for this size exists already or
-    /// the log is empty. The origin line is the signer's key name.
-    pub fn sign_checkpoint(
-        &mut self,
-        signer: &NoteSigner,
-        now: Timestamp,
-    ) -> Result<Option<CheckpointRow>, StoreError> {
-        let size = self.event_count()?;
-        if size == 0 {
-            return Ok(None);
-        }
-        let exists = self.db().scalar(
-            "SELECT count(*) FROM checkpoint WHERE size = $1",
-            &[Value::Int(size as i64)],
-        )?;
-        if exists > 0 {
-            return Ok(None);
-        }
-        let root = self.tree_root(size)?;
-        let signed = SignedCheckpoint::sign(Checkpoint::new(signer.name(), size, root), signer)?;
-        let row = CheckpointRow {
-            size,
-            root,
-            note: signed.note().to_owned(),
-            signed_at: now,
-        };
-        self.db().exec(
-            "INSERT INTO checkpoint (size, root, note, signed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
-            &[Value::Int(size as i64), Value::Blob(root.to_vec()), Value::from(row.note.as_str()), Value::Int(micros(now))],
-        )?;
-        Ok(Some(row))
+        root(&mut DbTiles(self.conn), size)
     }
 
     /// Every stored checkpoint, oldest first.
     pub fn checkpoints(&mut self) -> Result<Vec<CheckpointRow>, StoreError> {
-        self.db().query(
+        self.conn.query(
             "SELECT size, root, note, signed_at FROM checkpoint ORDER BY size",
             &[],
             |r| {
@@ -198,22 +168,39 @@ impl Store {
         )
     }
 
-    /// Replays every event of this store, in order, into `target` (an empty store), which
-    /// thereby rebuilds the same state tables and the same ledger. Events are read and
+    /// The stored bytes of one event, as the ledger hashed them.
+    pub fn event_body(&mut self, seq: u64) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_opt(
+                "SELECT body FROM event WHERE seq = $1",
+                &[Value::Int(seq as i64)],
+                |r| r.blob(0),
+            )?
+            .ok_or_else(|| StoreError::unknown(format!("there is no event {seq}")))
+    }
+
+    /// The latest stored checkpoint.
+    pub fn latest_checkpoint(&mut self) -> Result<Option<CheckpointRow>, StoreError> {
+        Ok(self.checkpoints()?.pop())
+    }
+
+    /// Replays every event this transaction sees, in order, into `target` (an empty store),
+    /// which thereby rebuilds the same state tables and the same ledger. Events are read and
     /// written in batches so that memory stays bounded.
-    pub fn replay_into(&mut self, target: &mut Store) -> Result<u64, StoreError> {
+    pub fn replay_into(&mut self, target: &Store) -> Result<u64, StoreError> {
         if target.event_count()? != 0 {
-            return Err(StoreError::Refused(
-                "replay needs an empty target store".into(),
+            return Err(StoreError::refused(
+                gatehouse_model::ErrorCode::Internal,
+                "replay needs an empty target store",
             ));
         }
-        let total = self.event_count()?;
+        let total = self.size();
         let mut next = 1u64;
         const BATCH: u64 = 20_000;
         while next <= total {
             let rows = self.events(&EventFilter {
                 from_seq: Some(next),
-                to_seq: Some(next + BATCH - 1),
+                to_seq: Some((next + BATCH - 1).min(total)),
                 ..EventFilter::default()
             })?;
             if rows.is_empty() {
@@ -229,6 +216,13 @@ impl Store {
                             event.seq, row.seq
                         )));
                     }
+                    let object = event.data.object();
+                    if row.object != object {
+                        return Err(StoreError::Corrupt(format!(
+                            "event {}: column `object` says `{}` but the event's hashed bytes say `{object}`: the row was edited",
+                            row.seq, row.object
+                        )));
+                    }
                     w.replay(&event, row.body.clone())?;
                 }
                 Ok::<(), StoreError>(())
@@ -238,35 +232,62 @@ impl Store {
         Ok(total)
     }
 
-    /// A fresh in-memory SQLite store rebuilt from this store's events.
+    /// A fresh in-memory SQLite store rebuilt from the events this transaction sees.
     pub fn rebuilt(&mut self) -> Result<Store, StoreError> {
-        let mut target = Store::open(":memory:", OpenMode::Create)?;
-        self.replay_into(&mut target)?;
+        let target = Store::in_memory()?;
+        self.replay_into(&target)?;
         Ok(target)
     }
 }
 
-/// Every table whose content is a function of the events, with its key columns.
-pub const STATE_TABLES: &[(&str, &str)] = &[
-    ("import", "seq"),
-    ("system", "system_id"),
-    ("identity", "identity_id"),
-    ("identity_version", "identity_id, seq"),
-    ("account", "account_id"),
-    ("account_version", "system_id, account_id, seq"),
-    ("entitlement", "entitlement_id"),
-    ("entitlement_version", "entitlement_id, seq"),
-    (
-        "grant_version",
-        "system_id, account_id, entitlement_id, seq",
-    ),
-    ("role", "key"),
-    ("warrant_record", "kind, id"),
-    ("finding", "id"),
-    ("analysis_run", "seq"),
-    ("assessment", "seq"),
-    ("ledger_tile", "level, idx"),
-];
+impl Store {
+    /// Signs a checkpoint of the log as it is now, unless one for this size exists already or
+    /// the log is empty. The origin line is the signer's key name.
+    pub fn sign_checkpoint(
+        &self,
+        signer: &NoteSigner,
+        now: Timestamp,
+    ) -> Result<Option<CheckpointRow>, StoreError> {
+        self.maintain(|conn| {
+            let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
+            if size == 0 {
+                return Ok(None);
+            }
+            let exists = conn.scalar(
+                "SELECT count(*) FROM checkpoint WHERE size = $1",
+                &[Value::Int(size as i64)],
+            )?;
+            if exists > 0 {
+                return Ok(None);
+            }
+            let root = root(&mut DbTiles(conn), size)?;
+            let signed =
+                SignedCheckpoint::sign(Checkpoint::new(signer.name(), size, root), signer)?;
+            let row = CheckpointRow {
+                size,
+                root,
+                note: signed.note().to_owned(),
+                signed_at: now,
+            };
+            conn.exec(
+                "INSERT INTO checkpoint (size, root, note, signed_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (size) DO NOTHING",
+                &[
+                    Value::Int(size as i64),
+                    Value::Blob(root.to_vec()),
+                    Value::from(row.note.as_str()),
+                    Value::Int(micros(now)),
+                ],
+            )?;
+            Ok(Some(row))
+        })
+    }
+
+    /// A fresh in-memory SQLite store rebuilt from this store's events.
+    pub fn rebuilt(&self) -> Result<Store, StoreError> {
+        self.read(|r| r.rebuilt())
+    }
+}
 
 /// The first difference between two stores' state tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,64 +339,65 @@ fn show(v: &Value) -> String {
     }
 }
 
-impl Store {
-    fn columns_of(&mut self, table: &str) -> Result<Vec<String>, StoreError> {
-        match self.backend() {
-            crate::Backend::Sqlite => self.db().query(
-                "SELECT name FROM pragma_table_info($1) ORDER BY cid",
-                &[Value::from(table)],
-                |r| r.str(0),
-            ),
-            crate::Backend::Postgres => self.db().query(
-                "SELECT column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-                &[Value::from(table)],
-                |r| r.str(0),
-            ),
-        }
+fn columns_of(conn: &mut Conn, table: &str) -> Result<Vec<String>, StoreError> {
+    match conn.backend() {
+        Backend::Sqlite => conn.query(
+            "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+            &[Value::from(table)],
+            |r| r.str(0),
+        ),
+        Backend::Postgres => conn.query(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            &[Value::from(table)],
+            |r| r.str(0),
+        ),
     }
+}
 
-    fn table_chunk(
-        &mut self,
-        table: &str,
-        columns: &[String],
-        keys: &str,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<Vec<Value>>, StoreError> {
-        // Text keys are ordered bytewise on both backends, whatever the database's collation.
-        let order: Vec<String> = keys
-            .split(',')
-            .map(|k| match (self.backend(), k.trim()) {
-                (crate::Backend::Postgres, k @ ("key" | "kind" | "id")) => {
-                    format!("{k} COLLATE \"C\"")
-                }
-                (_, k) => k.to_owned(),
-            })
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM {table} ORDER BY {} LIMIT {limit} OFFSET {offset}",
-            columns.join(", "),
-            order.join(", ")
-        );
-        let n = columns.len();
-        self.db()
-            .query(&sql, &[], |r| (0..n).map(|i| r.value(i)).collect())
-    }
+fn table_chunk(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[String],
+    keys: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Vec<Value>>, StoreError> {
+    // Text keys are ordered bytewise on both backends, whatever the database's collation.
+    let backend = conn.backend();
+    let order: Vec<String> = keys
+        .split(',')
+        .map(|k| match (backend, k.trim()) {
+            (Backend::Postgres, k @ ("key" | "kind" | "id")) => format!("{k} COLLATE \"C\""),
+            (_, k) => k.to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {table} ORDER BY {} LIMIT $1 OFFSET $2",
+        columns.join(", "),
+        order.join(", ")
+    );
+    let n = columns.len();
+    conn.query(
+        &sql,
+        &[Value::Int(limit as i64), Value::Int(offset as i64)],
+        |r| (0..n).map(|i| r.value(i)).collect(),
+    )
+}
 
+impl Reader<'_> {
     /// Compares the state tables of two stores row by row and returns the first difference.
-    pub fn compare_state(
-        &mut self,
-        other: &mut Store,
-    ) -> Result<Option<StateDifference>, StoreError> {
+    pub fn compare_state(&mut self, other: &Store) -> Result<Option<StateDifference>, StoreError> {
         const CHUNK: u64 = 50_000;
-        for (table, keys) in STATE_TABLES {
-            let columns = self.columns_of(table)?;
+        for spec in state_tables() {
+            let (table, keys) = (spec.name, spec.keys);
+            let columns = columns_of(self.conn, table)?;
             let key_count = keys.split(',').count();
             let mut offset = 0;
             loop {
-                let mine = self.table_chunk(table, &columns, keys, offset, CHUNK)?;
-                let theirs = other.table_chunk(table, &columns, keys, offset, CHUNK)?;
+                let mine = table_chunk(self.conn, table, &columns, keys, offset, CHUNK)?;
+                let theirs =
+                    other.read(|r| table_chunk(r.conn, table, &columns, keys, offset, CHUNK))?;
                 let key_of = |row: &[Value]| {
                     columns
                         .iter()
@@ -431,7 +453,7 @@ impl Store {
                     };
                     if let Some((key, what)) = diff {
                         return Ok(Some(StateDifference {
-                            table: (*table).to_owned(),
+                            table: table.to_owned(),
                             key,
                             what,
                         }));

@@ -1,62 +1,160 @@
 //! The one place that speaks SQL.
 //!
 //! A [`Store`] is an embedded SQLite file or a PostgreSQL database with the same schema and the
-//! same behaviour. Every change goes through [`Store::write`], which hands out a [`Writer`]:
-//! events are appended there, in one transaction with their ledger leaf and their effect on the
-//! state tables. Reads are plain functions over the current connection.
+//! same behaviour. It is a cheap, cloneable handle over a pool of connections, safe to share
+//! between threads:
+//!
+//! - [`Store::read`] runs a closure in a read transaction that sees one consistent state of the
+//!   store (one ledger size) however long it takes, while others write;
+//! - [`Store::write`] runs a closure in a write transaction: the events it appends, their
+//!   ledger leaves and their effect on the state tables commit together, or nothing does.
+//!   Writers are served one at a time, in arrival order, so sequence numbers never fork;
+//! - an import computes its changes in a read transaction and records them in batches of write
+//!   transactions ([`Store::apply_import`]), so that a small write waits for one batch of an
+//!   import, never for a whole one.
+//!
+//! Nothing outside this crate sees a connection, a SQL value or SQL text: answers are model
+//! types. An async program calls the store from a blocking thread ([`Store::read_async`] and
+//! [`Store::write_async`] with the `tokio` feature, or `tokio::task::spawn_blocking`).
+//!
+//! The store is organised by domain: `inventory` (imports, systems, identities, accounts,
+//! entitlements, grants, roles, warrant records) and `findings` (the risk analysis). Each
+//! domain module owns its events' projection, its tables and its queries; see
+//! ARCHITECTURE.md for how a domain is added.
 //!
 //! **Architecture invariant**: no state table is written except by projecting an event, so the
-//! state can always be rebuilt from the log (see [`Store::replay_into`]).
+//! state can always be rebuilt from the log (see [`Store::rebuilt`]).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-mod db;
+mod conn;
+mod domain;
 mod error;
 pub mod findings;
-mod import;
+pub mod inventory;
 mod ledger;
-mod migrate;
-pub mod query;
+mod lock;
+mod pool;
+mod schema;
 mod sink;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod txn;
 mod verify;
 mod writer;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
 use gatehouse_model::Timestamp;
 
-pub use db::{Backend, Db, RowRef, Value};
+pub use conn::Backend;
 pub use error::StoreError;
-pub use import::{ImportOptions, ImportSummary, SystemImport};
-pub use ledger::{CheckpointRow, EventFilter, EventRow, STATE_TABLES, StateDifference};
+pub use inventory::import::{
+    ImportLock, ImportOptions, ImportPlan, ImportSummary, IncompleteImport, SystemImport,
+    UNIT_CHANGES,
+};
+pub use ledger::{CheckpointRow, EventFilter, EventRow, StateDifference};
+pub use schema::{Migration, SCHEMA_VERSION};
+pub use txn::Reader;
 pub use verify::{VerifyError, VerifyOptions, VerifyReport};
-pub use writer::{DbTiles, Directory, Progress, Writer, from_micros, micros};
+pub use writer::{Progress, Writer};
+
+use crate::lock::{Nesting, WriterQueue};
+use crate::pool::{Pool, Target};
 
 /// Where the embedded store lives by default.
 pub const DEFAULT_SQLITE: &str = "gatehouse.db";
 
-/// A connection to a Gatehouse store.
-pub struct Store {
-    db: Db,
-    /// The location as given (it may hold a password: never print it).
-    url: String,
-    location: String,
-    ledger_time: std::time::Duration,
-    /// The identity directory as of a ledger size, reused by the next writes while no other
-    /// writer has appended anything.
-    directory: Option<(u64, writer::Directory)>,
-    /// Inside [`Store::bulk`]: the indexes its writes have dropped so far, rebuilt when it ends.
-    bulk: Option<Vec<&'static writer::DeferrableIndex>>,
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Create the store when there is none (a new SQLite file, or the schema in an empty
+    /// PostgreSQL database). Implies `migrate`.
+    pub create: bool,
+    /// Apply pending schema migrations. Without it, a store with an older schema is refused
+    /// with [`StoreError::Outdated`].
+    pub migrate: bool,
+    /// Read SQLite through a memory map (for a process that answers point-in-time questions;
+    /// an import's pages read through the map would count as its resident memory).
+    pub map_for_questions: bool,
+    /// At most this many connections (readers in parallel, plus one writer at a time).
+    pub max_connections: usize,
 }
 
-/// Whether [`Store::open`] may create a new store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenMode {
-    /// The store must exist already.
-    Existing,
-    /// Create the store if it does not exist (`gatehouse init`).
-    Create,
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            create: false,
+            migrate: false,
+            map_for_questions: false,
+            max_connections: 16,
+        }
+    }
 }
+
+impl OpenOptions {
+    /// Open an existing store as it is.
+    pub fn existing() -> Self {
+        Self::default()
+    }
+
+    /// Create the store if need be and bring its schema up to date (`gatehouse init`).
+    pub fn create() -> Self {
+        OpenOptions {
+            create: true,
+            migrate: true,
+            ..Self::default()
+        }
+    }
+
+    /// Open an existing store and bring its schema up to date (`gatehouse migrate`, the
+    /// server at its start).
+    pub fn migrate() -> Self {
+        OpenOptions {
+            migrate: true,
+            ..Self::default()
+        }
+    }
+
+    /// Also read through a memory map.
+    pub fn for_questions(mut self) -> Self {
+        self.map_for_questions = true;
+        self
+    }
+}
+
+/// A handle on a Gatehouse store. Cloning it is cheap: clones share one pool of connections.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+/// Shared by every clone of a store handle.
+struct Shared {
+    /// Tells transactions of different stores apart (see [`Nesting`]).
+    id: usize,
+    pool: Pool,
+    /// The location as given (it may hold a password: never print it).
+    #[allow(dead_code)]
+    url: String,
+    /// The location with any password hidden.
+    location: String,
+    writers: WriterQueue,
+    /// The import lock of an in-memory store.
+    memory_import: Mutex<bool>,
+    /// Whether this process has checked, since it opened the store, that no index is left
+    /// dropped by a bulk load that died.
+    indexes_checked: AtomicBool,
+    /// Every current identity, by the sequence number of the latest identity event.
+    directory: Mutex<Option<(i64, inventory::Directory)>>,
+    /// Time the ledger added to this process's writes.
+    ledger_nanos: std::sync::atomic::AtomicU64,
+    /// Migrations applied when the store was opened.
+    migrated: Vec<Migration>,
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 /// Hides the password of a PostgreSQL URL for messages.
 pub fn redact(location: &str) -> String {
@@ -68,179 +166,295 @@ pub fn redact(location: &str) -> String {
         let user = cred.split(':').next().unwrap_or("");
         return format!("postgres://{user}:***@{host}");
     }
+    if location.contains("://") && !location.starts_with("sqlite://") {
+        // Not a location we take; keep only the scheme in messages.
+        return location
+            .split_once("://")
+            .map(|(scheme, _)| format!("{scheme}://…"))
+            .unwrap_or_default();
+    }
     location.to_owned()
 }
 
-impl Store {
-    /// Opens the store at `location`: a `postgres://…` URL selects PostgreSQL, anything else is
-    /// a SQLite file path. The schema is migrated to the current version.
-    pub fn open(location: &str, mode: OpenMode) -> Result<Store, StoreError> {
-        let db = if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-            let client = postgres::Client::connect(location, postgres::NoTls)?;
-            Db::Pg {
-                client: Box::new(client),
-                statements: Default::default(),
-            }
-        } else {
-            let path = location.strip_prefix("sqlite://").unwrap_or(location);
-            if mode == OpenMode::Existing
-                && path != ":memory:"
-                && !std::path::Path::new(path).exists()
-            {
-                return Err(StoreError::NotFound(path.to_owned()));
-            }
-            let conn = rusqlite::Connection::open(path)?;
-            conn.busy_timeout(std::time::Duration::from_secs(30))?;
-            conn.set_prepared_statement_cache_capacity(64);
-            // A rollback journal, not WAL: a bulk import into new pages is written once, where
-            // WAL writes every page twice (log, then checkpoint) — 10–15% of a large import.
-            // Readers still read during an import until its commit (or a cache spill, which
-            // the 128 MiB page cache makes rare); PostgreSQL is the backend for heavy
-            // concurrent use. FULL sync makes every commit durable, so a signed checkpoint
-            // never covers a transaction that a power cut could lose. No memory map by default
-            // (see `Store::map_for_questions`).
-            conn.execute_batch(
-                "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
-                 PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
-            )?;
-            Db::Sqlite(conn)
-        };
-        let mut store = Store {
-            db,
+/// Which backend a location names.
+fn target(location: &str, mmap: bool) -> Result<Target, StoreError> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Ok(Target::Postgres {
             url: location.to_owned(),
-            location: redact(location),
-            ledger_time: std::time::Duration::ZERO,
-            directory: None,
-            bulk: None,
+        });
+    }
+    if location.contains("://") && !location.starts_with("sqlite://") {
+        return Err(StoreError::InvalidLocation(redact(location)));
+    }
+    let path = location.strip_prefix("sqlite://").unwrap_or(location);
+    if path.is_empty() {
+        return Err(StoreError::InvalidLocation(String::new()));
+    }
+    Ok(Target::Sqlite {
+        path: path.to_owned(),
+        mmap,
+    })
+}
+
+impl Store {
+    /// Opens the store at `location`: a `postgres://…` URL selects PostgreSQL, a path (or
+    /// `sqlite://path`) a SQLite file. Any other URL is refused. The schema version is read
+    /// and checked; migrations run only when `options` ask for them.
+    pub fn open(location: &str, options: &OpenOptions) -> Result<Store, StoreError> {
+        let target = target(location, options.map_for_questions)?;
+        if let Target::Sqlite { path, .. } = &target
+            && !options.create
+            && path != ":memory:"
+            && !std::path::Path::new(path).exists()
+        {
+            return Err(StoreError::NotFound(path.clone()));
+        }
+        if let Target::Sqlite { path, .. } = &target
+            && path != ":memory:"
+            && !std::path::Path::new(path).exists()
+        {
+            create_private_file(path)?;
+        }
+        let pool = Pool::new(target, options.max_connections)?;
+        let migrated = {
+            let mut lease = pool.get()?;
+            let conn = lease.conn();
+            let version = schema::version(conn)?;
+            match version {
+                None if !options.create => {
+                    return Err(StoreError::NotInitialised(redact(location)));
+                }
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::TooNew {
+                        found: v,
+                        known: SCHEMA_VERSION,
+                    });
+                }
+                Some(v) if v < SCHEMA_VERSION && !(options.migrate || options.create) => {
+                    return Err(StoreError::Outdated {
+                        found: v,
+                        known: SCHEMA_VERSION,
+                    });
+                }
+                Some(v) if v == SCHEMA_VERSION => Vec::new(),
+                _ => schema::migrate(conn)?,
+            }
         };
-        migrate::migrate(&mut store.db, mode)?;
-        Ok(store)
+        Ok(Store {
+            shared: Arc::new(Shared {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                pool,
+                url: location.to_owned(),
+                location: redact(location),
+                writers: WriterQueue::default(),
+                memory_import: Mutex::new(false),
+                indexes_checked: AtomicBool::new(false),
+                directory: Mutex::new(None),
+                ledger_nanos: Default::default(),
+                migrated,
+            }),
+        })
     }
 
-    /// Runs `f`, a series of writes that may load many rows (a whole snapshot folder), as one
-    /// bulk load: an index that one of its imports drops for speed (see
-    /// `Writer::expect_rows`) stays dropped until the last write and is rebuilt once, when `f`
-    /// ends, whether it succeeded or not. Queries in between are answered correctly, only more
-    /// slowly; should the process die before the rebuild, the next write outside a bulk load
-    /// rebuilds it.
-    pub fn bulk<T, E: From<StoreError>>(
-        &mut self,
-        f: impl FnOnce(&mut Store) -> Result<T, E>,
-    ) -> Result<T, E> {
-        if self.bulk.is_some() {
-            return f(self);
-        }
-        self.bulk = Some(Vec::new());
-        let out = f(self);
-        let dropped = self.bulk.take().unwrap_or_default();
-        let rebuilt = writer::rebuild_indexes(&mut self.db, &dropped);
-        let out = out?;
-        rebuilt?;
-        Ok(out)
-    }
-
-    /// Opens a private in-memory SQLite store (for replay and tests).
+    /// A private in-memory SQLite store (for replay and tests).
     pub fn in_memory() -> Result<Store, StoreError> {
-        Store::open(":memory:", OpenMode::Create)
+        Store::open(":memory:", &OpenOptions::create())
     }
 
-    /// Another connection to the same store, for reading in parallel; `None` for an
-    /// in-memory store, which no other connection can see.
-    pub fn reader(&self) -> Option<Store> {
-        if self.url == ":memory:" {
-            return None;
-        }
-        Store::open(&self.url, OpenMode::Existing).ok()
-    }
-
-    /// Reads through a memory map from now on (SQLite; up to its 2 GiB limit), for a
-    /// connection that answers questions: a point-in-time question touches a few thousand
-    /// scattered pages, and mapping them costs less than copying each one in. Imports and the
-    /// analysis do without, because every page read through the map counts as resident memory.
-    pub fn map_for_questions(&mut self) -> Result<(), StoreError> {
-        if self.backend() == Backend::Sqlite {
-            self.db.batch("PRAGMA mmap_size = 2147418112")?;
-        }
-        Ok(())
+    /// The migrations applied when this store was opened.
+    pub fn migrations_applied(&self) -> &[Migration] {
+        &self.shared.migrated
     }
 
     /// Where the store is, with any password hidden.
     pub fn location(&self) -> &str {
-        &self.location
+        &self.shared.location
     }
 
     /// The backend.
     pub fn backend(&self) -> Backend {
-        self.db.backend()
+        self.shared.pool.target().backend()
     }
 
-    /// The connection, for the read functions of [`query`].
-    pub fn db(&mut self) -> &mut Db {
-        &mut self.db
+    /// Runs `f` in a read transaction: every read it makes sees the store as it was at one
+    /// point (one ledger size, [`Reader::size`]), whatever is committed meanwhile.
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Reader<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _nesting = Nesting::enter(self.shared.id)?;
+        let mut lease = self.shared.pool.get()?;
+        let conn = lease.conn();
+        let begin = match conn.backend() {
+            Backend::Sqlite => conn.batch("BEGIN"),
+            Backend::Postgres => conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+        };
+        begin?;
+        let result = (|| {
+            // The first read fixes the snapshot (SQLite starts it lazily).
+            let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
+            let mut reader = Reader::new(conn, size, &self.shared.directory);
+            f(&mut reader)
+        })();
+        let end = conn.batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        if end.is_err() {
+            lease.discard();
+        }
+        let out = result?;
+        end?;
+        Ok(out)
     }
 
     /// Runs `f` in one write transaction: everything it appends commits together, or nothing
-    /// does. Writers are serialised (SQLite's write lock, a PostgreSQL advisory lock), so the
-    /// log never forks or reorders.
+    /// does. `actor` is who makes the change (recorded in every event); it may not be empty.
     pub fn write<T, E: From<StoreError>>(
-        &mut self,
+        &self,
         actor: &str,
         now: Timestamp,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        match self.db.backend() {
-            Backend::Sqlite => self.db.batch("BEGIN IMMEDIATE")?,
-            Backend::Postgres => {
-                self.db.batch("BEGIN")?;
-                if let Err(e) = self.db.batch("SELECT pg_advisory_xact_lock(7202611230)") {
-                    let _ = self.db.batch("ROLLBACK");
-                    return Err(e.into());
-                }
-            }
+        self.write_with(actor, now, writer::Durability::Full, f)
+    }
+
+    /// [`Store::write`] with a choice of durability: an import's batches commit without
+    /// waiting for the disk, and its last batch with, which makes them all durable.
+    pub(crate) fn write_with<T, E: From<StoreError>>(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        durability: writer::Durability,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if actor.trim().is_empty() {
+            return Err(StoreError::NoActor.into());
         }
-        let mut ledger_time = std::time::Duration::ZERO;
-        let mut directory = None;
-        let cached = self.directory.take();
-        let mut dropped = self.bulk.clone();
+        let _nesting = Nesting::enter(self.shared.id)?;
+        let _turn = self.shared.writers.enter()?;
+        let mut lease = self.shared.pool.get()?;
+        let conn = lease.conn();
+        writer::begin(conn, durability)?;
+        let mut ledger_nanos = 0;
         let result = (|| {
-            if dropped.is_none() {
-                writer::restore_indexes(&mut self.db)?;
+            if !self.shared.indexes_checked.load(Ordering::Relaxed) {
+                inventory::restore_indexes(conn)?;
             }
-            let mut w = Writer::begin(&mut self.db, actor, now, cached, dropped.take())?;
+            let mut w = Writer::begin(conn, actor, now, &self.shared.directory)?;
             let out = f(&mut w)?;
-            dropped = w.finish()?;
-            ledger_time = w.ledger_time();
-            directory = w.directory_after_commit();
+            w.finish()?;
+            ledger_nanos = w.ledger_time().as_nanos() as u64;
             Ok::<T, E>(out)
         })();
-        self.ledger_time += ledger_time;
-        match result {
-            Ok(out) => {
-                if let Err(e) = self.db.batch("COMMIT") {
-                    let _ = self.db.batch("ROLLBACK");
-                    return Err(e.into());
+        self.shared
+            .ledger_nanos
+            .fetch_add(ledger_nanos, Ordering::Relaxed);
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                if conn.batch("ROLLBACK").is_err() {
+                    lease.discard();
                 }
-                self.directory = directory;
-                if self.bulk.is_some() {
-                    self.bulk = dropped;
+                return Err(e);
+            }
+        };
+        if let Err(e) = conn.batch("COMMIT") {
+            if conn.batch("ROLLBACK").is_err() {
+                lease.discard();
+            }
+            return Err(e.into());
+        }
+        self.shared.indexes_checked.store(true, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// Runs `f` with a connection in a write transaction that appends no event (signed
+    /// checkpoints, index rebuilds).
+    pub(crate) fn maintain<T>(
+        &self,
+        f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _nesting = Nesting::enter(self.shared.id)?;
+        let _turn = self.shared.writers.enter()?;
+        let mut lease = self.shared.pool.get()?;
+        let conn = lease.conn();
+        writer::begin(conn, writer::Durability::Full)?;
+        match f(conn) {
+            Ok(out) => {
+                if let Err(e) = conn.batch("COMMIT") {
+                    if conn.batch("ROLLBACK").is_err() {
+                        lease.discard();
+                    }
+                    return Err(e);
                 }
                 Ok(out)
             }
             Err(e) => {
-                let _ = self.db.batch("ROLLBACK");
+                if conn.batch("ROLLBACK").is_err() {
+                    lease.discard();
+                }
                 Err(e)
             }
         }
     }
 
-    /// Time the ledger added to the writes of this connection so far (leaf hashing, tree
-    /// updates, tile writes); for the benchmarks.
+    /// Time the ledger added to this process's writes so far (leaf hashing, tree updates,
+    /// tile writes); for the benchmarks.
     pub fn ledger_time(&self) -> std::time::Duration {
-        self.ledger_time
+        std::time::Duration::from_nanos(self.shared.ledger_nanos.load(Ordering::Relaxed))
     }
 
     /// The number of events in the log.
-    pub fn event_count(&mut self) -> Result<u64, StoreError> {
-        Ok(self.db.scalar("SELECT max(seq) FROM event", &[])? as u64)
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        self.read(|r| Ok(r.size()))
+    }
+
+    /// [`Store::read`] from an async task: the transaction runs on a blocking thread, so the
+    /// runtime's workers never wait for the database.
+    #[cfg(feature = "tokio")]
+    pub async fn read_async<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Reader<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read(f))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("a read task failed: {e}")))?
+    }
+
+    /// [`Store::write`] from an async task (see [`Store::read_async`]).
+    #[cfg(feature = "tokio")]
+    pub async fn write_async<T, E, F>(&self, actor: String, now: Timestamp, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write(&actor, now, f))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("a write task failed: {e}")))?
+    }
+}
+
+/// Creates an empty SQLite file readable by its owner only (the store holds who has access to
+/// what); SQLite gives its journal files the same permissions.
+fn create_private_file(path: &str) -> Result<(), StoreError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Io(format!("cannot create `{path}`: {e}"))),
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.shared.location)
+            .finish()
     }
 }

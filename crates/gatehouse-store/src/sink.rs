@@ -1,182 +1,57 @@
 //! Buffered writes of one transaction, flushed in bulk in a fixed, dependency-respecting order.
 //!
-//! The projection of events onto tables never reads back what it has just written (it keeps
-//! ids in memory), so its writes can be buffered and sent in bulk: `COPY` and array updates on
-//! PostgreSQL, prepared statements on SQLite.
+//! A projection never reads back what it has just written (it keeps ids in memory), so its
+//! writes can be buffered and sent in bulk: `COPY` and array updates on PostgreSQL, prepared
+//! statements on SQLite. Domains describe their tables with [`TableSpec`], [`Versioned`] and
+//! [`KeyedUpdate`] constants.
 //!
 //! INVARIANT: between two flushes, each versioned object is closed at most once, and only
 //! before any new version of it is buffered. The writer flushes before closing an object it
 //! already touched in the batch, so "statements, then new objects, then interval closes, then
-//! new versions, then logins, then events" is a correct order for every buffered batch.
+//! new versions, then keyed updates, then the log" is a correct order for every flush.
 
-use crate::db::{Db, Value};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::conn::{Conn, Value};
 use crate::error::StoreError;
 
 /// The largest valid_to, marking the current version.
 pub const OPEN: i64 = i64::MAX;
 
-/// Tables that receive plain inserts, in flush order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Table {
-    /// `identity`.
-    Identity,
-    /// `account`.
-    Account,
-    /// `entitlement`.
-    Entitlement,
-    /// `identity_version`.
-    IdentityVersion,
-    /// `account_version`.
-    AccountVersion,
-    /// `entitlement_version`.
-    EntitlementVersion,
-    /// `grant_version`.
-    GrantVersion,
-    /// `import`.
-    Import,
-    /// `event`.
-    Event,
+/// When a table's buffered inserts are written in a flush.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Phase {
+    /// Rows other rows refer to (objects with their ids).
+    Objects,
+    /// Versions of objects, written after the closes of the versions they follow.
+    Versions,
+    /// The log itself, last.
+    Log,
 }
 
-const TABLES: [Table; 9] = [
-    Table::Identity,
-    Table::Account,
-    Table::Entitlement,
-    Table::IdentityVersion,
-    Table::AccountVersion,
-    Table::EntitlementVersion,
-    Table::GrantVersion,
-    Table::Import,
-    Table::Event,
-];
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Identity => "identity",
-            Table::Account => "account",
-            Table::Entitlement => "entitlement",
-            Table::IdentityVersion => "identity_version",
-            Table::AccountVersion => "account_version",
-            Table::EntitlementVersion => "entitlement_version",
-            Table::GrantVersion => "grant_version",
-            Table::Import => "import",
-            Table::Event => "event",
-        }
-    }
-
+/// A table that receives plain inserts.
+#[derive(Debug)]
+pub(crate) struct TableSpec {
+    pub(crate) name: &'static str,
     /// Column order of the rows given to [`Sink::insert`].
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            Table::Identity => &["identity_id", "key", "source"],
-            Table::Account => &["account_id", "system_id", "native_id", "last_login"],
-            Table::Entitlement => &["entitlement_id", "system_id", "native_id"],
-            Table::IdentityVersion => &[
-                "identity_id",
-                "seq",
-                "key",
-                "valid_from",
-                "valid_to",
-                "end_seq",
-                "kind",
-                "name",
-                "email",
-                "status",
-                "department",
-                "record",
-            ],
-            Table::AccountVersion => &[
-                "system_id",
-                "account_id",
-                "seq",
-                "valid_from",
-                "valid_to",
-                "end_seq",
-                "username",
-                "identity",
-                "linked_by",
-                "kind",
-                "enabled",
-                "mfa",
-                "employee_id",
-                "email",
-                "attributes",
-            ],
-            Table::EntitlementVersion => &[
-                "entitlement_id",
-                "seq",
-                "valid_from",
-                "valid_to",
-                "end_seq",
-                "name",
-                "privileged",
-                "record",
-            ],
-            Table::GrantVersion => &[
-                "system_id",
-                "account_id",
-                "entitlement_id",
-                "seq",
-                "valid_from",
-                "valid_to",
-                "end_seq",
-                "source",
-                "warrant",
-                "expires_at",
-                "attributes",
-            ],
-            Table::Import => &["seq", "source", "as_of", "digest", "changes"],
-            Table::Event => &["seq", "recorded_at", "actor", "kind", "object", "body"],
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
+    pub(crate) columns: &'static [&'static str],
+    pub(crate) phase: Phase,
 }
 
-/// Version tables whose current interval can be closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Versioned {
-    /// `identity_version` by identity_id.
-    Identity,
-    /// `account_version` by (system_id, account_id).
-    Account,
-    /// `entitlement_version` by entitlement_id.
-    Entitlement,
-    /// `grant_version` by (system_id, account_id, entitlement_id).
-    Grant,
+/// A version table whose current interval (`valid_to = OPEN`) can be closed.
+#[derive(Debug)]
+pub(crate) struct Versioned {
+    pub(crate) table: &'static str,
+    /// The key columns (one to three) naming an object.
+    pub(crate) keys: &'static [&'static str],
 }
 
-const VERSIONED: [Versioned; 4] = [
-    Versioned::Identity,
-    Versioned::Account,
-    Versioned::Entitlement,
-    Versioned::Grant,
-];
-
-impl Versioned {
-    fn table(self) -> &'static str {
-        match self {
-            Versioned::Identity => "identity_version",
-            Versioned::Account => "account_version",
-            Versioned::Entitlement => "entitlement_version",
-            Versioned::Grant => "grant_version",
-        }
-    }
-
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            Versioned::Identity => &["identity_id"],
-            Versioned::Account => &["system_id", "account_id"],
-            Versioned::Entitlement => &["entitlement_id"],
-            Versioned::Grant => &["system_id", "account_id", "entitlement_id"],
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
+/// A column set by key, many rows at once (last logins).
+#[derive(Debug)]
+pub(crate) struct KeyedUpdate {
+    pub(crate) table: &'static str,
+    pub(crate) key: &'static str,
+    pub(crate) column: &'static str,
 }
 
 /// A close of the current interval: key ids (as many as the table has), the time it ends,
@@ -188,47 +63,67 @@ struct Close {
     end_seq: i64,
 }
 
+/// A versioned object: its table and key ids.
+type Key = (&'static str, [i64; 3]);
+
 /// The buffered writes.
 #[derive(Default)]
-pub struct Sink {
+pub(crate) struct Sink {
     statements: Vec<(&'static str, Vec<Value>)>,
-    inserts: [Vec<Vec<Value>>; 9],
-    closes: [Vec<Close>; 4],
-    logins: Vec<(i64, i64)>,
-    touched: rustc_hash::FxHashSet<(u8, [i64; 3])>,
+    inserts: Vec<(&'static TableSpec, Vec<Vec<Value>>)>,
+    closes: Vec<(&'static Versioned, Vec<Close>)>,
+    updates: Vec<(&'static KeyedUpdate, Vec<(i64, i64)>)>,
+    touched: FxHashSet<Key>,
     pending: usize,
+}
+
+fn slot<'a, S, T: Default>(list: &'a mut Vec<(&'static S, T)>, spec: &'static S) -> &'a mut T {
+    let i = match list.iter().position(|(s, _)| std::ptr::eq(*s, spec)) {
+        Some(i) => i,
+        None => {
+            list.push((spec, T::default()));
+            list.len() - 1
+        }
+    };
+    &mut list[i].1
 }
 
 impl Sink {
     /// Buffers a statement run before everything else, in order (upserts of systems, roles…).
-    pub fn statement(&mut self, sql: &'static str, params: Vec<Value>) {
+    pub(crate) fn statement(&mut self, sql: &'static str, params: Vec<Value>) {
         self.statements.push((sql, params));
         self.pending += 1;
     }
 
-    /// Buffers an insert; `row` follows [`Table::columns`].
-    pub fn insert(&mut self, table: Table, row: Vec<Value>) {
-        debug_assert_eq!(row.len(), table.columns().len());
-        self.inserts[table.index()].push(row);
+    /// Buffers an insert; `row` follows the table's columns.
+    pub(crate) fn insert(&mut self, table: &'static TableSpec, row: Vec<Value>) {
+        debug_assert_eq!(row.len(), table.columns.len());
+        slot(&mut self.inserts, table).push(row);
         self.pending += 1;
     }
 
     /// Whether an object's versions were already changed in this batch; if so, the batch
     /// must be flushed before its current version is closed again.
-    pub fn touched(&self, table: Versioned, keys: [i64; 3]) -> bool {
-        self.touched.contains(&(table as u8, keys))
+    pub(crate) fn touched(&self, table: &'static Versioned, keys: [i64; 3]) -> bool {
+        self.touched.contains(&(table.table, keys))
     }
 
     /// Notes that an object's versions change in this batch.
-    pub fn touch(&mut self, table: Versioned, keys: [i64; 3]) {
-        self.touched.insert((table as u8, keys));
+    pub(crate) fn touch(&mut self, table: &'static Versioned, keys: [i64; 3]) {
+        self.touched.insert((table.table, keys));
     }
 
     /// Buffers the close of an object's current version; `keys` follow the table's key
     /// columns (unused ones 0).
-    pub fn close(&mut self, table: Versioned, keys: [i64; 3], valid_to: i64, end_seq: i64) {
+    pub(crate) fn close(
+        &mut self,
+        table: &'static Versioned,
+        keys: [i64; 3],
+        valid_to: i64,
+        end_seq: i64,
+    ) {
         self.touch(table, keys);
-        self.closes[table.index()].push(Close {
+        slot(&mut self.closes, table).push(Close {
             keys,
             valid_to,
             end_seq,
@@ -236,78 +131,102 @@ impl Sink {
         self.pending += 1;
     }
 
-    /// Buffers a last-login update.
-    pub fn login(&mut self, account_id: i64, at: i64) {
-        self.logins.push((account_id, at));
+    /// Buffers `column = value` for the row with `key`.
+    pub(crate) fn update(&mut self, spec: &'static KeyedUpdate, key: i64, value: i64) {
+        slot(&mut self.updates, spec).push((key, value));
         self.pending += 1;
     }
 
     /// Buffered operations.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.pending
     }
 
     /// Writes everything buffered.
-    pub fn flush(&mut self, db: &mut Db) -> Result<(), StoreError> {
+    pub(crate) fn flush(&mut self, db: &mut Conn) -> Result<(), StoreError> {
         if self.pending == 0 {
             return Ok(());
         }
         for (sql, params) in self.statements.drain(..) {
             db.exec(sql, &params)?;
         }
-        for t in &TABLES[..3] {
-            let rows = std::mem::take(&mut self.inserts[t.index()]);
-            db.insert_rows(t.name(), t.columns(), &rows)?;
+        let mut inserts = std::mem::take(&mut self.inserts);
+        inserts.sort_by_key(|(t, _)| t.phase);
+        let (objects, rest): (Vec<_>, Vec<_>) = inserts
+            .into_iter()
+            .partition(|(t, _)| t.phase == Phase::Objects);
+        for (t, rows) in objects {
+            db.insert_rows(t.name, t.columns, &rows)?;
         }
-        for v in VERSIONED {
-            let closes = std::mem::take(&mut self.closes[v.index()]);
+        for (v, closes) in std::mem::take(&mut self.closes) {
             flush_closes(db, v, &closes)?;
         }
-        for t in &TABLES[3..] {
-            let rows = std::mem::take(&mut self.inserts[t.index()]);
-            db.insert_rows(t.name(), t.columns(), &rows)?;
+        let (versions, log): (Vec<_>, Vec<_>) = rest
+            .into_iter()
+            .partition(|(t, _)| t.phase == Phase::Versions);
+        for (t, rows) in versions {
+            db.insert_rows(t.name, t.columns, &rows)?;
         }
-        let logins = std::mem::take(&mut self.logins);
-        flush_logins(db, &logins)?;
+        for (u, rows) in std::mem::take(&mut self.updates) {
+            flush_updates(db, u, &rows)?;
+        }
+        for (t, rows) in log {
+            db.insert_rows(t.name, t.columns, &rows)?;
+        }
         self.touched.clear();
         self.pending = 0;
         Ok(())
     }
 }
 
-fn flush_closes(db: &mut Db, v: Versioned, closes: &[Close]) -> Result<(), StoreError> {
+/// `UPDATE` statements are built from the specs' names once per process and kept, so that
+/// their text (the prepared-statement cache key) is the same every time.
+fn cached_sql(key: (&'static str, u8), build: impl FnOnce() -> String) -> &'static str {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<FxHashMap<(&'static str, u8), &'static str>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let Ok(mut map) = cache.lock() else {
+        return Box::leak(build().into_boxed_str());
+    };
+    map.entry(key)
+        .or_insert_with(|| Box::leak(build().into_boxed_str()))
+}
+
+fn flush_closes(db: &mut Conn, v: &'static Versioned, closes: &[Close]) -> Result<(), StoreError> {
     if closes.is_empty() {
         return Ok(());
     }
-    let keys = v.keys();
+    let keys = v.keys;
     let n = keys.len();
     match db {
-        Db::Sqlite(_) => {
-            let cond: Vec<String> = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| format!("{k} = ${}", i + 3))
-                .collect();
-            let sql = format!(
-                "UPDATE {} SET valid_to = $1, end_seq = $2 WHERE {} AND valid_to = {OPEN}",
-                v.table(),
-                cond.join(" AND ")
-            );
+        Conn::Sqlite(_) => {
+            let sql = cached_sql((v.table, 0), || {
+                let cond: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{k} = ${}", i + 3))
+                    .collect();
+                format!(
+                    "UPDATE {} SET valid_to = $1, end_seq = $2 WHERE {} AND valid_to = {OPEN}",
+                    v.table,
+                    cond.join(" AND ")
+                )
+            });
             for c in closes {
                 let mut params = vec![Value::Int(c.valid_to), Value::Int(c.end_seq)];
                 params.extend(c.keys[..n].iter().map(|k| Value::Int(*k)));
-                let changed = db.exec(&sql, &params)?;
+                let changed = db.exec(sql, &params)?;
                 if changed != 1 {
                     return Err(StoreError::Corrupt(format!(
                         "event {}: expected one current version in {} for {:?} to close, found {changed}",
                         c.end_seq,
-                        v.table(),
+                        v.table,
                         &c.keys[..n]
                     )));
                 }
             }
         }
-        Db::Pg { client, .. } => {
+        Conn::Pg { client, .. } => {
             let mut cols: [Vec<i64>; 5] = Default::default();
             for c in closes {
                 cols[0].push(c.keys[0]);
@@ -316,25 +235,27 @@ fn flush_closes(db: &mut Db, v: Versioned, closes: &[Close]) -> Result<(), Store
                 cols[3].push(c.valid_to);
                 cols[4].push(c.end_seq);
             }
-            let cond: Vec<String> = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| format!("t.{k} = v.k{i}"))
-                .collect();
-            let sql = format!(
-                "UPDATE {} t SET valid_to = v.valid_to, end_seq = v.end_seq \
-                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) \
-                 AS v(k0, k1, k2, valid_to, end_seq) WHERE {} AND t.valid_to = {OPEN}",
-                v.table(),
-                cond.join(" AND ")
-            );
+            let sql = cached_sql((v.table, 1), || {
+                let cond: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("t.{k} = v.k{i}"))
+                    .collect();
+                format!(
+                    "UPDATE {} t SET valid_to = v.valid_to, end_seq = v.end_seq \
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+                     AS v(k0, k1, k2, valid_to, end_seq) WHERE {} AND t.valid_to = {OPEN}",
+                    v.table,
+                    cond.join(" AND ")
+                )
+            });
             let changed =
-                client.execute(&sql, &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4]])?;
+                client.execute(sql, &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4]])?;
             if changed != closes.len() as u64 {
                 return Err(StoreError::Corrupt(format!(
                     "closing {} versions in {} matched {changed} current rows",
                     closes.len(),
-                    v.table()
+                    v.table
                 )));
             }
         }
@@ -342,27 +263,37 @@ fn flush_closes(db: &mut Db, v: Versioned, closes: &[Close]) -> Result<(), Store
     Ok(())
 }
 
-fn flush_logins(db: &mut Db, logins: &[(i64, i64)]) -> Result<(), StoreError> {
-    if logins.is_empty() {
+fn flush_updates(
+    db: &mut Conn,
+    u: &'static KeyedUpdate,
+    rows: &[(i64, i64)],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
         return Ok(());
     }
     match db {
-        Db::Sqlite(_) => {
-            for (id, at) in logins {
-                db.exec(
-                    "UPDATE account SET last_login = $1 WHERE account_id = $2",
-                    &[Value::Int(*at), Value::Int(*id)],
-                )?;
+        Conn::Sqlite(_) => {
+            let sql = cached_sql((u.table, 2), || {
+                format!(
+                    "UPDATE {} SET {} = $1 WHERE {} = $2",
+                    u.table, u.column, u.key
+                )
+            });
+            for (key, value) in rows {
+                db.exec(sql, &[Value::Int(*value), Value::Int(*key)])?;
             }
         }
-        Db::Pg { client, .. } => {
-            let ids: Vec<i64> = logins.iter().map(|l| l.0).collect();
-            let ats: Vec<i64> = logins.iter().map(|l| l.1).collect();
-            client.execute(
-                "UPDATE account t SET last_login = v.at \
-                 FROM unnest($1::bigint[], $2::bigint[]) AS v(id, at) WHERE t.account_id = v.id",
-                &[&ids, &ats],
-            )?;
+        Conn::Pg { client, .. } => {
+            let sql = cached_sql((u.table, 3), || {
+                format!(
+                    "UPDATE {} t SET {} = v.value FROM unnest($1::bigint[], $2::bigint[]) \
+                     AS v(id, value) WHERE t.{} = v.id",
+                    u.table, u.column, u.key
+                )
+            });
+            let keys: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
+            client.execute(sql, &[&keys, &values])?;
         }
     }
     Ok(())

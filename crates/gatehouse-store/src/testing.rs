@@ -171,3 +171,98 @@ pub fn postgres_url() -> String {
     }
     format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
 }
+
+pub use crate::conn::Value;
+
+/// Runs raw SQL against a store outside any event, as someone with access to the database
+/// could: how the tests change rows behind the ledger's back. Returns the rows changed.
+pub fn execute(store: &crate::Store, sql: &str, params: &[Value]) -> u64 {
+    let result = store.maintain(|conn| conn.exec(sql, params));
+    match result {
+        Ok(n) => n,
+        Err(e) => panic!("test SQL `{sql}` failed: {e}"),
+    }
+}
+
+/// Runs statements without parameters outside any event (schema changes in tests).
+pub fn batch(store: &crate::Store, sql: &str) {
+    if let Err(e) = store.maintain(|conn| conn.batch(sql)) {
+        panic!("test SQL `{sql}` failed: {e}");
+    }
+}
+
+/// The rows of a query, every column as a [`Value`].
+pub fn rows(store: &crate::Store, sql: &str, params: &[Value]) -> Vec<Vec<Value>> {
+    let result = store.read(|r| {
+        r.conn.query(sql, params, |row| {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while let Ok(v) = row.value(i) {
+                out.push(v);
+                i += 1;
+            }
+            Ok(out)
+        })
+    });
+    match result {
+        Ok(rows) => rows,
+        Err(e) => panic!("test SQL `{sql}` failed: {e}"),
+    }
+}
+
+/// Statements prepared on the store's connections now, summed (PostgreSQL).
+pub fn prepared_statements(store: &crate::Store) -> usize {
+    store
+        .read(|r| Ok::<_, crate::StoreError>(r.conn.prepared()))
+        .unwrap_or(0)
+}
+
+/// The most statements a PostgreSQL connection keeps prepared.
+pub const STATEMENT_CAPACITY: usize = crate::conn::Statements::CAPACITY;
+
+/// Connections the store's pool holds open.
+pub fn open_connections(store: &crate::Store) -> usize {
+    store.shared.pool.open()
+}
+
+/// Writes the Merkle tree of `leaves` leaves (leaf `i` hashing `i` as 8 big-endian bytes)
+/// straight into the store's tile table, without events: for benchmarks of proofs in very large
+/// trees. Returns the root.
+pub fn write_tree(
+    store: &crate::Store,
+    leaves: u64,
+) -> Result<gatehouse_ledger::Hash, crate::StoreError> {
+    use gatehouse_ledger::{Appender, encode_tile, leaf_hash};
+    store.maintain(|conn| {
+        let mut app = Appender::new();
+        for i in 0..leaves {
+            app.push(leaf_hash(&i.to_be_bytes()));
+            if i % 1_000_000 == 999_999 || i + 1 == leaves {
+                for (id, hashes) in app.take_dirty_tiles() {
+                    conn.exec(
+                        "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
+                         ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                        &[
+                            Value::Int(i64::from(id.level)),
+                            Value::Int(id.index as i64),
+                            Value::Blob(encode_tile(&hashes)),
+                        ],
+                    )?;
+                }
+            }
+        }
+        Ok(app.root())
+    })
+}
+
+/// The inclusion proof of leaf `index` in a tree of `size` leaves from the stored tiles,
+/// without checking the tree against the log (see [`write_tree`]).
+pub fn tile_inclusion_proof(
+    store: &crate::Store,
+    index: u64,
+    size: u64,
+) -> Result<gatehouse_ledger::InclusionProof, crate::StoreError> {
+    store.read(|r| {
+        gatehouse_ledger::inclusion_proof(&mut crate::writer::DbTiles(r.conn), index, size)
+    })
+}

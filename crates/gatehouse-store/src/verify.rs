@@ -15,11 +15,13 @@ use gatehouse_ledger::{
     consistency_proof, decode_tile, hash_to_hex, inclusion_proof, leaf_hash,
 };
 
-use crate::Store;
-use crate::db::Value;
+use gatehouse_model::ErrorCode;
+
+use crate::conn::Value;
 use crate::error::StoreError;
-use crate::ledger::{CheckpointRow, EventFilter};
-use crate::writer::DbTiles;
+use crate::ledger::EventFilter;
+use crate::txn::Reader;
+use crate::writer::{DbTiles, micros};
 
 /// Events read per round trip while verifying.
 const CHUNK: u64 = 50_000;
@@ -68,6 +70,16 @@ pub enum VerifyError {
     Store(#[from] StoreError),
 }
 
+impl VerifyError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            VerifyError::Tampered(_) => ErrorCode::LedgerTampered,
+            VerifyError::Store(e) => e.code(),
+        }
+    }
+}
+
 fn tampered(s: impl Into<String>) -> VerifyError {
     VerifyError::Tampered(s.into())
 }
@@ -105,17 +117,85 @@ fn hash_leaves(bodies: &[Vec<u8>]) -> Vec<Hash> {
     out
 }
 
-impl Store {
-    fn bodies(&mut self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        self.db().query(
-            "SELECT seq, body FROM event WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
+/// An event row as verification reads it: the columns beside the body are checked against the
+/// body's own envelope, and a body stored as anything but bytes is tampering, not an error.
+struct StoredEvent {
+    seq: u64,
+    recorded_at: i64,
+    actor: String,
+    kind: String,
+    body: Result<Vec<u8>, String>,
+}
+
+/// The envelope of a canonical event, without decoding its payload.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[allow(dead_code)]
+    seq: u64,
+    at: gatehouse_model::Timestamp,
+    #[serde(borrow)]
+    actor: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[allow(dead_code)]
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+/// Names the first column of an event row that disagrees with the event's bytes.
+fn check_columns(e: &StoredEvent, body: &[u8]) -> Result<(), VerifyError> {
+    let env: Envelope<'_> = serde_json::from_slice(body).map_err(|_| {
+        tampered(format!(
+            "event {}: its bytes are not a canonical event",
+            e.seq
+        ))
+    })?;
+    let column = |name: &str, stored: &str, hashed: &str| {
+        tampered(format!(
+            "event {}: column `{name}` says `{stored}` but the event's hashed bytes say `{hashed}`: the row was edited",
+            e.seq
+        ))
+    };
+    if env.actor != e.actor {
+        return Err(column("actor", &e.actor, &env.actor));
+    }
+    if env.kind != e.kind {
+        return Err(column("kind", &e.kind, &env.kind));
+    }
+    if micros(env.at) != e.recorded_at {
+        return Err(column(
+            "recorded_at",
+            &e.recorded_at.to_string(),
+            &micros(env.at).to_string(),
+        ));
+    }
+    Ok(())
+}
+
+impl Reader<'_> {
+    fn stored_events(&mut self, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        self.conn.query(
+            "SELECT seq, recorded_at, actor, kind, body FROM event WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
             &[Value::Int(from as i64), Value::Int(to as i64)],
-            |r| Ok((r.i64(0)? as u64, r.blob(1)?)),
+            |r| {
+                Ok(StoredEvent {
+                    seq: r.i64(0)? as u64,
+                    recorded_at: r.i64(1)?,
+                    actor: r.str(2)?,
+                    kind: r.str(3)?,
+                    body: match r.value(4)? {
+                        Value::Blob(b) => Ok(b),
+                        Value::Text(_) => Err("text".into()),
+                        Value::Int(_) => Err("an integer".into()),
+                        Value::Null => Err("NULL".into()),
+                    },
+                })
+            },
         )
     }
 
     fn stored_tile(&mut self, level: u32, index: u64) -> Result<Option<Vec<Hash>>, StoreError> {
-        let bytes = self.db().query_opt(
+        let bytes = self.conn.query_opt(
             "SELECT hashes FROM ledger_tile WHERE level = $1 AND idx = $2",
             &[Value::Int(i64::from(level)), Value::Int(index as i64)],
             |r| r.blob(0),
@@ -125,14 +205,15 @@ impl Store {
             .transpose()
     }
 
-    /// Verifies the whole ledger; see the module documentation.
+    /// Verifies the whole ledger as this transaction sees it (one consistent state, however
+    /// much is written meanwhile); see the module documentation.
     pub fn verify_ledger(
         &mut self,
         options: &VerifyOptions<'_>,
     ) -> Result<VerifyReport, VerifyError> {
         let started = Instant::now();
-        let total = self.event_count()?;
-        let count = self.db().scalar("SELECT count(*) FROM event", &[])? as u64;
+        let total = self.size();
+        let count = self.conn.scalar("SELECT count(*) FROM event", &[])? as u64;
         let mut checkpoints = self.checkpoints()?;
         checkpoints.sort_by_key(|c| c.size);
         let mut published: Vec<(String, SignedCheckpoint)> = Vec::new();
@@ -162,16 +243,26 @@ impl Store {
         let mut bytes = 0u64;
         let mut next = 1u64;
         while next <= total {
-            let rows = self.bodies(next, (next + CHUNK - 1).min(total))?;
-            for (i, (seq, body)) in rows.iter().enumerate() {
+            let stored = self.stored_events(next, (next + CHUNK - 1).min(total))?;
+            let mut rows: Vec<(u64, Vec<u8>)> = Vec::with_capacity(stored.len());
+            for (i, e) in stored.into_iter().enumerate() {
                 let expected = next + i as u64;
-                if *seq != expected {
+                let seq = e.seq;
+                if seq != expected {
                     return Err(tampered(format!(
                         "event {expected} is missing from the log (the next stored event is {seq})"
                     )));
                 }
+                let body = match &e.body {
+                    Ok(b) => b,
+                    Err(what) => {
+                        return Err(tampered(format!(
+                            "event {seq}: its body is stored as {what}, not as the bytes that were hashed: the row was edited"
+                        )));
+                    }
+                };
                 match claimed_seq(body) {
-                    Some(s) if s == *seq => {}
+                    Some(s) if s == seq => {}
                     Some(s) => {
                         return Err(tampered(format!(
                             "event {seq}: the row holds the bytes of event {s}: events were moved or reordered"
@@ -183,7 +274,9 @@ impl Store {
                         )));
                     }
                 }
+                check_columns(&e, body)?;
                 bytes += body.len() as u64;
+                rows.push((seq, e.body.unwrap_or_default()));
             }
             if rows.is_empty() {
                 return Err(tampered(format!("event {next} is missing from the log")));
@@ -248,7 +341,7 @@ impl Store {
         // Consistency between consecutive checkpoints, from the stored tiles.
         for pair in checkpoints.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            let proof = consistency_proof(&mut DbTiles(self.db()), a.size, b.size)?;
+            let proof = consistency_proof(&mut DbTiles(self.conn), a.size, b.size)?;
             proof.verify(&a.root, &b.root).map_err(|e| {
                 tampered(format!(
                     "checkpoints {} and {} are not consistent: {e}",
@@ -260,11 +353,11 @@ impl Store {
         let mut state_seconds = 0.0;
         if options.state {
             let t = Instant::now();
-            let mut rebuilt = self.rebuilt().map_err(|e| match e {
+            let rebuilt = self.rebuilt().map_err(|e| match e {
                 StoreError::Corrupt(m) => tampered(format!("replaying the events fails: {m}")),
                 other => VerifyError::Store(other),
             })?;
-            if let Some(diff) = self.compare_state(&mut rebuilt)? {
+            if let Some(diff) = self.compare_state(&rebuilt)? {
                 return Err(tampered(format!(
                     "the state does not follow from the events: {diff}; it was changed without an event"
                 )));
@@ -286,13 +379,16 @@ impl Store {
 
     /// The inclusion proof of event `seq` in the tree of `size` events.
     pub fn prove_inclusion(&mut self, seq: u64, size: u64) -> Result<InclusionProof, StoreError> {
-        let total = self.event_count()?;
+        let total = self.size();
         if seq == 0 || seq > size || size > total {
-            return Err(StoreError::Refused(format!(
-                "event {seq} is not within a tree of {size} events (the log holds {total})"
-            )));
+            return Err(StoreError::refused(
+                ErrorCode::LedgerRange,
+                format!(
+                    "event {seq} is not within a tree of {size} events (the log holds {total})"
+                ),
+            ));
         }
-        inclusion_proof(&mut DbTiles(self.db()), seq - 1, size)
+        inclusion_proof(&mut DbTiles(self.conn), seq - 1, size)
     }
 
     /// The consistency proof from the tree of `old` events to the tree of `new` events.
@@ -301,18 +397,14 @@ impl Store {
         old: u64,
         new: u64,
     ) -> Result<gatehouse_ledger::ConsistencyProof, StoreError> {
-        let total = self.event_count()?;
+        let total = self.size();
         if old > new || new > total {
-            return Err(StoreError::Refused(format!(
-                "sizes must satisfy {old} ≤ {new} ≤ {total} (the log's size)"
-            )));
+            return Err(StoreError::refused(
+                ErrorCode::LedgerRange,
+                format!("sizes must satisfy {old} ≤ {new} ≤ {total} (the log's size)"),
+            ));
         }
-        consistency_proof(&mut DbTiles(self.db()), old, new)
-    }
-
-    /// The latest stored checkpoint.
-    pub fn latest_checkpoint(&mut self) -> Result<Option<CheckpointRow>, StoreError> {
-        Ok(self.checkpoints()?.pop())
+        consistency_proof(&mut DbTiles(self.conn), old, new)
     }
 
     /// Writes an offline evidence bundle of events `from..=to`, proven against the latest
@@ -325,27 +417,33 @@ impl Store {
         key: &NoteVerifier,
     ) -> Result<Manifest, StoreError> {
         let latest = self.latest_checkpoint()?.ok_or_else(|| {
-            StoreError::Refused(
-                "there is no signed checkpoint yet; sign one with `gatehouse ledger checkpoint`"
-                    .into(),
+            StoreError::refused(
+                ErrorCode::NotCheckpointed,
+                "there is no signed checkpoint yet",
             )
         })?;
         let size = latest.size;
         if from == 0 || from > to || to > size {
-            return Err(StoreError::Refused(format!(
-                "events {from} to {to} are not within the latest checkpoint, which covers 1 to {size}"
-            )));
+            return Err(StoreError::refused(
+                ErrorCode::LedgerRange,
+                format!(
+                    "events {from} to {to} are not within the latest checkpoint, which covers 1 to {size}"
+                ),
+            ));
         }
-        let open = |c: &CheckpointRow| {
+        let open = |c: &crate::ledger::CheckpointRow| {
             SignedCheckpoint::open(&c.note, key).map_err(|e| {
-                StoreError::Refused(format!(
-                    "checkpoint {} does not verify with the given key: {e}",
-                    c.size
-                ))
+                StoreError::refused(
+                    ErrorCode::LedgerKey,
+                    format!(
+                        "checkpoint {} does not verify with the given key: {e}",
+                        c.size
+                    ),
+                )
             })
         };
         let checkpoint = open(&latest)?;
-        let older_rows: Vec<CheckpointRow> = self
+        let older_rows: Vec<crate::ledger::CheckpointRow> = self
             .checkpoints()?
             .into_iter()
             .filter(|c| c.size < size)
@@ -358,10 +456,10 @@ impl Store {
             older.push(open(c)?);
         }
         for w in sizes.windows(2) {
-            proofs.push(consistency_proof(&mut DbTiles(self.db()), w[0], w[1])?);
+            proofs.push(consistency_proof(&mut DbTiles(self.conn), w[0], w[1])?);
         }
-        let left = compact_range(&mut DbTiles(self.db()), 0, from - 1)?;
-        let right = compact_range(&mut DbTiles(self.db()), to, size)?;
+        let left = compact_range(&mut DbTiles(self.conn), 0, from - 1)?;
+        let right = compact_range(&mut DbTiles(self.conn), to, size)?;
         let origin = checkpoint.checkpoint().origin.clone();
         let bundle_err = |e: gatehouse_ledger::bundle::BundleError| StoreError::Io(e.to_string());
         let mut writer = BundleWriter::create(dir, &origin, from, size).map_err(bundle_err)?;
@@ -394,7 +492,7 @@ impl Store {
 }
 
 fn check_checkpoint(
-    c: &CheckpointRow,
+    c: &crate::ledger::CheckpointRow,
     key: &NoteVerifier,
     rebuilt: Option<Hash>,
 ) -> Result<(), VerifyError> {

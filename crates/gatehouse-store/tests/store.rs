@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gatehouse_model::*;
-use gatehouse_store::query::{self, ObjectKind};
-use gatehouse_store::{ImportOptions, OpenMode, Store, StoreError, SystemImport};
+use gatehouse_store::inventory::query::{HolderPage, ObjectKind};
+use gatehouse_store::testing::{self, Value};
+use gatehouse_store::{ImportOptions, ImportSummary, OpenOptions, Store, StoreError, SystemImport};
 
-/// Runs a test body once per backend.
+/// Runs a test body once per backend, with the store and its location (to open more
+/// handles, or start another process on it).
 macro_rules! both {
     ($name:ident, $body:expr) => {
         mod $name {
@@ -14,15 +16,15 @@ macro_rules! both {
             #[test]
             fn sqlite() {
                 let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("g.db");
-                let store = Store::open(path.to_str().unwrap(), OpenMode::Create).unwrap();
-                ($body)(store);
+                let path = dir.path().join("g.db").to_str().unwrap().to_owned();
+                let store = Store::open(&path, &OpenOptions::create()).unwrap();
+                ($body)(store, path);
             }
             #[test]
             fn postgres() {
                 let url = gatehouse_store::testing::postgres_url();
-                let store = Store::open(&url, OpenMode::Create).unwrap();
-                ($body)(store);
+                let store = Store::open(&url, &OpenOptions::create()).unwrap();
+                ($body)(store, url);
             }
         }
     };
@@ -152,26 +154,71 @@ fn now() -> Timestamp {
     t("2026-11-23T10:00:00Z")
 }
 
-fn holders(store: &mut Store, ent: &str, at: &str) -> Vec<String> {
-    let e = query::resolve_entitlement(store.db(), ent).unwrap();
-    query::who_has(
-        store.db(),
-        &e,
-        parse_point_in_time(at).unwrap(),
-        &query::HolderPage::default(),
-    )
-    .unwrap()
-    .holders
-    .into_iter()
-    .map(|h| h.username)
-    .collect()
+fn import_system(
+    store: &Store,
+    snapshot: SystemImport,
+    o: &ImportOptions,
+) -> Result<ImportSummary, StoreError> {
+    store
+        .import_lock()?
+        .import_system(snapshot, o, "test", now())
+}
+
+fn import_people(
+    store: &Store,
+    people: Vec<Identity>,
+    o: &ImportOptions,
+) -> Result<ImportSummary, StoreError> {
+    store
+        .import_lock()?
+        .import_identities("hr", people, o, "test", now())
+}
+
+fn holders(store: &Store, ent: &str, at: &str) -> Vec<String> {
+    store
+        .read(|r| {
+            let e = r.resolve_entitlement(ent)?;
+            r.who_has(&e, parse_point_in_time(at)?, &HolderPage::default())
+        })
+        .unwrap()
+        .holders
+        .into_iter()
+        .map(|h| h.username)
+        .collect()
+}
+
+fn total(store: &Store, ent: &str, at: Timestamp) -> u64 {
+    store
+        .read(|r| {
+            let e = r.resolve_entitlement(ent)?;
+            r.who_has(
+                &e,
+                at,
+                &HolderPage {
+                    after: None,
+                    limit: Some(10),
+                },
+            )
+        })
+        .unwrap()
+        .total
+}
+
+fn rebuilt_matches(store: &Store) {
+    let rebuilt = store.rebuilt().unwrap();
+    assert_eq!(store.read(|r| r.compare_state(&rebuilt)).unwrap(), None);
+    let n = store.event_count().unwrap();
+    assert_eq!(
+        store.read(|r| r.tree_root(n)).unwrap(),
+        rebuilt.read(|r| r.tree_root(n)).unwrap()
+    );
 }
 
 // A page of holders is the same whichever plan answers it: a sparse entitlement is answered
 // from its grants, a dense one by walking the system's accounts in order.
 both!(
     who_has_pages_through_holders_in_account_order,
-    |mut store: Store| {
+    |store: Store, _at: String| {
         let mut import = erp(vec![]);
         import.accounts = (0..60)
             .map(|i| account(&format!("u{i:03}"), None))
@@ -184,43 +231,51 @@ both!(
                 import.grants.push(grant(&a.native_id, "role/Admin", None));
             }
         }
-        store
-            .write("test", now(), |w| {
-                w.import_system(import, &opts("2026-02-01"))
-            })
-            .unwrap();
+        import_system(&store, import, &opts("2026-02-01")).unwrap();
         let at = t("2026-03-01");
         for (ent, total) in [("erp:role/AP_Approver", 60), ("erp:role/Admin", 3)] {
-            let e = query::resolve_entitlement(store.db(), ent).unwrap();
-            let all = query::who_has(store.db(), &e, at, &Default::default()).unwrap();
-            assert_eq!(all.total, total);
-            assert_eq!(all.holders.len() as u64, total);
-            assert!(!all.more);
-            let mut paged = Vec::new();
-            let mut after = None;
-            loop {
-                let page = query::HolderPage {
-                    after: after.clone(),
-                    limit: Some(2),
-                };
-                let p = query::who_has(store.db(), &e, at, &page).unwrap();
-                assert_eq!(p.total, total);
-                assert!(p.holders.len() <= 2);
-                after = p.holders.last().map(|h| h.account.clone());
-                paged.extend(p.holders);
-                if !p.more {
-                    break;
-                }
-            }
-            assert_eq!(paged, all.holders, "{ent}");
+            store
+                .read(|r| {
+                    let e = r.resolve_entitlement(ent)?;
+                    let all = r.who_has(&e, at, &Default::default())?;
+                    assert_eq!(all.total, total);
+                    assert_eq!(all.holders.len() as u64, total);
+                    assert!(!all.more);
+                    let mut paged = Vec::new();
+                    let mut after = None;
+                    loop {
+                        let page = HolderPage {
+                            after: after.clone(),
+                            limit: Some(2),
+                        };
+                        let p = r.who_has(&e, at, &page)?;
+                        assert_eq!(p.total, total);
+                        assert!(p.holders.len() <= 2);
+                        after = p.holders.last().map(|h| h.account.clone());
+                        paged.extend(p.holders);
+                        if !p.more {
+                            break;
+                        }
+                    }
+                    assert_eq!(paged, all.holders, "{ent}");
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
         }
         // Before the import nobody held anything.
-        let e = query::resolve_entitlement(store.db(), "erp:role/AP_Approver").unwrap();
-        let page = query::HolderPage {
-            after: None,
-            limit: Some(5),
-        };
-        let before = query::who_has(store.db(), &e, t("2026-01-01"), &page).unwrap();
+        let before = store
+            .read(|r| {
+                let e = r.resolve_entitlement("erp:role/AP_Approver")?;
+                r.who_has(
+                    &e,
+                    t("2026-01-01"),
+                    &HolderPage {
+                        after: None,
+                        limit: Some(5),
+                    },
+                )
+            })
+            .unwrap();
         assert_eq!(
             (before.total, before.holders.len(), before.more),
             (0, 0, false)
@@ -228,197 +283,196 @@ both!(
     }
 );
 
-both!(identities_import_and_reimport, |mut store: Store| {
-    let s = store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-01-01"))
-        })
-        .unwrap();
-    assert_eq!(s.changes.get("identity.added"), Some(&3));
-    assert!(s.import_seq.is_some());
-    // Same content again: nothing happens, and it says so.
-    let again = store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-02-01"))
-        })
-        .unwrap();
-    assert!(again.unchanged());
-    assert_eq!(
-        store.event_count().unwrap(),
-        2,
-        "one import event and one batch of three identities"
-    );
-    // A mover and a leaver.
-    let mut p = people();
-    p[1].person.as_mut().unwrap().department = Some("Sales".into());
-    p[2].person.as_mut().unwrap().status = EmploymentStatus::Terminated;
-    let s = store
-        .write("test", now(), |w| {
-            w.import_identities("hr", p, &opts("2026-03-01"))
-        })
-        .unwrap();
-    assert_eq!(s.changes.get("identity.changed"), Some(&2));
-    let h = query::history(store.db(), ObjectKind::Identity, "bob@example.com").unwrap();
-    assert_eq!(h.len(), 2);
-    assert!(
-        h[1].changed.iter().any(|c| c.starts_with("person:")),
-        "{:?}",
-        h[1].changed
-    );
-    let i = query::resolve_identity(store.db(), "E2", parse_point_in_time("2026-02-15").unwrap())
-        .unwrap();
-    assert_eq!(i.department.as_deref(), Some("Finance"));
-    let i = query::resolve_identity(store.db(), "E2", parse_point_in_time("2026-03-15").unwrap())
-        .unwrap();
-    assert_eq!(i.department.as_deref(), Some("Sales"));
-});
+both!(
+    identities_import_and_reimport,
+    |store: Store, _at: String| {
+        let s = import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        assert_eq!(s.changes.get("identity.added"), Some(&3));
+        assert!(s.import_seq.is_some());
+        // Same content again: nothing happens, and it says so.
+        let again = import_people(&store, people(), &opts("2026-02-01")).unwrap();
+        assert!(again.unchanged());
+        assert_eq!(
+            store.event_count().unwrap(),
+            2,
+            "one import event and one batch of three identities"
+        );
+        // A mover and a leaver.
+        let mut p = people();
+        p[1].person.as_mut().unwrap().department = Some("Sales".into());
+        p[2].person.as_mut().unwrap().status = EmploymentStatus::Terminated;
+        let s = import_people(&store, p, &opts("2026-03-01")).unwrap();
+        assert_eq!(s.changes.get("identity.changed"), Some(&2));
+        store
+            .read(|r| {
+                let h = r.history(ObjectKind::Identity, "bob@example.com")?;
+                assert_eq!(h.len(), 2);
+                assert!(
+                    h[1].changed.iter().any(|c| c.starts_with("person:")),
+                    "{:?}",
+                    h[1].changed
+                );
+                let i = r.resolve_identity("E2", parse_point_in_time("2026-02-15").unwrap())?;
+                assert_eq!(i.department.as_deref(), Some("Finance"));
+                let i = r.resolve_identity("E2", parse_point_in_time("2026-03-15").unwrap())?;
+                assert_eq!(i.department.as_deref(), Some("Sales"));
+                assert_eq!(i.status, Some(EmploymentStatus::Active));
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+);
 
-both!(point_in_time_who_has_and_access, |mut store: Store| {
-    store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-01-01"))
-        })
-        .unwrap();
-    let first = erp(vec![
-        grant("ada", "role/AP_Approver", Some("request:REQ-1")),
-        grant("bob", "role/Vendor_Maint", None),
-        grant("svc", "role/Admin", None),
-    ]);
-    let s = store
-        .write("test", now(), |w| {
-            w.import_system(first, &opts("2026-02-01"))
-        })
-        .unwrap();
-    assert_eq!(s.changes.get("grant.added"), Some(&3));
-    assert_eq!(s.changes.get("account.added"), Some(&4));
-    assert_eq!(s.changes.get("system.configured"), Some(&1));
-    // March: Bob loses Vendor_Maint and gains AP_Approver; Ada's warrant changes.
-    let second = erp(vec![
-        grant("ada", "role/AP_Approver", Some("request:REQ-9")),
-        grant("bob", "role/AP_Approver", None),
-        grant("svc", "role/Admin", None),
-    ]);
-    let s = store
-        .write("test", now(), |w| {
-            w.import_system(second, &opts("2026-03-01"))
-        })
-        .unwrap();
-    assert_eq!(s.changes.get("grant.added"), Some(&1));
-    assert_eq!(s.changes.get("grant.removed"), Some(&1));
-    assert_eq!(s.changes.get("grant.changed"), Some(&1));
-    assert_eq!(s.changes.len(), 3, "{:?}", s.changes);
+both!(
+    point_in_time_who_has_and_access,
+    |store: Store, _at: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let first = erp(vec![
+            grant("ada", "role/AP_Approver", Some("request:REQ-1")),
+            grant("bob", "role/Vendor_Maint", None),
+            grant("svc", "role/Admin", None),
+        ]);
+        let s = import_system(&store, first, &opts("2026-02-01")).unwrap();
+        assert_eq!(s.changes.get("grant.added"), Some(&3));
+        assert_eq!(s.changes.get("account.added"), Some(&4));
+        assert_eq!(s.changes.get("system.configured"), Some(&1));
+        // March: Bob loses Vendor_Maint and gains AP_Approver; Ada's warrant changes.
+        let second = erp(vec![
+            grant("ada", "role/AP_Approver", Some("request:REQ-9")),
+            grant("bob", "role/AP_Approver", None),
+            grant("svc", "role/Admin", None),
+        ]);
+        let s = import_system(&store, second, &opts("2026-03-01")).unwrap();
+        assert_eq!(s.changes.get("grant.added"), Some(&1));
+        assert_eq!(s.changes.get("grant.removed"), Some(&1));
+        assert_eq!(s.changes.get("grant.changed"), Some(&1));
+        assert_eq!(s.changes.len(), 3, "{:?}", s.changes);
 
-    assert_eq!(
-        holders(&mut store, "erp:role/AP_Approver", "2026-01-31"),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        holders(&mut store, "erp:role/AP_Approver", "2026-02-15"),
-        vec!["ada"]
-    );
-    assert_eq!(
-        holders(&mut store, "erp:AP_Approver", "2026-03-01"),
-        vec!["ada", "bob"]
-    );
-    assert_eq!(
-        holders(&mut store, "erp:role/Vendor_Maint", "2026-02-28"),
-        vec!["bob"]
-    );
-    assert_eq!(
-        holders(&mut store, "erp:role/Vendor_Maint", "2026-03-01"),
-        Vec::<String>::new()
-    );
-    // An exact instant: the change happened at midnight of 2026-03-01.
-    assert_eq!(
-        holders(&mut store, "erp:role/Vendor_Maint", "2026-02-28T23:59:59Z"),
-        vec!["bob"]
-    );
+        assert_eq!(
+            holders(&store, "erp:role/AP_Approver", "2026-01-31"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            holders(&store, "erp:role/AP_Approver", "2026-02-15"),
+            vec!["ada"]
+        );
+        assert_eq!(
+            holders(&store, "erp:AP_Approver", "2026-03-01"),
+            vec!["ada", "bob"]
+        );
+        assert_eq!(
+            holders(&store, "erp:role/Vendor_Maint", "2026-02-28"),
+            vec!["bob"]
+        );
+        assert_eq!(
+            holders(&store, "erp:role/Vendor_Maint", "2026-03-01"),
+            Vec::<String>::new()
+        );
+        // An exact instant: the change happened at midnight of 2026-03-01.
+        assert_eq!(
+            holders(&store, "erp:role/Vendor_Maint", "2026-02-28T23:59:59Z"),
+            vec!["bob"]
+        );
 
-    let at = parse_point_in_time("2026-02-15").unwrap();
-    let who = query::resolve_identity(store.db(), "bob@example.com", at).unwrap();
-    let acc = query::access(store.db(), who, at).unwrap();
-    assert_eq!(acc.accounts.len(), 1);
-    assert_eq!(
-        acc.grants
-            .iter()
-            .map(|g| g.entitlement.as_str())
-            .collect::<Vec<_>>(),
-        vec!["role/Vendor_Maint"]
-    );
+        store
+            .read(|r| {
+                let at = parse_point_in_time("2026-02-15").unwrap();
+                let who = r.resolve_identity("bob@example.com", at)?;
+                assert_eq!(who.key.as_str(), "E2");
+                let acc = r.access(who, at)?;
+                assert_eq!(acc.accounts.len(), 1);
+                assert_eq!(acc.accounts[0].kind, AccountKind::Human);
+                assert_eq!(
+                    acc.grants
+                        .iter()
+                        .map(|g| g.entitlement.as_str())
+                        .collect::<Vec<_>>(),
+                    vec!["role/Vendor_Maint"]
+                );
+                assert_eq!(acc.grants[0].source, GrantSource::Direct);
+                assert_eq!(acc.grants[0].system.as_str(), "erp");
 
-    let h = query::history(store.db(), ObjectKind::Grant, "erp:ada/role/AP_Approver").unwrap();
-    assert_eq!(
-        h.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        vec!["grant.added", "grant.changed"]
-    );
-    assert_eq!(h[1].changed, vec!["warrant: request:REQ-1 → request:REQ-9"]);
-    assert_eq!(h[1].import.as_ref().unwrap().source, "system:erp");
-    let h = query::history(store.db(), ObjectKind::Grant, "erp:bob/role/Vendor_Maint").unwrap();
-    assert_eq!(
-        h.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        vec!["grant.added", "grant.removed"]
-    );
-    let err = query::history(store.db(), ObjectKind::Grant, "erp:nobody/role/Admin")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("no grant matches `erp:nobody/role/Admin`"),
-        "{err}"
-    );
-    let err = query::resolve_entitlement(store.db(), "crm:x")
-        .unwrap_err()
-        .to_string();
-    assert_eq!(err, "there is no system `crm`");
-});
+                let h = r.history(ObjectKind::Grant, "erp:ada/role/AP_Approver")?;
+                assert_eq!(
+                    h.iter().map(|e| e.kind).collect::<Vec<_>>(),
+                    vec!["grant.added", "grant.changed"]
+                );
+                assert_eq!(h[1].changed, vec!["warrant: request:REQ-1 → request:REQ-9"]);
+                assert_eq!(h[1].import.as_ref().unwrap().source, "system:erp");
+                let h = r.history(ObjectKind::Grant, "erp:bob/role/Vendor_Maint")?;
+                assert_eq!(
+                    h.iter().map(|e| e.kind).collect::<Vec<_>>(),
+                    vec!["grant.added", "grant.removed"]
+                );
+                let err = r
+                    .history(ObjectKind::Grant, "erp:nobody/role/Admin")
+                    .unwrap_err();
+                assert_eq!(err.code(), ErrorCode::UnknownObject);
+                assert!(
+                    err.to_string()
+                        .starts_with("no grant matches `erp:nobody/role/Admin`"),
+                    "{err}"
+                );
+                let err = r.resolve_entitlement("crm:x").unwrap_err();
+                assert_eq!(err.to_string(), "there is no system `crm`");
+                assert_eq!(err.code(), ErrorCode::UnknownObject);
+                let err = r.resolve_entitlement("nocolon").unwrap_err();
+                assert_eq!(err.code(), ErrorCode::InvalidReference);
+                let ap = r.resolve_entitlement("erp:role/AP_Approver")?;
+                let holders = r.who_has(&ap, t("2026-03-02"), &Default::default())?;
+                let ada = &holders.holders[0];
+                assert_eq!(ada.identity.as_ref().map(|k| k.as_str()), Some("E1"));
+                assert_eq!(ada.status, Some(EmploymentStatus::Active));
+                assert_eq!(ada.source, GrantSource::Request);
+                assert_eq!(ada.warrant, Some("request:REQ-9".parse().unwrap()));
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+);
 
-both!(history_cannot_be_rewritten, |mut store: Store| {
-    store
-        .write("test", now(), |w| {
-            w.import_system(erp(vec![]), &opts("2026-03-01"))
-        })
-        .unwrap();
-    let err = store
-        .write("test", now(), |w| {
-            w.import_system(
-                erp(vec![grant("ada", "role/Admin", None)]),
-                &opts("2026-02-01"),
-            )
-        })
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Refused(_)));
+both!(history_cannot_be_rewritten, |store: Store, _at: String| {
+    import_system(&store, erp(vec![]), &opts("2026-03-01")).unwrap();
+    let before = store.event_count().unwrap();
+    let err = import_system(
+        &store,
+        erp(vec![grant("ada", "role/Admin", None)]),
+        &opts("2026-02-01"),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HistoryRewrite);
     assert!(
         err.to_string()
             .contains("is as of 2026-02-01T00:00:00Z, before the last import of it"),
         "{err}"
     );
+    assert_eq!(
+        store.event_count().unwrap(),
+        before,
+        "refused: nothing written"
+    );
 });
 
 both!(
     mass_removal_is_refused_unless_allowed,
-    |mut store: Store| {
+    |store: Store, _at: String| {
         let mut big = erp(vec![]);
         big.accounts = (0..200).map(|i| account(&format!("u{i}"), None)).collect();
         big.grants = (0..200)
             .map(|i| grant(&format!("u{i}"), "role/AP_Approver", None))
             .collect();
-        store
-            .write("test", now(), |w| {
-                w.import_system(big.clone(), &opts("2026-01-01"))
-            })
-            .unwrap();
+        import_system(&store, big.clone(), &opts("2026-01-01")).unwrap();
         let count = store.event_count().unwrap();
         let mut small = big.clone();
         small.grants.truncate(10);
-        let err = store
-            .write("test", now(), |w| {
-                w.import_system(small.clone(), &opts("2026-02-01"))
-            })
-            .unwrap_err()
-            .to_string();
+        let err = import_system(&store, small.clone(), &opts("2026-02-01")).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MassRemoval);
+        let err = err.to_string();
         assert!(
             err.contains("would remove 190 of 200 grants (95%)"),
             "{err}"
         );
+        assert!(!err.contains("--"), "the store names no flag: {err}");
         assert_eq!(
             store.event_count().unwrap(),
             count,
@@ -426,117 +480,148 @@ both!(
         );
         let mut o = opts("2026-02-01");
         o.allow_mass_removal = true;
-        let s = store
-            .write("test", now(), |w| w.import_system(small, &o))
-            .unwrap();
+        let s = import_system(&store, small, &o).unwrap();
         assert_eq!(s.changes.get("grant.removed"), Some(&190));
     }
 );
 
-both!(failed_write_leaves_nothing, |mut store: Store| {
-    store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-01-01"))
-        })
-        .unwrap();
+both!(failed_write_leaves_nothing, |store: Store, _at: String| {
+    import_people(&store, people(), &opts("2026-01-01")).unwrap();
     let before = store.event_count().unwrap();
-    let root = store.tree_root(before).unwrap();
+    let root = store.read(|r| r.tree_root(before)).unwrap();
     let r: Result<(), StoreError> = store.write("test", now(), |w| {
-        w.import_system(
-            erp(vec![grant("ada", "role/Admin", None)]),
-            &opts("2026-02-01"),
-        )?;
-        Err(StoreError::Refused("stop here".into()))
+        w.append(FindingEvent::AnalysisRan(Stamped {
+            as_of: now(),
+            import: None,
+            record: run(),
+        }))?;
+        Err(StoreError::Corrupt("stop here".into()))
     });
     assert!(r.is_err());
     assert_eq!(store.event_count().unwrap(), before);
-    assert_eq!(store.tree_root(before).unwrap(), root);
-    assert!(query::resolve_entitlement(store.db(), "erp:role/Admin").is_err());
+    assert_eq!(store.read(|r| r.tree_root(before)).unwrap(), root);
+    // An empty actor is refused before anything is written.
+    let err = store
+        .write("  ", now(), |w| {
+            w.append(FindingEvent::AnalysisRan(Stamped {
+                as_of: now(),
+                import: None,
+                record: run(),
+            }))
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NoActor);
+    assert_eq!(store.event_count().unwrap(), before);
 });
 
-both!(replay_rebuilds_the_same_state, |mut store: Store| {
-    store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-01-01"))
-        })
+both!(
+    replay_rebuilds_the_same_state,
+    |store: Store, _at: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        import_system(
+            &store,
+            erp(vec![
+                grant("ada", "role/Admin", None),
+                grant("bob", "role/Admin", None),
+            ]),
+            &opts("2026-02-01"),
+        )
         .unwrap();
-    store
-        .write("test", now(), |w| {
-            w.import_system(
-                erp(vec![
-                    grant("ada", "role/Admin", None),
-                    grant("bob", "role/Admin", None),
-                ]),
-                &opts("2026-02-01"),
-            )
-        })
-        .unwrap();
-    let mut second = erp(vec![grant("bob", "role/Admin", Some("request:R2"))]);
-    second.accounts[1].enabled = false;
-    second.accounts[0].last_login = Some(t("2026-02-27"));
-    store
-        .write("test", now(), |w| {
-            w.import_system(second.clone(), &opts("2026-03-01"))
-        })
-        .unwrap();
-    second.accounts[0].last_login = Some(t("2026-03-30"));
-    second.grants.push(grant("ada", "role/Admin", None));
-    store
-        .write("test", now(), |w| {
-            w.import_system(second, &opts("2026-04-01"))
-        })
-        .unwrap();
-    store
-        .write("test", now(), |w| {
-            w.recorrelate(|_, accounts| {
-                for a in accounts.iter_mut() {
-                    if a.native_id == "svc" {
-                        a.identity = Some(IdentityKey::new("E3").unwrap());
-                        a.linked_by = Some("manual".into());
+        let mut second = erp(vec![grant("bob", "role/Admin", Some("request:R2"))]);
+        second.accounts[1].enabled = false;
+        second.accounts[0].last_login = Some(t("2026-02-27"));
+        import_system(&store, second.clone(), &opts("2026-03-01")).unwrap();
+        second.accounts[0].last_login = Some(t("2026-03-30"));
+        second.grants.push(grant("ada", "role/Admin", None));
+        import_system(&store, second, &opts("2026-04-01")).unwrap();
+        let mut lock = store.import_lock().unwrap();
+        let events = store
+            .read(|r| {
+                r.plan_relink(t("2026-04-01"), |_, accounts| {
+                    for a in accounts.iter_mut() {
+                        if a.native_id == "svc" {
+                            a.identity = Some(IdentityKey::new("E3").unwrap());
+                            a.linked_by = Some("manual".into());
+                        }
                     }
-                }
+                })
             })
-        })
-        .unwrap();
-    let mut rebuilt = store.rebuilt().unwrap();
-    assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
-    let n = store.event_count().unwrap();
-    assert_eq!(store.tree_root(n).unwrap(), rebuilt.tree_root(n).unwrap());
-});
-
-#[test]
-fn concurrent_writers_do_not_fork_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("g.db").to_string_lossy().into_owned();
-    Store::open(&path, OpenMode::Create).unwrap();
-    let threads: Vec<_> = (0..4)
-        .map(|i| {
-            let path = path.clone();
-            std::thread::spawn(move || {
-                let mut store = Store::open(&path, OpenMode::Existing).unwrap();
-                for j in 0..5 {
-                    let mut p = people();
-                    p[0].name = format!("Ada {i}-{j}");
-                    let mut o = opts("2026-01-01");
-                    o.as_of = t("2026-01-01")
-                        .checked_add(jiff::SignedDuration::from_secs(i * 100 + j))
-                        .unwrap();
-                    // Out-of-order snapshots between threads are refused; that is fine here.
-                    let _ = store.write("test", now(), |w| w.import_identities("hr", p, &o));
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
+            .unwrap();
+        // The closure unlinks the three people (it knows no rule) and links `svc`.
+        assert_eq!(lock.append(events, "test", now()).unwrap(), 4);
+        drop(lock);
+        // The re-link takes effect at the time it was asked for, not when it was recorded.
+        let h = store
+            .read(|r| r.history(ObjectKind::Account, "erp:svc"))
+            .unwrap();
+        assert_eq!(h.last().unwrap().kind, "account.correlated");
+        assert_eq!(h.last().unwrap().as_of, t("2026-04-01"));
+        rebuilt_matches(&store);
     }
-    let mut store = Store::open(&path, OpenMode::Existing).unwrap();
-    let events = store.events(&Default::default()).unwrap();
-    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
-    let mut rebuilt = store.rebuilt().unwrap();
-    assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
+);
+
+fn run() -> AnalysisRun {
+    AnalysisRun {
+        policy: "0".repeat(64),
+        rules: vec![],
+        present: Default::default(),
+        opened: 0,
+        changed: 0,
+        resolved: 0,
+        reopened: 0,
+    }
 }
+
+// Writers on several threads, some sharing one handle (one pool), some with handles of their
+// own (as separate processes would): every write that reports success is in the log, under
+// the sequence number it was told, in one order without gaps.
+both!(
+    concurrent_writers_lose_nothing,
+    |store: Store, location: String| {
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let store = if i % 2 == 0 {
+                    store.clone()
+                } else {
+                    Store::open(&location, &OpenOptions::existing()).unwrap()
+                };
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|j| {
+                            let actor = format!("writer:{i}-{j}");
+                            let seq = store
+                                .write(&actor, now(), |w| {
+                                    w.append(FindingEvent::AnalysisRan(Stamped {
+                                        as_of: now(),
+                                        import: None,
+                                        record: run(),
+                                    }))
+                                })
+                                .unwrap();
+                            (seq, actor)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut written: Vec<(u64, String)> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        written.sort();
+        assert_eq!(written.len(), 150);
+        let events = store.read(|r| r.events(&Default::default())).unwrap();
+        assert_eq!(events.len(), 150);
+        for (e, (seq, actor)) in events.iter().zip(&written) {
+            assert_eq!((&e.seq, &e.actor), (seq, actor));
+        }
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=150).collect::<Vec<_>>()
+        );
+        rebuilt_matches(&store);
+    }
+);
 
 /// A system of `accounts` accounts, each holding `per_account` entitlements.
 fn large_erp(accounts: usize, per_account: usize) -> SystemImport {
@@ -555,188 +640,517 @@ fn large_erp(accounts: usize, per_account: usize) -> SystemImport {
     import
 }
 
-fn index_sql(store: &mut Store) -> Vec<(String, String)> {
-    store
-        .db()
-        .query(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
-            &[],
-            |r| Ok((r.str(0)?, r.str(1)?)),
-        )
-        .unwrap()
+// Readers during an import: the import commits batch after batch, and every reader sees the
+// state after some batch, never inside one. `ledger verify` (which replays the log it sees and
+// compares every state row) passes at every moment of the import; `who-has` counts only grow,
+// by whole batches.
+both!(
+    readers_see_whole_batches_during_an_import,
+    |store: Store, _at: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let key = signer(1);
+        store.sign_checkpoint(&key, now()).unwrap();
+        let import = large_erp(12_000, 4);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let summary = import_system(&store, import, &opts("2026-02-01")).unwrap();
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                summary
+            });
+            let verifier = s.spawn(|| {
+                let key = signer(1).verifier();
+                let mut sizes = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let report = store
+                        .read(|r| {
+                            r.verify_ledger(&gatehouse_store::VerifyOptions {
+                                key: &key,
+                                published: vec![],
+                                state: true,
+                            })
+                        })
+                        .unwrap_or_else(|e| panic!("verify during the import: {e}"));
+                    sizes.push(report.events);
+                }
+                sizes
+            });
+            let mut seen = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let (size, n) = store
+                    .read(|r| {
+                        let e = match r.resolve_entitlement("erp:group/G3") {
+                            Ok(e) => e,
+                            Err(_) => return Ok::<_, StoreError>((r.size(), 0)),
+                        };
+                        let n = r.who_has(&e, t("2026-03-01"), &HolderPage::default())?;
+                        Ok((r.size(), n.total))
+                    })
+                    .unwrap();
+                seen.push((size, n));
+            }
+            let summary = writer.join().unwrap();
+            let sizes = verifier.join().unwrap();
+            assert!(summary.changes["grant.added"] == 48_000);
+            assert!(!sizes.is_empty());
+            // Counts never go back, and a count is only ever seen with one log size.
+            for w in seen.windows(2) {
+                assert!(w[0].1 <= w[1].1 && w[0].0 <= w[1].0, "{w:?}");
+            }
+        });
+        assert_eq!(total(&store, "erp:group/G3", t("2026-03-01")), 12_000);
+        rebuilt_matches(&store);
+    }
+);
+
+// The import's batches are short write transactions: a small write that arrives during an
+// import is recorded between two of its batches, long before the import ends.
+both!(
+    a_small_write_waits_for_one_batch_not_the_import,
+    |store: Store, location: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let other = Store::open(&location, &OpenOptions::existing()).unwrap();
+        let started = std::sync::atomic::AtomicBool::new(false);
+        let (decision, import_seq) = std::thread::scope(|s| {
+            let import = s.spawn(|| {
+                let mut lock = store.import_lock().unwrap();
+                let plan = store
+                    .read(|r| r.plan_system(large_erp(15_000, 4), &opts("2026-02-01")))
+                    .unwrap();
+                started.store(true, std::sync::atomic::Ordering::SeqCst);
+                lock.apply(plan, "test", now()).unwrap()
+            });
+            while !started.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            // Wait until the import has recorded its first batch.
+            while other.event_count().unwrap() < 5 {
+                std::thread::yield_now();
+            }
+            let decision = other
+                .write("reviewer", now(), |w| {
+                    w.append(FindingEvent::AnalysisRan(Stamped {
+                        as_of: now(),
+                        import: None,
+                        record: run(),
+                    }))
+                })
+                .unwrap();
+            (decision, import.join().unwrap().import_seq.unwrap())
+        });
+        let last = store.event_count().unwrap();
+        assert!(
+            decision > import_seq && decision < last,
+            "the decision ({decision}) was recorded between the import's batches ({import_seq}..{last})"
+        );
+        rebuilt_matches(&store);
+    }
+);
+
+// A process killed in the middle of an import leaves a store that opens, verifies, says that
+// the import is incomplete, and is completed by importing the same snapshot again.
+both!(
+    an_import_killed_midway_is_completed_by_the_next,
+    |store: Store, location: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        let base = store.event_count().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_import",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("GATEHOUSE_TEST_CHILD_STORE", &location)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it once a few batches are in, well before the end.
+        loop {
+            let n = store.event_count().unwrap();
+            if n >= base + 20 {
+                break;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the importing child ended by itself ({status}) at {n} events");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let store = Store::open(&location, &OpenOptions::existing()).unwrap();
+        let after_kill = store.event_count().unwrap();
+        assert!(
+            after_kill < base + 1 + 120,
+            "killed before the end: {after_kill}"
+        );
+        let key = signer(1).verifier();
+        store
+            .read(|r| {
+                r.verify_ledger(&gatehouse_store::VerifyOptions {
+                    key: &key,
+                    published: vec![],
+                    state: true,
+                })
+            })
+            .unwrap();
+        let incomplete = store.read(|r| r.incomplete_imports()).unwrap();
+        assert_eq!(incomplete.len(), 1, "{incomplete:?}");
+        assert_eq!(incomplete[0].source, "system:erp");
+        assert!(incomplete[0].recorded < incomplete[0].total);
+        // The import lock died with the child.
+        let summary = import_system(&store, large_erp(30_000, 4), &opts("2026-02-01")).unwrap();
+        assert_eq!(summary.resumed, Some(incomplete[0].seq));
+        assert!(store.read(|r| r.incomplete_imports()).unwrap().is_empty());
+        assert_eq!(total(&store, "erp:group/G0", t("2026-03-01")), 30_000);
+        // The same snapshot once more changes nothing.
+        let again = import_system(&store, large_erp(30_000, 4), &opts("2026-02-01")).unwrap();
+        assert!(again.unchanged());
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        store
+            .read(|r| {
+                r.verify_ledger(&gatehouse_store::VerifyOptions {
+                    key: &key,
+                    published: vec![],
+                    state: true,
+                })
+            })
+            .unwrap();
+    }
+);
+
+/// The importing process of `an_import_killed_midway_is_completed_by_the_next`; does nothing
+/// unless that test starts it.
+#[test]
+fn child_import() {
+    let Ok(location) = std::env::var("GATEHOUSE_TEST_CHILD_STORE") else {
+        return;
+    };
+    let store = Store::open(&location, &OpenOptions::existing()).unwrap();
+    import_system(&store, large_erp(30_000, 4), &opts("2026-02-01")).unwrap();
 }
 
-// A bulk load drops the history indexes for a large first import, keeps them dropped for the
-// rest of the load, and rebuilds them exactly as the migrations create them: after success,
-// after a failure, at the next write if the process died before the rebuild, and without
-// tripping over another writer that rebuilt it first.
+both!(
+    only_one_import_at_a_time,
+    |store: Store, location: String| {
+        let lock = store.import_lock().unwrap();
+        let other = Store::open(&location, &OpenOptions::existing()).unwrap();
+        let err = other.import_lock().err().unwrap();
+        assert_eq!(err.code(), ErrorCode::ImportRunning);
+        assert_eq!(
+            err.to_string(),
+            "another import into this store is running; it must finish before this one starts"
+        );
+        drop(lock);
+        other.import_lock().unwrap();
+    }
+);
+
+both!(transactions_do_not_nest, |store: Store, _at: String| {
+    let err = store
+        .read(|_| store.read(|r| Ok::<_, StoreError>(r.size())))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NestedTransaction);
+});
+
+// An async program reads and writes from many tasks without blocking its runtime.
+both!(async_tasks_share_the_store, |store: Store, _at: String| {
+    import_people(&store, people(), &opts("2026-01-01")).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (reads, writes) = rt.block_on(async {
+        let mut reads = Vec::new();
+        for _ in 0..16 {
+            let s = store.clone();
+            reads.push(tokio::spawn(async move {
+                s.read_async(|r| Ok::<_, StoreError>(r.resolve_identity("E1", now())?.name))
+                    .await
+            }));
+        }
+        let mut writes = Vec::new();
+        for i in 0..8 {
+            let s = store.clone();
+            writes.push(tokio::spawn(async move {
+                s.write_async(format!("server:{i}"), now(), |w| {
+                    w.append(FindingEvent::AnalysisRan(Stamped {
+                        as_of: now(),
+                        import: None,
+                        record: run(),
+                    }))
+                })
+                .await
+            }));
+        }
+        let mut names = Vec::new();
+        for r in reads {
+            names.push(r.await.unwrap().unwrap());
+        }
+        let mut seqs = Vec::new();
+        for w in writes {
+            seqs.push(w.await.unwrap().unwrap());
+        }
+        (names, seqs)
+    });
+    assert!(reads.iter().all(|n| n == "Ada"));
+    let mut writes = writes;
+    writes.sort();
+    assert_eq!(writes, (3..=10).collect::<Vec<u64>>());
+});
+
+// Prepared statements are kept per connection up to a bound: many different questions do
+// not grow a long-running server's memory.
+both!(
+    prepared_statements_stay_bounded,
+    |store: Store, _at: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        for day in 0..400 {
+            let at = t("2026-01-01")
+                .checked_add(jiff::SignedDuration::from_hours(day * 24))
+                .unwrap();
+            store
+                .read(|r| {
+                    r.resolve_identity("E1", at)?;
+                    r.events(&gatehouse_store::EventFilter {
+                        limit: Some(day as u64 + 1),
+                        kind: Some(format!("kind{day}.")),
+                        ..Default::default()
+                    })
+                })
+                .unwrap();
+        }
+        assert!(testing::prepared_statements(&store) <= testing::STATEMENT_CAPACITY);
+        assert!(testing::open_connections(&store) <= 16);
+    }
+);
+
+both!(
+    schema_versions_are_checked,
+    |store: Store, location: String| {
+        drop(store);
+        // Newer than this build: refused, by every kind of open.
+        let admin = Store::open(&location, &OpenOptions::existing()).unwrap();
+        testing::execute(
+            &admin,
+            "INSERT INTO schema_migration (version, name) VALUES (99, 'future')",
+            &[],
+        );
+        drop(admin);
+        for options in [OpenOptions::existing(), OpenOptions::migrate()] {
+            let err = Store::open(&location, &options).err().unwrap();
+            assert_eq!(err.code(), ErrorCode::SchemaTooNew);
+            assert!(
+                err.to_string().starts_with(
+                    "the store has schema version 99, newer than this gatehouse understands (4)"
+                ),
+                "{err}"
+            );
+        }
+    }
+);
+
+#[test]
+fn an_outdated_store_is_refused_until_migrated() {
+    for location in [
+        {
+            let dir = tempfile::tempdir().unwrap().keep();
+            dir.join("g.db").to_str().unwrap().to_owned()
+        },
+        testing::postgres_url(),
+    ] {
+        let store = Store::open(&location, &OpenOptions::create()).unwrap();
+        assert_eq!(store.migrations_applied().len(), 4);
+        // As the previous release left it: without migration 4.
+        testing::batch(&store, "DROP INDEX event_kind");
+        testing::batch(&store, "ALTER TABLE import DROP COLUMN remaining");
+        testing::execute(
+            &store,
+            "DELETE FROM schema_migration WHERE version = 4",
+            &[],
+        );
+        drop(store);
+        let err = Store::open(&location, &OpenOptions::existing())
+            .err()
+            .unwrap();
+        assert_eq!(err.code(), ErrorCode::SchemaOutdated);
+        let store = Store::open(&location, &OpenOptions::migrate()).unwrap();
+        assert_eq!(
+            store
+                .migrations_applied()
+                .iter()
+                .map(|m| m.version)
+                .collect::<Vec<_>>(),
+            vec![4]
+        );
+        drop(store);
+        let store = Store::open(&location, &OpenOptions::migrate()).unwrap();
+        assert!(store.migrations_applied().is_empty());
+    }
+}
+
+#[test]
+fn opening_a_missing_store_says_what_is_wrong() {
+    let err = Store::open("/nonexistent/g.db", &OpenOptions::existing())
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "there is no gatehouse store at `/nonexistent/g.db`"
+    );
+    assert_eq!(err.code(), ErrorCode::StoreNotFound);
+    let err = Store::open("mysql://root:secret@db/x", &OpenOptions::existing())
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), ErrorCode::StoreLocationInvalid);
+    assert!(!err.to_string().contains("secret"), "{err}");
+    // An empty PostgreSQL database is not a store until `init`.
+    let err = Store::open(&testing::postgres_url(), &OpenOptions::existing())
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), ErrorCode::StoreNotInitialised);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.db");
+    let store = Store::open(path.to_str().unwrap(), &OpenOptions::create()).unwrap();
+    import_people(&store, people(), &opts("2026-01-01")).unwrap();
+    for f in ["g.db", "g.db-wal"] {
+        let p = dir.path().join(f);
+        if p.exists() {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+    }
+}
+
+fn index_sql(store: &Store) -> Vec<(String, String)> {
+    testing::rows(
+        store,
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        &[],
+    )
+    .into_iter()
+    .map(|r| match (&r[0], &r[1]) {
+        (Value::Text(a), Value::Text(b)) => (a.clone(), b.clone()),
+        other => panic!("{other:?}"),
+    })
+    .collect()
+}
+
+// The first load of a store is a bulk load: its large imports drop the history indexes (the
+// tables are empty) and rebuild them once, exactly as the migrations create them; answers
+// stay right meanwhile. Imports into a store that holds data keep the indexes, so that
+// questions asked during them stay fast. An index left dropped by a process that died is
+// restored by the next import.
 #[test]
 fn bulk_loads_rebuild_the_indexes_they_drop() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.db").to_string_lossy().into_owned();
-    let mut store = Store::open(&path, OpenMode::Create).unwrap();
-    let migrated = index_sql(&mut store);
+    let store = Store::open(&path, &OpenOptions::create()).unwrap();
+    let migrated = index_sql(&store);
     assert!(
         migrated
             .iter()
             .any(|(n, _)| n == "grant_version_entitlement")
     );
-    let has = |store: &mut Store, name: &str| index_sql(store).iter().any(|(n, _)| n == name);
+    let has = |store: &Store, name: &str| index_sql(store).iter().any(|(n, _)| n == name);
 
-    let result: Result<(), StoreError> = store.bulk(|store| {
-        store.write("test", now(), |w| {
-            w.import_system(large_erp(20_000, 3), &opts("2026-02-01"))
-        })?;
-        assert!(
-            !has(store, "grant_version_entitlement"),
-            "dropped for the load"
-        );
-        assert!(
-            has(store, "account_version_identity"),
-            "20,000 accounts are few"
-        );
-        // Answers stay right while the index is away.
-        let e = query::resolve_entitlement(store.db(), "erp:group/G1").unwrap();
-        let held = query::who_has(store.db(), &e, t("2026-03-01"), &Default::default())?;
-        assert_eq!(held.total, 20_000);
-        Err(StoreError::Refused("a later source failed".into()))
-    });
-    assert!(result.is_err());
+    let mut lock = store.import_lock().unwrap();
+    lock.set_bulk();
+    lock.import_system(large_erp(20_000, 3), &opts("2026-02-01"), "test", now())
+        .unwrap();
+    assert!(
+        !has(&store, "grant_version_entitlement"),
+        "dropped for the load"
+    );
+    assert!(
+        has(&store, "account_version_identity"),
+        "20,000 accounts are few"
+    );
+    // Answers stay right while the index is away.
+    assert_eq!(total(&store, "erp:group/G1", t("2026-03-01")), 20_000);
+    lock.release().unwrap();
     assert_eq!(
-        index_sql(&mut store),
+        index_sql(&store),
         migrated,
-        "rebuilt after a failed load"
+        "rebuilt at the end of the load"
     );
 
-    // Outside a bulk load, a large import (60,000 new grants) rebuilds before its commit.
-    let mut more = large_erp(20_000, 6);
+    // A store with data keeps its indexes through a large import.
+    let mut more = large_erp(40_000, 3);
     more.grants.retain(|g| g.entitlement != "group/G2");
-    store
-        .write("test", now(), |w| {
-            w.import_system(more, &opts("2026-03-01"))
-        })
+    let mut lock = store.import_lock().unwrap();
+    lock.set_bulk();
+    lock.import_system(more, &opts("2026-03-01"), "test", now())
         .unwrap();
-    assert_eq!(index_sql(&mut store), migrated);
+    assert_eq!(index_sql(&store), migrated);
+    lock.release().unwrap();
 
     // A process that dies inside a bulk load: readers answer without the index, and the next
-    // write restores it.
-    store
-        .db()
-        .batch("DROP INDEX grant_version_entitlement")
-        .unwrap();
+    // import restores it (and its own drop tolerates the index being gone).
+    testing::batch(&store, "DROP INDEX grant_version_entitlement");
     drop(store);
-    let mut store = Store::open(&path, OpenMode::Existing).unwrap();
-    assert!(!has(&mut store, "grant_version_entitlement"));
-    let e = query::resolve_entitlement(store.db(), "erp:group/G2").unwrap();
-    let page = query::HolderPage {
-        after: None,
-        limit: Some(10),
-    };
-    assert_eq!(
-        query::who_has(store.db(), &e, t("2026-02-15"), &page)
-            .unwrap()
-            .total,
-        20_000
-    );
-    assert_eq!(
-        query::who_has(store.db(), &e, t("2026-03-15"), &page)
-            .unwrap()
-            .total,
-        0
-    );
-    store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-03-02"))
-        })
-        .unwrap();
-    assert_eq!(index_sql(&mut store), migrated);
-
-    // Another connection writes in the middle of a bulk load and restores the dropped index;
-    // the load's own rebuild at its end must not fail over it.
-    let loaded: Result<(), StoreError> = store.bulk(|store| {
-        let mut bigger = large_erp(40_000, 6);
-        bigger.grants.retain(|g| g.entitlement != "group/G2");
-        store.write("test", now(), |w| {
-            w.import_system(bigger, &opts("2026-04-01"))
-        })?;
-        assert!(!has(store, "grant_version_entitlement"));
-        let mut other = Store::open(&path, OpenMode::Existing).unwrap();
-        let mut p = people();
-        p[0].name = "Ada Byron".into();
-        other
-            .write("test", now(), |w| {
-                w.import_identities("hr", p, &opts("2026-04-02"))
-            })
-            .unwrap();
-        assert!(has(store, "grant_version_entitlement"));
-        Ok(())
-    });
-    loaded.unwrap();
-    assert_eq!(index_sql(&mut store), migrated);
-    let mut rebuilt = store.rebuilt().unwrap();
-    assert_eq!(store.compare_state(&mut rebuilt).unwrap(), None);
-}
-
-#[test]
-fn opening_a_missing_store_says_what_to_do() {
-    let err = Store::open("/nonexistent/g.db", OpenMode::Existing)
-        .err()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        err,
-        "no gatehouse store at `/nonexistent/g.db`; create one with `gatehouse init`"
-    );
+    let store = Store::open(&path, &OpenOptions::existing()).unwrap();
+    assert!(!has(&store, "grant_version_entitlement"));
+    assert_eq!(total(&store, "erp:group/G2", t("2026-02-15")), 20_000);
+    assert_eq!(total(&store, "erp:group/G2", t("2026-03-15")), 0);
+    let lock = store.import_lock().unwrap();
+    assert_eq!(index_sql(&store), migrated);
+    drop(lock);
+    rebuilt_matches(&store);
 }
 
 // ---- ledger verification and tampering ----------------------------------------------------
 
 use gatehouse_ledger::NoteSigner;
-use gatehouse_store::{Value, VerifyError, VerifyOptions};
+use gatehouse_store::{VerifyError, VerifyOptions};
 
 fn signer(seed: u8) -> NoteSigner {
     NoteSigner::generate_from_seed("test.example/gatehouse", [seed; 32]).unwrap()
 }
 
 /// A store with a few imports and checkpoints after each.
-fn ledgered(store: &mut Store) {
+fn ledgered(store: &Store) {
     let key = signer(1);
-    store
-        .write("test", now(), |w| {
-            w.import_identities("hr", people(), &opts("2026-01-01"))
-        })
-        .unwrap();
+    import_people(store, people(), &opts("2026-01-01")).unwrap();
     store.sign_checkpoint(&key, now()).unwrap();
-    store
-        .write("test", now(), |w| {
-            w.import_system(
-                erp(vec![
-                    grant("ada", "role/Admin", None),
-                    grant("bob", "role/AP_Approver", Some("request:R1")),
-                ]),
-                &opts("2026-02-01"),
-            )
-        })
-        .unwrap();
+    import_system(
+        store,
+        erp(vec![
+            grant("ada", "role/Admin", None),
+            grant("bob", "role/AP_Approver", Some("request:R1")),
+        ]),
+        &opts("2026-02-01"),
+    )
+    .unwrap();
     store.sign_checkpoint(&key, now()).unwrap();
-    store
-        .write("test", now(), |w| {
-            w.import_system(
-                erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
-                &opts("2026-03-01"),
-            )
-        })
-        .unwrap();
+    import_system(
+        store,
+        erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
+        &opts("2026-03-01"),
+    )
+    .unwrap();
     store.sign_checkpoint(&key, now()).unwrap();
 }
 
-fn verify(store: &mut Store) -> Result<gatehouse_store::VerifyReport, String> {
+fn verify(store: &Store) -> Result<gatehouse_store::VerifyReport, String> {
     let key = signer(1).verifier();
     store
-        .verify_ledger(&VerifyOptions {
-            key: &key,
-            published: vec![],
-            state: true,
+        .read(|r| {
+            r.verify_ledger(&VerifyOptions {
+                key: &key,
+                published: vec![],
+                state: true,
+            })
         })
         .map_err(|e| match e {
             VerifyError::Tampered(m) => m,
@@ -744,96 +1158,157 @@ fn verify(store: &mut Store) -> Result<gatehouse_store::VerifyReport, String> {
         })
 }
 
-fn exec(store: &mut Store, sql: &str, params: &[Value]) {
-    store.db().exec(sql, params).unwrap();
+fn exec(store: &Store, sql: &str, params: &[Value]) {
+    testing::execute(store, sql, params);
 }
 
-fn body(store: &mut Store, seq: i64) -> Vec<u8> {
-    store
-        .db()
-        .query_opt(
-            "SELECT body FROM event WHERE seq = $1",
-            &[Value::Int(seq)],
-            |r| r.blob(0),
-        )
-        .unwrap()
-        .unwrap()
+fn body(store: &Store, seq: i64) -> Vec<u8> {
+    match &testing::rows(
+        store,
+        "SELECT body FROM event WHERE seq = $1",
+        &[Value::Int(seq)],
+    )[0][0]
+    {
+        Value::Blob(b) => b.clone(),
+        other => panic!("{other:?}"),
+    }
 }
 
-both!(clean_ledger_verifies, |mut store: Store| {
-    ledgered(&mut store);
-    let r = verify(&mut store).unwrap();
+both!(clean_ledger_verifies, |store: Store, _at: String| {
+    ledgered(&store);
+    let r = verify(&store).unwrap();
     assert_eq!(r.events, store.event_count().unwrap());
     assert_eq!(r.checkpoints, 3);
     assert_eq!(r.signed_size, r.events);
     assert!(r.state_checked);
     // Every event has an inclusion proof that verifies against the latest checkpoint.
-    let cp = store.latest_checkpoint().unwrap().unwrap();
+    let cp = store.read(|r| r.latest_checkpoint()).unwrap().unwrap();
     for seq in 1..=r.events {
-        let proof = store.prove_inclusion(seq, cp.size).unwrap();
+        let proof = store.read(|r| r.prove_inclusion(seq, cp.size)).unwrap();
         proof
             .verify(
-                &gatehouse_ledger::leaf_hash(&body(&mut store, seq as i64)),
+                &gatehouse_ledger::leaf_hash(&body(&store, seq as i64)),
                 &cp.root,
             )
             .unwrap();
     }
 });
 
-both!(edited_event_is_named, |mut store: Store| {
-    ledgered(&mut store);
-    let b = String::from_utf8(body(&mut store, 2)).unwrap();
+both!(edited_event_is_named, |store: Store, _at: String| {
+    ledgered(&store);
+    let b = String::from_utf8(body(&store, 2)).unwrap();
     assert!(b.contains("\"Ada\""), "{b}");
     exec(
-        &mut store,
+        &store,
         "UPDATE event SET body = $1 WHERE seq = 2",
         &[Value::Blob(b.replace("\"Ada\"", "\"Eve\"").into_bytes())],
     );
-    let err = verify(&mut store).unwrap_err();
+    let err = verify(&store).unwrap_err();
     assert_eq!(
         err,
         "event 2: its bytes do not hash to the leaf recorded in the tree when it was appended: the event was changed"
     );
 });
 
-both!(deleted_event_is_named, |mut store: Store| {
-    ledgered(&mut store);
-    exec(&mut store, "DELETE FROM event WHERE seq = 7", &[]);
+// The columns beside an event's bytes are checked against them: a forged actor, kind, time or
+// object is named, not listed by `ledger show` as if it were true.
+both!(
+    edited_event_columns_are_named,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        for (sql, expected) in [
+            (
+                "UPDATE event SET actor = 'cli:mallory' WHERE seq = 3",
+                "event 3: column `actor` says `cli:mallory` but the event's hashed bytes say `test`: the row was edited",
+            ),
+            (
+                "UPDATE event SET kind = 'grant.removed' WHERE seq = 3",
+                "event 3: column `kind` says `grant.removed` but the event's hashed bytes say `import.applied`",
+            ),
+            (
+                "UPDATE event SET recorded_at = 0 WHERE seq = 3",
+                "event 3: column `recorded_at` says `0`",
+            ),
+            (
+                "UPDATE event SET object = 'import:hr' WHERE seq = 3",
+                "event 3: column `object` says `import:hr` but the event's hashed bytes say `import:system:erp`",
+            ),
+        ] {
+            let saved = testing::rows(
+                &store,
+                "SELECT actor, kind, recorded_at, object FROM event WHERE seq = 3",
+                &[],
+            )
+            .remove(0);
+            exec(&store, sql, &[]);
+            let err = verify(&store).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+            exec(
+                &store,
+                "UPDATE event SET actor = $1, kind = $2, recorded_at = $3, object = $4 WHERE seq = 3",
+                &saved,
+            );
+            verify(&store).unwrap();
+        }
+    }
+);
+
+// A body stored as text (an edit made with a string function) is tampering of that event,
+// not a database error.
+#[test]
+fn body_stored_as_text_is_named() {
+    let store = Store::in_memory().unwrap();
+    ledgered(&store);
+    exec(
+        &store,
+        "UPDATE event SET body = CAST(body AS TEXT) WHERE seq = 4",
+        &[],
+    );
+    let err = verify(&store).unwrap_err();
     assert_eq!(
-        verify(&mut store).unwrap_err(),
+        err,
+        "event 4: its body is stored as text, not as the bytes that were hashed: the row was edited"
+    );
+}
+
+both!(deleted_event_is_named, |store: Store, _at: String| {
+    ledgered(&store);
+    exec(&store, "DELETE FROM event WHERE seq = 7", &[]);
+    assert_eq!(
+        verify(&store).unwrap_err(),
         "event 7 is missing from the log (the next stored event is 8)"
     );
 });
 
-both!(reordered_events_are_named, |mut store: Store| {
-    ledgered(&mut store);
-    let (a, b) = (body(&mut store, 5), body(&mut store, 6));
+both!(reordered_events_are_named, |store: Store, _at: String| {
+    ledgered(&store);
+    let (a, b) = (body(&store, 5), body(&store, 6));
     exec(
-        &mut store,
+        &store,
         "UPDATE event SET body = $1 WHERE seq = 5",
         &[Value::Blob(b)],
     );
     exec(
-        &mut store,
+        &store,
         "UPDATE event SET body = $1 WHERE seq = 6",
         &[Value::Blob(a)],
     );
     assert_eq!(
-        verify(&mut store).unwrap_err(),
+        verify(&store).unwrap_err(),
         "event 5: the row holds the bytes of event 6: events were moved or reordered"
     );
 });
 
 both!(
     state_edited_without_an_event_is_caught,
-    |mut store: Store| {
-        ledgered(&mut store);
+    |store: Store, _at: String| {
+        ledgered(&store);
         exec(
-            &mut store,
+            &store,
             "UPDATE grant_version SET warrant = 'request:FORGED' WHERE warrant = 'request:R1'",
             &[],
         );
-        let err = verify(&mut store).unwrap_err();
+        let err = verify(&store).unwrap_err();
         assert!(
             err.starts_with(
                 "the state does not follow from the events: table `grant_version`, row system_id=1, account_id="
@@ -851,32 +1326,32 @@ both!(
 
 both!(
     state_row_inserted_without_an_event_is_caught,
-    |mut store: Store| {
-        ledgered(&mut store);
+    |store: Store, _at: String| {
+        ledgered(&store);
         exec(
-            &mut store,
+            &store,
             "INSERT INTO grant_version (system_id, account_id, entitlement_id, seq, valid_from, valid_to, end_seq, source, warrant, expires_at, attributes) \
          VALUES (1, 3, 3, 9999, 0, 9223372036854775807, NULL, 'direct', NULL, NULL, NULL)",
             &[],
         );
-        let err = verify(&mut store).unwrap_err();
+        let err = verify(&store).unwrap_err();
         assert!(err.contains("table `grant_version`, row system_id=1, account_id=3, entitlement_id=3, seq=9999: is in the store but not in the state rebuilt from the events"), "{err}");
     }
 );
 
-both!(truncation_is_caught, |mut store: Store| {
-    ledgered(&mut store);
-    exec(&mut store, "DELETE FROM event WHERE seq > 5", &[]);
-    let err = verify(&mut store).unwrap_err();
+both!(truncation_is_caught, |store: Store, _at: String| {
+    ledgered(&store);
+    exec(&store, "DELETE FROM event WHERE seq > 5", &[]);
+    let err = verify(&store).unwrap_err();
     assert!(err.starts_with("a checkpoint covers"), "{err}");
     assert!(
         err.contains("but the log holds only 5: events were removed from the end of the log"),
         "{err}"
     );
     // Hiding it: drop the checkpoints and sign the short log with another key.
-    exec(&mut store, "DELETE FROM checkpoint", &[]);
+    exec(&store, "DELETE FROM checkpoint", &[]);
     store.sign_checkpoint(&signer(9), now()).unwrap();
-    let err = verify(&mut store).unwrap_err();
+    let err = verify(&store).unwrap_err();
     assert!(
         err.starts_with(
             "the checkpoint of size 5 is not signed by the trusted key `test.example/gatehouse+"
@@ -884,8 +1359,8 @@ both!(truncation_is_caught, |mut store: Store| {
         "{err}"
     );
     // Or with no checkpoint at all.
-    exec(&mut store, "DELETE FROM checkpoint", &[]);
-    let err = verify(&mut store).unwrap_err();
+    exec(&store, "DELETE FROM checkpoint", &[]);
+    let err = verify(&store).unwrap_err();
     assert!(
         err.starts_with("no checkpoint signed by `test.example/gatehouse+"),
         "{err}"
@@ -894,44 +1369,38 @@ both!(truncation_is_caught, |mut store: Store| {
 
 both!(
     rewrite_with_the_real_key_is_caught_by_a_published_checkpoint,
-    |mut store: Store| {
-        ledgered(&mut store);
-        let published = store.latest_checkpoint().unwrap().unwrap().note;
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let published = store.read(|r| r.latest_checkpoint()).unwrap().unwrap().note;
         // Someone with the key rebuilds a different history of the same length and re-signs it.
-        let mut other = Store::in_memory().unwrap();
+        let other = Store::in_memory().unwrap();
         let mut p = people();
         p[0].name = "Mallory".into();
-        other
-            .write("test", now(), |w| {
-                w.import_identities("hr", p, &opts("2026-01-01"))
-            })
-            .unwrap();
-        other
-            .write("test", now(), |w| {
-                w.import_system(
-                    erp(vec![
-                        grant("ada", "role/Admin", None),
-                        grant("bob", "role/AP_Approver", Some("request:R1")),
-                    ]),
-                    &opts("2026-02-01"),
-                )
-            })
-            .unwrap();
-        other
-            .write("test", now(), |w| {
-                w.import_system(
-                    erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
-                    &opts("2026-03-01"),
-                )
-            })
-            .unwrap();
+        import_people(&other, p, &opts("2026-01-01")).unwrap();
+        import_system(
+            &other,
+            erp(vec![
+                grant("ada", "role/Admin", None),
+                grant("bob", "role/AP_Approver", Some("request:R1")),
+            ]),
+            &opts("2026-02-01"),
+        )
+        .unwrap();
+        import_system(
+            &other,
+            erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
+            &opts("2026-03-01"),
+        )
+        .unwrap();
         other.sign_checkpoint(&signer(1), now()).unwrap();
         let key = signer(1).verifier();
         let err = other
-            .verify_ledger(&VerifyOptions {
-                key: &key,
-                published: vec![("checkpoint-1".into(), published)],
-                state: true,
+            .read(|r| {
+                r.verify_ledger(&VerifyOptions {
+                    key: &key,
+                    published: vec![("checkpoint-1".into(), published)],
+                    state: true,
+                })
             })
             .unwrap_err()
             .to_string();
@@ -946,49 +1415,51 @@ both!(
     }
 );
 
-both!(ledger_write_failure_changes_nothing, |mut store: Store| {
-    ledgered(&mut store);
-    let before = store.event_count().unwrap();
-    // The tile table refuses writes: the import must not happen either (fail closed).
-    match store.backend() {
-        gatehouse_store::Backend::Sqlite => exec(&mut store, "CREATE TRIGGER no_tiles BEFORE UPDATE ON ledger_tile BEGIN SELECT RAISE(ABORT, 'ledger unavailable'); END", &[]),
-        gatehouse_store::Backend::Postgres => {
-            store.db().batch("CREATE FUNCTION no_tiles() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'ledger unavailable'; END $$ LANGUAGE plpgsql; \
-                CREATE TRIGGER no_tiles BEFORE UPDATE ON ledger_tile FOR EACH ROW EXECUTE FUNCTION no_tiles();").unwrap()
+both!(
+    ledger_write_failure_changes_nothing,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let before = store.event_count().unwrap();
+        // The tile table refuses writes: the import must not happen either (fail closed).
+        match store.backend() {
+            gatehouse_store::Backend::Sqlite => testing::batch(
+                &store,
+                "CREATE TRIGGER no_tiles BEFORE UPDATE ON ledger_tile BEGIN SELECT RAISE(ABORT, 'ledger unavailable'); END",
+            ),
+            gatehouse_store::Backend::Postgres => testing::batch(
+                &store,
+                "CREATE FUNCTION no_tiles() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'ledger unavailable'; END $$ LANGUAGE plpgsql; \
+                    CREATE TRIGGER no_tiles BEFORE UPDATE ON ledger_tile FOR EACH ROW EXECUTE FUNCTION no_tiles();",
+            ),
         }
-    }
-    let err = store
-        .write("test", now(), |w| {
-            w.import_system(
-                erp(vec![grant("cy", "role/Admin", None)]),
-                &opts("2026-04-01"),
-            )
-        })
+        let err = import_system(
+            &store,
+            erp(vec![grant("cy", "role/Admin", None)]),
+            &opts("2026-04-01"),
+        )
         .unwrap_err();
-    assert!(err.to_string().contains("ledger unavailable"), "{err}");
-    assert_eq!(store.event_count().unwrap(), before);
-    let e = query::resolve_entitlement(store.db(), "erp:role/Admin").unwrap();
-    assert_eq!(
-        query::who_has(store.db(), &e, t("2026-05-01"), &Default::default())
-            .unwrap()
-            .total,
-        0
-    );
-});
+        assert!(err.to_string().contains("ledger unavailable"), "{err}");
+        assert_eq!(store.event_count().unwrap(), before);
+        assert_eq!(total(&store, "erp:role/Admin", t("2026-05-01")), 0);
+    }
+);
 
-both!(export_bundle_verifies_offline, |mut store: Store| {
-    ledgered(&mut store);
-    let dir = tempfile::tempdir().unwrap();
-    let key = signer(1).verifier();
-    let total = store.event_count().unwrap();
-    let m = store
-        .export_bundle(&dir.path().join("b"), 3, total - 2, &key)
-        .unwrap();
-    assert_eq!((m.from, m.to, m.tree_size), (3, total - 2, total));
-    let report = gatehouse_ledger::bundle::verify_bundle(&dir.path().join("b"), &key).unwrap();
-    assert_eq!(report.events_checked, total - 4);
-    assert_eq!(report.older_checkpoints.len(), 2);
-});
+both!(
+    export_bundle_verifies_offline,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let dir = tempfile::tempdir().unwrap();
+        let key = signer(1).verifier();
+        let total = store.event_count().unwrap();
+        let m = store
+            .read(|r| r.export_bundle(&dir.path().join("b"), 3, total - 2, &key))
+            .unwrap();
+        assert_eq!((m.from, m.to, m.tree_size), (3, total - 2, total));
+        let report = gatehouse_ledger::bundle::verify_bundle(&dir.path().join("b"), &key).unwrap();
+        assert_eq!(report.events_checked, total - 4);
+        assert_eq!(report.older_checkpoints.len(), 2);
+    }
+);
 
 fn finding(id: &str, rule: &str) -> Finding {
     Finding {
@@ -1005,12 +1476,12 @@ fn finding(id: &str, rule: &str) -> Finding {
     }
 }
 
-both!(findings_follow_their_events, |mut store: Store| {
-    ledgered(&mut store);
+both!(findings_follow_their_events, |store: Store, _at: String| {
+    ledgered(&store);
     let at: Timestamp = "2026-03-02T00:00:00Z".parse().unwrap();
     store
         .write("cli:test", at, |w| {
-            let run = w.append(EventData::AnalysisRan(Stamped {
+            let run = w.append(FindingEvent::AnalysisRan(Stamped {
                 as_of: at,
                 import: None,
                 record: AnalysisRun {
@@ -1023,7 +1494,7 @@ both!(findings_follow_their_events, |mut store: Store| {
                     reopened: 0,
                 },
             }))?;
-            w.append(EventData::FindingOpened(Batch {
+            w.append(FindingEvent::FindingOpened(Batch {
                 as_of: at,
                 import: Some(run),
                 records: vec![
@@ -1031,7 +1502,7 @@ both!(findings_follow_their_events, |mut store: Store| {
                     finding("F-0000000000000002", "nhi_no_owner"),
                 ],
             }))?;
-            w.append(EventData::FindingAccepted(Stamped {
+            w.append(FindingEvent::FindingAccepted(Stamped {
                 as_of: at,
                 import: None,
                 record: FindingAccepted {
@@ -1044,11 +1515,9 @@ both!(findings_follow_their_events, |mut store: Store| {
             Ok::<_, StoreError>(())
         })
         .unwrap();
-    let rows = gatehouse_store::findings::findings(
-        store.db(),
-        &gatehouse_store::findings::FindingFilter::default(),
-    )
-    .unwrap();
+    let rows = store
+        .read(|r| r.findings(&gatehouse_store::findings::FindingFilter::default()))
+        .unwrap();
     assert_eq!(rows.len(), 2);
     let accepted = rows
         .iter()
@@ -1059,16 +1528,19 @@ both!(findings_follow_their_events, |mut store: Store| {
         accepted.accepted_reason.as_deref(),
         Some("owner being appointed")
     );
-    verify(&mut store).unwrap();
+    let err = store.read(|r| r.finding("F-0000000000000000")).unwrap_err();
+    assert_eq!(err.to_string(), "there is no finding `F-0000000000000000`");
+    assert_eq!(err.code(), ErrorCode::UnknownObject);
+    verify(&store).unwrap();
 
     // Accepting a risk behind the ledger's back is caught by the replay.
     exec(
-        &mut store,
+        &store,
         "UPDATE finding SET status = 'accepted', accepted_by = 'cli:mallory', \
          accepted_reason = 'nobody asked' WHERE id = 'F-0000000000000001'",
         &[],
     );
-    let err = verify(&mut store).unwrap_err();
+    let err = verify(&store).unwrap_err();
     assert!(
         err.contains("table `finding`, row id=\"F-0000000000000001\": column `status` is \"accepted\" but the events say \"open\""),
         "{err}"

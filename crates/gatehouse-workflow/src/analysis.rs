@@ -8,12 +8,10 @@ use gatehouse_analysis::report::{Dated, Report};
 use gatehouse_analysis::{Analysis, Policy, Ruleset};
 use gatehouse_model::state::Inventory;
 use gatehouse_model::{
-    AnalysisRun, BATCH_RECORDS, Batch, EventData, Finding, FindingAccepted, FindingRef,
-    FindingReopened, FindingStatus, Severity, Stamped, Timestamp,
+    AnalysisRun, BATCH_RECORDS, Batch, ErrorCode, EventData, Finding, FindingAccepted,
+    FindingEvent, FindingRef, FindingReopened, FindingStatus, Severity, Stamped, Timestamp,
 };
-use gatehouse_store::findings::{
-    self, FindingRow, assessments_in, load_inventory, present_findings_in,
-};
+use gatehouse_store::findings::{FindingFilter, FindingRow};
 use gatehouse_store::{Store, StoreError};
 
 use crate::WorkflowError;
@@ -48,14 +46,14 @@ pub struct AnalyzeReport {
 /// Loads the inventory, runs every enabled rule, and records the run and the changes to the
 /// findings as events: opened, changed, resolved, and reopened when an acceptance expired.
 pub fn analyze(
-    store: &mut Store,
+    store: &Store,
     policy: &Policy,
     sod: &Ruleset,
     actor: &str,
     now: Timestamp,
 ) -> Result<(AnalyzeReport, Inventory), WorkflowError> {
     let started = Instant::now();
-    let inventory = load_inventory(store)?;
+    let inventory = store.load_inventory()?;
     let load_time = started.elapsed();
     let started = Instant::now();
     let mut analysis = gatehouse_analysis::analyze(&inventory, policy, sod, now);
@@ -69,7 +67,7 @@ pub fn analyze(
         .map(|r| r.name.to_owned())
         .collect();
     let (seq, counts) = store.write(actor, now, |w| {
-        let present = present_findings_in(w)?;
+        let present = w.read()?.present_findings()?;
         let mut opened = Vec::new();
         let mut changed = Vec::new();
         let mut reopened = Vec::new();
@@ -127,16 +125,28 @@ pub fn analyze(
             resolved.len() as u64,
             reopened.len() as u64,
         );
-        let seq = w.append(EventData::AnalysisRan(Stamped {
+        let seq = w.append(FindingEvent::AnalysisRan(Stamped {
             as_of: now,
             import: None,
             record: run,
         }))?;
         let mut events = Vec::new();
-        batches(&mut events, opened, now, seq, EventData::FindingOpened);
-        batches(&mut events, changed, now, seq, EventData::FindingChanged);
-        batches(&mut events, resolved, now, seq, EventData::FindingResolved);
-        batches(&mut events, reopened, now, seq, EventData::FindingReopened);
+        batches(&mut events, opened, now, seq, FindingEvent::FindingOpened);
+        batches(&mut events, changed, now, seq, FindingEvent::FindingChanged);
+        batches(
+            &mut events,
+            resolved,
+            now,
+            seq,
+            FindingEvent::FindingResolved,
+        );
+        batches(
+            &mut events,
+            reopened,
+            now,
+            seq,
+            FindingEvent::FindingReopened,
+        );
         w.append_all(events)?;
         Ok::<_, StoreError>((seq, counts))
     })?;
@@ -164,15 +174,18 @@ fn batches<T>(
     mut records: Vec<T>,
     as_of: Timestamp,
     run: u64,
-    make: impl Fn(Batch<T>) -> EventData,
+    make: impl Fn(Batch<T>) -> FindingEvent,
 ) {
     while !records.is_empty() {
         let rest = records.split_off(records.len().min(BATCH_RECORDS));
-        out.push(make(Batch {
-            as_of,
-            import: Some(run),
-            records,
-        }));
+        out.push(
+            make(Batch {
+                as_of,
+                import: Some(run),
+                records,
+            })
+            .into(),
+        );
         records = rest;
     }
 }
@@ -188,11 +201,21 @@ pub enum AcceptError {
     Store(#[from] StoreError),
 }
 
+impl AcceptError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AcceptError::Invalid(_) => ErrorCode::AcceptanceRefused,
+            AcceptError::Store(e) => e.code(),
+        }
+    }
+}
+
 /// Accepts the risk of an open (or already accepted) finding until a date; the acceptance is
 /// an event. The reason is required, the end must be in the future and within the policy's
 /// maximum.
 pub fn accept(
-    store: &mut Store,
+    store: &Store,
     policy: &Policy,
     id: &str,
     reason: &str,
@@ -220,13 +243,13 @@ pub fn accept(
         )));
     }
     store.write(actor, now, |w| {
-        let present = present_findings_in(w)?;
+        let present = w.read()?.present_findings()?;
         let Some(row) = present.get(id) else {
             return Err(AcceptError::Invalid(format!(
                 "finding `{id}` is not open (unknown, or already resolved); see `gatehouse findings list`"
             )));
         };
-        let seq = w.append(EventData::FindingAccepted(Stamped {
+        let seq = w.append(FindingEvent::FindingAccepted(Stamped {
             as_of: now,
             import: None,
             record: FindingAccepted {
@@ -248,7 +271,7 @@ pub fn accept(
 /// Runs the analysis, then records an assessment and returns the report with the trend
 /// against the previous assessment and the riskiest identities and systems.
 pub fn assess(
-    store: &mut Store,
+    store: &Store,
     policy: &Policy,
     sod: &Ruleset,
     actor: &str,
@@ -256,7 +279,7 @@ pub fn assess(
     top: usize,
 ) -> Result<(AnalyzeReport, Report), WorkflowError> {
     let (report, inventory) = analyze(store, policy, sod, actor, now)?;
-    let rows = findings::findings(store.db(), &findings::FindingFilter::default())?;
+    let rows = store.read(|r| r.findings(&FindingFilter::default()))?;
     let present: Vec<(&Finding, FindingStatus)> =
         rows.iter().map(|r| (&r.finding, r.status)).collect();
     let assessment = gatehouse_analysis::report::assess(&inventory, &report.analysis, &present);
@@ -266,8 +289,8 @@ pub fn assess(
     let mut top_systems = gatehouse_analysis::risk::systems(&inventory, &present, &policy.risk);
     top_systems.truncate(top);
     let (current, previous) = store.write(actor, now, |w| {
-        let previous = assessments_in(w, 1)?.into_iter().next();
-        let seq = w.append(EventData::AssessmentRecorded(Stamped {
+        let previous = w.read()?.assessments(1)?.into_iter().next();
+        let seq = w.append(FindingEvent::AssessmentRecorded(Stamped {
             as_of: now,
             import: None,
             record: assessment.clone(),

@@ -1,4 +1,8 @@
-//! Import: source file(s) → snapshot → correlated → delta events, in one transaction.
+//! Import: source file(s) → snapshot → correlated → delta → events.
+//!
+//! A source is read and checked completely before the store is touched; the import lock is
+//! taken; the delta is computed in a read transaction; and the changes are recorded in
+//! batches of short write transactions, so that other writers are never held up for long.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -7,9 +11,10 @@ use gatehouse_connect::{
     CorrelationReport, Correlator, IdentityIndex, Outcome, Problem, ReadOptions, read_hr, read_nhi,
     read_roles, read_system, read_warrants,
 };
-use gatehouse_model::{Account, ImportFile, SystemConfig, Timestamp};
+use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, Timestamp};
+use gatehouse_store::inventory::Directory;
 use gatehouse_store::{
-    Directory, ImportOptions, ImportSummary, Progress, Store, StoreError, SystemImport, Writer,
+    ImportLock, ImportOptions, ImportSummary, Progress, Store, StoreError, SystemImport,
 };
 
 use crate::WorkflowError;
@@ -62,8 +67,8 @@ pub struct ImportReport {
 static LAST_INDEX: Mutex<Option<(Directory, Arc<IdentityIndex>)>> = Mutex::new(None);
 
 /// Builds (or reuses) the correlation index of the store's current identities.
-fn index_of(w: &mut Writer<'_>) -> Result<Arc<IdentityIndex>, StoreError> {
-    let directory = w.identity_directory()?;
+fn index_of(store: &Store) -> Result<Arc<IdentityIndex>, StoreError> {
+    let directory = store.read(|r| r.identity_directory())?;
     if let Ok(last) = LAST_INDEX.lock()
         && let Some((d, ix)) = last.as_ref()
         && Arc::ptr_eq(d, &directory)
@@ -81,23 +86,34 @@ fn index_of(w: &mut Writer<'_>) -> Result<Arc<IdentityIndex>, StoreError> {
     Ok(ix)
 }
 
-/// Re-links accounts of every system to the current identities, appending `account.correlated`
-/// where a link changes. Systems whose rules do not compile are left as they are.
-pub fn relink(w: &mut Writer<'_>) -> Result<u64, StoreError> {
-    if w.system_count()? == 0 {
+/// Re-links accounts of every system to the current identities, recording
+/// `account.correlated` where a link changes, as of `as_of`. Systems whose rules do not
+/// compile are left as they are. Returns the number of accounts re-linked.
+pub fn relink(
+    lock: &mut ImportLock<'_>,
+    as_of: Timestamp,
+    actor: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let store = lock.store();
+    if store.read(|r| r.system_count())? == 0 {
         return Ok(0);
     }
-    let index = index_of(w)?;
-    w.recorrelate(|config: &SystemConfig, accounts: &mut [Account]| {
-        if let Ok(c) = Correlator::new(&config.correlation) {
-            c.correlate_accounts(accounts, &index);
-        }
-    })
+    let index = index_of(store)?;
+    let events = store.read(|r| {
+        r.plan_relink(as_of, |config: &SystemConfig, accounts: &mut [Account]| {
+            if let Ok(c) = Correlator::new(&config.correlation) {
+                c.correlate_accounts(accounts, &index);
+            }
+        })
+    })?;
+    lock.append(events, actor, now)
 }
 
 /// Re-runs correlation for every system as a command of its own.
-pub fn recorrelate(store: &mut Store, actor: &str, now: Timestamp) -> Result<u64, WorkflowError> {
-    Ok(store.write(actor, now, relink)?)
+pub fn recorrelate(store: &Store, actor: &str, now: Timestamp) -> Result<u64, WorkflowError> {
+    let mut lock = store.import_lock()?;
+    Ok(relink(&mut lock, now, actor, now)?)
 }
 
 fn options(
@@ -141,7 +157,10 @@ pub fn parse(
         Source::System => {
             let snapshot = read_system(path, read)?;
             let correlator = Correlator::new(&snapshot.config.correlation).map_err(|e| {
-                StoreError::Refused(format!("{}: {e}", path.join("system.toml").display()))
+                StoreError::refused(
+                    ErrorCode::InvalidInput,
+                    format!("{}: {e}", path.join("system.toml").display()),
+                )
             })?;
             Parsed::System(Box::new(snapshot), correlator)
         }
@@ -150,15 +169,16 @@ pub fn parse(
     })
 }
 
-/// Applies a parsed source to the store in one write transaction.
+/// Applies a parsed source to the store, under the import lock: the delta is computed in a
+/// read transaction and recorded in batches (see [`ImportLock::apply`]).
 pub fn apply(
-    store: &mut Store,
+    lock: &mut ImportLock<'_>,
     parsed: Parsed,
     settings: &ImportSettings,
     actor: &str,
     now: Timestamp,
-    progress: Option<Progress>,
 ) -> Result<ImportReport, WorkflowError> {
+    let store = lock.store();
     let report = |summary, outcome: Outcome, files, correlation, recorrelated| ImportReport {
         summary,
         skipped: outcome.skipped,
@@ -170,14 +190,12 @@ pub fn apply(
     match parsed {
         Parsed::Identities(snapshot, name) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
-            let (summary, recorrelated) = store.write(actor, now, |w| {
-                if let Some(p) = progress.clone() {
-                    w.set_progress(p);
-                }
-                let summary = w.import_identities(name, snapshot.identities, &opts)?;
-                let relinked = if summary.unchanged() { 0 } else { relink(w)? };
-                Ok::<_, StoreError>((summary, relinked))
-            })?;
+            let summary = lock.import_identities(name, snapshot.identities, &opts, actor, now)?;
+            let recorrelated = if summary.unchanged() {
+                0
+            } else {
+                relink(lock, opts.as_of, actor, now)?
+            };
             Ok(report(
                 summary,
                 snapshot.outcome,
@@ -190,23 +208,19 @@ pub fn apply(
             let snapshot = *snapshot;
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
             let mut accounts = snapshot.accounts;
-            let (summary, correlation) = store.write(actor, now, |w| {
-                if let Some(p) = progress.clone() {
-                    w.set_progress(p);
-                }
-                let index = index_of(w)?;
-                let report = correlator.correlate_accounts(&mut accounts, &index);
-                let summary = w.import_system(
-                    SystemImport {
-                        config: snapshot.config,
-                        accounts,
-                        entitlements: snapshot.entitlements,
-                        grants: snapshot.grants,
-                    },
-                    &opts,
-                )?;
-                Ok::<_, StoreError>((summary, report))
-            })?;
+            let index = index_of(store)?;
+            let correlation = correlator.correlate_accounts(&mut accounts, &index);
+            let summary = lock.import_system(
+                SystemImport {
+                    config: snapshot.config,
+                    accounts,
+                    entitlements: snapshot.entitlements,
+                    grants: snapshot.grants,
+                },
+                &opts,
+                actor,
+                now,
+            )?;
             Ok(report(
                 summary,
                 snapshot.outcome,
@@ -217,22 +231,21 @@ pub fn apply(
         }
         Parsed::Roles(snapshot) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
-            let summary = store.write(actor, now, |w| w.import_roles(snapshot.roles, &opts))?;
+            let summary = lock.import_roles(snapshot.roles, &opts, actor, now)?;
             Ok(report(summary, snapshot.outcome, snapshot.files, None, 0))
         }
         Parsed::Warrants(snapshot) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
-            let summary =
-                store.write(actor, now, |w| w.import_warrants(snapshot.records, &opts))?;
+            let summary = lock.import_warrants(snapshot.records, &opts, actor, now)?;
             Ok(report(summary, snapshot.outcome, snapshot.files, None, 0))
         }
     }
 }
 
 /// Imports one source. The source is read and checked completely before the store is
-/// touched; the store changes in one transaction, or not at all.
+/// touched; nothing is recorded if it has a problem, or if the store refuses the snapshot.
 pub fn import(
-    store: &mut Store,
+    store: &Store,
     source: Source,
     path: &Path,
     settings: &ImportSettings,
@@ -241,15 +254,20 @@ pub fn import(
     progress: Option<Progress>,
 ) -> Result<ImportReport, WorkflowError> {
     let parsed = parse(source, path, settings)?;
-    apply(store, parsed, settings, actor, now, progress)
+    let mut lock = store.import_lock()?;
+    lock.set_progress(progress);
+    let report = apply(&mut lock, parsed, settings, actor, now)?;
+    lock.release()?;
+    Ok(report)
 }
 
-/// Imports every source of a snapshot folder (see [`snapshot_sources`]) in order, each in its
-/// own transaction, as one bulk load (see [`Store::bulk`]). While one source is applied, the
-/// next is read on another core. Stops at the first source that fails; the sources before it
-/// stay imported. `each` is told about every source as it is done.
+/// Imports every source of a snapshot folder (see [`snapshot_sources`]) in order, each on its
+/// own, as one bulk load under one import lock. While one source is applied, the next is read
+/// on another core. Stops at the first source that fails; the sources before it stay
+/// imported, and the error says which were imported and which were not. `each` is told about
+/// every source as it is done.
 pub fn import_folder(
-    store: &mut Store,
+    store: &Store,
     dir: &Path,
     settings: &ImportSettings,
     actor: &str,
@@ -258,44 +276,70 @@ pub fn import_folder(
     mut each: impl FnMut(&Path, &ImportReport),
 ) -> Result<Vec<ImportReport>, WorkflowError> {
     let sources = snapshot_sources(dir).map_err(|e| {
-        StoreError::Refused(format!(
-            "cannot list the systems of `{}`: {e}",
-            dir.display()
-        ))
+        StoreError::refused(
+            ErrorCode::SourceUnreadable,
+            format!("cannot list the systems of `{}`: {e}", dir.display()),
+        )
     })?;
     if sources.is_empty() {
-        return Err(StoreError::Refused(format!(
-            "`{}` holds no source: expected hr/people.csv, nhi/identities.csv, systems/<key>/, roles/ or warrants/tickets.csv",
-            dir.display()
-        ))
+        return Err(StoreError::refused(
+            ErrorCode::SourceUnreadable,
+            format!(
+                "`{}` holds no source: expected hr/people.csv, nhi/identities.csv, systems/<key>/, roles/ or warrants/tickets.csv",
+                dir.display()
+            ),
+        )
         .into());
     }
-    // One bulk load: an index dropped for the first large system stays dropped until the last
-    // source is in, and is rebuilt once.
-    store.bulk(|store| {
-        std::thread::scope(|scope| {
-            // A rendezvous channel: at most one source parsed ahead, to bound memory.
-            let (tx, rx) =
-                std::sync::mpsc::sync_channel::<(PathBuf, Result<Parsed, WorkflowError>)>(0);
-            let sources_for_reader = sources.clone();
-            scope.spawn(move || {
-                for (source, path) in sources_for_reader {
-                    let parsed = parse(source, &path, settings);
-                    let failed = parsed.is_err();
-                    if tx.send((path, parsed)).is_err() || failed {
-                        break;
-                    }
+    let mut lock = store.import_lock()?;
+    lock.set_bulk();
+    lock.set_progress(progress);
+    let names: Vec<PathBuf> = sources.iter().map(|(_, p)| p.clone()).collect();
+    let result = std::thread::scope(|scope| {
+        // A rendezvous channel: at most one source parsed ahead, to bound memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(PathBuf, Result<Parsed, WorkflowError>)>(0);
+        let sources_for_reader = sources.clone();
+        scope.spawn(move || {
+            for (source, path) in sources_for_reader {
+                let parsed = parse(source, &path, settings);
+                let failed = parsed.is_err();
+                if tx.send((path, parsed)).is_err() || failed {
+                    break;
                 }
-            });
-            let mut reports = Vec::with_capacity(sources.len());
-            for (path, parsed) in rx {
-                let r = apply(store, parsed?, settings, actor, now, progress.clone())?;
-                each(&path, &r);
-                reports.push(r);
             }
+        });
+        let mut reports = Vec::with_capacity(sources.len());
+        for (path, parsed) in rx {
+            let applied = parsed.and_then(|p| apply(&mut lock, p, settings, actor, now));
+            match applied {
+                Ok(r) => {
+                    each(&path, &r);
+                    reports.push(r);
+                }
+                Err(cause) => return Err((reports.len(), path, cause)),
+            }
+        }
+        Ok(reports)
+    });
+    let rebuilt = lock.release();
+    match result {
+        Ok(reports) => {
+            rebuilt?;
             Ok(reports)
-        })
-    })
+        }
+        Err((done, failed, cause)) => Err(WorkflowError::Folder {
+            imported: names[..done]
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            failed: failed.display().to_string(),
+            not_attempted: names[done + 1..]
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            cause: Box::new(cause),
+        }),
+    }
 }
 
 /// The sources of a snapshot folder laid out as `gatehouse demo` writes it (`hr/people.csv`,

@@ -2,7 +2,7 @@
 //! store.
 //!
 //! The import pipeline reads a source with its connector, correlates accounts against the
-//! identities in the store, and applies the snapshot in one write transaction. The analysis
+//! identities in the store, and records the snapshot's delta under the import lock. The analysis
 //! workflow loads the inventory, runs the rules and records what changed in the findings.
 //! Time is a parameter: nothing here reads the clock.
 
@@ -27,4 +27,42 @@ pub enum WorkflowError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] gatehouse_store::StoreError),
+    /// A source of a snapshot folder failed; the sources before it were imported.
+    #[error("{cause}\n{}", folder_outcome(imported, failed, not_attempted))]
+    Folder {
+        /// Sources imported before the failure, in order.
+        imported: Vec<String>,
+        /// The source that failed.
+        failed: String,
+        /// Sources not attempted.
+        not_attempted: Vec<String>,
+        /// Why it failed.
+        cause: Box<WorkflowError>,
+    },
+}
+
+fn folder_outcome(imported: &[String], failed: &str, not_attempted: &[String]) -> String {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "imported: {}\nfailed: {failed}\nnot imported: {}",
+        list(imported),
+        list(not_attempted)
+    )
+}
+
+impl WorkflowError {
+    /// The stable code of this error.
+    pub fn code(&self) -> gatehouse_model::ErrorCode {
+        match self {
+            WorkflowError::Connect(e) => e.code(),
+            WorkflowError::Store(e) => e.code(),
+            WorkflowError::Folder { cause, .. } => cause.code(),
+        }
+    }
 }

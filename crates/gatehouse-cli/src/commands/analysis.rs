@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use gatehouse_analysis::risk::{self, Score};
 use gatehouse_analysis::{Policy, Ruleset};
 use gatehouse_model::{Finding, FindingStatus, Severity, parse_point_in_time};
-use gatehouse_store::findings::{self, FindingFilter, FindingRow, load_inventory};
+use gatehouse_store::findings::{FindingFilter, FindingRow};
 
 use crate::context::Ctx;
 use crate::output::{Format, opt, opt_when, print_listing, table, when};
@@ -100,10 +100,10 @@ fn count_line(counts: &std::collections::BTreeMap<Severity, u64>) -> String {
 /// Runs `gatehouse analyze`.
 pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
     let loaded = load_policy(ctx)?;
-    let mut store = ctx.open()?;
+    let store = ctx.open()?;
     let (report, _) =
-        gatehouse_workflow::analyze(&mut store, &loaded.policy, &loaded.sod, &ctx.actor, ctx.now)?;
-    ctx.seal(&mut store)?;
+        gatehouse_workflow::analyze(&store, &loaded.policy, &loaded.sod, &ctx.actor, ctx.now)?;
+    ctx.seal(&store)?;
     if ctx.format == Format::Json {
         let json = serde_json::json!({
             "seq": report.seq,
@@ -247,17 +247,16 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
         Some("all") => Vec::new(),
         Some(s) => vec![s.parse::<FindingStatus>()?],
     };
-    let mut store = ctx.open()?;
-    let rows = findings::findings(
-        store.db(),
-        &FindingFilter {
+    let store = ctx.open()?;
+    let rows = store.read(|r| {
+        r.findings(&FindingFilter {
             rule: args.rule,
             min_severity: args.severity,
             system: args.system,
             identity: args.identity,
             status,
-        },
-    )?;
+        })
+    })?;
     print_listing(
         ctx.format,
         &[
@@ -300,8 +299,8 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
 }
 
 fn show(ctx: &Ctx, id: &str) -> Result<ExitCode> {
-    let mut store = ctx.open()?;
-    let row = findings::finding(store.db(), id)?;
+    let store = ctx.open()?;
+    let row = store.read(|r| r.finding(id))?;
     if ctx.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&row)?);
         return Ok(ExitCode::SUCCESS);
@@ -354,9 +353,9 @@ fn describe(row: &FindingRow) -> String {
 fn accept(ctx: &Ctx, args: AcceptArgs) -> Result<ExitCode> {
     let loaded = load_policy(ctx)?;
     let until = parse_point_in_time(&args.until).context("--until")?;
-    let mut store = ctx.open()?;
+    let store = ctx.open()?;
     let (seq, row) = gatehouse_workflow::accept(
-        &mut store,
+        &store,
         &loaded.policy,
         &args.id,
         &args.reason,
@@ -364,7 +363,7 @@ fn accept(ctx: &Ctx, args: AcceptArgs) -> Result<ExitCode> {
         &ctx.actor,
         ctx.now,
     )?;
-    ctx.seal(&mut store)?;
+    ctx.seal(&store)?;
     println!(
         "{} accepted by {} until {} (event {seq}); it reopens then if still present",
         row.finding.id,
@@ -388,9 +387,9 @@ pub struct RiskArgs {
 /// Runs `gatehouse risk`.
 pub fn risk_cmd(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
     let loaded = load_policy(ctx)?;
-    let mut store = ctx.open()?;
-    let inventory = load_inventory(&mut store)?;
-    let rows = findings::findings(store.db(), &FindingFilter::default())?;
+    let store = ctx.open()?;
+    let inventory = store.load_inventory()?;
+    let rows = store.read(|r| r.findings(&FindingFilter::default()))?;
     let present: Vec<(&Finding, FindingStatus)> =
         rows.iter().map(|r| (&r.finding, r.status)).collect();
     let w = &loaded.policy.risk;
@@ -511,16 +510,16 @@ pub struct AssessArgs {
 /// Runs `gatehouse assess`.
 pub fn assess(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
     let loaded = load_policy(ctx)?;
-    let mut store = ctx.open()?;
+    let store = ctx.open()?;
     let (analysis, report) = gatehouse_workflow::assess(
-        &mut store,
+        &store,
         &loaded.policy,
         &loaded.sod,
         &ctx.actor,
         ctx.now,
         args.top,
     )?;
-    ctx.seal(&mut store)?;
+    ctx.seal(&store)?;
     let text = match ctx.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Html => gatehouse_analysis::report::html(&report),

@@ -9,7 +9,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use gatehouse_demo::{DemoConfig, Generator};
 use gatehouse_model::parse_date;
-use gatehouse_store::query;
 use gatehouse_workflow::ImportSettings;
 
 use crate::commands::import::import_folder;
@@ -40,7 +39,7 @@ pub struct DemoArgs {
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
     init::ensure(ctx, None, false)?;
-    let mut store = ctx.open()?;
+    let store = ctx.open()?;
     let existing = store.event_count()?;
     if existing > 0 {
         bail!(
@@ -74,18 +73,18 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             skip_invalid: false,
             allow_mass_removal: false,
         };
-        import_folder(ctx, &mut store, &args.dir, &settings, false)
+        import_folder(ctx, &store, &args.dir, &settings, false)
             .with_context(|| format!("importing the demo snapshot in `{}`", args.dir.display()))?;
         // One signed checkpoint per month, as a scheduled import job would leave.
-        ctx.seal(&mut store)?;
+        ctx.seal(&store)?;
     }
     let planted = generator.planted();
     let planted_path = args.dir.join("planted.json");
     std::fs::write(&planted_path, serde_json::to_vec_pretty(planted)?)?;
-    ctx.seal(&mut store)?;
+    ctx.seal(&store)?;
     let sod = crate::commands::analysis::write_starter_sod(&ctx.config.policy_dir)?;
 
-    let systems = query::systems(store.db())?;
+    let systems = store.read(|r| r.systems())?;
     let grants: i64 = systems.iter().map(|s| s.grants).sum();
     let accounts: i64 = systems.iter().map(|s| s.accounts).sum();
     println!(

@@ -112,6 +112,12 @@ pub fn print_report(report: &ImportReport) {
             s.import_seq.unwrap_or_default()
         );
     }
+    if let Some(resumed) = s.resumed {
+        println!(
+            "  completes the import of `{}` recorded by event {resumed}, which was interrupted",
+            s.source
+        );
+    }
     if let Some(c) = report.correlation.as_ref().filter(|_| !s.unchanged()) {
         let linked: Vec<String> = c
             .linked
@@ -195,7 +201,7 @@ pub fn print_report(report: &ImportReport) {
 /// Imports one source and seals the ledger; used by `import` and `demo`.
 pub fn import_one(
     ctx: &Ctx,
-    store: &mut Store,
+    store: &Store,
     source: Source,
     path: &Path,
     settings: &ImportSettings,
@@ -227,7 +233,7 @@ fn settings(flags: &ImportFlags) -> Result<ImportSettings> {
 /// `demo`.
 pub fn import_folder(
     ctx: &Ctx,
-    store: &mut Store,
+    store: &Store,
     dir: &Path,
     settings: &ImportSettings,
     verbose: bool,
@@ -261,18 +267,20 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
         ImportCommand::Roles { path, flags } => (Source::Roles, path, flags),
         ImportCommand::Warrants { file, flags } => (Source::Warrants, file, flags),
         ImportCommand::Folder { dir, flags } => {
-            let mut store = ctx.open()?;
-            let result = import_folder(ctx, &mut store, &dir, &settings(&flags)?, true);
+            let store = ctx.open()?;
+            let result = import_folder(ctx, &store, &dir, &settings(&flags)?, true);
             // Whatever went in is sealed, even when a later source failed.
-            ctx.seal(&mut store)?;
+            ctx.seal(&store)?;
             result?;
             return Ok(ExitCode::SUCCESS);
         }
     };
     let settings = settings(&flags)?;
-    let mut store = ctx.open()?;
-    let report = import_one(ctx, &mut store, source, &path, &settings)?;
-    ctx.seal(&mut store)?;
+    let store = ctx.open()?;
+    let result = import_one(ctx, &store, source, &path, &settings);
+    // What an interrupted import recorded is sealed too.
+    ctx.seal(&store)?;
+    let report = result?;
     print_report(&report);
     Ok(ExitCode::SUCCESS)
 }

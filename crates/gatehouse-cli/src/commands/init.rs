@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use gatehouse_ledger::{NoteSigner, is_valid_key_name};
-use gatehouse_store::{OpenMode, Store};
+use gatehouse_store::{OpenOptions, SCHEMA_VERSION, Store};
 
 use crate::config::{CONFIG_FILE, render_config};
 use crate::context::Ctx;
@@ -64,14 +64,16 @@ pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
         }
         created = true;
     }
-    let existed = Store::open(&ctx.config.db, OpenMode::Existing).is_ok();
-    Store::open(&ctx.config.db, OpenMode::Create)?;
-    if !existed {
+    let store = Store::open(&ctx.config.db, &OpenOptions::create())?;
+    let applied = store.migrations_applied();
+    if applied.first().is_some_and(|m| m.version == 1) {
         if !quiet {
-            println!(
-                "created the store at {}",
-                gatehouse_store::redact(&ctx.config.db)
-            );
+            println!("created the store at {}", store.location());
+        }
+        created = true;
+    } else if !applied.is_empty() {
+        if !quiet {
+            print_migrations(&store);
         }
         created = true;
     }
@@ -108,6 +110,31 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> Result<ExitCode> {
         println!(
             "next: `gatehouse import hr people.csv`, then `gatehouse import system <folder>` (see docs/formats.md), or try `gatehouse demo`"
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_migrations(store: &Store) {
+    for m in store.migrations_applied() {
+        println!(
+            "migrated the store at {} to schema version {} ({})",
+            store.location(),
+            m.version,
+            m.name
+        );
+    }
+}
+
+/// Runs `gatehouse migrate`.
+pub fn migrate(ctx: &Ctx) -> Result<ExitCode> {
+    let store = Store::open(&ctx.config.db, &OpenOptions::migrate())?;
+    if store.migrations_applied().is_empty() {
+        println!(
+            "the store at {} is up to date (schema version {SCHEMA_VERSION})",
+            store.location()
+        );
+    } else {
+        print_migrations(&store);
     }
     Ok(ExitCode::SUCCESS)
 }

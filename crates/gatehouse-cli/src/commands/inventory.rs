@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use gatehouse_model::{Timestamp, parse_point_in_time};
-use gatehouse_store::query::{self, ObjectKind};
+use gatehouse_store::inventory::query::{HolderPage, ObjectKind};
 
 use crate::context::Ctx;
-use crate::output::{Format, opt, opt_when, print_listing, table, when};
+use crate::output::{Format, opt, opt_when, print_listing, show, table, when};
 
 /// `--at` of point-in-time questions.
 #[derive(Args)]
@@ -109,19 +109,22 @@ fn yes(b: bool) -> String {
 /// Runs `gatehouse who-has`.
 pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
-    let mut store = ctx.open_for_questions()?;
-    let e = query::resolve_entitlement(store.db(), &args.entitlement)?;
+    let store = ctx.open_for_questions()?;
     let limit = match (args.all, args.limit) {
         (true, _) => None,
         (false, Some(n)) => Some(n as usize),
         (false, None) if ctx.format == Format::Table => Some(TABLE_PAGE),
         (false, None) => None,
     };
-    let page = query::HolderPage {
+    let page = HolderPage {
         after: args.after,
         limit,
     };
-    let answer = query::who_has(store.db(), &e, at, &page)?;
+    let (e, answer) = store.read(|r| {
+        let e = r.resolve_entitlement(&args.entitlement)?;
+        let answer = r.who_has(&e, at, &page)?;
+        Ok::<_, gatehouse_store::StoreError>((e, answer))
+    })?;
     let holders = &answer.holders;
     if ctx.format == Format::Table {
         println!(
@@ -146,12 +149,12 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
             vec![
                 h.account.clone(),
                 h.username.clone(),
-                opt(h.identity.as_deref()),
+                show(h.identity.as_ref()),
                 opt(h.name.as_deref()),
-                opt(h.status.as_deref()),
+                show(h.status.as_ref()),
                 yes(h.enabled),
-                h.source.clone(),
-                opt(h.warrant.as_deref()),
+                h.source.to_string(),
+                show(h.warrant.as_ref()),
                 when(h.since),
                 opt_when(h.expires_at),
             ]
@@ -174,9 +177,11 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
 /// Runs `gatehouse access`.
 pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
-    let mut store = ctx.open_for_questions()?;
-    let identity = query::resolve_identity(store.db(), &args.identity, at)?;
-    let access = query::access(store.db(), identity, at)?;
+    let store = ctx.open_for_questions()?;
+    let access = store.read(|r| {
+        let identity = r.resolve_identity(&args.identity, at)?;
+        r.access(identity, at)
+    })?;
     match ctx.format {
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&access)?);
@@ -200,15 +205,15 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                 &access.grants,
                 |g| {
                     vec![
-                        access.identity.key.clone(),
-                        g.system.clone(),
+                        access.identity.key.to_string(),
+                        g.system.to_string(),
                         g.account.clone(),
                         g.username.clone(),
                         g.entitlement.clone(),
                         g.entitlement_name.clone(),
                         yes(g.privileged),
-                        g.source.clone(),
-                        opt(g.warrant.as_deref()),
+                        g.source.to_string(),
+                        show(g.warrant.as_ref()),
                         when(g.since),
                         opt_when(g.expires_at),
                     ]
@@ -226,15 +231,12 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                     .as_deref()
                     .map(|e| format!(", {e}"))
                     .unwrap_or_default(),
-                i.kind.replace('_', " "),
+                i.kind.as_str().replace('_', " "),
                 i.department
                     .as_deref()
                     .map(|d| format!(", {d}"))
                     .unwrap_or_default(),
-                i.status
-                    .as_deref()
-                    .map(|s| format!(", {s}"))
-                    .unwrap_or_default(),
+                i.status.map(|s| format!(", {s}")).unwrap_or_default(),
                 when(at)
             );
             if access.accounts.is_empty() {
@@ -246,10 +248,10 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|a| {
                     vec![
-                        a.system.clone(),
+                        a.system.to_string(),
                         a.account.clone(),
                         a.username.clone(),
-                        a.kind.clone(),
+                        a.kind.to_string(),
                         yes(a.enabled),
                         opt_when(a.last_login),
                     ]
@@ -275,7 +277,7 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|g| {
                     vec![
-                        g.system.clone(),
+                        g.system.to_string(),
                         g.username.clone(),
                         g.entitlement.clone(),
                         if g.privileged {
@@ -283,8 +285,8 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                         } else {
                             String::new()
                         },
-                        g.source.clone(),
-                        opt(g.warrant.as_deref()),
+                        g.source.to_string(),
+                        show(g.warrant.as_ref()),
                         when(g.since),
                         opt_when(g.expires_at),
                     ]
@@ -324,8 +326,8 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
         HistoryKind::Entitlement => ObjectKind::Entitlement,
         HistoryKind::Identity => ObjectKind::Identity,
     };
-    let mut store = ctx.open_for_questions()?;
-    let entries = query::history(store.db(), kind, &args.reference)?;
+    let store = ctx.open_for_questions()?;
+    let entries = store.read(|r| r.history(kind, &args.reference))?;
     print_listing(
         ctx.format,
         &["event", "as of", "what", "why", "recorded", "by"],
@@ -345,7 +347,7 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
                     when(i.as_of),
                     i.seq
                 ),
-                None => e.kind.clone(),
+                None => e.kind.to_owned(),
             };
             if e.kind.starts_with("grant.") && e.kind != "grant.removed" {
                 let source = e
@@ -390,8 +392,8 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
         system,
         uncorrelated,
     } = cmd;
-    let mut store = ctx.open()?;
-    let rows = query::accounts(store.db(), system.as_deref(), uncorrelated)?;
+    let store = ctx.open()?;
+    let rows = store.read(|r| r.accounts(system.as_deref(), uncorrelated))?;
     print_listing(
         ctx.format,
         &[
@@ -407,12 +409,12 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
         &rows,
         |a| {
             vec![
-                a.system.clone(),
+                a.system.to_string(),
                 a.account.clone(),
                 a.username.clone(),
-                a.kind.clone(),
+                a.kind.to_string(),
                 yes(a.enabled),
-                opt(a.identity.as_deref()),
+                show(a.identity.as_ref()),
                 opt(a.linked_by.as_deref()),
                 opt_when(a.last_login),
             ]
@@ -429,8 +431,8 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
 /// Runs `gatehouse system …`.
 pub fn system(ctx: &Ctx, cmd: SystemCommand) -> Result<ExitCode> {
     let SystemCommand::List = cmd;
-    let mut store = ctx.open()?;
-    let rows = query::systems(store.db())?;
+    let store = ctx.open()?;
+    let rows = store.read(|r| r.systems())?;
     print_listing(
         ctx.format,
         &[
@@ -447,10 +449,10 @@ pub fn system(ctx: &Ctx, cmd: SystemCommand) -> Result<ExitCode> {
         &rows,
         |s| {
             vec![
-                s.key.clone(),
+                s.key.to_string(),
                 s.name.clone(),
-                opt(s.owner.as_deref()),
-                opt(s.criticality.as_deref()),
+                show(s.owner.as_ref()),
+                show(s.criticality.as_ref()),
                 s.frameworks.join(", "),
                 yes(s.financial_reporting),
                 s.accounts.to_string(),
@@ -465,9 +467,9 @@ pub fn system(ctx: &Ctx, cmd: SystemCommand) -> Result<ExitCode> {
 
 /// Runs `gatehouse correlate`.
 pub fn correlate(ctx: &Ctx) -> Result<ExitCode> {
-    let mut store = ctx.open()?;
-    let n = gatehouse_workflow::recorrelate(&mut store, &ctx.actor, ctx.now)?;
-    ctx.seal(&mut store)?;
+    let store = ctx.open()?;
+    let n = gatehouse_workflow::recorrelate(&store, &ctx.actor, ctx.now)?;
+    ctx.seal(&store)?;
     println!("{n} account{} re-linked", if n == 1 { "" } else { "s" });
     Ok(ExitCode::SUCCESS)
 }

@@ -153,7 +153,7 @@ pub fn run(ctx: &Ctx, cmd: LedgerCommand) -> Result<ExitCode> {
         LedgerCommand::Prove(a) => prove(ctx, a),
         LedgerCommand::Show(a) => show(ctx, a),
         LedgerCommand::Checkpoint => {
-            let mut store = ctx.open()?;
+            let store = ctx.open()?;
             let Some(signer) = ctx.signer()? else {
                 bail!(
                     "no ledger key (looked for `{}`); set GATEHOUSE_LEDGER_KEY or run `gatehouse init`",
@@ -165,7 +165,7 @@ pub fn run(ctx: &Ctx, cmd: LedgerCommand) -> Result<ExitCode> {
                     ctx.publish(cp.size, &cp.note)?;
                     print!("{}", cp.note)
                 }
-                None => match store.latest_checkpoint()? {
+                None => match store.read(|r| r.latest_checkpoint())? {
                     Some(cp) => print!("{}", cp.note),
                     None => println!("the log is empty; nothing to sign"),
                 },
@@ -173,8 +173,8 @@ pub fn run(ctx: &Ctx, cmd: LedgerCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LedgerCommand::Checkpoints => {
-            let mut store = ctx.open()?;
-            let rows = store.checkpoints()?;
+            let store = ctx.open()?;
+            let rows = store.read(|r| r.checkpoints())?;
             print_listing(
                 ctx.format,
                 &["size", "root", "signed at"],
@@ -223,11 +223,15 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         Some(d) => read_published(d)?,
         None => Vec::new(),
     };
-    let mut store = ctx.open()?;
-    match store.verify_ledger(&VerifyOptions {
-        key: &key,
-        published,
-        state: !a.no_state,
+    let store = ctx.open()?;
+    // One read transaction: the log, the tree, the checkpoints and the state are checked as
+    // they were at one moment, however much is recorded meanwhile.
+    match store.read(|r| {
+        r.verify_ledger(&VerifyOptions {
+            key: &key,
+            published,
+            state: !a.no_state,
+        })
     }) {
         Ok(r) => {
             println!(
@@ -266,18 +270,20 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
 }
 
 fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
-    let mut store = ctx.open()?;
-    ctx.seal(&mut store)?;
+    let store = ctx.open()?;
+    ctx.seal(&store)?;
     let key = match ctx.signer()? {
         Some(s) => s.verifier(),
         None => load_key(ctx, None)?,
     };
-    let latest = store.latest_checkpoint()?.context(
-        "there is no signed checkpoint yet; sign one with `gatehouse ledger checkpoint`",
-    )?;
-    let from = a.from.unwrap_or(1);
-    let to = a.to.unwrap_or(latest.size);
-    let m = store.export_bundle(&a.out, from, to, &key)?;
+    let m = store.read(|r| {
+        let latest = r.latest_checkpoint()?.context(
+            "there is no signed checkpoint yet; sign one with `gatehouse ledger checkpoint`",
+        )?;
+        let from = a.from.unwrap_or(1);
+        let to = a.to.unwrap_or(latest.size);
+        Ok::<_, anyhow::Error>(r.export_bundle(&a.out, from, to, &key)?)
+    })?;
     println!(
         "wrote {}: events {}–{} of `{}`, proven against the checkpoint of size {}\n  check it offline: gatehouse-verify --bundle {} --key '{}'",
         a.out.display(),
@@ -311,17 +317,19 @@ struct ConsistencyOut {
 }
 
 fn prove(ctx: &Ctx, a: ProveArgs) -> Result<ExitCode> {
-    let mut store = ctx.open()?;
+    let store = ctx.open()?;
     if let Some(c) = a.consistency {
         let (old, new) = (c[0], c[1]);
-        let proof = store.prove_consistency(old, new)?;
-        let out = ConsistencyOut {
-            old_size: old,
-            new_size: new,
-            old_root: hash_to_hex(&store.tree_root(old)?),
-            new_root: hash_to_hex(&store.tree_root(new)?),
-            proof: proof.hashes.iter().map(hash_to_hex).collect(),
-        };
+        let out = store.read(|r| {
+            let proof = r.prove_consistency(old, new)?;
+            Ok::<_, anyhow::Error>(ConsistencyOut {
+                old_size: old,
+                new_size: new,
+                old_root: hash_to_hex(&r.tree_root(old)?),
+                new_root: hash_to_hex(&r.tree_root(new)?),
+                proof: proof.hashes.iter().map(hash_to_hex).collect(),
+            })
+        })?;
         if ctx.format == Format::Json {
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
@@ -336,33 +344,36 @@ fn prove(ctx: &Ctx, a: ProveArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let seq = a.event.context("give an event number")?;
-    let checkpoint = store.latest_checkpoint()?;
-    let size = match (a.size, &checkpoint) {
-        (Some(s), _) => s,
-        (None, Some(c)) => c.size,
-        (None, None) => store.event_count()?,
-    };
-    let proof = store.prove_inclusion(seq, size)?;
-    let row = store.events(&EventFilter {
-        from_seq: Some(seq),
-        to_seq: Some(seq),
-        ..EventFilter::default()
+    let (out, body, sizes) = store.read(|r| {
+        let checkpoints = r.checkpoints()?;
+        let size = match (a.size, checkpoints.last()) {
+            (Some(s), _) => s,
+            (None, Some(c)) => c.size,
+            (None, None) => r.size(),
+        };
+        let proof = r.prove_inclusion(seq, size)?;
+        let body = r.event_body(seq)?;
+        let root = r.tree_root(size)?;
+        let leaf = leaf_hash(&body);
+        proof.verify(&leaf, &root)?;
+        let sizes: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
+        Ok::<_, anyhow::Error>((
+            InclusionOut {
+                event: seq,
+                leaf: hash_to_hex(&leaf),
+                tree_size: size,
+                root: hash_to_hex(&root),
+                proof: proof.hashes.iter().map(hash_to_hex).collect(),
+                checkpoint: checkpoints
+                    .into_iter()
+                    .find(|c| c.size == size)
+                    .map(|c| c.note),
+            },
+            body,
+            sizes,
+        ))
     })?;
-    let body = row
-        .first()
-        .map(|r| r.body.clone())
-        .context("event not found")?;
-    let root = store.tree_root(size)?;
-    let leaf = leaf_hash(&body);
-    proof.verify(&leaf, &root)?;
-    let out = InclusionOut {
-        event: seq,
-        leaf: hash_to_hex(&leaf),
-        tree_size: size,
-        root: hash_to_hex(&root),
-        proof: proof.hashes.iter().map(hash_to_hex).collect(),
-        checkpoint: checkpoint.filter(|c| c.size == size).map(|c| c.note),
-    };
+    let size = out.tree_size;
     if ctx.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -375,9 +386,23 @@ fn prove(ctx: &Ctx, a: ProveArgs) -> Result<ExitCode> {
         }
         match &out.checkpoint {
             Some(note) => println!("signed checkpoint:\n{note}"),
-            None => println!(
-                "(no signed checkpoint of size {size}; prove against a checkpoint size with --size)"
-            ),
+            None => {
+                let at_or_after: Vec<String> = sizes
+                    .iter()
+                    .filter(|s| **s >= seq)
+                    .map(u64::to_string)
+                    .collect();
+                if at_or_after.is_empty() {
+                    println!(
+                        "no signed checkpoint covers event {seq} yet; sign one with `gatehouse ledger checkpoint`"
+                    );
+                } else {
+                    println!(
+                        "no signed checkpoint has size {size}; checkpoints that cover event {seq} have sizes {} (prove against one with --size)",
+                        at_or_after.join(", ")
+                    );
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -394,22 +419,24 @@ struct ShownEvent {
 }
 
 fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
-    let mut store = ctx.open()?;
+    let store = ctx.open()?;
     let since = a
         .since
         .as_deref()
         .map(gatehouse_model::parse_timestamp)
         .transpose()?;
     let until = a.until.as_deref().map(parse_point_in_time).transpose()?;
-    let rows = store.events(&EventFilter {
-        kind: a.kind,
-        actor: a.actor,
-        object: a.object,
-        since,
-        until,
-        from_seq: a.from,
-        to_seq: a.to,
-        limit: (a.limit > 0).then_some(a.limit),
+    let rows = store.read(|r| {
+        r.events(&EventFilter {
+            kind: a.kind,
+            actor: a.actor,
+            object: a.object,
+            since,
+            until,
+            from_seq: a.from,
+            to_seq: a.to,
+            limit: (a.limit > 0).then_some(a.limit),
+        })
     })?;
     let shown: Vec<ShownEvent> = rows
         .into_iter()

@@ -1,11 +1,15 @@
 //! Questions about the inventory, now or at any point in time.
 
-use gatehouse_model::{Event, EventData, Timestamp};
+use gatehouse_model::{
+    AccountKind, Criticality, EmploymentStatus, ErrorCode, Event, EventData, GrantSource,
+    IdentityKey, IdentityKind, InventoryEvent, SystemKey, Timestamp, Warrant,
+};
 use serde::Serialize;
 
-use crate::db::{Db, Value};
+use crate::conn::{Conn, RowRef, Value};
 use crate::error::StoreError;
 use crate::sink::OPEN;
+use crate::txn::Reader;
 use crate::writer::{from_micros, micros};
 
 /// One holder of an entitlement at a point in time.
@@ -16,21 +20,21 @@ pub struct Holder {
     /// Its username.
     pub username: String,
     /// Account kind.
-    pub account_kind: String,
+    pub account_kind: AccountKind,
     /// Whether the account was enabled.
     pub enabled: bool,
     /// The linked identity's key, if any.
-    pub identity: Option<String>,
+    pub identity: Option<IdentityKey>,
     /// Its name at that time.
     pub name: Option<String>,
     /// Its e-mail at that time.
     pub email: Option<String>,
     /// Its employment status at that time (people only).
-    pub status: Option<String>,
+    pub status: Option<EmploymentStatus>,
     /// How the grant came about.
-    pub source: String,
+    pub source: GrantSource,
     /// What justifies it.
-    pub warrant: Option<String>,
+    pub warrant: Option<Warrant>,
     /// Since when this version of the grant held.
     pub since: Timestamp,
     /// When the grant is meant to end.
@@ -41,7 +45,7 @@ pub struct Holder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntitlementInfo {
     /// System key.
-    pub system: String,
+    pub system: SystemKey,
     /// Native id.
     pub native_id: String,
     /// Name (latest).
@@ -58,7 +62,7 @@ pub struct EntitlementInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountInfo {
     /// System key.
-    pub system: String,
+    pub system: SystemKey,
     /// Native id.
     pub native_id: String,
     /// Username (latest).
@@ -73,15 +77,15 @@ pub struct AccountInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdentityInfo {
     /// Key.
-    pub key: String,
+    pub key: IdentityKey,
     /// Kind.
-    pub kind: String,
+    pub kind: IdentityKind,
     /// Name.
     pub name: String,
     /// E-mail.
     pub email: Option<String>,
     /// Status (people).
-    pub status: Option<String>,
+    pub status: Option<EmploymentStatus>,
     /// Department (people).
     pub department: Option<String>,
     #[serde(skip)]
@@ -92,13 +96,13 @@ pub struct IdentityInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessAccount {
     /// System key.
-    pub system: String,
+    pub system: SystemKey,
     /// Native id.
     pub account: String,
     /// Username.
     pub username: String,
     /// Kind.
-    pub kind: String,
+    pub kind: AccountKind,
     /// Enabled.
     pub enabled: bool,
     /// Last login observed (latest, not as of the asked time).
@@ -109,7 +113,7 @@ pub struct AccessAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessGrant {
     /// System key.
-    pub system: String,
+    pub system: SystemKey,
     /// Account native id.
     pub account: String,
     /// Username.
@@ -121,9 +125,9 @@ pub struct AccessGrant {
     /// Whether the entitlement is privileged.
     pub privileged: bool,
     /// How the grant came about.
-    pub source: String,
+    pub source: GrantSource,
     /// What justifies it.
-    pub warrant: Option<String>,
+    pub warrant: Option<Warrant>,
     /// Since when.
     pub since: Timestamp,
     /// When it is meant to end.
@@ -160,7 +164,7 @@ pub struct HistoryEntry {
     /// The event.
     pub seq: u64,
     /// Its kind (`grant.added`).
-    pub kind: String,
+    pub kind: &'static str,
     /// When it was recorded.
     pub recorded_at: Timestamp,
     /// Who recorded it.
@@ -193,31 +197,35 @@ fn split_system(reference: &str) -> Result<(&str, &str), StoreError> {
         .split_once(':')
         .filter(|(s, r)| !s.is_empty() && !r.is_empty())
         .ok_or_else(|| {
-            StoreError::NotFoundRef(format!(
-                "`{reference}` is not a reference; write `system:name`, e.g. `erp:role/AP_Approver`"
-            ))
+            StoreError::refused(
+                ErrorCode::InvalidReference,
+                format!(
+                    "`{reference}` is not a reference; write `system:name`, e.g. `erp:role/AP_Approver`"
+                ),
+            )
         })
 }
 
-fn system_id(db: &mut Db, key: &str) -> Result<i64, StoreError> {
+fn system_id(db: &mut Conn, key: &str) -> Result<i64, StoreError> {
     db.query_opt(
         "SELECT system_id FROM system WHERE key = $1",
         &[Value::from(key)],
         |r| r.i64(0),
     )?
-    .ok_or_else(|| StoreError::NotFoundRef(format!("there is no system `{key}`")))
+    .ok_or_else(|| StoreError::unknown(format!("there is no system `{key}`")))
 }
 
 /// Finds an entitlement by `system:native_id`, or by `system:name` when the name is unique.
-pub fn resolve_entitlement(db: &mut Db, reference: &str) -> Result<EntitlementInfo, StoreError> {
+fn resolve_entitlement(db: &mut Conn, reference: &str) -> Result<EntitlementInfo, StoreError> {
     let (system, rest) = split_system(reference)?;
     let sid = system_id(db, system)?;
+    let key: SystemKey = system.parse()?;
     let sql = "SELECT e.entitlement_id, e.native_id, v.name, v.privileged FROM entitlement e \
                JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id \
                WHERE e.system_id = $1 AND e.native_id = $2 ORDER BY v.seq DESC";
-    let map = |r: &crate::db::RowRef<'_, '_>| {
+    let map = |r: &RowRef<'_, '_>| {
         Ok(EntitlementInfo {
-            system: system.to_owned(),
+            system: key.clone(),
             system_id: sid,
             id: r.i64(0)?,
             native_id: r.str(1)?,
@@ -238,40 +246,44 @@ pub fn resolve_entitlement(db: &mut Db, reference: &str) -> Result<EntitlementIn
     )?;
     match by_name.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(StoreError::NotFoundRef(format!(
+        [] => Err(StoreError::unknown(format!(
             "system `{system}` has no entitlement with id or name `{rest}`"
         ))),
-        many => Err(StoreError::NotFoundRef(format!(
-            "`{rest}` names {} entitlements of `{system}`; use the id: {}",
-            many.len(),
-            many.iter()
-                .map(|e| format!("`{}`", e.native_id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        many => Err(StoreError::refused(
+            ErrorCode::AmbiguousReference,
+            format!(
+                "`{rest}` names {} entitlements of `{system}`; use the id: {}",
+                many.len(),
+                many.iter()
+                    .map(|e| format!("`{}`", e.native_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
     }
 }
 
 /// Finds an account by `system:native_id`, or by `system:username` when unique.
-pub fn resolve_account(db: &mut Db, reference: &str) -> Result<AccountInfo, StoreError> {
+fn resolve_account(db: &mut Conn, reference: &str) -> Result<AccountInfo, StoreError> {
     let (system, rest) = split_system(reference)?;
     let sid = system_id(db, system)?;
     resolve_account_in(db, system, sid, rest)?.ok_or_else(|| {
-        StoreError::NotFoundRef(format!(
+        StoreError::unknown(format!(
             "system `{system}` has no account with id or username `{rest}`"
         ))
     })
 }
 
 fn resolve_account_in(
-    db: &mut Db,
+    db: &mut Conn,
     system: &str,
     sid: i64,
     rest: &str,
 ) -> Result<Option<AccountInfo>, StoreError> {
-    let map = |r: &crate::db::RowRef<'_, '_>| {
+    let key: SystemKey = system.parse()?;
+    let map = |r: &RowRef<'_, '_>| {
         Ok(AccountInfo {
-            system: system.to_owned(),
+            system: key.clone(),
             system_id: sid,
             id: r.i64(0)?,
             native_id: r.str(1)?,
@@ -295,21 +307,24 @@ fn resolve_account_in(
     match by_name.as_slice() {
         [one] => Ok(Some(one.clone())),
         [] => Ok(None),
-        many => Err(StoreError::NotFoundRef(format!(
-            "`{rest}` is the username of {} accounts of `{system}`; use the account id: {}",
-            many.len(),
-            many.iter()
-                .map(|a| format!("`{}`", a.native_id))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        many => Err(StoreError::refused(
+            ErrorCode::AmbiguousReference,
+            format!(
+                "`{rest}` is the username of {} accounts of `{system}`; use the account id: {}",
+                many.len(),
+                many.iter()
+                    .map(|a| format!("`{}`", a.native_id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
     }
 }
 
 /// Finds a grant by `system:account/entitlement`. Both ids may contain `/`; every split is
 /// tried and exactly one must name an existing account and entitlement.
-pub fn resolve_grant(
-    db: &mut Db,
+fn resolve_grant(
+    db: &mut Conn,
     reference: &str,
 ) -> Result<(AccountInfo, EntitlementInfo), StoreError> {
     let (system, rest) = split_system(reference)?;
@@ -335,73 +350,76 @@ pub fn resolve_grant(
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(StoreError::NotFoundRef(format!(
+        0 => Err(StoreError::unknown(format!(
             "no grant matches `{reference}`; write `system:account/entitlement`, e.g. `erp:jdoe/role/AP_Approver`"
         ))),
-        _ => Err(StoreError::NotFoundRef(format!(
-            "`{reference}` is ambiguous: {}",
-            found
-                .iter()
-                .map(|(a, e)| format!(
-                    "account `{}` with entitlement `{}`",
-                    a.native_id, e.native_id
-                ))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))),
+        _ => Err(StoreError::refused(
+            ErrorCode::AmbiguousReference,
+            format!(
+                "`{reference}` is ambiguous: {}",
+                found
+                    .iter()
+                    .map(|(a, e)| format!(
+                        "account `{}` with entitlement `{}`",
+                        a.native_id, e.native_id
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )),
     }
 }
 
 /// Finds an identity by key or e-mail, as it was at `at` (or its latest version if it did not
 /// exist then).
-pub fn resolve_identity(
-    db: &mut Db,
+fn resolve_identity(
+    db: &mut Conn,
     reference: &str,
     at: Timestamp,
 ) -> Result<IdentityInfo, StoreError> {
-    let map = |r: &crate::db::RowRef<'_, '_>| {
+    let map = |r: &RowRef<'_, '_>| {
         Ok(IdentityInfo {
             id: r.i64(0)?,
-            key: r.str(1)?,
-            kind: r.str(2)?,
+            key: r.parse(1)?,
+            kind: r.parse(2)?,
             name: r.str(3)?,
             email: r.opt_str(4)?,
-            status: r.opt_str(5)?,
+            status: r.opt_parse(5)?,
             department: r.opt_str(6)?,
         })
     };
-    let cols = "i.identity_id, i.key, v.kind, v.name, v.email, v.status, v.department";
-    let t = micros(at);
-    // Prefer the version valid at `at`, else the latest one.
-    let order = format!(
-        "ORDER BY CASE WHEN v.valid_from <= {t} AND v.valid_to > {t} THEN 0 ELSE 1 END, v.seq DESC"
-    );
-    let sql = format!(
-        "SELECT {cols} FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
-         WHERE i.key = $1 {order}"
-    );
-    if let Some(i) = db.query_opt(&sql, &[Value::from(reference)], map)? {
+    // Prefer the version valid at `$2`, else the latest one. The time is a parameter: the
+    // statement's text is the same for every question.
+    const BY_KEY: &str = "SELECT i.identity_id, i.key, v.kind, v.name, v.email, v.status, v.department \
+         FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id WHERE i.key = $1 \
+         ORDER BY CASE WHEN v.valid_from <= $2 AND v.valid_to > $2 THEN 0 ELSE 1 END, v.seq DESC";
+    const BY_ID: &str = "SELECT i.identity_id, i.key, v.kind, v.name, v.email, v.status, v.department \
+         FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id WHERE i.identity_id = $1 \
+         ORDER BY CASE WHEN v.valid_from <= $2 AND v.valid_to > $2 THEN 0 ELSE 1 END, v.seq DESC";
+    let t = Value::Int(micros(at));
+    if let Some(i) = db.query_opt(BY_KEY, &[Value::from(reference), t.clone()], map)? {
         return Ok(i);
     }
-    let sql = "SELECT DISTINCT i.identity_id FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
-         WHERE lower(v.email) = lower($1)".to_string();
-    let ids = db.query(&sql, &[Value::from(reference)], |r| r.i64(0))?;
+    let ids = db.query(
+        "SELECT DISTINCT i.identity_id FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+         WHERE lower(v.email) = lower($1)",
+        &[Value::from(reference)],
+        |r| r.i64(0),
+    )?;
     match ids.as_slice() {
-        [id] => {
-            let sql = format!(
-                "SELECT {cols} FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
-                 WHERE i.identity_id = $1 {order}"
-            );
-            db.query_opt(&sql, &[Value::Int(*id)], map)?
-                .ok_or_else(|| StoreError::NotFoundRef(format!("no identity `{reference}`")))
-        }
-        [] => Err(StoreError::NotFoundRef(format!(
+        [id] => db
+            .query_opt(BY_ID, &[Value::Int(*id), t], map)?
+            .ok_or_else(|| StoreError::unknown(format!("no identity `{reference}`"))),
+        [] => Err(StoreError::unknown(format!(
             "no identity has the key or e-mail `{reference}`"
         ))),
-        _ => Err(StoreError::NotFoundRef(format!(
-            "`{reference}` was the e-mail of {} identities; use the employee id",
-            ids.len()
-        ))),
+        _ => Err(StoreError::refused(
+            ErrorCode::AmbiguousReference,
+            format!(
+                "`{reference}` was the e-mail of {} identities; use the employee id",
+                ids.len()
+            ),
+        )),
     }
 }
 
@@ -434,18 +452,18 @@ const HOLDER_IDENTITY: &str = "JOIN account_version av ON av.system_id = g.syste
      LEFT JOIN identity i ON i.key = av.identity \
      LEFT JOIN identity_version iv ON iv.identity_id = i.identity_id AND iv.valid_from <= $2 AND iv.valid_to > $2";
 
-fn holder_row(r: &crate::db::RowRef<'_, '_>) -> Result<Holder, StoreError> {
+fn holder_row(r: &RowRef<'_, '_>) -> Result<Holder, StoreError> {
     Ok(Holder {
         account: r.str(0)?,
         username: r.str(1)?,
-        account_kind: r.str(2)?,
+        account_kind: r.parse(2)?,
         enabled: r.i64(3)? != 0,
-        identity: r.opt_str(4)?,
+        identity: r.opt_parse(4)?,
         name: r.opt_str(5)?,
         email: r.opt_str(6)?,
-        status: r.opt_str(7)?,
-        source: r.str(8)?,
-        warrant: r.opt_str(9)?,
+        status: r.opt_parse(7)?,
+        source: r.parse(8)?,
+        warrant: r.opt_parse(9)?,
         since: from_micros(r.i64(10)?)?,
         expires_at: r.opt_i64(11)?.map(from_micros).transpose()?,
     })
@@ -469,8 +487,8 @@ enum HolderPlan {
 /// A whole list costs time in proportion to the holders. A page should not: see `HolderPlan`
 /// for how a page of a birthright group of 100,000 members is found as quickly as a page of a
 /// small one.
-pub fn who_has(
-    db: &mut Db,
+fn who_has(
+    db: &mut Conn,
     entitlement: &EntitlementInfo,
     at: Timestamp,
     page: &HolderPage,
@@ -560,7 +578,7 @@ pub fn who_has(
 }
 
 /// Everything an identity held at `at`, on every system.
-pub fn access(db: &mut Db, identity: IdentityInfo, at: Timestamp) -> Result<Access, StoreError> {
+fn access(db: &mut Conn, identity: IdentityInfo, at: Timestamp) -> Result<Access, StoreError> {
     let t = micros(at);
     let accounts = db.query(
         "SELECT s.key, a.native_id, av.username, av.kind, av.enabled, a.last_login \
@@ -571,10 +589,10 @@ pub fn access(db: &mut Db, identity: IdentityInfo, at: Timestamp) -> Result<Acce
         &[Value::from(identity.key.as_str()), Value::Int(t)],
         |r| {
             Ok(AccessAccount {
-                system: r.str(0)?,
+                system: r.parse(0)?,
                 account: r.str(1)?,
                 username: r.str(2)?,
-                kind: r.str(3)?,
+                kind: r.parse(3)?,
                 enabled: r.i64(4)? != 0,
                 last_login: r.opt_i64(5)?.map(from_micros).transpose()?,
             })
@@ -595,14 +613,14 @@ pub fn access(db: &mut Db, identity: IdentityInfo, at: Timestamp) -> Result<Acce
         &[Value::from(identity.key.as_str()), Value::Int(t)],
         |r| {
             Ok(AccessGrant {
-                system: r.str(0)?,
+                system: r.parse(0)?,
                 account: r.str(1)?,
                 username: r.str(2)?,
                 entitlement: r.str(3)?,
                 entitlement_name: r.str(4)?,
                 privileged: r.i64(5)? != 0,
-                source: r.str(6)?,
-                warrant: r.opt_str(7)?,
+                source: r.parse(6)?,
+                warrant: r.opt_parse(7)?,
                 since: from_micros(r.i64(8)?)?,
                 expires_at: r.opt_i64(9)?.map(from_micros).transpose()?,
             })
@@ -616,8 +634,8 @@ pub fn access(db: &mut Db, identity: IdentityInfo, at: Timestamp) -> Result<Acce
 }
 
 /// The history of one object: every event that created or ended one of its versions.
-pub fn history(
-    db: &mut Db,
+fn history(
+    db: &mut Conn,
     kind: ObjectKind,
     reference: &str,
 ) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -625,7 +643,11 @@ pub fn history(
     let seqs: Vec<(i64, Option<i64>)> = match kind {
         ObjectKind::Grant => {
             let (a, e) = resolve_grant(db, reference)?;
-            target = Target::Grant(a.system.clone(), a.native_id.clone(), e.native_id.clone());
+            target = Target::Grant(
+                a.system.to_string(),
+                a.native_id.clone(),
+                e.native_id.clone(),
+            );
             db.query(
                 "SELECT seq, end_seq FROM grant_version WHERE system_id = $1 AND account_id = $2 AND entitlement_id = $3",
                 &[Value::Int(a.system_id), Value::Int(a.id), Value::Int(e.id)],
@@ -634,7 +656,7 @@ pub fn history(
         }
         ObjectKind::Account => {
             let a = resolve_account(db, reference)?;
-            target = Target::Account(a.system.clone(), a.native_id.clone());
+            target = Target::Account(a.system.to_string(), a.native_id.clone());
             db.query(
                 "SELECT seq, end_seq FROM account_version WHERE system_id = $1 AND account_id = $2",
                 &[Value::Int(a.system_id), Value::Int(a.id)],
@@ -643,7 +665,7 @@ pub fn history(
         }
         ObjectKind::Entitlement => {
             let e = resolve_entitlement(db, reference)?;
-            target = Target::Entitlement(e.system.clone(), e.native_id.clone());
+            target = Target::Entitlement(e.system.to_string(), e.native_id.clone());
             db.query(
                 "SELECT seq, end_seq FROM entitlement_version WHERE entitlement_id = $1",
                 &[Value::Int(e.id)],
@@ -652,7 +674,7 @@ pub fn history(
         }
         ObjectKind::Identity => {
             let i = resolve_identity(db, reference, Timestamp::MAX)?;
-            target = Target::Identity(i.key.clone());
+            target = Target::Identity(i.key.to_string());
             db.query(
                 "SELECT seq, end_seq FROM identity_version WHERE identity_id = $1",
                 &[Value::Int(i.id)],
@@ -682,7 +704,7 @@ pub fn history(
         previous = state.clone();
         out.push(HistoryEntry {
             seq: event.seq,
-            kind: event.data.kind().to_owned(),
+            kind: event.data.kind(),
             recorded_at: event.at,
             actor: event.actor.clone(),
             as_of,
@@ -695,18 +717,18 @@ pub fn history(
 }
 
 /// Loads and decodes one event.
-pub fn load_event(db: &mut Db, seq: u64) -> Result<Event, StoreError> {
+fn load_event(db: &mut Conn, seq: u64) -> Result<Event, StoreError> {
     let body = db
         .query_opt(
             "SELECT body FROM event WHERE seq = $1",
             &[Value::Int(seq as i64)],
             |r| r.blob(0),
         )?
-        .ok_or_else(|| StoreError::NotFoundRef(format!("there is no event {seq}")))?;
+        .ok_or_else(|| StoreError::unknown(format!("there is no event {seq}")))?;
     Event::decode(&body).map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))
 }
 
-fn load_import(db: &mut Db, seq: u64) -> Result<Option<ImportInfo>, StoreError> {
+fn load_import(db: &mut Conn, seq: u64) -> Result<Option<ImportInfo>, StoreError> {
     db.query_opt(
         "SELECT source, as_of, digest FROM import WHERE seq = $1",
         &[Value::Int(seq as i64)],
@@ -746,20 +768,19 @@ impl Target {
 
 /// When an event took effect, its import, and the target's state after it.
 fn describe(event: &Event, t: &Target) -> (Timestamp, Option<u64>, Option<serde_json::Value>) {
-    use EventData as E;
+    use InventoryEvent as E;
     fn v<T: Serialize>(t: Option<&T>) -> Option<serde_json::Value> {
         t.and_then(|t| serde_json::to_value(t).ok())
     }
-    match &event.data {
-        E::ImportApplied(i) => (i.as_of, None, None),
-        E::SystemConfigured(s) => (s.as_of, s.import, v(Some(&s.record))),
-        E::AccountActivity(s) => (s.as_of, s.import, None),
-        E::IdentityAdded(b) | E::IdentityChanged(b) => (
-            b.as_of,
-            b.import,
-            v(b.records.iter().find(|i| t.identity(i.key.as_str()))),
-        ),
-        E::IdentityRemoved(b) => (b.as_of, b.import, None),
+    let (as_of, import) = (event.data.as_of(), event.data.import());
+    let EventData::Inventory(e) = &event.data else {
+        return (as_of, import, None);
+    };
+    let state = match e {
+        E::SystemConfigured(s) => v(Some(&s.record)),
+        E::IdentityAdded(b) | E::IdentityChanged(b) => {
+            v(b.records.iter().find(|i| t.identity(i.key.as_str())))
+        }
         E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => {
             let a = b
                 .records
@@ -770,36 +791,19 @@ fn describe(event: &Event, t: &Target) -> (Timestamp, Option<u64>, Option<serde_
                     a.last_login = None;
                     a
                 });
-            (b.as_of, b.import, v(a.as_ref()))
+            v(a.as_ref())
         }
-        E::AccountRemoved(b) => (b.as_of, b.import, None),
-        E::EntitlementAdded(b) | E::EntitlementChanged(b) => (
-            b.as_of,
-            b.import,
-            v(b.records
-                .iter()
-                .find(|e| t.entitlement(e.system.as_str(), &e.native_id))),
-        ),
-        E::EntitlementRemoved(b) => (b.as_of, b.import, None),
-        E::GrantAdded(b) | E::GrantChanged(b) => (
-            b.as_of,
-            b.import,
-            v(b.records
-                .iter()
-                .find(|g| t.grant(g.system.as_str(), &g.account, &g.entitlement))),
-        ),
-        E::GrantRemoved(b) => (b.as_of, b.import, None),
-        E::RoleDefined(b) | E::RoleChanged(b) => (b.as_of, b.import, None),
-        E::RoleRemoved(b) => (b.as_of, b.import, None),
-        E::WarrantRecorded(b) | E::WarrantChanged(b) => (b.as_of, b.import, None),
-        E::WarrantRemoved(b) => (b.as_of, b.import, None),
-        E::AnalysisRan(s) => (s.as_of, s.import, None),
-        E::FindingOpened(b) | E::FindingChanged(b) => (b.as_of, b.import, None),
-        E::FindingResolved(b) => (b.as_of, b.import, None),
-        E::FindingReopened(b) => (b.as_of, b.import, None),
-        E::FindingAccepted(s) => (s.as_of, s.import, None),
-        E::AssessmentRecorded(s) => (s.as_of, s.import, None),
-    }
+        E::EntitlementAdded(b) | E::EntitlementChanged(b) => v(b
+            .records
+            .iter()
+            .find(|e| t.entitlement(e.system.as_str(), &e.native_id))),
+        E::GrantAdded(b) | E::GrantChanged(b) => v(b
+            .records
+            .iter()
+            .find(|g| t.grant(g.system.as_str(), &g.account, &g.entitlement))),
+        _ => None,
+    };
+    (as_of, import, state)
 }
 
 fn changed_fields(before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
@@ -826,13 +830,13 @@ fn changed_fields(before: &serde_json::Value, after: &serde_json::Value) -> Vec<
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SystemRow {
     /// Key.
-    pub key: String,
+    pub key: SystemKey,
     /// Name.
     pub name: String,
     /// Owner (identity key).
-    pub owner: Option<String>,
+    pub owner: Option<IdentityKey>,
     /// Criticality.
-    pub criticality: Option<String>,
+    pub criticality: Option<Criticality>,
     /// Frameworks in scope.
     pub frameworks: Vec<String>,
     /// In SOX financial-reporting scope.
@@ -846,7 +850,7 @@ pub struct SystemRow {
 }
 
 /// Every system.
-pub fn systems(db: &mut Db) -> Result<Vec<SystemRow>, StoreError> {
+fn systems(db: &mut Conn) -> Result<Vec<SystemRow>, StoreError> {
     let rows = db.query(
         &format!(
             "SELECT s.key, s.name, s.owner, s.criticality, s.financial_reporting, s.config,              (SELECT count(*) FROM account_version v WHERE v.system_id = s.system_id AND v.valid_to = {OPEN}),              (SELECT count(*) FROM grant_version g WHERE g.system_id = s.system_id AND g.valid_to = {OPEN}),              (SELECT max(as_of) FROM import i WHERE i.source = 'system:' || s.key)              FROM system s ORDER BY s.key"
@@ -855,10 +859,10 @@ pub fn systems(db: &mut Db) -> Result<Vec<SystemRow>, StoreError> {
         |r| {
             let config: gatehouse_model::SystemConfig = serde_json::from_str(&r.str(5)?)?;
             Ok(SystemRow {
-                key: r.str(0)?,
+                key: r.parse(0)?,
                 name: r.str(1)?,
-                owner: r.opt_str(2)?,
-                criticality: r.opt_str(3)?,
+                owner: r.opt_parse(2)?,
+                criticality: r.opt_parse(3)?,
                 frameworks: config.frameworks,
                 financial_reporting: r.i64(4)? != 0,
                 accounts: r.i64(6)?,
@@ -874,17 +878,17 @@ pub fn systems(db: &mut Db) -> Result<Vec<SystemRow>, StoreError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountRow {
     /// System key.
-    pub system: String,
+    pub system: SystemKey,
     /// Native id.
     pub account: String,
     /// Username.
     pub username: String,
     /// Kind.
-    pub kind: String,
+    pub kind: AccountKind,
     /// Enabled.
     pub enabled: bool,
     /// Linked identity.
-    pub identity: Option<String>,
+    pub identity: Option<IdentityKey>,
     /// The rule that linked it.
     pub linked_by: Option<String>,
     /// Last login.
@@ -892,8 +896,8 @@ pub struct AccountRow {
 }
 
 /// Current accounts, optionally of one system, optionally only the uncorrelated ones.
-pub fn accounts(
-    db: &mut Db,
+fn accounts(
+    db: &mut Conn,
     system: Option<&str>,
     uncorrelated: bool,
 ) -> Result<Vec<AccountRow>, StoreError> {
@@ -909,16 +913,201 @@ pub fn accounts(
         &[Value::from(system.unwrap_or(""))],
         |r| {
             Ok(AccountRow {
-                system: r.str(0)?,
+                system: r.parse(0)?,
                 account: r.str(1)?,
                 username: r.str(2)?,
-                kind: r.str(3)?,
+                kind: r.parse(3)?,
                 enabled: r.i64(4)? != 0,
-                identity: r.opt_str(5)?,
+                identity: r.opt_parse(5)?,
                 linked_by: r.opt_str(6)?,
                 last_login: r.opt_i64(7)?.map(from_micros).transpose()?,
             })
         },
     )?;
     Ok(rows)
+}
+
+impl Reader<'_> {
+    /// Finds an entitlement by `system:native_id`, or by `system:name` when the name is
+    /// unique.
+    pub fn resolve_entitlement(&mut self, reference: &str) -> Result<EntitlementInfo, StoreError> {
+        resolve_entitlement(self.conn, reference)
+    }
+
+    /// Finds an account by `system:native_id`, or by `system:username` when unique.
+    pub fn resolve_account(&mut self, reference: &str) -> Result<AccountInfo, StoreError> {
+        resolve_account(self.conn, reference)
+    }
+
+    /// Finds a grant by `system:account/entitlement`. Both ids may contain `/`; every split
+    /// is tried and exactly one must name an existing account and entitlement.
+    pub fn resolve_grant(
+        &mut self,
+        reference: &str,
+    ) -> Result<(AccountInfo, EntitlementInfo), StoreError> {
+        resolve_grant(self.conn, reference)
+    }
+
+    /// Finds an identity by key or e-mail, as it was at `at` (or its latest version if it did
+    /// not exist then).
+    pub fn resolve_identity(
+        &mut self,
+        reference: &str,
+        at: Timestamp,
+    ) -> Result<IdentityInfo, StoreError> {
+        resolve_identity(self.conn, reference, at)
+    }
+
+    /// Who held an entitlement at `at`, ordered by the account's native id: the number of
+    /// holders and the requested page of them.
+    ///
+    /// A whole list costs time in proportion to the holders. A page should not: see
+    /// `HolderPlan` for how a page of a birthright group of 100,000 members is found as
+    /// quickly as a page of a small one.
+    pub fn who_has(
+        &mut self,
+        entitlement: &EntitlementInfo,
+        at: Timestamp,
+        page: &HolderPage,
+    ) -> Result<Holders, StoreError> {
+        who_has(self.conn, entitlement, at, page)
+    }
+
+    /// Everything an identity held at `at`, on every system.
+    pub fn access(&mut self, identity: IdentityInfo, at: Timestamp) -> Result<Access, StoreError> {
+        access(self.conn, identity, at)
+    }
+
+    /// The history of one object: every event that created or ended one of its versions.
+    pub fn history(
+        &mut self,
+        kind: ObjectKind,
+        reference: &str,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        history(self.conn, kind, reference)
+    }
+
+    /// One event, decoded.
+    pub fn event(&mut self, seq: u64) -> Result<Event, StoreError> {
+        load_event(self.conn, seq)
+    }
+
+    /// Every system, with its size and last import.
+    pub fn systems(&mut self) -> Result<Vec<SystemRow>, StoreError> {
+        systems(self.conn)
+    }
+
+    /// Current accounts, optionally of one system, optionally only the uncorrelated ones.
+    pub fn accounts(
+        &mut self,
+        system: Option<&str>,
+        uncorrelated: bool,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        accounts(self.conn, system, uncorrelated)
+    }
+}
+
+/// The period the store has data for: from the snapshot time of its first import to that of
+/// its latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    /// The earliest snapshot time.
+    pub first: Timestamp,
+    /// The latest snapshot time.
+    pub last: Timestamp,
+}
+
+/// A current entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntitlementRow {
+    /// System key.
+    pub system: SystemKey,
+    /// Native id.
+    pub native_id: String,
+    /// Name.
+    pub name: String,
+    /// Whether it is privileged.
+    pub privileged: bool,
+    /// Current holders.
+    pub holders: u64,
+}
+
+/// A current identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityRow {
+    /// Key.
+    pub key: IdentityKey,
+    /// Kind.
+    pub kind: IdentityKind,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Status (people).
+    pub status: Option<EmploymentStatus>,
+    /// Department (people).
+    pub department: Option<String>,
+}
+
+impl Reader<'_> {
+    /// The period the store has data for, if it has any.
+    pub fn recorded_period(&mut self) -> Result<Option<Period>, StoreError> {
+        let row = self
+            .conn
+            .query_opt("SELECT min(as_of), max(as_of) FROM import", &[], |r| {
+                Ok((r.opt_i64(0)?, r.opt_i64(1)?))
+            })?;
+        match row {
+            Some((Some(first), Some(last))) => Ok(Some(Period {
+                first: from_micros(first)?,
+                last: from_micros(last)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Current entitlements, optionally of one system, with their number of holders.
+    pub fn entitlements(
+        &mut self,
+        system: Option<&str>,
+    ) -> Result<Vec<EntitlementRow>, StoreError> {
+        self.conn.query(
+            "SELECT s.key, e.native_id, v.name, v.privileged, \
+                (SELECT count(*) FROM grant_version g WHERE g.entitlement_id = e.entitlement_id \
+                 AND g.valid_to = 9223372036854775807) \
+             FROM entitlement e JOIN system s ON s.system_id = e.system_id \
+             JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id \
+              AND v.valid_to = 9223372036854775807 \
+             WHERE ($1 = '' OR s.key = $1) ORDER BY s.key, e.native_id",
+            &[Value::from(system.unwrap_or(""))],
+            |r| {
+                Ok(EntitlementRow {
+                    system: r.parse(0)?,
+                    native_id: r.str(1)?,
+                    name: r.str(2)?,
+                    privileged: r.i64(3)? != 0,
+                    holders: r.i64(4)? as u64,
+                })
+            },
+        )
+    }
+
+    /// Current identities (people and non-human identities), by key.
+    pub fn identities(&mut self) -> Result<Vec<IdentityRow>, StoreError> {
+        self.conn.query(
+            "SELECT key, kind, name, email, status, department FROM identity_version \
+             WHERE valid_to = 9223372036854775807 ORDER BY key",
+            &[],
+            |r| {
+                Ok(IdentityRow {
+                    key: r.parse(0)?,
+                    kind: r.parse(1)?,
+                    name: r.str(2)?,
+                    email: r.opt_str(3)?,
+                    status: r.opt_parse(4)?,
+                    department: r.opt_str(5)?,
+                })
+            },
+        )
+    }
 }

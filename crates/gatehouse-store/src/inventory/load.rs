@@ -1,19 +1,17 @@
-//! Reads for the risk analysis: the whole current inventory in one pass per table, and the
-//! recorded findings, analysis runs and assessments.
-
-use std::collections::BTreeMap;
+//! The whole current inventory for the risk analysis, in one pass per table, with the bits
+//! of history the rules need.
 
 use gatehouse_model::state::{
     AccountState, EntitlementState, GrantState, Inventory, Move, NONE, SystemState,
 };
 use gatehouse_model::{
-    AccountKind, Assessment, Entitlement, Finding, FindingStatus, GrantSource, Identity,
-    IdentityKey, Role, Severity, SystemConfig, Timestamp, Warrant, WarrantRecord,
+    AccountKind, Entitlement, GrantSource, Identity, IdentityKey, Role, SystemConfig, Timestamp,
+    Warrant, WarrantRecord,
 };
 use rustc_hash::FxHashMap;
-use serde::Serialize;
 
-use crate::db::{Db, Value};
+use crate::Store;
+use crate::conn::Conn;
 use crate::error::StoreError;
 use crate::sink::OPEN;
 use crate::writer::from_micros;
@@ -35,7 +33,7 @@ struct RawGrant {
 
 /// Scans every grant version in key order: the current ones, with the start of their
 /// uninterrupted presence and the end of the version before a gap (a removal), if any.
-fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError> {
+fn scan_grants(db: &mut Conn) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError> {
     let mut warrant_index: FxHashMap<String, u32> = FxHashMap::default();
     let mut warrants = Vec::new();
     let mut grants = Vec::new();
@@ -95,27 +93,30 @@ fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError>
     Ok((grants, warrants))
 }
 
-/// Loads the current inventory with the history facts the analysis needs: when each account
-/// and grant was first seen (uninterrupted), grants that came back after a removal, and
-/// people who changed department or title. The grants, by far the largest table, are read on
-/// a second connection in parallel when the store allows one.
-pub fn load_inventory(store: &mut crate::Store) -> Result<Inventory, StoreError> {
-    match store.reader() {
-        Some(mut reader) => std::thread::scope(|scope| {
-            let grants = scope.spawn(move || scan_grants(reader.db()));
-            let rest = load_rest(store.db());
-            let grants = grants
-                .join()
-                .map_err(|_| StoreError::Corrupt("the grant reader panicked".into()))??;
-            let (mut inv, ids) = rest?;
+impl Store {
+    /// Loads the current inventory with the history facts the analysis needs: when each
+    /// account and grant was first seen (uninterrupted), grants that came back after a
+    /// removal, and people who changed department or title. The grants, by far the largest
+    /// table, are read in a second read transaction in parallel; both must see the same
+    /// ledger size (one state of the store), or the load starts again.
+    pub fn load_inventory(&self) -> Result<Inventory, StoreError> {
+        loop {
+            let (rest, grants) = std::thread::scope(|scope| {
+                let grants = scope
+                    .spawn(|| self.read(|r| Ok::<_, StoreError>((r.size(), scan_grants(r.conn)?))));
+                let rest = self.read(|r| Ok::<_, StoreError>((r.size(), load_rest(r.conn)?)));
+                let grants = grants
+                    .join()
+                    .map_err(|_| StoreError::Corrupt("the grant reader panicked".into()));
+                (rest, grants)
+            });
+            let (size_a, (mut inv, ids)) = rest?;
+            let (size_b, grants) = grants??;
+            if size_a != size_b {
+                continue;
+            }
             attach_grants(&mut inv, &ids, grants)?;
-            Ok(inv)
-        }),
-        None => {
-            let (mut inv, ids) = load_rest(store.db())?;
-            let grants = scan_grants(store.db())?;
-            attach_grants(&mut inv, &ids, grants)?;
-            Ok(inv)
+            return Ok(inv);
         }
     }
 }
@@ -159,7 +160,7 @@ fn attach_grants(
     Ok(())
 }
 
-fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
+fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
     let mut inv = Inventory::default();
     // Systems, with the time of their latest snapshot.
     let mut last_import: FxHashMap<String, i64> = FxHashMap::default();
@@ -353,148 +354,4 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
             entitlements: ent_index,
         },
     ))
-}
-
-/// A finding as recorded, with its status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FindingRow {
-    /// The finding as last recorded.
-    #[serde(flatten)]
-    pub finding: Finding,
-    /// Open, accepted or resolved.
-    pub status: FindingStatus,
-    /// When an analysis first found it.
-    pub first_seen: Timestamp,
-    /// When an analysis last found it.
-    pub last_seen: Timestamp,
-    /// When it was resolved.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_at: Option<Timestamp>,
-    /// Who accepted it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accepted_by: Option<String>,
-    /// Why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accepted_reason: Option<String>,
-    /// Until when.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accepted_until: Option<Timestamp>,
-}
-
-/// Which findings to list; empty fields do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct FindingFilter {
-    /// Only this rule.
-    pub rule: Option<String>,
-    /// Only at or above this severity.
-    pub min_severity: Option<Severity>,
-    /// Only findings on this system.
-    pub system: Option<String>,
-    /// Only findings about this identity.
-    pub identity: Option<String>,
-    /// Only in these statuses (all when empty).
-    pub status: Vec<FindingStatus>,
-}
-
-const FINDING_COLUMNS: &str = "record, status, first_seen, last_seen, resolved_at, accepted_by, \
-                               accepted_reason, accepted_until";
-
-fn finding_row(r: &crate::db::RowRef<'_, '_>) -> Result<FindingRow, StoreError> {
-    Ok(FindingRow {
-        finding: serde_json::from_str(&r.str(0)?)?,
-        status: r.str(1)?.parse()?,
-        first_seen: ts(r.i64(2)?)?,
-        last_seen: ts(r.i64(3)?)?,
-        resolved_at: r.opt_i64(4)?.map(ts).transpose()?,
-        accepted_by: r.opt_str(5)?,
-        accepted_reason: r.opt_str(6)?,
-        accepted_until: r.opt_i64(7)?.map(ts).transpose()?,
-    })
-}
-
-/// Findings matching a filter, most severe first, then by rule and id.
-pub fn findings(db: &mut Db, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
-    let statuses: Vec<&str> = filter.status.iter().map(|s| s.as_str()).collect();
-    let mut rows = db.query(
-        &format!(
-            "SELECT {FINDING_COLUMNS} FROM finding \
-             WHERE ($1 = '' OR rule = $1) AND ($2 = '' OR system = $2) \
-             AND ($3 = '' OR identity = $3) ORDER BY rule, id"
-        ),
-        &[
-            Value::from(filter.rule.clone().unwrap_or_default()),
-            Value::from(filter.system.clone().unwrap_or_default()),
-            Value::from(filter.identity.clone().unwrap_or_default()),
-        ],
-        finding_row,
-    )?;
-    rows.retain(|f| {
-        (statuses.is_empty() || statuses.contains(&f.status.as_str()))
-            && filter.min_severity.is_none_or(|m| f.finding.severity >= m)
-    });
-    rows.sort_by(|a, b| {
-        b.finding
-            .severity
-            .cmp(&a.finding.severity)
-            .then_with(|| a.finding.rule.cmp(&b.finding.rule))
-            .then_with(|| a.finding.id.cmp(&b.finding.id))
-    });
-    Ok(rows)
-}
-
-/// One finding by id.
-pub fn finding(db: &mut Db, id: &str) -> Result<FindingRow, StoreError> {
-    db.query_opt(
-        &format!("SELECT {FINDING_COLUMNS} FROM finding WHERE id = $1"),
-        &[Value::from(id)],
-        finding_row,
-    )?
-    .ok_or_else(|| StoreError::NotFound(format!("finding `{id}`")))
-}
-
-/// Every finding not resolved, keyed by id, for the analysis to compare against.
-pub fn present_findings(db: &mut Db) -> Result<BTreeMap<String, FindingRow>, StoreError> {
-    let rows = db.query(
-        &format!("SELECT {FINDING_COLUMNS} FROM finding WHERE status <> 'resolved'"),
-        &[],
-        finding_row,
-    )?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.finding.id.clone(), r))
-        .collect())
-}
-
-/// The latest recorded assessments, newest first, with their times.
-pub fn assessments(
-    db: &mut Db,
-    limit: u64,
-) -> Result<Vec<(u64, Timestamp, Assessment)>, StoreError> {
-    db.query(
-        "SELECT seq, as_of, record FROM assessment ORDER BY seq DESC LIMIT $1",
-        &[Value::Int(limit as i64)],
-        |r| {
-            Ok((
-                r.i64(0)? as u64,
-                ts(r.i64(1)?)?,
-                serde_json::from_str(&r.str(2)?)?,
-            ))
-        },
-    )
-}
-
-/// [`present_findings`], read inside a write transaction so that the comparison and the
-/// events it leads to see the same state.
-pub fn present_findings_in(
-    w: &mut crate::Writer<'_>,
-) -> Result<BTreeMap<String, FindingRow>, StoreError> {
-    present_findings(w.db()?)
-}
-
-/// [`assessments`] inside a write transaction.
-pub fn assessments_in(
-    w: &mut crate::Writer<'_>,
-    limit: u64,
-) -> Result<Vec<(u64, Timestamp, Assessment)>, StoreError> {
-    assessments(w.db()?, limit)
 }

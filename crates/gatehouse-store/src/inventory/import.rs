@@ -7,21 +7,33 @@
 //! at the snapshot's `as_of`, which must not go back in time for a source.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use gatehouse_model::{
     Account, AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, Entitlement,
-    EntitlementRemoved, EventData, Grant, GrantRemoved, Identity, IdentityKind, IdentityRemoved,
-    ImportApplied, ImportFile, Role, RoleRemoved, Stamped, SystemConfig, SystemKey, Timestamp,
-    WarrantKind, WarrantRecord, WarrantRecordRemoved,
+    EntitlementRemoved, ErrorCode, EventData, Grant, GrantRemoved, Identity, IdentityKind,
+    IdentityRemoved, ImportApplied, ImportFile, InventoryEvent, Role, RoleRemoved, Stamped,
+    SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
 };
 use sha2::{Digest, Sha256};
 
-use crate::db::Value;
+use crate::Store;
+use crate::conn::{Backend, Value};
 use crate::error::StoreError;
+use crate::inventory::{DEFERRABLE_INDEXES, DeferrableIndex, Directory};
+use crate::lock::{Holder, release_import_lock, try_import_lock};
 use crate::sink::OPEN;
-use crate::writer::{Directory, Writer, from_micros, micros};
+use crate::txn::Reader;
+use crate::writer::{Durability, Progress, from_micros, micros};
+
+/// The most changes one write transaction of an import records: a small write that arrives
+/// during an import waits for at most this many.
+pub const UNIT_CHANGES: u64 = 16_000;
+
+/// Rows below which a bulk load keeps the indexes: dropping them only pays for large loads.
+const BULK_ROWS: usize = 50_000;
 
 /// Common settings of an import.
 #[derive(Debug, Clone)]
@@ -41,12 +53,14 @@ pub struct ImportOptions {
 pub struct ImportSummary {
     /// The source.
     pub source: String,
-    /// The `import.applied` event, when anything changed.
+    /// The `import.applied` event, when anything was recorded.
     pub import_seq: Option<u64>,
     /// Changes by event kind; empty when the snapshot matched the store.
     pub changes: BTreeMap<String, u64>,
     /// References to things the store does not know (kept, but worth a look).
     pub warnings: Vec<String>,
+    /// The interrupted import of the same source that this one completed.
+    pub resumed: Option<u64>,
 }
 
 impl ImportSummary {
@@ -69,11 +83,49 @@ pub struct SystemImport {
     pub grants: Vec<Grant>,
 }
 
+/// The changes one import will record, computed in a read transaction by the `plan_*` methods
+/// of [`Reader`] and recorded by [`ImportLock::apply`]. Planning checks everything that can
+/// refuse the import (time order, mass removal, key clashes), so applying a plan only fails
+/// if the database does.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    source: String,
+    applied: ImportApplied,
+    events: Vec<EventData>,
+    warnings: Vec<String>,
+    /// New versions per history table, to decide on a bulk load.
+    rows: Vec<(&'static str, usize)>,
+}
+
+impl ImportPlan {
+    /// The source.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Changes by event kind.
+    pub fn changes(&self) -> &BTreeMap<String, u64> {
+        &self.applied.changes
+    }
+
+    /// Whether the import records nothing: the snapshot matches the store and completes no
+    /// interrupted import.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.applied.resumes.is_none()
+    }
+
+    /// References to things the store does not know.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
 /// Pending changes of one import, counted before any event is written.
 struct Delta {
     as_of: Timestamp,
     events: Vec<EventData>,
     counts: BTreeMap<String, u64>,
+    rows: Vec<(&'static str, usize)>,
 }
 
 impl Delta {
@@ -82,23 +134,53 @@ impl Delta {
             as_of,
             events: Vec::new(),
             counts: BTreeMap::new(),
+            rows: Vec::new(),
         }
     }
 
     /// One event of its own.
-    fn push(&mut self, e: EventData) {
+    fn push(&mut self, e: InventoryEvent) {
         *self.counts.entry(e.kind().to_owned()).or_default() += e.changes() as u64;
-        self.events.push(e);
+        self.events.push(e.into());
     }
 
     /// Records of one kind, as batch events of at most [`BATCH_RECORDS`].
-    fn batch<T: Clone>(&mut self, records: &[T], make: impl Fn(Batch<T>) -> EventData) {
+    fn batch<T: Clone>(&mut self, records: &[T], make: impl Fn(Batch<T>) -> InventoryEvent) {
         for chunk in records.chunks(BATCH_RECORDS) {
             self.push(make(Batch {
                 as_of: self.as_of,
                 import: None,
                 records: chunk.to_vec(),
             }));
+        }
+    }
+
+    /// Announces `n` new versions in a history table.
+    fn expect_rows(&mut self, table: &'static str, n: usize) {
+        self.rows.push((table, n));
+    }
+
+    fn plan(
+        self,
+        source: &str,
+        options: &ImportOptions,
+        warnings: Vec<String>,
+        resumes: Option<u64>,
+    ) -> ImportPlan {
+        ImportPlan {
+            source: source.to_owned(),
+            applied: ImportApplied {
+                source: source.to_owned(),
+                as_of: options.as_of,
+                digest: digest(&options.files),
+                files: options.files.clone(),
+                changes: self.counts,
+                skipped_rows: options.skipped_rows,
+                resumes,
+            },
+            events: self.events,
+            warnings,
+            rows: self.rows,
         }
     }
 }
@@ -111,7 +193,7 @@ fn digest(files: &[ImportFile]) -> String {
         h.update(f.sha256.as_bytes());
         h.update(b"\n");
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 fn stamped<T>(as_of: Timestamp, record: T) -> Stamped<T> {
@@ -130,19 +212,23 @@ fn mass_removal_guard(
     allow: bool,
 ) -> Result<(), StoreError> {
     if !allow && current >= 100 && removed * 2 > current {
-        return Err(StoreError::Refused(format!(
-            "this snapshot of `{source}` would remove {removed} of {current} {what} ({}%); \
-             an incomplete export looks like this. If it is intended, import again with \
-             --allow-mass-removal",
-            removed * 100 / current
-        )));
+        return Err(StoreError::refused(
+            ErrorCode::MassRemoval,
+            format!(
+                "this snapshot of `{source}` would remove {removed} of {current} {what} ({}%); \
+                 an incomplete export looks like this",
+                removed * 100 / current
+            ),
+        ));
     }
     Ok(())
 }
 
-impl Writer<'_> {
-    fn check_as_of(&mut self, source: &str, as_of: Timestamp) -> Result<(), StoreError> {
-        let last = self.db()?.query_opt(
+impl Reader<'_> {
+    /// Refuses a snapshot older than the last import of its source, and finds an interrupted
+    /// import of the source that this one will complete.
+    fn check_as_of(&mut self, source: &str, as_of: Timestamp) -> Result<Option<u64>, StoreError> {
+        let last = self.conn.query_opt(
             "SELECT max(as_of) FROM import WHERE source = $1",
             &[Value::from(source)],
             |r| r.opt_i64(0),
@@ -150,88 +236,66 @@ impl Writer<'_> {
         if let Some(Some(last)) = last
             && micros(as_of) < last
         {
-            return Err(StoreError::Refused(format!(
-                "this snapshot of `{source}` is as of {as_of}, before the last import of it \
-                     (as of {}); history cannot be rewritten — import snapshots in time order",
-                from_micros(last)?
-            )));
+            return Err(StoreError::refused(
+                ErrorCode::HistoryRewrite,
+                format!(
+                    "this snapshot of `{source}` is as of {as_of}, before the last import of it \
+                     (as of {}); history cannot be rewritten: snapshots of a source are imported \
+                     in time order",
+                    from_micros(last)?
+                ),
+            ));
         }
-        Ok(())
+        self.conn
+            .query_opt(
+                "SELECT seq, remaining FROM import WHERE source = $1 ORDER BY seq DESC LIMIT 1",
+                &[Value::from(source)],
+                |r| Ok((r.i64(1)? > 0).then_some(r.i64(0)? as u64)),
+            )
+            .map(Option::flatten)
     }
 
-    /// Writes `import.applied` and the delta; nothing at all when the delta is empty.
-    fn apply(
-        &mut self,
-        source: &str,
-        options: &ImportOptions,
-        delta: Delta,
-        warnings: Vec<String>,
-    ) -> Result<ImportSummary, StoreError> {
-        if delta.events.is_empty() {
-            return Ok(ImportSummary {
-                source: source.to_owned(),
-                import_seq: None,
-                changes: BTreeMap::new(),
-                warnings,
-            });
-        }
-        self.expect(delta.events.len() as u64 + 1);
-        let import = self.append(EventData::ImportApplied(ImportApplied {
-            source: source.to_owned(),
-            as_of: options.as_of,
-            digest: digest(&options.files),
-            files: options.files.clone(),
-            changes: delta.counts.clone(),
-            skipped_rows: options.skipped_rows,
-        }))?;
-        let mut events = delta.events;
-        for e in &mut events {
-            set_import(e, import);
-        }
-        self.append_all(events)?;
-        self.expect(0);
-        Ok(ImportSummary {
-            source: source.to_owned(),
-            import_seq: Some(import),
-            changes: delta.counts,
-            warnings,
-        })
-    }
-
-    /// Every current identity's key, kind and e-mail: what correlation needs. Reused from
-    /// the previous write of this store handle when nothing has changed since.
+    /// Every current identity's key, kind and e-mail: what correlation needs. Shared by the
+    /// clones of a store handle and read again only after an identity event.
     pub fn identity_directory(&mut self) -> Result<Directory, StoreError> {
-        if let Some(d) = self.cached_directory() {
-            return Ok(d);
-        }
-        let rows = self.db()?.query(
-            &format!("SELECT key, kind, email FROM identity_version WHERE valid_to = {OPEN}"),
+        let stamp = self.conn.scalar(
+            "SELECT max(seq) FROM event WHERE kind IN ('identity.added', 'identity.changed', 'identity.removed')",
             &[],
-            |r| Ok((r.str(0)?.parse()?, r.str(1)?.parse()?, r.opt_str(2)?)),
+        )?;
+        if let Ok(cache) = self.directory.lock()
+            && let Some((at, d)) = cache.as_ref()
+            && *at == stamp
+        {
+            return Ok(d.clone());
+        }
+        let rows = self.conn.query(
+            "SELECT key, kind, email FROM identity_version WHERE valid_to = 9223372036854775807",
+            &[],
+            |r| Ok((r.parse(0)?, r.parse(1)?, r.opt_str(2)?)),
         )?;
         let d: Directory = std::sync::Arc::new(rows);
-        self.remember_directory(d.clone());
+        if let Ok(mut cache) = self.directory.lock() {
+            *cache = Some((stamp, d.clone()));
+        }
         Ok(d)
     }
 
     /// Number of systems in the store.
     pub fn system_count(&mut self) -> Result<u64, StoreError> {
-        Ok(self.db()?.scalar("SELECT count(*) FROM system", &[])? as u64)
+        Ok(self.conn.scalar("SELECT count(*) FROM system", &[])? as u64)
     }
 
     fn identity_exists(&mut self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.db()?.scalar(
-            &format!(
-                "SELECT count(*) FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
-                 AND v.valid_to = {OPEN} WHERE i.key = $1"
-            ),
+        Ok(self.conn.scalar(
+            "SELECT count(*) FROM identity i JOIN identity_version v ON v.identity_id = i.identity_id \
+             AND v.valid_to = 9223372036854775807 WHERE i.key = $1",
             &[Value::from(key)],
         )? > 0)
     }
 
     fn known_identity_keys(&mut self) -> Result<HashSet<String>, StoreError> {
-        let rows = self.db()?.query(
-            &format!("SELECT key FROM identity_version WHERE valid_to = {OPEN}"),
+        let rows = self.conn.query(
+            "SELECT key FROM identity_version WHERE valid_to = 9223372036854775807",
             &[],
             |r| r.str(0),
         )?;
@@ -240,17 +304,17 @@ impl Writer<'_> {
 
     /// Imports a snapshot of identities: the HR feed (`source = "hr"`, people only) or the
     /// non-human identity inventory (`"nhi"`).
-    pub fn import_identities(
+    pub fn plan_identities(
         &mut self,
         source: &str,
         identities: Vec<Identity>,
         options: &ImportOptions,
-    ) -> Result<ImportSummary, StoreError> {
+    ) -> Result<ImportPlan, StoreError> {
         let people = source == "hr";
-        self.check_as_of(source, options.as_of)?;
+        let resumes = self.check_as_of(source, options.as_of)?;
         let other_source = if people { "nhi" } else { "hr" };
         let others: HashSet<String> = self
-            .db()?
+            .conn
             .query(
                 "SELECT key FROM identity WHERE source = $1",
                 &[Value::from(other_source)],
@@ -260,21 +324,27 @@ impl Writer<'_> {
             .collect();
         for i in &identities {
             if (i.kind == IdentityKind::Person) != people {
-                return Err(StoreError::Refused(format!(
-                    "identity `{}` is a {} and cannot come from the `{source}` feed",
-                    i.key, i.kind
-                )));
+                return Err(StoreError::refused(
+                    ErrorCode::IdentityFeedConflict,
+                    format!(
+                        "identity `{}` is a {} and cannot come from the `{source}` feed",
+                        i.key, i.kind
+                    ),
+                ));
             }
             if others.contains(i.key.as_str()) {
-                return Err(StoreError::Refused(format!(
-                    "identity key `{}` already belongs to an identity of the `{other_source}` feed; \
+                return Err(StoreError::refused(
+                    ErrorCode::IdentityFeedConflict,
+                    format!(
+                        "identity key `{}` already belongs to an identity of the `{other_source}` feed; \
                      keys must be unique across people and non-human identities",
-                    i.key
-                )));
+                        i.key
+                    ),
+                ));
             }
         }
         let current: HashMap<String, Identity> = self
-            .db()?
+            .conn
             .query(
                 &format!(
                     "SELECT v.key, v.record FROM identity_version v CROSS JOIN identity i \
@@ -327,21 +397,21 @@ impl Writer<'_> {
             .into_iter()
             .map(|k| Ok(IdentityRemoved { key: k.parse()? }))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        delta.batch(&added, EventData::IdentityAdded);
-        delta.batch(&changed, EventData::IdentityChanged);
-        delta.batch(&removed, EventData::IdentityRemoved);
-        self.apply(source, options, delta, warnings)
+        delta.batch(&added, InventoryEvent::IdentityAdded);
+        delta.batch(&changed, InventoryEvent::IdentityChanged);
+        delta.batch(&removed, InventoryEvent::IdentityRemoved);
+        Ok(delta.plan(source, options, warnings, resumes))
     }
 
     /// Imports a snapshot of one system.
-    pub fn import_system(
+    pub fn plan_system(
         &mut self,
         snapshot: SystemImport,
         options: &ImportOptions,
-    ) -> Result<ImportSummary, StoreError> {
+    ) -> Result<ImportPlan, StoreError> {
         let key = snapshot.config.key.clone();
         let source = format!("system:{key}");
-        self.check_as_of(&source, options.as_of)?;
+        let resumes = self.check_as_of(&source, options.as_of)?;
         let as_of = options.as_of;
         let mut warnings = Vec::new();
         if let Some(owner) = &snapshot.config.owner
@@ -352,7 +422,7 @@ impl Writer<'_> {
         let current = self.load_system(&key)?;
         let mut delta = Delta::new(as_of);
         if current.config.as_ref() != Some(&snapshot.config) {
-            delta.push(EventData::SystemConfigured(stamped(
+            delta.push(InventoryEvent::SystemConfigured(stamped(
                 as_of,
                 snapshot.config.clone(),
             )));
@@ -386,8 +456,8 @@ impl Writer<'_> {
             v
         };
         let (added_e, changed_e) = split(entitlements, &fates);
-        delta.batch(&added_e, EventData::EntitlementAdded);
-        delta.batch(&changed_e, EventData::EntitlementChanged);
+        delta.batch(&added_e, InventoryEvent::EntitlementAdded);
+        delta.batch(&changed_e, InventoryEvent::EntitlementChanged);
 
         // Accounts, and logins of otherwise unchanged accounts.
         let mut logins: Vec<(String, Timestamp)> = Vec::new();
@@ -418,13 +488,13 @@ impl Writer<'_> {
             v
         };
         let (added_a, changed_a) = split(accounts, &fates);
-        self.expect_rows("account_version", added_a.len() + changed_a.len())?;
-        delta.batch(&added_a, EventData::AccountAdded);
-        delta.batch(&changed_a, EventData::AccountChanged);
+        delta.expect_rows("account_version", added_a.len() + changed_a.len());
+        delta.batch(&added_a, InventoryEvent::AccountAdded);
+        delta.batch(&changed_a, InventoryEvent::AccountChanged);
         drop((added_a, changed_a, added_e, changed_e));
         logins.sort();
         for chunk in logins.chunks(BATCH_RECORDS) {
-            delta.push(EventData::AccountActivity(stamped(
+            delta.push(InventoryEvent::AccountActivity(stamped(
                 as_of,
                 AccountActivity {
                     system: key.clone(),
@@ -502,10 +572,10 @@ impl Writer<'_> {
                 entitlement: (*en).clone(),
             });
         }
-        self.expect_rows("grant_version", changed.len() + added.len())?;
-        delta.batch(&gone, EventData::GrantRemoved);
-        delta.batch(&changed, EventData::GrantChanged);
-        delta.batch(&added, EventData::GrantAdded);
+        delta.expect_rows("grant_version", changed.len() + added.len());
+        delta.batch(&gone, InventoryEvent::GrantRemoved);
+        delta.batch(&changed, InventoryEvent::GrantChanged);
+        delta.batch(&added, InventoryEvent::GrantAdded);
         drop((gone, changed, added));
         let removed_a: Vec<AccountRemoved> = removed_a
             .into_iter()
@@ -514,7 +584,7 @@ impl Writer<'_> {
                 native_id,
             })
             .collect();
-        delta.batch(&removed_a, EventData::AccountRemoved);
+        delta.batch(&removed_a, InventoryEvent::AccountRemoved);
         let removed_e: Vec<EntitlementRemoved> = removed_e
             .into_iter()
             .map(|native_id| EntitlementRemoved {
@@ -522,19 +592,19 @@ impl Writer<'_> {
                 native_id,
             })
             .collect();
-        delta.batch(&removed_e, EventData::EntitlementRemoved);
-        self.apply(&source, options, delta, warnings)
+        delta.batch(&removed_e, InventoryEvent::EntitlementRemoved);
+        Ok(delta.plan(&source, options, warnings, resumes))
     }
 
     /// Imports the role catalogue.
-    pub fn import_roles(
+    pub fn plan_roles(
         &mut self,
         roles: Vec<Role>,
         options: &ImportOptions,
-    ) -> Result<ImportSummary, StoreError> {
-        self.check_as_of("roles", options.as_of)?;
+    ) -> Result<ImportPlan, StoreError> {
+        let resumes = self.check_as_of("roles", options.as_of)?;
         let current: HashMap<String, Role> = self
-            .db()?
+            .conn
             .query("SELECT key, record FROM role", &[], |r| {
                 Ok((r.str(0)?, r.str(1)?))
             })?
@@ -568,21 +638,21 @@ impl Writer<'_> {
             .into_iter()
             .map(|k| Ok(RoleRemoved { key: k.parse()? }))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        delta.batch(&added, EventData::RoleDefined);
-        delta.batch(&changed, EventData::RoleChanged);
-        delta.batch(&removed, EventData::RoleRemoved);
-        self.apply("roles", options, delta, warnings)
+        delta.batch(&added, InventoryEvent::RoleDefined);
+        delta.batch(&changed, InventoryEvent::RoleChanged);
+        delta.batch(&removed, InventoryEvent::RoleRemoved);
+        Ok(delta.plan("roles", options, warnings, resumes))
     }
 
     /// Imports warrant records (approved requests, review decisions, break-glass uses).
-    pub fn import_warrants(
+    pub fn plan_warrants(
         &mut self,
         records: Vec<WarrantRecord>,
         options: &ImportOptions,
-    ) -> Result<ImportSummary, StoreError> {
-        self.check_as_of("warrants", options.as_of)?;
+    ) -> Result<ImportPlan, StoreError> {
+        let resumes = self.check_as_of("warrants", options.as_of)?;
         let current: HashMap<(String, String), WarrantRecord> = self
-            .db()?
+            .conn
             .query("SELECT kind, id, record FROM warrant_record", &[], |r| {
                 Ok((r.str(0)?, r.str(1)?, r.str(2)?))
             })?
@@ -628,25 +698,26 @@ impl Writer<'_> {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        delta.batch(&added, EventData::WarrantRecorded);
-        delta.batch(&changed, EventData::WarrantChanged);
-        delta.batch(&removed, EventData::WarrantRemoved);
-        self.apply("warrants", options, delta, warnings)
+        delta.batch(&added, InventoryEvent::WarrantRecorded);
+        delta.batch(&changed, InventoryEvent::WarrantChanged);
+        delta.batch(&removed, InventoryEvent::WarrantRemoved);
+        Ok(delta.plan("warrants", options, warnings, resumes))
     }
 
     /// Re-links every current account of every system with `correlate`, which receives the
     /// system's configuration and its accounts (their `identity` being the declared one, if
-    /// any) and sets `identity` and `linked_by`. Appends `account.correlated` for every link
-    /// that changes. Returns the number of accounts re-linked.
-    pub fn recorrelate(
+    /// any) and sets `identity` and `linked_by`. Returns the `account.correlated` events of
+    /// every link that changes, taking effect at `as_of` (the snapshot time of the identity
+    /// import that made them necessary), for [`ImportLock::append`].
+    pub fn plan_relink(
         &mut self,
+        as_of: Timestamp,
         mut correlate: impl FnMut(&SystemConfig, &mut [Account]),
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Vec<EventData>, StoreError> {
         let systems: Vec<String> =
-            self.db()?
+            self.conn
                 .query("SELECT key FROM system ORDER BY key", &[], |r| r.str(0))?;
-        let mut changed = 0;
-        let now = self.now();
+        let mut events = Vec::new();
         for key in systems {
             let key: SystemKey = key.parse()?;
             let state = self.load_system(&key)?;
@@ -674,20 +745,22 @@ impl Writer<'_> {
                 .filter(|(old, new)| old.identity != new.identity || old.linked_by != new.linked_by)
                 .map(|(_, new)| new)
                 .collect();
-            changed += relinked.len() as u64;
             for chunk in relinked.chunks(BATCH_RECORDS) {
-                self.append(EventData::AccountCorrelated(Batch {
-                    as_of: now,
-                    import: None,
-                    records: chunk.to_vec(),
-                }))?;
+                events.push(
+                    InventoryEvent::AccountCorrelated(Batch {
+                        as_of,
+                        import: None,
+                        records: chunk.to_vec(),
+                    })
+                    .into(),
+                );
             }
         }
-        Ok(changed)
+        Ok(events)
     }
 
     fn current_entitlement_refs(&mut self) -> Result<HashSet<String>, StoreError> {
-        let rows = self.db()?.query(
+        let rows = self.conn.query(
             &format!(
                 "SELECT s.key, e.native_id FROM entitlement e JOIN system s ON s.system_id = e.system_id \
                  JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id AND v.valid_to = {OPEN}"
@@ -699,7 +772,7 @@ impl Writer<'_> {
     }
 
     fn load_system(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
-        let db = self.db()?;
+        let db = &mut *self.conn;
         let row = db.query_opt(
             "SELECT system_id, config FROM system WHERE key = $1",
             &[Value::from(key.as_str())],
@@ -840,31 +913,388 @@ struct SystemState {
     grants: HashMap<(i64, i64), GrantState>,
 }
 
-fn set_import(e: &mut EventData, import: u64) {
-    use EventData as E;
-    let slot = match e {
-        E::SystemConfigured(s) => &mut s.import,
-        E::AccountActivity(s) => &mut s.import,
-        E::IdentityAdded(b) | E::IdentityChanged(b) => &mut b.import,
-        E::IdentityRemoved(b) => &mut b.import,
-        E::AccountAdded(b) | E::AccountChanged(b) | E::AccountCorrelated(b) => &mut b.import,
-        E::AccountRemoved(b) => &mut b.import,
-        E::EntitlementAdded(b) | E::EntitlementChanged(b) => &mut b.import,
-        E::EntitlementRemoved(b) => &mut b.import,
-        E::GrantAdded(b) | E::GrantChanged(b) => &mut b.import,
-        E::GrantRemoved(b) => &mut b.import,
-        E::RoleDefined(b) | E::RoleChanged(b) => &mut b.import,
-        E::RoleRemoved(b) => &mut b.import,
-        E::WarrantRecorded(b) | E::WarrantChanged(b) => &mut b.import,
-        E::WarrantRemoved(b) => &mut b.import,
-        E::ImportApplied(_)
-        | E::AnalysisRan(_)
-        | E::FindingOpened(_)
-        | E::FindingChanged(_)
-        | E::FindingResolved(_)
-        | E::FindingReopened(_)
-        | E::FindingAccepted(_)
-        | E::AssessmentRecorded(_) => return,
-    };
-    *slot = Some(import);
+/// The right to change the inventory: one import (or re-correlation) at a time per store,
+/// across processes. Plans are computed in read transactions while it is held, and recorded
+/// with [`ImportLock::apply`], in batches of write transactions of at most [`UNIT_CHANGES`]
+/// changes each. Dropping it releases it; [`ImportLock::release`] also reports whether the
+/// indexes dropped for a bulk load were rebuilt.
+pub struct ImportLock<'s> {
+    store: &'s Store,
+    holder: Option<Holder>,
+    /// Part of a bulk load (a snapshot folder): rebuild dropped indexes only at the end.
+    bulk: bool,
+    dropped: Vec<&'static DeferrableIndex>,
+    progress: Option<Progress>,
+}
+
+impl Store {
+    /// Takes the import lock, or says that another import holds it. Rebuilds any index a
+    /// bulk load left dropped when its process died.
+    pub fn import_lock(&self) -> Result<ImportLock<'_>, StoreError> {
+        let holder = try_import_lock(self.shared.pool.target(), &self.shared.memory_import)?
+            .ok_or(StoreError::ImportRunning)?;
+        let lock = ImportLock {
+            store: self,
+            holder: Some(holder),
+            bulk: false,
+            dropped: Vec::new(),
+            progress: None,
+        };
+        if self.backend() == Backend::Sqlite {
+            self.maintain(super::restore_indexes)?;
+        }
+        Ok(lock)
+    }
+}
+
+impl<'s> ImportLock<'s> {
+    /// The store this lock is for.
+    pub fn store(&self) -> &'s Store {
+        self.store
+    }
+
+    /// Makes the following imports one bulk load: an index that one of them drops for speed
+    /// stays dropped until [`ImportLock::release`], which rebuilds it once.
+    pub fn set_bulk(&mut self) {
+        self.bulk = true;
+    }
+
+    /// Reports the progress of the following imports to `f(events appended, events
+    /// expected)`.
+    pub fn set_progress(&mut self, f: Option<Progress>) {
+        self.progress = f;
+    }
+
+    /// Plans and records a snapshot of identities: the HR feed (`source = "hr"`) or the
+    /// non-human identity inventory (`"nhi"`).
+    pub fn import_identities(
+        &mut self,
+        source: &str,
+        identities: Vec<Identity>,
+        options: &ImportOptions,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ImportSummary, StoreError> {
+        let plan = self
+            .store
+            .read(|r| r.plan_identities(source, identities, options))?;
+        self.apply(plan, actor, now)
+    }
+
+    /// Plans and records a snapshot of one system.
+    pub fn import_system(
+        &mut self,
+        snapshot: SystemImport,
+        options: &ImportOptions,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ImportSummary, StoreError> {
+        let plan = self.store.read(|r| r.plan_system(snapshot, options))?;
+        self.apply(plan, actor, now)
+    }
+
+    /// Plans and records the role catalogue.
+    pub fn import_roles(
+        &mut self,
+        roles: Vec<Role>,
+        options: &ImportOptions,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ImportSummary, StoreError> {
+        let plan = self.store.read(|r| r.plan_roles(roles, options))?;
+        self.apply(plan, actor, now)
+    }
+
+    /// Plans and records warrant records.
+    pub fn import_warrants(
+        &mut self,
+        records: Vec<WarrantRecord>,
+        options: &ImportOptions,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ImportSummary, StoreError> {
+        let plan = self.store.read(|r| r.plan_warrants(records, options))?;
+        self.apply(plan, actor, now)
+    }
+
+    /// Records a plan: `import.applied` and the delta events, in batches of at most
+    /// [`UNIT_CHANGES`] changes, each committed on its own. If a batch after the first fails,
+    /// the error says how much was recorded ([`StoreError::ImportInterrupted`]); importing
+    /// the same snapshot again completes it.
+    pub fn apply(
+        &mut self,
+        plan: ImportPlan,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<ImportSummary, StoreError> {
+        let progress = self.progress.clone();
+        let ImportPlan {
+            source,
+            applied,
+            mut events,
+            warnings,
+            rows,
+        } = plan;
+        if events.is_empty() && applied.resumes.is_none() {
+            return Ok(ImportSummary {
+                source,
+                import_seq: None,
+                changes: BTreeMap::new(),
+                warnings,
+                resumed: None,
+            });
+        }
+        let total: u64 = applied.changes.values().sum();
+        let changes = applied.changes.clone();
+        let resumed = applied.resumes;
+        let drop_indexes = self.indexes_to_drop(&rows)?;
+        let mut counted = 0u64;
+        let mut first = Some(applied);
+        let mut import_seq = 0;
+        let mut units = unit_boundaries(&events);
+        units.reverse();
+        let expected = events.len() as u64 + 1;
+        let mut appended = 0u64;
+        let mut remaining_events = events.drain(..);
+        let mut done = 0;
+        loop {
+            let len = units.pop().unwrap_or(0);
+            let unit: Vec<EventData> = remaining_events.by_ref().take(len).collect();
+            let last = units.is_empty();
+            let unit_changes: u64 = unit.iter().map(|e| e.changes() as u64).sum();
+            let durability = if last {
+                Durability::Full
+            } else {
+                Durability::Batch
+            };
+            let head = first.take();
+            let dropping = if head.is_some() {
+                drop_indexes.clone()
+            } else {
+                Vec::new()
+            };
+            let base = appended;
+            let result = self.store.write_with(actor, now, durability, |w| {
+                if let Some(p) = progress.clone() {
+                    w.set_progress(std::sync::Arc::new(move |a, _| p(base + a, expected)));
+                }
+                for index in &dropping {
+                    w.db()?
+                        .batch(&format!("DROP INDEX IF EXISTS {}", index.name))?;
+                }
+                let seq = match head {
+                    Some(head) => w.append(InventoryEvent::ImportApplied(head))?,
+                    None => import_seq,
+                };
+                let mut unit = unit;
+                for e in &mut unit {
+                    if let EventData::Inventory(e) = e {
+                        e.set_import(seq);
+                    }
+                }
+                w.append_all(unit)?;
+                Ok::<_, StoreError>((seq, w.appended()))
+            });
+            match result {
+                Ok((seq, n)) => {
+                    import_seq = seq;
+                    appended += n;
+                    counted += unit_changes;
+                    self.dropped.extend(dropping);
+                    if let Some(p) = &progress {
+                        p(appended, expected);
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(e) => {
+                    return Err(StoreError::ImportInterrupted {
+                        source_name: source,
+                        import: import_seq,
+                        recorded: counted,
+                        total,
+                        cause: Box::new(e),
+                    });
+                }
+            }
+            done += 1;
+            if last {
+                break;
+            }
+            if self.store.backend() == Backend::Sqlite {
+                // Let a writer of another process, polling for SQLite's lock every
+                // millisecond, in before the next batch.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        if !self.bulk {
+            self.rebuild()?;
+        }
+        Ok(ImportSummary {
+            source,
+            import_seq: Some(import_seq),
+            changes,
+            warnings,
+            resumed,
+        })
+    }
+
+    /// Records changes to the inventory that belong to no import (re-linked accounts), in
+    /// batches like [`ImportLock::apply`]. Returns the number of records.
+    pub fn append(
+        &mut self,
+        events: Vec<EventData>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let total: u64 = events.iter().map(|e| e.changes() as u64).sum();
+        let mut units = unit_boundaries(&events);
+        units.reverse();
+        let mut events = events.into_iter();
+        while let Some(len) = units.pop() {
+            let unit: Vec<EventData> = events.by_ref().take(len).collect();
+            let durability = if units.is_empty() {
+                Durability::Full
+            } else {
+                Durability::Batch
+            };
+            self.store
+                .write_with(actor, now, durability, |w| w.append_all(unit))?;
+        }
+        Ok(total)
+    }
+
+    /// Which indexes the first batch of an import drops: on SQLite, a history table's
+    /// secondary index when the import adds many versions to a table that is still empty
+    /// (the first load of a store). A table that already holds data keeps its indexes, so
+    /// that questions asked during the import stay fast.
+    fn indexes_to_drop(
+        &self,
+        rows: &[(&'static str, usize)],
+    ) -> Result<Vec<&'static DeferrableIndex>, StoreError> {
+        if self.store.backend() != Backend::Sqlite {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for (table, n) in rows {
+            if *n < BULK_ROWS {
+                continue;
+            }
+            for index in DEFERRABLE_INDEXES.iter().filter(|i| i.table == *table) {
+                if self.dropped.iter().any(|d| d.name == index.name) {
+                    continue;
+                }
+                let empty = self.store.read(|r| {
+                    Ok::<_, StoreError>(
+                        r.conn
+                            .query_opt(
+                                &format!("SELECT 1 FROM {} LIMIT 1", index.table),
+                                &[],
+                                |r| r.i64(0),
+                            )?
+                            .is_none(),
+                    )
+                })?;
+                if empty {
+                    out.push(index);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the indexes dropped so far, in a transaction of its own.
+    fn rebuild(&mut self) -> Result<(), StoreError> {
+        if self.dropped.is_empty() {
+            return Ok(());
+        }
+        let dropped = std::mem::take(&mut self.dropped);
+        self.store
+            .maintain(|conn| dropped.iter().try_for_each(|i| conn.batch(i.create)))
+    }
+
+    /// Rebuilds what a bulk load dropped and releases the lock.
+    pub fn release(mut self) -> Result<(), StoreError> {
+        self.rebuild()
+    }
+}
+
+impl Drop for ImportLock<'_> {
+    fn drop(&mut self) {
+        // Best effort: a failure leaves the index to the next import (see `import_lock`).
+        let _ = self.rebuild();
+        if let Some(holder) = self.holder.take() {
+            release_import_lock(holder, &self.store.shared.memory_import);
+        }
+    }
+}
+
+/// Cuts events into write transactions of at most [`UNIT_CHANGES`] changes (at least one
+/// event each); returns the number of events in each. No events make one empty unit (an
+/// import that records only its `import.applied`).
+fn unit_boundaries(events: &[EventData]) -> Vec<usize> {
+    let mut units = Vec::new();
+    let (mut n, mut changes) = (0usize, 0u64);
+    for e in events {
+        let c = e.changes() as u64;
+        if n > 0 && changes + c > UNIT_CHANGES {
+            units.push(n);
+            (n, changes) = (0, 0);
+        }
+        n += 1;
+        changes += c;
+    }
+    units.push(n);
+    units
+}
+
+/// An import that stopped before all its changes were recorded, and that no later import of
+/// its source has completed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IncompleteImport {
+    /// Its `import.applied` event.
+    pub seq: u64,
+    /// The source.
+    pub source: String,
+    /// The snapshot time.
+    pub as_of: Timestamp,
+    /// Changes recorded.
+    pub recorded: u64,
+    /// Changes it announced.
+    pub total: u64,
+}
+
+impl Reader<'_> {
+    /// Imports interrupted before their last batch (their process died) and not completed
+    /// since: the history of their source after their snapshot time is partial.
+    pub fn incomplete_imports(&mut self) -> Result<Vec<IncompleteImport>, StoreError> {
+        let rows = self.conn.query(
+            "SELECT i.seq, i.source, i.as_of, i.changes, i.remaining FROM import i \
+             WHERE i.remaining > 0 AND NOT EXISTS \
+               (SELECT 1 FROM import later WHERE later.source = i.source AND later.seq > i.seq) \
+             ORDER BY i.seq",
+            &[],
+            |r| {
+                Ok((
+                    r.i64(0)? as u64,
+                    r.str(1)?,
+                    r.i64(2)?,
+                    r.str(3)?,
+                    r.i64(4)? as u64,
+                ))
+            },
+        )?;
+        rows.into_iter()
+            .map(|(seq, source, as_of, changes, remaining)| {
+                let changes: BTreeMap<String, u64> = serde_json::from_str(&changes)?;
+                let total: u64 = changes.values().sum();
+                Ok(IncompleteImport {
+                    seq,
+                    source,
+                    as_of: from_micros(as_of)?,
+                    recorded: total.saturating_sub(remaining),
+                    total,
+                })
+            })
+            .collect()
+    }
 }

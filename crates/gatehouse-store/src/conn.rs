@@ -1,4 +1,5 @@
 //! The two backends behind one small interface: run a statement, read rows, load rows in bulk.
+//! Private to the store: no other crate sees a connection, a SQL value or SQL text.
 //!
 //! Why not one generic driver: the embedded default must import a million grants in seconds,
 //! which needs SQLite's prepared statements in-process (rusqlite), while PostgreSQL needs
@@ -145,6 +146,26 @@ impl RowRef<'_, '_> {
             .ok_or_else(|| StoreError::Corrupt(format!("column {i} is unexpectedly NULL")))
     }
 
+    /// A text column parsed into a model type (a key, an enum word).
+    pub fn parse<T>(&self, i: usize) -> Result<T, StoreError>
+    where
+        T: std::str::FromStr,
+        StoreError: From<T::Err>,
+    {
+        self.with_str(i, |s| s.unwrap_or("").parse::<T>())?
+            .map_err(StoreError::from)
+    }
+
+    /// A nullable text column parsed into a model type.
+    pub fn opt_parse<T>(&self, i: usize) -> Result<Option<T>, StoreError>
+    where
+        T: std::str::FromStr,
+        StoreError: From<T::Err>,
+    {
+        self.with_str(i, |s| s.map(str::parse::<T>).transpose())?
+            .map_err(StoreError::from)
+    }
+
     /// A text column handed to `f` without copying it; NULL is `None`.
     pub fn with_str<T>(
         &self,
@@ -168,7 +189,20 @@ impl RowRef<'_, '_> {
     /// A bytes column.
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
         match self {
-            RowRef::Sqlite(r) => Ok(r.get::<_, Vec<u8>>(i)?),
+            RowRef::Sqlite(r) => match r.get_ref(i)? {
+                ValueRef::Blob(b) => Ok(b.to_vec()),
+                ValueRef::Null => Err(StoreError::Corrupt(format!(
+                    "column {i} is unexpectedly NULL"
+                ))),
+                other => Err(StoreError::Corrupt(format!(
+                    "column {i} holds {} where bytes belong",
+                    match other {
+                        ValueRef::Integer(_) => "an integer",
+                        ValueRef::Real(_) => "a real number",
+                        _ => "text",
+                    }
+                ))),
+            },
             RowRef::Pg(r) => Ok(r.try_get::<_, Vec<u8>>(i)?),
         }
     }
@@ -199,18 +233,11 @@ impl RowRef<'_, '_> {
             }
         }
     }
-
-    /// Number of columns.
-    pub fn column_count(&self) -> usize {
-        match self {
-            RowRef::Sqlite(r) => r.as_ref().column_count(),
-            RowRef::Pg(r) => r.len(),
-        }
-    }
 }
 
 /// Which backend a store uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// Embedded SQLite file.
     Sqlite,
@@ -218,60 +245,91 @@ pub enum Backend {
     Postgres,
 }
 
+/// Prepared statements of one PostgreSQL connection, by SQL text, at most [`Self::CAPACITY`]:
+/// the least recently used one is dropped (and deallocated by the server) when a new one would
+/// exceed it. SQL text is built from a fixed set of templates, never from values, so the set is
+/// small; the bound is what keeps a long-running server's memory flat regardless.
+#[derive(Default)]
+pub(crate) struct Statements {
+    map: HashMap<String, (postgres::Statement, u64)>,
+    tick: u64,
+}
+
+impl Statements {
+    pub(crate) const CAPACITY: usize = 256;
+
+    fn get(
+        &mut self,
+        client: &mut postgres::Client,
+        sql: &str,
+    ) -> Result<postgres::Statement, StoreError> {
+        self.tick += 1;
+        if let Some((s, used)) = self.map.get_mut(sql) {
+            *used = self.tick;
+            return Ok(s.clone());
+        }
+        if self.map.len() >= Self::CAPACITY
+            && let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            self.map.remove(&oldest);
+        }
+        let s = client.prepare(sql)?;
+        self.map.insert(sql.to_owned(), (s.clone(), self.tick));
+        Ok(s)
+    }
+
+    /// Statements held now.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
 /// A connection to either backend.
-pub enum Db {
+pub(crate) enum Conn {
     /// SQLite.
     Sqlite(rusqlite::Connection),
     /// PostgreSQL, with its prepared statements.
     Pg {
         /// The client.
         client: Box<postgres::Client>,
-        /// Statements prepared so far, by SQL text.
-        statements: HashMap<String, postgres::Statement>,
+        /// Statements prepared so far.
+        statements: Statements,
     },
 }
 
-impl Db {
+impl Conn {
     /// The backend.
-    pub fn backend(&self) -> Backend {
+    pub(crate) fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Pg { .. } => Backend::Postgres,
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Pg { .. } => Backend::Postgres,
         }
-    }
-
-    fn pg_statement(
-        client: &mut postgres::Client,
-        statements: &mut HashMap<String, postgres::Statement>,
-        sql: &str,
-    ) -> Result<postgres::Statement, StoreError> {
-        if let Some(s) = statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = client.prepare(sql)?;
-        statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
     }
 
     /// Runs several statements without parameters (migrations, transaction control).
-    pub fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+    pub(crate) fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(c) => c.execute_batch(sql)?,
-            Db::Pg { client, .. } => client.batch_execute(sql)?,
+            Conn::Sqlite(c) => c.execute_batch(sql)?,
+            Conn::Pg { client, .. } => client.batch_execute(sql)?,
         }
         Ok(())
     }
 
     /// Runs one statement; returns the number of rows changed.
-    pub fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    pub(crate) fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         match self {
-            Db::Sqlite(c) => {
+            Conn::Sqlite(c) => {
                 let mut st = c.prepare_cached(sql)?;
                 bind_sqlite(&mut st, params)?;
                 Ok(st.raw_execute()? as u64)
             }
-            Db::Pg { client, statements } => {
-                let st = Self::pg_statement(client, statements, sql)?;
+            Conn::Pg { client, statements } => {
+                let st = statements.get(client, sql)?;
                 let refs: Vec<&(dyn PgToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn PgToSql + Sync)).collect();
                 Ok(client.execute(&st, &refs)?)
@@ -280,7 +338,7 @@ impl Db {
     }
 
     /// Runs a query and maps every row.
-    pub fn query<T>(
+    pub(crate) fn query<T>(
         &mut self,
         sql: &str,
         params: &[Value],
@@ -295,14 +353,14 @@ impl Db {
     }
 
     /// Runs a query and hands every row to `f` as it is read, without collecting them.
-    pub fn query_each(
+    pub(crate) fn query_each(
         &mut self,
         sql: &str,
         params: &[Value],
         mut f: impl FnMut(&RowRef<'_, '_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite(c) => {
+            Conn::Sqlite(c) => {
                 let mut st = c.prepare_cached(sql)?;
                 bind_sqlite(&mut st, params)?;
                 let mut rows = st.raw_query();
@@ -310,8 +368,8 @@ impl Db {
                     f(&RowRef::Sqlite(row))?;
                 }
             }
-            Db::Pg { client, statements } => {
-                let st = Self::pg_statement(client, statements, sql)?;
+            Conn::Pg { client, statements } => {
+                let st = statements.get(client, sql)?;
                 let refs: Vec<&(dyn PgToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn PgToSql + Sync)).collect();
                 let mut it = client.query_raw(&st, refs)?;
@@ -325,17 +383,24 @@ impl Db {
     }
 
     /// Runs a query expected to return at most one row.
-    pub fn query_opt<T>(
+    pub(crate) fn query_opt<T>(
         &mut self,
         sql: &str,
         params: &[Value],
-        f: impl FnMut(&RowRef<'_, '_>) -> Result<T, StoreError>,
+        mut f: impl FnMut(&RowRef<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        Ok(self.query(sql, params, f)?.into_iter().next())
+        let mut out = None;
+        self.query_each(sql, params, |r| {
+            if out.is_none() {
+                out = Some(f(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// A single integer (`SELECT count(*) …`); NULL reads as 0.
-    pub fn scalar(&mut self, sql: &str, params: &[Value]) -> Result<i64, StoreError> {
+    pub(crate) fn scalar(&mut self, sql: &str, params: &[Value]) -> Result<i64, StoreError> {
         Ok(self
             .query_opt(sql, params, |r| r.opt_i64(0))?
             .flatten()
@@ -344,7 +409,7 @@ impl Db {
 
     /// Inserts many rows into `table(columns…)`: prepared statements on SQLite, `COPY` on
     /// PostgreSQL.
-    pub fn insert_rows(
+    pub(crate) fn insert_rows(
         &mut self,
         table: &str,
         columns: &[&str],
@@ -354,7 +419,7 @@ impl Db {
             return Ok(());
         }
         match self {
-            Db::Sqlite(c) => {
+            Conn::Sqlite(c) => {
                 let mut sql = format!("INSERT INTO {table} ({}) VALUES (", columns.join(", "));
                 for i in 0..columns.len() {
                     let _ = write!(sql, "{}${}", if i == 0 { "" } else { ", " }, i + 1);
@@ -365,7 +430,7 @@ impl Db {
                     st.execute(rusqlite::params_from_iter(row.iter()))?;
                 }
             }
-            Db::Pg { client, .. } => {
+            Conn::Pg { client, .. } => {
                 let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
                 let mut writer = client.copy_in(&sql)?;
                 let mut buf = String::with_capacity(64 * 1024);
@@ -391,6 +456,15 @@ impl Db {
             }
         }
         Ok(())
+    }
+
+    /// Statements prepared on this connection (PostgreSQL; SQLite keeps its own bounded cache).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn prepared(&self) -> usize {
+        match self {
+            Conn::Sqlite(_) => 0,
+            Conn::Pg { statements, .. } => statements.len(),
+        }
     }
 }
 
@@ -434,9 +508,7 @@ fn copy_text(buf: &mut String, v: &Value) {
         }
         Value::Blob(b) => {
             buf.push_str("\\\\x");
-            for byte in b {
-                let _ = write!(buf, "{byte:02x}");
-            }
+            buf.push_str(&hex::encode(b));
         }
     }
 }

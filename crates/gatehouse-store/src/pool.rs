@@ -1,0 +1,217 @@
+//! A small pool of connections, and the one place that opens them with the right settings.
+//!
+//! Why not an off-the-shelf pool: ours needs no reaper thread and no eager connections (a CLI
+//! command uses one or two), must keep the single connection of an in-memory database alive
+//! for the life of the store, and must discard a connection whose transaction could not be
+//! closed. That is the whole of it, below.
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::conn::{Backend, Conn, Statements};
+use crate::error::StoreError;
+
+/// How long a caller waits for a connection before [`StoreError::Busy`].
+const WAIT: Duration = Duration::from_secs(60);
+
+/// How long SQLite waits for a lock held by another process, one millisecond at a time (so
+/// that a short gap between an import's batches is enough for a waiting decision to get in).
+const SQLITE_BUSY: Duration = Duration::from_secs(60);
+
+/// Where connections go and how they are set up.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A SQLite file, or `:memory:`.
+    Sqlite {
+        path: String,
+        /// Read through a memory map (connections that answer point-in-time questions).
+        mmap: bool,
+    },
+    /// A PostgreSQL URL.
+    Postgres { url: String },
+}
+
+impl Target {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Target::Sqlite { .. } => Backend::Sqlite,
+            Target::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    pub(crate) fn in_memory(&self) -> bool {
+        matches!(self, Target::Sqlite { path, .. } if path == ":memory:")
+    }
+
+    /// Opens one connection with the store's settings.
+    pub(crate) fn connect(&self) -> Result<Conn, StoreError> {
+        match self {
+            Target::Postgres { url } => {
+                let client = postgres::Client::connect(url, postgres::NoTls)?;
+                Ok(Conn::Pg {
+                    client: Box::new(client),
+                    statements: Statements::default(),
+                })
+            }
+            Target::Sqlite { path, mmap } => {
+                let mut conn = rusqlite::Connection::open(path)?;
+                conn.busy_handler(Some(sqlite_busy))?;
+                conn.set_prepared_statement_cache_capacity(64);
+                // WAL: readers never wait for a writer and always see one committed state,
+                // so questions keep their answers while an import writes batch after batch.
+                // FULL sync makes every commit durable (a signed checkpoint never covers a
+                // transaction a power cut could lose); an import lowers it for its own
+                // batches and makes them durable at its end. Foreign keys are declared but
+                // not enforced here (the projection writes only rows whose references exist;
+                // `ledger verify` replays the log to catch anything else).
+                conn.execute_batch(
+                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
+                     PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
+                )?;
+                if *mmap {
+                    conn.execute_batch("PRAGMA mmap_size = 2147418112")?;
+                }
+                Ok(Conn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Retries a lock held by another connection every millisecond, for up to [`SQLITE_BUSY`].
+fn sqlite_busy(attempt: i32) -> bool {
+    if Duration::from_millis(attempt.max(0) as u64) >= SQLITE_BUSY {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
+
+struct State {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+/// Connections to one store.
+pub(crate) struct Pool {
+    target: Target,
+    max: usize,
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+/// A connection borrowed from the pool; it goes back when dropped, unless it was marked
+/// broken.
+pub(crate) struct Lease<'p> {
+    pool: &'p Pool,
+    conn: Option<Conn>,
+    broken: bool,
+}
+
+impl Pool {
+    /// A pool of at most `max` connections; an in-memory database gets exactly one, opened
+    /// now and kept.
+    pub(crate) fn new(target: Target, max: usize) -> Result<Pool, StoreError> {
+        let mut state = State {
+            idle: Vec::new(),
+            open: 0,
+        };
+        let max = if target.in_memory() { 1 } else { max.max(1) };
+        if target.in_memory() {
+            state.idle.push(target.connect()?);
+            state.open = 1;
+        }
+        Ok(Pool {
+            target,
+            max,
+            state: Mutex::new(state),
+            freed: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Borrows a connection: an idle one, a new one while fewer than `max` are open, or the
+    /// next one returned.
+    pub(crate) fn get(&self) -> Result<Lease<'_>, StoreError> {
+        let deadline = Instant::now() + WAIT;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Corrupt("the connection pool is poisoned".into()))?;
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Lease {
+                    pool: self,
+                    conn: Some(conn),
+                    broken: false,
+                });
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.target.connect() {
+                    Ok(conn) => Ok(Lease {
+                        pool: self,
+                        conn: Some(conn),
+                        broken: false,
+                    }),
+                    Err(e) => {
+                        if let Ok(mut s) = self.state.lock() {
+                            s.open -= 1;
+                        }
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Busy(WAIT.as_secs()));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, deadline - now)
+                .map_err(|_| StoreError::Corrupt("the connection pool is poisoned".into()))?
+                .0;
+        }
+    }
+
+    /// Connections open now (idle or lent).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn open(&self) -> usize {
+        self.state.lock().map(|s| s.open).unwrap_or(0)
+    }
+}
+
+impl Lease<'_> {
+    /// The connection.
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        // INVARIANT: `conn` is only taken in `drop`.
+        self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+
+    /// Marks the connection unusable (a transaction that could not be rolled back): it is
+    /// closed instead of being returned.
+    pub(crate) fn discard(&mut self) {
+        if !self.pool.target.in_memory() {
+            self.broken = true;
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if let Ok(mut state) = self.pool.state.lock() {
+            if self.broken {
+                state.open -= 1;
+                drop(conn);
+            } else {
+                state.idle.push(conn);
+            }
+        }
+        self.pool.freed.notify_one();
+    }
+}
