@@ -111,6 +111,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../../docs/errors.md");
+        for c in ErrorCode::ALL {
+            let row = format!("| `{}` | `{}` |", c.as_str(), c.name());
+            assert!(doc.contains(&row), "docs/errors.md has no row `{row}`");
+        }
+    }
+
+    #[test]
     fn codes_and_names_are_unique() {
         let mut codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();

@@ -18,6 +18,13 @@ enum Script {
     },
     /// Written once, in SQLite's dialect.
     Common(&'static str),
+    /// For PostgreSQL alone (SQLite records the version and does nothing).
+    PostgresOnly(&'static str),
+    /// Written once in SQLite's dialect, with more for PostgreSQL alone after it.
+    CommonThenPostgres {
+        common: &'static str,
+        postgres: &'static str,
+    },
 }
 
 /// `(version, name, script)`, in order. Never edit a released one; add a new one.
@@ -53,10 +60,25 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
             "../migrations/common/0004_import_progress.sql"
         )),
     ),
+    (
+        5,
+        "current_versions",
+        Script::PostgresOnly(include_str!(
+            "../migrations/postgres/0005_current_versions.sql"
+        )),
+    ),
+    (
+        6,
+        "account_login",
+        Script::CommonThenPostgres {
+            common: include_str!("../migrations/common/0006_account_login.sql"),
+            postgres: include_str!("../migrations/postgres/0006_account_login.sql"),
+        },
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.
@@ -96,6 +118,12 @@ fn script(backend: Backend, s: &Script) -> String {
         (Script::PerBackend { postgres, .. }, Backend::Postgres) => (*postgres).to_owned(),
         (Script::Common(sql), Backend::Sqlite) => (*sql).to_owned(),
         (Script::Common(sql), Backend::Postgres) => for_postgres(sql),
+        (Script::PostgresOnly(_), Backend::Sqlite) => String::new(),
+        (Script::PostgresOnly(sql), Backend::Postgres) => (*sql).to_owned(),
+        (Script::CommonThenPostgres { common, .. }, Backend::Sqlite) => (*common).to_owned(),
+        (Script::CommonThenPostgres { common, postgres }, Backend::Postgres) => {
+            format!("{}\n{postgres}", for_postgres(common))
+        }
     }
 }
 
@@ -169,7 +197,10 @@ pub(crate) fn migrate(conn: &mut Conn) -> Result<Vec<Migration>, StoreError> {
             if *version <= current {
                 return Ok(false);
             }
-            conn.batch(&script(backend, text))?;
+            let sql = script(backend, text);
+            if !sql.is_empty() {
+                conn.batch(&sql)?;
+            }
             conn.exec(
                 "INSERT INTO schema_migration (version, name) VALUES ($1, $2)",
                 &[Value::Int(*version), Value::from(*name)],

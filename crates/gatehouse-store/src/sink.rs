@@ -46,7 +46,8 @@ pub(crate) struct Versioned {
     pub(crate) keys: &'static [&'static str],
 }
 
-/// A column set by key, many rows at once (last logins).
+/// A value kept by key in a narrow table, written many rows at once (last logins): the row is
+/// inserted, or its value replaced; within one flush the last value given for a key wins.
 #[derive(Debug)]
 pub(crate) struct KeyedUpdate {
     pub(crate) table: &'static str,
@@ -131,7 +132,7 @@ impl Sink {
         self.pending += 1;
     }
 
-    /// Buffers `column = value` for the row with `key`.
+    /// Buffers `column = value` for the row with `key` (inserted if missing).
     pub(crate) fn update(&mut self, spec: &'static KeyedUpdate, key: i64, value: i64) {
         slot(&mut self.updates, spec).push((key, value));
         self.pending += 1;
@@ -271,24 +272,36 @@ fn flush_updates(
     if rows.is_empty() {
         return Ok(());
     }
+    // The last value per key, in key order (an upsert may not touch a row twice).
+    let mut last: FxHashMap<i64, i64> = FxHashMap::default();
+    for (key, value) in rows {
+        last.insert(*key, *value);
+    }
+    let mut rows: Vec<(i64, i64)> = last.into_iter().collect();
+    rows.sort_unstable();
     match db {
         Conn::Sqlite(_) => {
             let sql = cached_sql((u.table, 2), || {
                 format!(
-                    "UPDATE {} SET {} = $1 WHERE {} = $2",
-                    u.table, u.column, u.key
+                    "INSERT INTO {t} ({k}, {c}) VALUES ($1, $2) \
+                     ON CONFLICT ({k}) DO UPDATE SET {c} = excluded.{c}",
+                    t = u.table,
+                    k = u.key,
+                    c = u.column
                 )
             });
-            for (key, value) in rows {
-                db.exec(sql, &[Value::Int(*value), Value::Int(*key)])?;
+            for (key, value) in &rows {
+                db.exec(sql, &[Value::Int(*key), Value::Int(*value)])?;
             }
         }
         Conn::Pg { client, .. } => {
             let sql = cached_sql((u.table, 3), || {
                 format!(
-                    "UPDATE {} t SET {} = v.value FROM unnest($1::bigint[], $2::bigint[]) \
-                     AS v(id, value) WHERE t.{} = v.id",
-                    u.table, u.column, u.key
+                    "INSERT INTO {t} ({k}, {c}) SELECT * FROM unnest($1::bigint[], $2::bigint[]) \
+                     ON CONFLICT ({k}) DO UPDATE SET {c} = excluded.{c}",
+                    t = u.table,
+                    k = u.key,
+                    c = u.column
                 )
             });
             let keys: Vec<i64> = rows.iter().map(|r| r.0).collect();

@@ -537,7 +537,7 @@ both!(
         let mut lock = store.import_lock().unwrap();
         let events = store
             .read(|r| {
-                r.plan_relink(t("2026-04-01"), |_, accounts| {
+                r.plan_relink(t("2026-04-01"), &[], |_, accounts| {
                     for a in accounts.iter_mut() {
                         if a.native_id == "svc" {
                             a.identity = Some(IdentityKey::new("E3").unwrap());
@@ -946,7 +946,7 @@ both!(
             assert_eq!(err.code(), ErrorCode::SchemaTooNew);
             assert!(
                 err.to_string().starts_with(
-                    "the store has schema version 99, newer than this gatehouse understands (4)"
+                    "the store has schema version 99, newer than this gatehouse understands (6)"
                 ),
                 "{err}"
             );
@@ -964,13 +964,41 @@ fn an_outdated_store_is_refused_until_migrated() {
         testing::postgres_url(),
     ] {
         let store = Store::open(&location, &OpenOptions::create()).unwrap();
-        assert_eq!(store.migrations_applied().len(), 4);
-        // As the previous release left it: without migration 4.
+        assert_eq!(store.migrations_applied().len(), 6);
+        // As the previous release left it: without migrations 4 to 6, and with a last login.
+        import_system(&store, erp(vec![]), &opts("2026-01-01")).unwrap();
+        import_system(
+            &store,
+            {
+                let mut e = erp(vec![]);
+                e.accounts[0].last_login = Some(t("2026-01-20"));
+                e
+            },
+            &opts("2026-02-01"),
+        )
+        .unwrap();
+        let before = testing::rows(
+            &store,
+            "SELECT account_id, last_login FROM account_login",
+            &[],
+        );
+        assert_eq!(before.len(), 1);
         testing::batch(&store, "DROP INDEX event_kind");
         testing::batch(&store, "ALTER TABLE import DROP COLUMN remaining");
+        testing::batch(&store, "ALTER TABLE account ADD COLUMN last_login BIGINT");
         testing::execute(
             &store,
-            "DELETE FROM schema_migration WHERE version = 4",
+            "UPDATE account SET last_login = $1 WHERE account_id = $2",
+            &[before[0][1].clone(), before[0][0].clone()],
+        );
+        testing::batch(&store, "DROP TABLE account_login");
+        if store.backend() == gatehouse_store::Backend::Postgres {
+            testing::batch(&store, "DROP INDEX identity_version_current");
+            testing::batch(&store, "DROP INDEX account_version_current");
+        }
+        testing::execute(
+            &store,
+            "DELETE FROM schema_migration WHERE version >= 4",
             &[],
         );
         drop(store);
@@ -985,8 +1013,18 @@ fn an_outdated_store_is_refused_until_migrated() {
                 .iter()
                 .map(|m| m.version)
                 .collect::<Vec<_>>(),
-            vec![4]
+            vec![4, 5, 6]
         );
+        assert_eq!(
+            testing::rows(
+                &store,
+                "SELECT account_id, last_login FROM account_login",
+                &[]
+            ),
+            before
+        );
+        // The migrated store is the state its events rebuild.
+        rebuilt_matches(&store);
         drop(store);
         let store = Store::open(&location, &OpenOptions::migrate()).unwrap();
         assert!(store.migrations_applied().is_empty());

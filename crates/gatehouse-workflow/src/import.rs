@@ -11,7 +11,7 @@ use gatehouse_connect::{
     CorrelationReport, Correlator, IdentityIndex, Outcome, Problem, ReadOptions, read_hr, read_nhi,
     read_roles, read_system, read_warrants,
 };
-use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, Timestamp};
+use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, SystemKey, Timestamp};
 use gatehouse_store::inventory::Directory;
 use gatehouse_store::{
     ImportLock, ImportOptions, ImportSummary, Progress, Store, StoreError, SystemImport,
@@ -92,6 +92,7 @@ fn index_of(store: &Store) -> Result<Arc<IdentityIndex>, StoreError> {
 pub fn relink(
     lock: &mut ImportLock<'_>,
     as_of: Timestamp,
+    skip: &[SystemKey],
     actor: &str,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
@@ -101,11 +102,15 @@ pub fn relink(
     }
     let index = index_of(store)?;
     let events = store.read(|r| {
-        r.plan_relink(as_of, |config: &SystemConfig, accounts: &mut [Account]| {
-            if let Ok(c) = Correlator::new(&config.correlation) {
-                c.correlate_accounts(accounts, &index);
-            }
-        })
+        r.plan_relink(
+            as_of,
+            skip,
+            |config: &SystemConfig, accounts: &mut [Account]| {
+                if let Ok(c) = Correlator::new(&config.correlation) {
+                    c.correlate_accounts(accounts, &index);
+                }
+            },
+        )
     })?;
     lock.append(events, actor, now)
 }
@@ -113,7 +118,7 @@ pub fn relink(
 /// Re-runs correlation for every system as a command of its own.
 pub fn recorrelate(store: &Store, actor: &str, now: Timestamp) -> Result<u64, WorkflowError> {
     let mut lock = store.import_lock()?;
-    Ok(relink(&mut lock, now, actor, now)?)
+    Ok(relink(&mut lock, now, &[], actor, now)?)
 }
 
 fn options(
@@ -170,13 +175,25 @@ pub fn parse(
 }
 
 /// Applies a parsed source to the store, under the import lock: the delta is computed in a
-/// read transaction and recorded in batches (see [`ImportLock::apply`]).
+/// read transaction and recorded in batches (see [`ImportLock::apply`]). After identities
+/// change, every system's accounts are re-linked.
 pub fn apply(
     lock: &mut ImportLock<'_>,
     parsed: Parsed,
     settings: &ImportSettings,
     actor: &str,
     now: Timestamp,
+) -> Result<ImportReport, WorkflowError> {
+    apply_source(lock, parsed, settings, actor, now, true)
+}
+
+fn apply_source(
+    lock: &mut ImportLock<'_>,
+    parsed: Parsed,
+    settings: &ImportSettings,
+    actor: &str,
+    now: Timestamp,
+    relink_after_identities: bool,
 ) -> Result<ImportReport, WorkflowError> {
     let store = lock.store();
     let report = |summary, outcome: Outcome, files, correlation, recorrelated| ImportReport {
@@ -191,10 +208,10 @@ pub fn apply(
         Parsed::Identities(snapshot, name) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
             let summary = lock.import_identities(name, snapshot.identities, &opts, actor, now)?;
-            let recorrelated = if summary.unchanged() {
+            let recorrelated = if summary.unchanged() || !relink_after_identities {
                 0
             } else {
-                relink(lock, opts.as_of, actor, now)?
+                relink(lock, opts.as_of, &[], actor, now)?
             };
             Ok(report(
                 summary,
@@ -261,11 +278,24 @@ pub fn import(
     Ok(report)
 }
 
+/// What a folder import did.
+#[derive(Debug, Clone)]
+pub struct FolderReport {
+    /// Each source's report, in import order.
+    pub sources: Vec<ImportReport>,
+    /// Accounts of systems outside the folder re-linked because identities changed.
+    pub relinked: u64,
+}
+
 /// Imports every source of a snapshot folder (see [`snapshot_sources`]) in order, each on its
 /// own, as one bulk load under one import lock. While one source is applied, the next is read
 /// on another core. Stops at the first source that fails; the sources before it stay
 /// imported, and the error says which were imported and which were not. `each` is told about
 /// every source as it is done.
+///
+/// When the folder changes identities, the accounts of its own systems are correlated again
+/// as those systems are imported; only systems the folder does not hold are re-linked, once,
+/// at the end.
 pub fn import_folder(
     store: &Store,
     dir: &Path,
@@ -274,7 +304,7 @@ pub fn import_folder(
     now: Timestamp,
     progress: Option<Progress>,
     mut each: impl FnMut(&Path, &ImportReport),
-) -> Result<Vec<ImportReport>, WorkflowError> {
+) -> Result<FolderReport, WorkflowError> {
     let sources = snapshot_sources(dir).map_err(|e| {
         StoreError::refused(
             ErrorCode::SourceUnreadable,
@@ -310,7 +340,8 @@ pub fn import_folder(
         });
         let mut reports = Vec::with_capacity(sources.len());
         for (path, parsed) in rx {
-            let applied = parsed.and_then(|p| apply(&mut lock, p, settings, actor, now));
+            let applied =
+                parsed.and_then(|p| apply_source(&mut lock, p, settings, actor, now, false));
             match applied {
                 Ok(r) => {
                     each(&path, &r);
@@ -319,13 +350,31 @@ pub fn import_folder(
                 Err(cause) => return Err((reports.len(), path, cause)),
             }
         }
-        Ok(reports)
+        let identities_changed = reports
+            .iter()
+            .any(|r| matches!(r.summary.source.as_str(), "hr" | "nhi") && !r.summary.unchanged());
+        let relinked = if identities_changed {
+            let in_folder: Vec<SystemKey> = reports
+                .iter()
+                .filter_map(|r| r.summary.source.strip_prefix("system:"))
+                .filter_map(|k| k.parse().ok())
+                .collect();
+            let as_of = settings.as_of.unwrap_or(now);
+            relink(&mut lock, as_of, &in_folder, actor, now)
+                .map_err(|e| (reports.len(), dir.to_path_buf(), e.into()))?
+        } else {
+            0
+        };
+        Ok(FolderReport {
+            sources: reports,
+            relinked,
+        })
     });
     let rebuilt = lock.release();
     match result {
-        Ok(reports) => {
+        Ok(report) => {
             rebuilt?;
-            Ok(reports)
+            Ok(report)
         }
         Err((done, failed, cause)) => Err(WorkflowError::Folder {
             imported: names[..done]
@@ -333,8 +382,9 @@ pub fn import_folder(
                 .map(|p| p.display().to_string())
                 .collect(),
             failed: failed.display().to_string(),
-            not_attempted: names[done + 1..]
+            not_attempted: names
                 .iter()
+                .skip(done + 1)
                 .map(|p| p.display().to_string())
                 .collect(),
             cause: Box::new(cause),

@@ -14,8 +14,8 @@ mod import;
 pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess};
 
 pub use import::{
-    ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder, parse, recorrelate,
-    relink, snapshot_sources,
+    FolderReport, ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder,
+    parse, recorrelate, relink, snapshot_sources,
 };
 
 /// What can go wrong in a workflow.

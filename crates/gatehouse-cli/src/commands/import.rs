@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use gatehouse_model::parse_timestamp;
 use gatehouse_store::Store;
-use gatehouse_workflow::{ImportReport, ImportSettings, Source};
+use gatehouse_workflow::{FolderReport, ImportReport, ImportSettings, Source};
 
 use crate::context::Ctx;
 use crate::progress::EventBar;
@@ -237,9 +237,9 @@ pub fn import_folder(
     dir: &Path,
     settings: &ImportSettings,
     verbose: bool,
-) -> Result<Vec<ImportReport>> {
+) -> Result<FolderReport> {
     let bar = EventBar::new(&format!("importing {}", dir.display()));
-    let reports = gatehouse_workflow::import_folder(
+    let report = gatehouse_workflow::import_folder(
         store,
         dir,
         settings,
@@ -255,7 +255,14 @@ pub fn import_folder(
             }
         },
     )?;
-    Ok(reports)
+    drop(bar);
+    if verbose && report.relinked > 0 {
+        println!(
+            "{} of systems outside the folder re-linked to changed identities",
+            plural(report.relinked, "account")
+        );
+    }
+    Ok(report)
 }
 
 /// Runs `gatehouse import …`.

@@ -709,9 +709,12 @@ impl Reader<'_> {
     /// any) and sets `identity` and `linked_by`. Returns the `account.correlated` events of
     /// every link that changes, taking effect at `as_of` (the snapshot time of the identity
     /// import that made them necessary), for [`ImportLock::append`].
+    /// Systems in `skip` are left out (a snapshot folder re-imports them, correlating every
+    /// account of theirs anyway).
     pub fn plan_relink(
         &mut self,
         as_of: Timestamp,
+        skip: &[SystemKey],
         mut correlate: impl FnMut(&SystemConfig, &mut [Account]),
     ) -> Result<Vec<EventData>, StoreError> {
         let systems: Vec<String> =
@@ -720,7 +723,10 @@ impl Reader<'_> {
         let mut events = Vec::new();
         for key in systems {
             let key: SystemKey = key.parse()?;
-            let state = self.load_system(&key)?;
+            if skip.contains(&key) {
+                continue;
+            }
+            let state = self.load_system_parts(&key, false)?;
             let Some(config) = state.config else { continue };
             let mut natives: Vec<&String> = state.accounts.keys().collect();
             natives.sort();
@@ -772,6 +778,16 @@ impl Reader<'_> {
     }
 
     fn load_system(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
+        self.load_system_parts(key, true)
+    }
+
+    /// A system's current state; without `grants`, only its configuration and accounts
+    /// (what re-linking needs).
+    fn load_system_parts(
+        &mut self,
+        key: &SystemKey,
+        grants_too: bool,
+    ) -> Result<SystemState, StoreError> {
         let db = &mut *self.conn;
         let row = db.query_opt(
             "SELECT system_id, config FROM system WHERE key = $1",
@@ -785,9 +801,10 @@ impl Reader<'_> {
         let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
         db.query_each(
                 &format!(
-                    "SELECT a.account_id, a.native_id, a.last_login, v.username, v.identity, v.linked_by, \
+                    "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, v.linked_by, \
                       v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
                      FROM account_version v CROSS JOIN account a \
+                     LEFT JOIN account_login l ON l.account_id = a.account_id \
                      WHERE v.system_id = $1 AND v.valid_to = {OPEN} AND a.account_id = v.account_id"
                 ),
                 &[Value::Int(sid)],
@@ -813,6 +830,13 @@ impl Reader<'_> {
                     Ok(())
                 },
             )?;
+        if !grants_too {
+            return Ok(SystemState {
+                config: Some(config),
+                accounts,
+                ..SystemState::default()
+            });
+        }
         let entitlements = db
             .query(
                 &format!(

@@ -261,7 +261,8 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
     // Accounts: native ids and last logins (ids are dense from 1), then versions in key order.
     let mut natives: Vec<(Box<str>, Option<i64>)> = Vec::new();
     db.query_each(
-        "SELECT account_id, native_id, last_login FROM account ORDER BY account_id",
+        "SELECT a.account_id, a.native_id, l.last_login FROM account a \
+         LEFT JOIN account_login l ON l.account_id = a.account_id ORDER BY a.account_id",
         &[],
         |r| {
             let id = r.i64(0)?.max(0) as usize;

@@ -56,6 +56,10 @@ pub(crate) const TABLES: &[StateTable] = &[
         keys: "account_id",
     },
     StateTable {
+        name: "account_login",
+        keys: "account_id",
+    },
+    StateTable {
         name: "account_version",
         keys: "system_id, account_id, seq",
     },
@@ -88,7 +92,7 @@ const IDENTITY: TableSpec = TableSpec {
 };
 const ACCOUNT: TableSpec = TableSpec {
     name: "account",
-    columns: &["account_id", "system_id", "native_id", "last_login"],
+    columns: &["account_id", "system_id", "native_id"],
     phase: Phase::Objects,
 };
 const ENTITLEMENT: TableSpec = TableSpec {
@@ -185,7 +189,7 @@ const GRANTS: Versioned = Versioned {
 };
 
 const LAST_LOGIN: KeyedUpdate = KeyedUpdate {
-    table: "account",
+    table: "account_login",
     key: "account_id",
     column: "last_login",
 };
@@ -669,12 +673,7 @@ fn account_version(
     let existing = object_ids(w, true, sid)?.get(&a.native_id).copied();
     let last_login = a.last_login.map(micros);
     let id = match existing {
-        Some(id) => {
-            if let Some(at) = last_login {
-                w.sink.update(&LAST_LOGIN, id, at);
-            }
-            id
-        }
+        Some(id) => id,
         None => {
             let id = {
                 let ids = ids(w)?;
@@ -688,12 +687,14 @@ fn account_version(
                     Value::Int(id),
                     Value::Int(sid),
                     Value::from(a.native_id.as_str()),
-                    Value::from(last_login),
                 ],
             );
             id
         }
     };
+    if let Some(at) = last_login {
+        w.sink.update(&LAST_LOGIN, id, at);
+    }
     let from = micros(as_of);
     if changed {
         close(w, &ACCOUNTS, [sid, id, 0], from, seq as i64)?;

@@ -581,9 +581,10 @@ fn who_has(
 fn access(db: &mut Conn, identity: IdentityInfo, at: Timestamp) -> Result<Access, StoreError> {
     let t = micros(at);
     let accounts = db.query(
-        "SELECT s.key, a.native_id, av.username, av.kind, av.enabled, a.last_login \
+        "SELECT s.key, a.native_id, av.username, av.kind, av.enabled, l.last_login \
          FROM account_version av JOIN account a ON a.account_id = av.account_id \
          JOIN system s ON s.system_id = a.system_id \
+         LEFT JOIN account_login l ON l.account_id = a.account_id \
          WHERE av.identity = $1 AND av.valid_from <= $2 AND av.valid_to > $2 \
          ORDER BY s.key, av.username",
         &[Value::from(identity.key.as_str()), Value::Int(t)],
@@ -903,8 +904,9 @@ fn accounts(
 ) -> Result<Vec<AccountRow>, StoreError> {
     let rows = db.query(
         &format!(
-            "SELECT s.key, a.native_id, v.username, v.kind, v.enabled, v.identity, v.linked_by, a.last_login \
+            "SELECT s.key, a.native_id, v.username, v.kind, v.enabled, v.identity, v.linked_by, l.last_login \
              FROM account a JOIN system s ON s.system_id = a.system_id \
+             LEFT JOIN account_login l ON l.account_id = a.account_id \
              JOIN account_version v ON v.system_id = a.system_id AND v.account_id = a.account_id \
               AND v.valid_to = {OPEN} \
              WHERE ($1 = '' OR s.key = $1) {} ORDER BY s.key, v.username, a.native_id",
