@@ -11,6 +11,9 @@
 //! - [`verify_inclusion`] and [`verify_consistency`] check proofs;
 //! - [`Checkpoint`] and [`SignedCheckpoint`] sign tree heads as C2SP signed
 //!   notes ([`NoteSigner`], [`NoteVerifier`]);
+//! - [`WitnessSigner`], [`WitnessVerifier`] and [`WitnessPolicy`] make and
+//!   check witness cosignatures (C2SP tlog-cosignature), and [`witness`]
+//!   holds the witness protocol (C2SP tlog-witness) both sides share;
 //! - [`bundle`] writes and verifies offline evidence folders, which the
 //!   `gatehouse-verify` program checks on its own.
 //!
@@ -39,6 +42,7 @@ mod note;
 mod proof;
 mod reference;
 mod tile;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use compact::{CompactRange, compact_range};
