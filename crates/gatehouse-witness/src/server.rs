@@ -208,7 +208,9 @@ impl Witness {
         );
         match decision {
             Ok((mut state, cosignature)) => {
-                if let Ok(note) = merge_cosignatures(&state.note, std::slice::from_ref(&cosignature)) {
+                if let Ok(note) =
+                    merge_cosignatures(&state.note, std::slice::from_ref(&cosignature))
+                {
                     state.note = note;
                 }
                 let new_size = state.size;
