@@ -51,6 +51,6 @@ pub use client::{Cosigned, DEFAULT_TIMEOUT, WitnessClient, cosign_all};
 pub use error::{StateError, WitnessError};
 pub use server::{
     CHECKPOINT_PATH, Clock, MAX_REQUEST_BYTES, Reply, RunningWitness, Witness, WitnessConfig,
-    WitnessedLog,
+    WitnessedLog, serve_until_signal,
 };
 pub use state::{create_state_file, read_state_file};

@@ -315,6 +315,51 @@ async fn checkpoint_route(
     witness.checkpoint(&origin)
 }
 
+/// Serves on `listener` until the process receives Ctrl-C (SIGINT) or
+/// SIGTERM, on a runtime of `threads` worker threads; requests in flight
+/// are finished first.
+pub fn serve_until_signal(
+    witness: Witness,
+    listener: std::net::TcpListener,
+    threads: usize,
+) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name("witness")
+        .enable_all()
+        .build()?;
+    listener.set_nonblocking(true)?;
+    runtime.block_on(async move {
+        let listener = TcpListener::from_std(listener)?;
+        witness.serve(listener, shutdown_signal()).await
+    })
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("stopping");
+}
+
 /// A witness serving on threads of its own, until stopped or dropped.
 #[derive(Debug)]
 pub struct RunningWitness {
