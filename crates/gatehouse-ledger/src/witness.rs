@@ -412,6 +412,72 @@ pub fn cosignature_from_answer(
     Ok(cosignature)
 }
 
+/// Where a log's tree departs from checkpoints that witnesses cosigned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Divergence {
+    /// A cosigned checkpoint is larger than the log: events were removed
+    /// from its end.
+    #[error(
+        "a witness cosigned the tree of {witnessed} events but the log holds only {log_size}: events {first_missing} to {witnessed} were removed; the log agrees with what was cosigned up to size {agrees_up_to}",
+        first_missing = .log_size + 1
+    )]
+    Truncated {
+        /// The cosigned size.
+        witnessed: u64,
+        /// The log's size.
+        log_size: u64,
+        /// The largest cosigned size at which the log's root agrees (0 if
+        /// none).
+        agrees_up_to: u64,
+    },
+    /// The log's root at a cosigned size differs from the cosigned root: the
+    /// history up to that size was rewritten.
+    #[error(
+        "the log's tree of {size} events differs from the one a witness cosigned: an event after {agrees_up_to} and at or before {size} was changed, removed or inserted, and the log re-signed"
+    )]
+    Rewritten {
+        /// The first cosigned size whose root differs.
+        size: u64,
+        /// The largest cosigned size below it at which the log's root agrees
+        /// (0 if none).
+        agrees_up_to: u64,
+    },
+}
+
+/// Compares a log with checkpoints that witnesses cosigned (each already
+/// opened with the log key and checked for the witness's cosignature), from
+/// the smallest size up, and returns the first divergence: a cosigned size
+/// beyond the log's end, or a cosigned root the log's tree does not have.
+///
+/// `root_at(size)` gives the log's root at a size up to `log_size`, for
+/// example from its stored tiles.
+pub fn find_divergence<E>(
+    cosigned: &[Checkpoint],
+    log_size: u64,
+    mut root_at: impl FnMut(u64) -> Result<Hash, E>,
+) -> Result<Option<Divergence>, E> {
+    let mut sorted: Vec<&Checkpoint> = cosigned.iter().collect();
+    sorted.sort_by_key(|c| c.size);
+    let mut agrees_up_to = 0;
+    for c in sorted {
+        if c.size > log_size {
+            return Ok(Some(Divergence::Truncated {
+                witnessed: c.size,
+                log_size,
+                agrees_up_to,
+            }));
+        }
+        if root_at(c.size)? != c.root {
+            return Ok(Some(Divergence::Rewritten {
+                size: c.size,
+                agrees_up_to,
+            }));
+        }
+        agrees_up_to = c.size;
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -726,5 +792,49 @@ mod tests {
         assert!(decode_answer(500, None, b"oops").is_err());
         assert!(decode_answer(200, None, b"").is_err());
         assert!(decode_answer(200, None, b"hello\n").is_err());
+    }
+
+    #[test]
+    fn divergence_names_the_first_differing_size() {
+        let mut genuine = Log::new(1000, 0);
+        let mut rewritten = Log::new(1000, 0);
+        // The rewritten log shares the first 600 leaves.
+        let leaves: Vec<Hash> = (0..1000u64)
+            .map(|i| {
+                let salt = if i < 600 { 0u8 } else { 1 };
+                leaf_hash(&[&i.to_be_bytes()[..], &[salt]].concat())
+            })
+            .collect();
+        rewritten.tiles = MemoryTiles::from_leaves(&leaves);
+        let cosigned: Vec<Checkpoint> = [900u64, 100, 500, 700]
+            .iter()
+            .map(|&n| Checkpoint::new("example.com/log", n, root(&mut genuine.tiles, n).unwrap()))
+            .collect();
+        let none = find_divergence(&cosigned, 1000, |n| root(&mut genuine.tiles, n)).unwrap();
+        assert_eq!(none, None);
+        let d = find_divergence(&cosigned, 1000, |n| root(&mut rewritten.tiles, n))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d,
+            Divergence::Rewritten {
+                size: 700,
+                agrees_up_to: 500
+            }
+        );
+        assert_eq!(
+            d.to_string(),
+            "the log's tree of 700 events differs from the one a witness cosigned: an event after 500 and at or before 700 was changed, removed or inserted, and the log re-signed"
+        );
+        let d = find_divergence(&cosigned, 650, |n| root(&mut genuine.tiles, n))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d.to_string(),
+            "a witness cosigned the tree of 700 events but the log holds only 650: events 651 to 700 were removed; the log agrees with what was cosigned up to size 500"
+        );
+        // The caller's errors come through.
+        let err = find_divergence(&cosigned, 1000, |_| Err::<Hash, &str>("no tiles")).unwrap_err();
+        assert_eq!(err, "no tiles");
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use gatehouse_ledger::witness::{
     ADD_CHECKPOINT_PATH, AddCheckpoint, Answer, Refusal, cosignature_from_answer, decode_answer,
 };
-use gatehouse_ledger::{Checkpoint, Cosignature, Hash, WitnessVerifier, split_note};
+use gatehouse_ledger::{
+    Checkpoint, Cosignature, Hash, NoteVerifier, WitnessVerifier, open_note, split_note,
+};
 
 use crate::WitnessError;
 use crate::server::CHECKPOINT_PATH;
@@ -248,6 +250,38 @@ impl WitnessClient {
                 url: self.url.clone(),
                 reason: format!("unexpected status {other} for the latest checkpoint"),
             }),
+        }
+    }
+}
+
+impl WitnessClient {
+    /// The latest checkpoint this witness cosigned for the log of `log`'s
+    /// origin, checked: it must be signed by `log` and carry this witness's
+    /// valid cosignature. `None` when the witness holds nothing for the log
+    /// or does not serve `GET /checkpoint/<origin>`.
+    pub fn latest_cosigned(
+        &self,
+        origin: &str,
+        log: &NoteVerifier,
+    ) -> Result<Option<(Checkpoint, Cosignature)>, WitnessError> {
+        let Some(note) = self.latest_checkpoint(origin)? else {
+            return Ok(None);
+        };
+        let invalid = |reason: String| WitnessError::Protocol {
+            url: self.url.clone(),
+            reason: format!("the checkpoint it shows for `{origin}` {reason}"),
+        };
+        let body = open_note(&note, log).map_err(|e| invalid(e.to_string()))?;
+        let checkpoint = Checkpoint::parse_body(&body).map_err(|e| invalid(e.to_string()))?;
+        if checkpoint.origin != origin {
+            return Err(invalid(format!("has origin `{}`", checkpoint.origin)));
+        }
+        match self.witness.cosignature_of(&note) {
+            Ok(Some(c)) => Ok(Some((checkpoint, c))),
+            Ok(None) => Err(invalid(
+                "carries no cosignature of this witness".to_string(),
+            )),
+            Err(e) => Err(invalid(e.to_string())),
         }
     }
 }

@@ -228,6 +228,19 @@ fn both_witnesses_cosign_as_the_log_grows() {
             .unwrap(),
         None
     );
+    let (checkpoint, cosignature) =
+        s.w2.client()
+            .latest_cosigned(ORIGIN, &log_key)
+            .unwrap()
+            .unwrap();
+    assert_eq!(checkpoint.size, s.log.size());
+    assert!(cosignature.timestamp >= 1_800_000_000);
+    // Checked with the wrong log key, the witness's view is refused.
+    let stranger = NoteSigner::generate_from_seed(ORIGIN, [5; 32]).unwrap();
+    assert!(matches!(
+        s.w2.client().latest_cosigned(ORIGIN, &stranger.verifier()),
+        Err(WitnessError::Protocol { .. })
+    ));
 }
 
 #[test]
@@ -366,6 +379,39 @@ fn rollback_fork_and_rewrite_are_refused_even_with_the_genuine_key() {
             "{err}"
         );
     }
+    // What `ledger verify` does with a witness's view: the rewritten log is
+    // named as departing at the size the witness holds.
+    let (held, _) =
+        s.w1.client()
+            .latest_cosigned(ORIGIN, &s.log.signer.verifier())
+            .unwrap()
+            .unwrap();
+    let d = witness::find_divergence(std::slice::from_ref(&held), other.size(), |n| {
+        root(&mut other, n)
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        d,
+        witness::Divergence::Rewritten {
+            size: 1000,
+            agrees_up_to: 0
+        }
+    );
+    let mut rolled_back = TestLog::new("genuine");
+    rolled_back.append(900);
+    let d = witness::find_divergence(&[held], 900, |n| root(&mut rolled_back, n))
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        d,
+        witness::Divergence::Truncated {
+            witnessed: 1000,
+            log_size: 900,
+            ..
+        }
+    ));
+
     // The witnesses still hold the genuine tree, and cosign its growth.
     assert_eq!((s.w1.held(), s.w2.held()), (1000, 1000));
     s.log.append(1);
