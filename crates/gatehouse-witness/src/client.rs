@@ -92,9 +92,11 @@ impl WitnessClient {
         }
     }
 
-    /// Sends one `add-checkpoint` request and reads the answer. A 409 comes
-    /// back as [`Answer::Refused`] with [`Refusal::Conflict`]; a 200 comes
-    /// back as this witness's verified cosignature.
+    /// Sends one `add-checkpoint` request and reads the answer: this
+    /// witness's verified cosignature (200), or the refusal the protocol
+    /// defines (`Err(Refusal::Conflict { size })` for 409, and so on).
+    /// Transport failures and answers outside the protocol are the outer
+    /// error.
     pub fn send(
         &self,
         request: &AddCheckpoint,

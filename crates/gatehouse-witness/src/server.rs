@@ -245,10 +245,9 @@ impl Witness {
                         request = %String::from_utf8_lossy(body),
                         "refused a checkpoint that does not extend the cosigned tree"
                     ),
-                    Refusal::Conflict { size }
-                        if request.old_size == *size
-                            && held.as_ref().is_some_and(|h| request.note != h.note) =>
-                    {
+                    // A 409 naming the size the log sent is a conflict of
+                    // roots: another tree of the held size.
+                    Refusal::Conflict { size } if request.old_size == *size => {
                         tracing::warn!(
                             %origin,
                             size,

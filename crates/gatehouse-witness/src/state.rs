@@ -48,14 +48,15 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateE
     }
 }
 
-fn encode(logs: &BTreeMap<String, LogState>) -> Result<Vec<u8>, StateError> {
+fn encode(path: &Path, logs: &BTreeMap<String, LogState>) -> Result<Vec<u8>, StateError> {
     let doc = StateDoc {
         format: STATE_FORMAT.to_string(),
         logs: logs.clone(),
     };
-    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| StateError::Malformed {
-        path: PathBuf::new(),
-        reason: e.to_string(),
+    let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| StateError::Io {
+        action: "encode the state for",
+        path: path.to_path_buf(),
+        source: io::Error::other(e.to_string()),
     })?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -92,7 +93,7 @@ pub fn create_state_file(path: &Path) -> Result<(), StateError> {
     if path.exists() {
         return Err(StateError::Exists(path.to_path_buf()));
     }
-    write_atomically(path, &encode(&BTreeMap::new())?)
+    write_atomically(path, &encode(path, &BTreeMap::new())?)
 }
 
 /// Reads a state file.
@@ -221,7 +222,7 @@ impl StateStore {
             last = last.max(*s);
             next.insert(origin.clone(), state.clone());
         }
-        let written = match encode(&next) {
+        let written = match encode(&self.path, &next) {
             Ok(bytes) => {
                 let path = self.path.clone();
                 tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
@@ -307,6 +308,28 @@ mod tests {
             read_state_file(&path),
             Err(StateError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_failed_write_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        create_state_file(&path).unwrap();
+        let store = StateStore::open(&path).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(store.commit("a", state(5))).unwrap();
+        // The temp file cannot be created: the write fails, the state on
+        // disk and in memory stays as it was.
+        std::fs::create_dir(tmp_path(&path)).unwrap();
+        let err = rt.block_on(store.commit("a", state(6))).unwrap_err();
+        assert!(err.to_string().starts_with("cannot create `"), "{err}");
+        assert_eq!(store.get("a"), Some(state(5)));
+        assert_eq!(read_state_file(&path).unwrap()["a"], state(5));
+        std::fs::remove_dir(tmp_path(&path)).unwrap();
+        rt.block_on(store.commit("a", state(7))).unwrap();
+        assert_eq!(read_state_file(&path).unwrap()["a"], state(7));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use gatehouse_ledger::witness::SIZE_CONTENT_TYPE;
 use gatehouse_ledger::*;
 use gatehouse_witness::*;
@@ -597,4 +599,23 @@ fn the_http_surface_follows_the_protocol() {
     let (status, _, _) = post(&url, "/other", b"");
     assert_eq!(status, 404);
     assert_eq!(s.w1.held(), 40);
+
+    // When the state cannot be written, nothing is cosigned: 500, and the
+    // witness still holds 40.
+    let tmp = s.w1.state.with_file_name("w1.json.tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let proof = s.log.proof(40, 50).unwrap();
+    let proof_lines: String = proof
+        .iter()
+        .map(|h| format!("{}\n", BASE64.encode(h)))
+        .collect();
+    let body = format!("old 40\n{proof_lines}\n{next}");
+    let (status, _, answer) = post(&url, "/add-checkpoint", body.as_bytes());
+    assert_eq!(status, 500, "{answer}");
+    assert!(!answer.contains('\u{2014}'), "{answer}");
+    assert_eq!(s.w1.held(), 40);
+    std::fs::remove_dir(&tmp).unwrap();
+    let (status, _, answer) = post(&url, "/add-checkpoint", body.as_bytes());
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(s.w1.held(), 50);
 }
