@@ -5,6 +5,7 @@
 //! cargo run --release -p gatehouse-bench -- history --people 100000 --months 12
 //! cargo run --release -p gatehouse-bench -- ledger
 //! cargo run --release -p gatehouse-bench -- analyze --people 5400,54000,100000,270000
+//! cargo run --release -p gatehouse-bench -- witness
 //! ```
 //!
 //! Each phase that is timed runs in a child process of its own, so that its peak memory
@@ -22,6 +23,8 @@ use gatehouse_store::inventory::query::HolderPage;
 use gatehouse_store::{OpenOptions, Store};
 use gatehouse_workflow::{ImportSettings, Source};
 use serde::{Deserialize, Serialize};
+
+mod witness;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -97,6 +100,26 @@ enum Cmd {
         seed: u64,
         /// Working folder.
         #[arg(long, default_value = "target/bench-analyze")]
+        work: PathBuf,
+    },
+    /// Witnesses on loopback: the latency two witnesses add to signing a checkpoint, and the
+    /// add-checkpoint requests per second one witness answers, with consistency proofs from
+    /// trees of up to `--leaves` leaves.
+    Witness {
+        /// Leaves of the log's tree (held in memory).
+        #[arg(long, default_value_t = 10_000_000)]
+        leaves: u64,
+        /// Logs sending checkpoints to one witness at once, for the throughput.
+        #[arg(long, default_value_t = 16)]
+        logs: usize,
+        /// Checkpoints each log sends, for the throughput.
+        #[arg(long, default_value_t = 250)]
+        requests: usize,
+        /// Checkpoints cosigned by two witnesses, for the latency (each way of connecting).
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        /// Working folder (the witnesses' state files).
+        #[arg(long, default_value = "target/bench-witness")]
         work: PathBuf,
     },
     /// (internal) Analyse a store and report times and peak memory.
@@ -783,6 +806,13 @@ fn main() -> Result<ExitCode> {
             leaves,
             work,
         } => bench_ledger(events, leaves, &work)?,
+        Cmd::Witness {
+            leaves,
+            logs,
+            requests,
+            rounds,
+            work,
+        } => witness::bench_witness(leaves, logs.max(2), requests.max(1), rounds.max(1), &work)?,
     }
     Ok(ExitCode::SUCCESS)
 }

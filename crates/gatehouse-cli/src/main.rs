@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::commands::{analysis, demo, import, init, inventory, ledger};
+use crate::commands::{analysis, demo, import, init, inventory, ledger, witness};
 use crate::context::Ctx;
 use crate::output::Format;
 
@@ -83,12 +83,20 @@ enum Command {
     /// The analysis policy and segregation-of-duties ruleset.
     #[command(subcommand)]
     Policy(analysis::PolicyCommand),
+    /// Run a witness that cosigns other logs' checkpoints (no store involved).
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // A witness has its own key and state and never reads the configuration or the store.
+    let command = match cli.command {
+        Command::Witness(cmd) => return witness::run(cmd),
+        other => other,
+    };
     let ctx = Ctx::new(cli.config.as_deref(), cli.db.as_deref(), cli.format)?;
-    match cli.command {
+    match command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Migrate => init::migrate(&ctx),
         Command::Import(cmd) => import::run(&ctx, cmd),
@@ -105,6 +113,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Risk(args) => analysis::risk_cmd(&ctx, args),
         Command::Assess(args) => analysis::assess(&ctx, args),
         Command::Policy(cmd) => analysis::policy_cmd(&ctx, cmd),
+        Command::Witness(cmd) => witness::run(cmd),
     }
 }
 

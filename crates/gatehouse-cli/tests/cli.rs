@@ -5,6 +5,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+#[path = "cli/witness.rs"]
+mod witness;
+
 struct Env {
     dir: tempfile::TempDir,
     db: String,

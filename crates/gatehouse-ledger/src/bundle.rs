@@ -16,6 +16,15 @@
 //! - `key.pub`: the log's public key (vkey) as the producer saw it. The
 //!   verifier never trusts it; it only reports whether it matches the key
 //!   the auditor supplied.
+//! - `witnesses.pub` (optional): the vkeys of the witnesses the producer
+//!   asks to cosign its checkpoints, one per line. Like `key.pub`, it is
+//!   never trusted, only reported.
+//!
+//! Checkpoint notes may carry witness cosignatures (C2SP tlog-cosignature)
+//! after the log's signature line. [`verify_bundle_with`] checks them
+//! against the witness keys the auditor trusts and requires a quorum on the
+//! bundle's checkpoint; bundles without cosignatures verify as before when
+//! no witness is required.
 //! - `leaves` (optional): the leaf hashes of events `N..M`, 32 bytes each.
 //!   When present and the root does not match, the verifier uses it to name
 //!   the exact event that was altered.
@@ -35,7 +44,7 @@ mod scan;
 
 use crate::{
     Checkpoint, CompactRange, ConsistencyProof, Hash, LedgerError, NoteVerifier, SignedCheckpoint,
-    hash_to_hex, leaf_hash,
+    WitnessCosignature, WitnessPolicy, WitnessVerifier, hash_to_hex, leaf_hash,
 };
 
 /// The `format` value of the manifests this version writes and reads.
@@ -48,6 +57,7 @@ const KEY: &str = "key.pub";
 const LEAVES: &str = "leaves";
 const OLDER: &str = "checkpoints";
 const CONSISTENCY: &str = "consistency";
+const WITNESSES: &str = "witnesses.pub";
 
 /// Why a bundle could not be written or does not verify.
 ///
@@ -214,6 +224,14 @@ pub struct BundleReport {
     pub events_checked: u64,
     /// Whether a `leaves` file was present and matched the events.
     pub leaf_list: bool,
+    /// The trusted witnesses whose valid cosignature is on the checkpoint.
+    pub cosigned: Vec<WitnessCosignature>,
+    /// The trusted witnesses without a cosignature on the checkpoint.
+    pub not_cosigned: Vec<String>,
+    /// How many cosignatures were required.
+    pub witness_quorum: usize,
+    /// The vkeys listed in the bundle's `witnesses.pub` (never trusted).
+    pub bundle_witnesses: Vec<String>,
 }
 
 /// Everything besides the events that goes into a bundle.
@@ -271,6 +289,7 @@ pub struct BundleWriter {
     events: BufWriter<File>,
     leaves: BufWriter<File>,
     middle: CompactRange,
+    witnesses: Vec<WitnessVerifier>,
 }
 
 impl BundleWriter {
@@ -311,7 +330,14 @@ impl BundleWriter {
             events: open(EVENTS)?,
             leaves: open(LEAVES)?,
             middle: CompactRange::new(from - 1),
+            witnesses: Vec::new(),
         })
+    }
+
+    /// Lists the witnesses the log asks to cosign its checkpoints, written
+    /// to `witnesses.pub` for the auditor's information.
+    pub fn set_witnesses(&mut self, witnesses: &[WitnessVerifier]) {
+        self.witnesses = witnesses.to_vec();
     }
 
     /// Appends the canonical bytes of the next event (without newline).
@@ -446,6 +472,10 @@ impl BundleWriter {
         write(MANIFEST, &json)?;
         write(CHECKPOINT, evidence.checkpoint.note().as_bytes())?;
         write(KEY, format!("{}\n", evidence.key).as_bytes())?;
+        if !self.witnesses.is_empty() {
+            let list: String = self.witnesses.iter().map(|w| format!("{w}\n")).collect();
+            write(WITNESSES, list.as_bytes())?;
+        }
         for c in &evidence.older_checkpoints {
             write(
                 &format!("{OLDER}/{}", c.checkpoint().size),
@@ -602,6 +632,21 @@ fn list_files(dir: &Path, sub: &str) -> Result<Vec<String>, BundleError> {
 ///
 /// Event lines are checked and hashed on all available cores.
 pub fn verify_bundle(dir: &Path, key: &NoteVerifier) -> Result<BundleReport, BundleError> {
+    verify_bundle_with(dir, key, &WitnessPolicy::none())
+}
+
+/// Verifies a bundle folder against the log key and the witness policy the
+/// auditor trusts.
+///
+/// As [`verify_bundle`], and also: the bundle's checkpoint must carry valid
+/// cosignatures by at least the policy's quorum of its witnesses, and every
+/// cosignature by a policy witness on any checkpoint of the bundle must
+/// verify. The bundle's own `witnesses.pub` is never trusted, only reported.
+pub fn verify_bundle_with(
+    dir: &Path,
+    key: &NoteVerifier,
+    witnesses: &WitnessPolicy,
+) -> Result<BundleReport, BundleError> {
     let manifest: Manifest = serde_json::from_slice(&read(dir, MANIFEST)?)
         .map_err(|e| invalid(MANIFEST, e.to_string()))?;
     if manifest.format != BUNDLE_FORMAT {
@@ -629,6 +674,22 @@ pub fn verify_bundle(dir: &Path, key: &NoteVerifier) -> Result<BundleReport, Bun
     })?;
     let latest = latest.checkpoint().clone();
     check_checkpoint(CHECKPOINT, &latest, &manifest.origin, Some(size))?;
+    let cosignatures = witnesses
+        .check(&note, key)
+        .map_err(|source| BundleError::Checkpoint {
+            file: CHECKPOINT.to_string(),
+            source,
+        })?;
+    let bundle_witnesses = match fs::read_to_string(dir.join(WITNESSES)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_err("read", &dir.join(WITNESSES))(e)),
+        Ok(text) => text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.chars().take(300).collect())
+            .collect(),
+    };
 
     let bundle_key = match fs::read_to_string(dir.join(KEY)) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => BundleKey::Missing,
@@ -644,6 +705,12 @@ pub fn verify_bundle(dir: &Path, key: &NoteVerifier) -> Result<BundleReport, Bun
             file: file.clone(),
             source,
         })?;
+        witnesses
+            .cosignatures(&note, key)
+            .map_err(|source| BundleError::Checkpoint {
+                file: file.clone(),
+                source,
+            })?;
         older.push((file, c.checkpoint().clone()));
     }
     let mut proofs = Vec::new();
@@ -758,5 +825,9 @@ pub fn verify_bundle(dir: &Path, key: &NoteVerifier) -> Result<BundleReport, Bun
         consistency_proofs,
         events_checked: scan.lines,
         leaf_list: list.is_some(),
+        cosigned: cosignatures.cosigned,
+        not_cosigned: cosignatures.missing,
+        witness_quorum: cosignatures.quorum,
+        bundle_witnesses,
     })
 }

@@ -149,4 +149,47 @@ pub enum LedgerError {
     /// A checkpoint body is malformed.
     #[error("malformed checkpoint: {0}")]
     MalformedCheckpoint(String),
+
+    /// A signature line under a witness's name and key id is not a
+    /// well-formed timestamped cosignature.
+    #[error("signature line of `{key}` is not a cosignature: {reason}")]
+    MalformedCosignature {
+        /// `name+keyid` of the line.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A cosignature by a trusted witness is present but does not verify.
+    #[error(
+        "cosignature by witness `{witness}` does not verify: the checkpoint was modified, or the line was forged or copied from another checkpoint"
+    )]
+    BadCosignature {
+        /// `name+keyid` of the witness.
+        witness: String,
+    },
+
+    /// Fewer trusted witnesses cosigned a checkpoint than required.
+    #[error(
+        "the checkpoint of size {size} is cosigned by {have} of the trusted witnesses but {need} are required; not cosigned by: {missing}"
+    )]
+    QuorumNotMet {
+        /// Tree size of the checkpoint.
+        size: u64,
+        /// Trusted witnesses whose valid cosignature is on it.
+        have: usize,
+        /// Cosignatures required.
+        need: usize,
+        /// The trusted witnesses without a cosignature on it.
+        missing: String,
+    },
+
+    /// A witness quorum larger than the number of witnesses.
+    #[error("a quorum of {quorum} cannot be met by {witnesses} witness key(s)")]
+    Quorum {
+        /// The quorum asked for.
+        quorum: usize,
+        /// The number of distinct witness keys.
+        witnesses: usize,
+    },
 }

@@ -11,6 +11,9 @@
 //! - [`verify_inclusion`] and [`verify_consistency`] check proofs;
 //! - [`Checkpoint`] and [`SignedCheckpoint`] sign tree heads as C2SP signed
 //!   notes ([`NoteSigner`], [`NoteVerifier`]);
+//! - [`WitnessSigner`], [`WitnessVerifier`] and [`WitnessPolicy`] make and
+//!   check witness cosignatures (C2SP tlog-cosignature), and [`witness`]
+//!   holds the witness protocol (C2SP tlog-witness) both sides share;
 //! - [`bundle`] writes and verifies offline evidence folders, which the
 //!   `gatehouse-verify` program checks on its own.
 //!
@@ -32,18 +35,28 @@
 pub mod bundle;
 mod checkpoint;
 mod compact;
+mod cosignature;
 mod error;
 mod hash;
 mod note;
 mod proof;
 mod reference;
 mod tile;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use compact::{CompactRange, compact_range};
+pub use cosignature::{
+    ALG_COSIGNATURE_V1, Cosignature, CosignatureReport, WitnessCosignature, WitnessPolicy,
+    WitnessSigner, WitnessVerifier, cosignature_key_id, cosignature_message, format_timestamp,
+    merge_cosignatures,
+};
 pub use error::LedgerError;
 pub use hash::{Hash, empty_root, hash_from_hex, hash_to_hex, leaf_hash, node_hash, serde_hex};
-pub use note::{NoteSigner, NoteVerifier, ed25519_key_id, is_valid_key_name, open_note, sign_note};
+pub use note::{
+    NoteSignature, NoteSigner, NoteVerifier, ed25519_key_id, is_valid_key_name, open_note,
+    sign_note, split_note,
+};
 pub use proof::{
     ConsistencyProof, InclusionProof, consistency_proof, inclusion_proof, root, verify_consistency,
     verify_inclusion,

@@ -20,10 +20,10 @@ use crate::LedgerError;
 const ALG_ED25519: u8 = 1;
 
 /// The most signatures a note may carry before it is rejected.
-const MAX_SIGNATURES: usize = 100;
+pub(crate) const MAX_SIGNATURES: usize = 100;
 
 /// The start of every signature line: an em dash and a space.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 /// Whether `name` is a valid key name: non-empty, no Unicode spaces, no `+`,
 /// no control characters.
@@ -46,12 +46,12 @@ pub fn ed25519_key_id(name: &str, public_key: &[u8; 32]) -> u32 {
 }
 
 /// Splits at the first `sep`, like Go's `chop`: everything when absent.
-fn chop(s: &str, sep: char) -> (&str, &str) {
+pub(crate) fn chop(s: &str, sep: char) -> (&str, &str) {
     s.split_once(sep).unwrap_or((s, ""))
 }
 
 /// Parses the 8-hex-digit key id field.
-fn parse_key_id(hex: &str) -> Option<u32> {
+pub(crate) fn parse_key_id(hex: &str) -> Option<u32> {
     if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -322,7 +322,7 @@ impl FromStr for NoteSigner {
 }
 
 /// Checks the characters of note text: only newline below U+0020.
-fn check_note_chars(text: &str) -> Result<(), LedgerError> {
+pub(crate) fn check_note_chars(text: &str) -> Result<(), LedgerError> {
     match text
         .char_indices()
         .find(|(_, c)| u32::from(*c) < 0x20 && *c != '\n')
@@ -358,13 +358,62 @@ pub fn sign_note(body: &str, signer: &NoteSigner) -> Result<String, LedgerError>
     ))
 }
 
-/// Checks a signed note against the trusted key and returns its body (the
-/// text, with its final newline, without the blank line and signatures).
+/// One signature line of a signed note, not yet verified: the key name, the
+/// key id and the signature bytes that follow the key id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteSignature {
+    /// The key name.
+    pub name: String,
+    /// The key id: the first four bytes of the decoded signature field.
+    pub key_id: u32,
+    /// The rest of the decoded signature field.
+    pub signature: Vec<u8>,
+}
+
+impl NoteSignature {
+    /// `name+keyid`, the short form used in messages.
+    pub fn label(&self) -> String {
+        format!("{}+{:08x}", self.name, self.key_id)
+    }
+
+    /// The signature line, with its final newline.
+    pub fn to_line(&self) -> String {
+        let mut raw = Vec::with_capacity(4 + self.signature.len());
+        raw.extend_from_slice(&self.key_id.to_be_bytes());
+        raw.extend_from_slice(&self.signature);
+        format!("{SIG_PREFIX}{} {}\n", self.name, BASE64.encode(raw))
+    }
+}
+
+/// Parses one signature line (without its newline):
+/// `— <key name> <base64(key id || signature)>`.
+pub(crate) fn parse_signature_line(line: &str) -> Result<NoteSignature, LedgerError> {
+    let shown: String = line.chars().take(120).collect();
+    let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
+        LedgerError::MalformedNote(format!("signature line `{shown}` does not start with `— `"))
+    })?;
+    let (name, b64) = chop(rest, ' ');
+    let sig = BASE64.decode(b64).ok().filter(|s| s.len() >= 5);
+    let (Some(sig), true) = (sig, is_valid_key_name(name)) else {
+        return Err(LedgerError::MalformedNote(format!(
+            "signature line `{shown}` is not `— <name> <base64>`"
+        )));
+    };
+    Ok(NoteSignature {
+        name: name.to_string(),
+        key_id: u32::from_be_bytes([sig[0], sig[1], sig[2], sig[3]]),
+        signature: sig[4..].to_vec(),
+    })
+}
+
+/// Splits a signed note into its text (with its final newline, without the
+/// blank line) and its signature lines, checking the format but no
+/// signature.
 ///
-/// Signatures by other keys are ignored, as the signed-note spec requires.
-/// Fails if the note is malformed, if a signature by the trusted key does not
-/// verify (the text was modified) or if there is none.
-pub fn open_note(text: &str, verifier: &NoteVerifier) -> Result<String, LedgerError> {
+/// Fails if the note holds a control character other than newline, has no
+/// blank line followed by signature lines, a signature line is malformed or
+/// there are more than 100 of them.
+pub fn split_note(text: &str) -> Result<(&str, Vec<NoteSignature>), LedgerError> {
     let malformed = |why: String| LedgerError::MalformedNote(why);
     check_note_chars(text)?;
     let split = text
@@ -379,44 +428,41 @@ pub fn open_note(text: &str, verifier: &NoteVerifier) -> Result<String, LedgerEr
             "the last signature line does not end with a newline".into(),
         ));
     }
-    let mut found = Vec::new();
-    let mut verified = false;
-    let mut seen_trusted = false;
+    let mut out = Vec::new();
     for (n, line) in sigs.split_terminator('\n').enumerate() {
         if n >= MAX_SIGNATURES {
             return Err(malformed(format!("more than {MAX_SIGNATURES} signatures")));
         }
-        let shown: String = line.chars().take(120).collect();
-        let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
-            malformed(format!("signature line `{shown}` does not start with `— `"))
-        })?;
-        let (name, b64) = chop(rest, ' ');
-        let sig = BASE64.decode(b64).ok().filter(|s| s.len() >= 5);
-        let (Some(sig), true) = (sig, is_valid_key_name(name)) else {
-            return Err(malformed(format!(
-                "signature line `{shown}` is not `— <name> <base64>`"
-            )));
-        };
-        let key_id = u32::from_be_bytes([sig[0], sig[1], sig[2], sig[3]]);
-        found.push(format!("`{name}+{key_id:08x}`"));
-        if name != verifier.name || key_id != verifier.key_id || seen_trusted {
-            continue;
-        }
-        seen_trusted = true;
-        if !verifier.verify(body.as_bytes(), &sig[4..]) {
-            return Err(LedgerError::BadSignature {
-                key: verifier.label(),
-            });
-        }
-        verified = true;
+        out.push(parse_signature_line(line)?);
     }
-    if !verified {
-        return Err(LedgerError::NoTrustedSignature {
+    Ok((body, out))
+}
+
+/// Checks a signed note against the trusted key and returns its body (the
+/// text, with its final newline, without the blank line and signatures).
+///
+/// Signatures by other keys are ignored, as the signed-note spec requires.
+/// Fails if the note is malformed, if a signature by the trusted key does not
+/// verify (the text was modified) or if there is none.
+pub fn open_note(text: &str, verifier: &NoteVerifier) -> Result<String, LedgerError> {
+    let (body, sigs) = split_note(text)?;
+    let trusted = sigs
+        .iter()
+        .find(|s| s.name == verifier.name && s.key_id == verifier.key_id);
+    match trusted {
+        Some(sig) if verifier.verify(body.as_bytes(), &sig.signature) => Ok(body.to_string()),
+        Some(_) => Err(LedgerError::BadSignature {
             key: verifier.label(),
-            found: found.join(", "),
-        });
+        }),
+        None => Err(LedgerError::NoTrustedSignature {
+            key: verifier.label(),
+            found: sigs
+                .iter()
+                .map(|s| format!("`{}`", s.label()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
-    Ok(body.to_string())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use gatehouse_ledger::bundle::{
-    BundleError, BundleEvidence, BundleKey, BundleWriter, verify_bundle,
+    BundleError, BundleEvidence, BundleKey, BundleWriter, verify_bundle, verify_bundle_with,
 };
 use gatehouse_ledger::*;
 use proptest::prelude::*;
@@ -1040,4 +1040,321 @@ fn verifier_program() {
     }
     let out = Command::new(exe).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+}
+
+// ---------------------------------------------------------------------------
+// Witness cosignatures in bundles.
+
+fn witness(i: u8) -> WitnessSigner {
+    WitnessSigner::generate_from_seed(&format!("witness.example/w{i}"), [100 + i; 32]).unwrap()
+}
+
+/// Adds cosignatures by `witnesses` (at times 1_800_000_000 + i) to the
+/// bundle's checkpoint file, as a log that collected them would store it.
+fn cosign_bundle(dir: &Path, witnesses: &[WitnessSigner]) {
+    let path = dir.join("checkpoint");
+    let note = std::fs::read_to_string(&path).unwrap();
+    let (body, _) = split_note(&note).unwrap();
+    let cosignatures: Vec<Cosignature> = witnesses
+        .iter()
+        .enumerate()
+        .map(|(i, w)| w.cosign(body, 1_800_000_000 + i as u64).unwrap())
+        .collect();
+    std::fs::write(&path, merge_cosignatures(&note, &cosignatures).unwrap()).unwrap();
+}
+
+#[test]
+fn bundles_carry_and_check_cosignatures() {
+    let mut ledger = Ledger::new(400);
+    let key = ledger.signer.verifier();
+    let (w1, w2, w3) = (witness(1), witness(2), witness(3));
+    let trusted = vec![w1.verifier(), w2.verifier(), w3.verifier()];
+    let dir = fresh(&mut ledger, 1, 400, 400, &[100]);
+
+    // Without cosignatures: fine without a witness policy, refused with one.
+    let report = verify_bundle(dir.path(), &key).unwrap();
+    assert!(report.cosigned.is_empty() && report.not_cosigned.is_empty());
+    let err =
+        verify_bundle_with(dir.path(), &key, &WitnessPolicy::all(trusted.clone())).unwrap_err();
+    assert!(matches!(
+        &err,
+        BundleError::Checkpoint {
+            source: LedgerError::QuorumNotMet {
+                have: 0,
+                need: 3,
+                ..
+            },
+            ..
+        }
+    ));
+    assert!(
+        err.to_string().starts_with(
+            "`checkpoint`: the checkpoint of size 400 is cosigned by 0 of the trusted witnesses but 3 are required"
+        ),
+        "{err}"
+    );
+
+    // Two of three cosign: a quorum of 2 is met, all 3 is not.
+    cosign_bundle(dir.path(), &[w1.clone(), w2.clone()]);
+    let two = WitnessPolicy::new(trusted.clone(), 2).unwrap();
+    let report = verify_bundle_with(dir.path(), &key, &two).unwrap();
+    assert_eq!(report.cosigned.len(), 2);
+    assert_eq!(report.cosigned[0].timestamp, 1_800_000_000);
+    assert_eq!(report.not_cosigned, vec![w3.verifier().label()]);
+    assert_eq!(report.witness_quorum, 2);
+    assert!(verify_bundle_with(dir.path(), &key, &WitnessPolicy::all(trusted.clone())).is_err());
+    // Old verifiers ignore the cosignature lines.
+    assert!(verify_bundle(dir.path(), &key).is_ok());
+
+    // A cosignature by a trusted witness that does not verify is tampering,
+    // also on an older checkpoint.
+    let older = dir.path().join("checkpoints/100");
+    let note100 = std::fs::read_to_string(&older).unwrap();
+    let cp = std::fs::read_to_string(dir.path().join("checkpoint")).unwrap();
+    let w1_line = cp
+        .lines()
+        .find(|l| l.contains("witness.example/w1"))
+        .unwrap();
+    std::fs::write(&older, format!("{note100}{w1_line}\n")).unwrap();
+    let err = verify_bundle_with(dir.path(), &key, &two).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("`checkpoints/100`: cosignature by witness `witness.example/w1+"),
+        "{err}"
+    );
+    std::fs::write(&older, &note100).unwrap();
+    let forged = cp.replace(w1_line, &w1_line.replacen('A', "B", 1));
+    std::fs::write(dir.path().join("checkpoint"), &forged).unwrap();
+    assert!(matches!(
+        verify_bundle_with(dir.path(), &key, &two),
+        Err(BundleError::Checkpoint {
+            source: LedgerError::BadCosignature { .. },
+            ..
+        })
+    ));
+    std::fs::write(dir.path().join("checkpoint"), &cp).unwrap();
+
+    // A witness key nobody trusts cosigning does not count.
+    let stranger = witness(9);
+    cosign_bundle(dir.path(), &[stranger]);
+    let report = verify_bundle_with(dir.path(), &key, &two).unwrap();
+    assert_eq!(report.cosigned.len(), 2);
+
+    // The writer lists the witnesses in witnesses.pub, which is reported only.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut w = BundleWriter::create(dir2.path(), ORIGIN, 1, 10).unwrap();
+    w.set_witnesses(&trusted);
+    for e in &ledger.events[..10] {
+        w.push_event(e).unwrap();
+    }
+    let signed10 = ledger.checkpoint(10);
+    let (body, _) = split_note(signed10.note()).unwrap();
+    let note = merge_cosignatures(signed10.note(), &[w3.cosign(body, 5).unwrap()]).unwrap();
+    w.finish(BundleEvidence {
+        left: compact_range(&mut ledger.tiles, 0, 0).unwrap(),
+        right: compact_range(&mut ledger.tiles, 10, 10).unwrap(),
+        checkpoint: SignedCheckpoint::open(&note, &key).unwrap(),
+        key: key.clone(),
+        older_checkpoints: vec![],
+        consistency_proofs: vec![],
+    })
+    .unwrap();
+    let listed = std::fs::read_to_string(dir2.path().join("witnesses.pub")).unwrap();
+    assert_eq!(listed.lines().count(), 3);
+    let one = WitnessPolicy::new(vec![w3.verifier()], 1).unwrap();
+    let report = verify_bundle_with(dir2.path(), &key, &one).unwrap();
+    assert_eq!(report.bundle_witnesses.len(), 3);
+    assert_eq!(report.cosigned[0].timestamp, 5);
+}
+
+#[test]
+fn verifier_program_checks_witnesses() {
+    let exe = env!("CARGO_BIN_EXE_gatehouse-verify");
+    let mut ledger = Ledger::new(300);
+    let dir = fresh(&mut ledger, 1, 300, 300, &[]);
+    let vkey = ledger.signer.vkey();
+    let (w1, w2) = (witness(1), witness(2));
+    let w2_file = dir.path().join("w2.pub");
+    std::fs::write(&w2_file, format!("{}\n", w2.vkey())).unwrap();
+    let bundle = dir.path().to_str().unwrap();
+    let w1_vkey = w1.vkey();
+    let w2_arg = w2_file.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(exe)
+            .args(["--bundle", bundle, "--key", &vkey])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, stdout, _) = run(&[]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("witnesses     none required"), "{stdout}");
+
+    let both = ["--witness-key", &w1_vkey, "--witness-key", w2_arg];
+    let (code, _, stderr) = run(&both);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is cosigned by 0 of the trusted witnesses but 2 are required"),
+        "{stderr}"
+    );
+
+    cosign_bundle(dir.path(), std::slice::from_ref(&w1));
+    let (code, _, stderr) = run(&both);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(&format!(
+            "cosigned by 1 of the trusted witnesses but 2 are required; not cosigned by: `{}`",
+            w2.verifier().label()
+        )),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&[&both[..], &["--witness-quorum", "1"]].concat());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "witnesses     1 of 2 trusted cosigned (quorum 1): `{}` cosigned at 2027-01-15T08:00:00Z; `{}` did not cosign",
+            w1.verifier().label(),
+            w2.verifier().label()
+        )),
+        "{stdout}"
+    );
+
+    cosign_bundle(dir.path(), std::slice::from_ref(&w2));
+    let (code, stdout, _) = run(&both);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("2 of 2 trusted cosigned (quorum 2)"),
+        "{stdout}"
+    );
+
+    for args in [
+        vec!["--witness-key", "nonsense"],
+        vec!["--witness-key", &w1_vkey, "--witness-quorum", "2"],
+        vec!["--witness-quorum", "x"],
+        vec!["--witness-quorum", "1", "--witness-quorum", "1"],
+        // A log key is not a witness key by mistake: its key id is of type 1
+        // and so is taken as one, but it never signed as a witness.
+    ] {
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+    }
+    let (code, _, stderr) = run(&["--witness-key", &vkey]);
+    assert_eq!(code, Some(1), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// The witness protocol, against a model.
+
+mod protocol {
+    use super::*;
+    use gatehouse_ledger::witness::{AddCheckpoint, LogState, Refusal, add_checkpoint};
+
+    /// Two histories that share their first `shared` leaves.
+    struct Histories {
+        tiles: [MemoryTiles; 2],
+        signer: NoteSigner,
+    }
+
+    impl Histories {
+        fn new(size: u64, shared: u64) -> Histories {
+            let a = make_leaves(size, 1);
+            let mut b = a.clone();
+            for (i, leaf) in b.iter_mut().enumerate().skip(shared as usize) {
+                *leaf = leaf_hash(format!("fork:{i}").as_bytes());
+            }
+            Histories {
+                tiles: [MemoryTiles::from_leaves(&a), MemoryTiles::from_leaves(&b)],
+                signer: NoteSigner::generate_from_seed("example.com/log", [1; 32]).unwrap(),
+            }
+        }
+
+        fn request(&mut self, history: usize, old: u64, size: u64) -> AddCheckpoint {
+            let tiles = &mut self.tiles[history];
+            let r = root(tiles, size).unwrap();
+            let note =
+                SignedCheckpoint::sign(Checkpoint::new("example.com/log", size, r), &self.signer)
+                    .unwrap()
+                    .note()
+                    .to_string();
+            // A proof from `old` in this history (garbage when `old` is out
+            // of range: the witness must refuse it).
+            let proof = consistency_proof(tiles, old.min(size), size)
+                .map(|p| p.hashes)
+                .unwrap_or_default();
+            AddCheckpoint {
+                old_size: old,
+                proof,
+                note,
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever a log (honest or not) sends, in any order, the witness
+        /// never cosigns two checkpoints of which one is not a prefix of the
+        /// other, never goes back in size, and answers 409 with its size
+        /// exactly when `old` is not its size.
+        #[test]
+        fn a_witness_never_cosigns_a_fork(
+            shared in 0u64..300,
+            steps in proptest::collection::vec((0usize..2, 0u64..300, 0u64..300), 1..25),
+        ) {
+            let mut h = Histories::new(300, shared);
+            let keys = vec![h.signer.verifier()];
+            let w = WitnessSigner::generate_from_seed("w", [2; 32]).unwrap();
+            let mut held: Option<LogState> = None;
+            let mut cosigned: Vec<(u64, Hash)> = Vec::new();
+            for (history, old_pick, size) in steps {
+                let held_size = held.as_ref().map_or(0, |s| s.size);
+                // Half the time use the right old size, as a log would.
+                let old = if old_pick % 2 == 0 { held_size.min(size) } else { old_pick };
+                let req = h.request(history, old, size);
+                let decoded = AddCheckpoint::decode(req.encode().as_bytes()).unwrap();
+                match add_checkpoint(&decoded, Some(&keys), held.as_ref(), &w, 7) {
+                    Ok((state, c)) => {
+                        prop_assert!(state.size >= held_size);
+                        let (body, _) = split_note(&state.note).unwrap();
+                        prop_assert!(w.verifier().verify(body, &c));
+                        for (s, r) in &cosigned {
+                            // Every earlier cosigned head is a prefix of this one.
+                            let p = consistency_proof(&mut h.tiles[history], *s, state.size).unwrap();
+                            prop_assert!(p.verify(r, &state.root).is_ok());
+                        }
+                        cosigned.push((state.size, state.root));
+                        held = Some(state);
+                    }
+                    Err(Refusal::Conflict { size: s }) => {
+                        prop_assert_eq!(s, held_size);
+                        prop_assert!(old != held_size || old == size);
+                    }
+                    Err(r) => prop_assert!([400, 422].contains(&r.status()), "{r}"),
+                }
+            }
+        }
+
+        #[test]
+        fn requests_and_lines_round_trip(
+            old in any::<u64>(),
+            proof in proptest::collection::vec(any::<[u8; 32]>(), 0..64),
+            ts in 0u64..(1 << 63),
+            seed in any::<[u8; 32]>(),
+        ) {
+            let req = AddCheckpoint { old_size: old, proof, note: "o\n1\nAAAA\n\n— k abcd\n".into() };
+            prop_assert_eq!(AddCheckpoint::decode(req.encode().as_bytes()).unwrap(), req);
+            let w = WitnessSigner::generate_from_seed("w", seed).unwrap();
+            let body = "example.com/log\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+            let c = w.cosign(body, ts).unwrap();
+            let back = Cosignature::parse_line(&c.to_line()).unwrap();
+            prop_assert!(w.verifier().verify(body, &back));
+            prop_assert_eq!(back, c);
+        }
+    }
 }

@@ -6,3 +6,4 @@ pub mod import;
 pub mod init;
 pub mod inventory;
 pub mod ledger;
+pub mod witness;
