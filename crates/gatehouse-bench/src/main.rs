@@ -5,6 +5,9 @@
 //! cargo run --release -p gatehouse-bench -- history --people 100000 --months 12
 //! cargo run --release -p gatehouse-bench -- ledger
 //! cargo run --release -p gatehouse-bench -- analyze --people 5400,54000,100000,270000
+//! cargo run --release -p gatehouse-bench -- readers --people 54000
+//! cargo run --release -p gatehouse-bench -- writes
+//! cargo run --release -p gatehouse-bench -- demo
 //! cargo run --release -p gatehouse-bench -- witness
 //! ```
 //!
@@ -24,6 +27,7 @@ use gatehouse_store::{OpenOptions, Store};
 use gatehouse_workflow::{ImportSettings, Source};
 use serde::{Deserialize, Serialize};
 
+mod concurrency;
 mod witness;
 
 #[global_allocator]
@@ -120,6 +124,63 @@ enum Cmd {
         rounds: usize,
         /// Working folder (the witnesses' state files).
         #[arg(long, default_value = "target/bench-witness")]
+        work: PathBuf,
+    },
+    /// Questions during a large import: a store holding one month of an organisation imports
+    /// the next month's folder alone, then again (from a copy) while readers ask `who-has`
+    /// (first page) and `access` questions; both backends.
+    Readers {
+        /// People in the organisation (about 18.5 grants each: 54,000 make a million).
+        #[arg(long, default_value_t = 54_000)]
+        people: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Backends, comma-separated.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "sqlite,postgres"
+        )]
+        backend: Vec<concurrency::BackendArg>,
+        /// Readers asking at once.
+        #[arg(long, default_value_t = 16)]
+        readers: usize,
+        /// Mean pause of a reader between two questions, in milliseconds (0: none).
+        #[arg(long, default_value_t = 100)]
+        think_ms: u64,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-readers")]
+        work: PathBuf,
+    },
+    /// Small durable write transactions of one event each (a decision), on both backends.
+    Writes {
+        /// Backends, comma-separated.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "sqlite,postgres"
+        )]
+        backend: Vec<concurrency::BackendArg>,
+        /// Writes of each kind.
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+        /// Writer threads for the concurrent part.
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-writes")]
+        work: PathBuf,
+    },
+    /// `gatehouse demo` (the release binary next to this one) on SQLite and on PostgreSQL.
+    Demo {
+        /// People in the demo organisation.
+        #[arg(long, default_value_t = 2000)]
+        people: usize,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-demo")]
         work: PathBuf,
     },
     /// (internal) Analyse a store and report times and peak memory.
@@ -806,6 +867,28 @@ fn main() -> Result<ExitCode> {
             leaves,
             work,
         } => bench_ledger(events, leaves, &work)?,
+        Cmd::Readers {
+            people,
+            seed,
+            backend,
+            readers,
+            think_ms,
+            work,
+        } => concurrency::bench_readers(
+            people,
+            seed,
+            &work,
+            &backend,
+            readers,
+            std::time::Duration::from_millis(think_ms),
+        )?,
+        Cmd::Writes {
+            backend,
+            count,
+            writers,
+            work,
+        } => concurrency::bench_small_writes(&backend, &work, count, writers)?,
+        Cmd::Demo { people, work } => concurrency::bench_demo(people, &work)?,
         Cmd::Witness {
             leaves,
             logs,

@@ -325,6 +325,20 @@ impl Store {
         durability: writer::Durability,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.write_carrying(actor, now, durability, &mut None, f)
+    }
+
+    /// [`Store::write_with`], handing the inventory's ids from a previous transaction to this
+    /// one and back (see `inventory::Ids`); they are dropped if the transaction fails.
+    pub(crate) fn write_carrying<T, E: From<StoreError>>(
+        &self,
+        actor: &str,
+        now: Timestamp,
+        durability: writer::Durability,
+        carry: &mut Option<inventory::Ids>,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let carried = carry.take();
         if actor.trim().is_empty() {
             return Err(StoreError::NoActor.into());
         }
@@ -339,15 +353,16 @@ impl Store {
                 inventory::restore_indexes(conn)?;
             }
             let mut w = Writer::begin(conn, actor, now, &self.shared.directory)?;
+            w.inventory.ids = carried;
             let out = f(&mut w)?;
             w.finish()?;
             ledger_nanos = w.ledger_time().as_nanos() as u64;
-            Ok::<T, E>(out)
+            Ok::<(T, Option<inventory::Ids>), E>((out, w.inventory.ids.take()))
         })();
         self.shared
             .ledger_nanos
             .fetch_add(ledger_nanos, Ordering::Relaxed);
-        let out = match result {
+        let (out, ids) = match result {
             Ok(out) => out,
             Err(e) => {
                 if conn.batch("ROLLBACK").is_err() {
@@ -363,6 +378,7 @@ impl Store {
             return Err(e.into());
         }
         self.shared.indexes_checked.store(true, Ordering::Relaxed);
+        *carry = ids;
         Ok(out)
     }
 

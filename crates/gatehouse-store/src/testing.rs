@@ -13,7 +13,10 @@ struct Server {
     port: u16,
 }
 
+/// The test server (no fsync: tests do not need durability) and, when asked for, a durable
+/// one (every commit waits for the disk, as in production) for benchmarks.
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+static DURABLE: OnceLock<Result<Server, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 fn bin_dir() -> Result<PathBuf, String> {
@@ -70,10 +73,14 @@ fn run(bin: &Path, args: &[&str], root: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn start() -> Result<Server, String> {
+fn start(durable: bool) -> Result<Server, String> {
     let bin = bin_dir()?;
     let root = is_root();
-    let base = std::env::temp_dir().join(format!("gatehouse-pg-{}", std::process::id()));
+    let base = std::env::temp_dir().join(format!(
+        "gatehouse-pg-{}{}",
+        std::process::id(),
+        if durable { "-durable" } else { "" }
+    ));
     let data = base.join("data");
     let sock = base.join("sock");
     let _ = std::fs::remove_dir_all(&base);
@@ -112,11 +119,18 @@ fn start() -> Result<Server, String> {
         ],
         root,
     )?;
-    let opts = format!(
-        "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=50",
-        sock.display()
-    );
+    let opts = if durable {
+        format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=100",
+            sock.display()
+        )
+    } else {
+        format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=100",
+            sock.display()
+        )
+    };
     let log = base.join("server.log").to_string_lossy().into_owned();
     run(
         &bin.join("pg_ctl"),
@@ -155,7 +169,17 @@ fn start() -> Result<Server, String> {
 /// The URL of a new, empty database on the private test server. Panics if the server cannot
 /// be started.
 pub fn postgres_url() -> String {
-    let server = match SERVER.get_or_init(start) {
+    new_database(&SERVER, false)
+}
+
+/// The URL of a new, empty database on a private server with PostgreSQL's default durability
+/// (fsync, synchronous commit, full-page writes), for benchmarks. Panics if it cannot start.
+pub fn durable_postgres_url() -> String {
+    new_database(&DURABLE, true)
+}
+
+fn new_database(cell: &OnceLock<Result<Server, String>>, durable: bool) -> String {
+    let server = match cell.get_or_init(|| start(durable)) {
         Ok(s) => s,
         Err(e) => panic!("cannot start the test PostgreSQL server: {e}"),
     };
@@ -265,4 +289,23 @@ pub fn tile_inclusion_proof(
     store.read(|r| {
         gatehouse_ledger::inclusion_proof(&mut crate::writer::DbTiles(r.conn), index, size)
     })
+}
+
+/// A copy of a database of the private PostgreSQL server (`CREATE DATABASE … TEMPLATE …`),
+/// for benchmarks that start several runs from one state. Nothing may be connected to it.
+pub fn copy_postgres_database(url: &str) -> String {
+    let (base, name) = match url.rsplit_once('/') {
+        Some(parts) => parts,
+        None => panic!("`{url}` is not a database URL"),
+    };
+    let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
+    let copy = format!("{name}_copy{n}");
+    let mut client = match postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) => panic!("cannot connect to the PostgreSQL server: {e}"),
+    };
+    if let Err(e) = client.batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}")) {
+        panic!("cannot copy the database: {e}");
+    }
+    format!("{base}/{copy}")
 }

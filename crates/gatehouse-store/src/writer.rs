@@ -56,9 +56,14 @@ pub(crate) enum Durability {
 pub(crate) fn begin(conn: &mut Conn, durability: Durability) -> Result<(), StoreError> {
     match conn.backend() {
         Backend::Sqlite => {
+            // An import's batches also leave the write-ahead log to grow to 256 MiB before it
+            // is copied back into the database (each copy ends with a disk sync); the
+            // import's last, full commit copies what is left.
             conn.batch(match durability {
-                Durability::Full => "PRAGMA synchronous = FULL",
-                Durability::Batch => "PRAGMA synchronous = NORMAL",
+                Durability::Full => "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000",
+                Durability::Batch => {
+                    "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 65536"
+                }
             })?;
             conn.batch("BEGIN IMMEDIATE")
         }

@@ -949,6 +949,8 @@ pub struct ImportLock<'s> {
     bulk: bool,
     dropped: Vec<&'static DeferrableIndex>,
     progress: Option<Progress>,
+    /// The inventory's ids, carried from one batch to the next.
+    ids: Option<super::Ids>,
 }
 
 impl Store {
@@ -963,6 +965,7 @@ impl Store {
             bulk: false,
             dropped: Vec::new(),
             progress: None,
+            ids: None,
         };
         if self.backend() == Backend::Sqlite {
             self.maintain(super::restore_indexes)?;
@@ -1075,7 +1078,14 @@ impl<'s> ImportLock<'s> {
         let mut counted = 0u64;
         let mut first = Some(applied);
         let mut import_seq = 0;
-        let mut units = unit_boundaries(&events);
+        // The first load of a store (its history tables still empty, their indexes dropped)
+        // is written in one transaction: nothing is there to read or decide on yet, and every
+        // page is then written to the log once rather than once per batch.
+        let mut units = if drop_indexes.is_empty() && self.dropped.is_empty() {
+            unit_boundaries(&events)
+        } else {
+            vec![events.len()]
+        };
         units.reverse();
         let expected = events.len() as u64 + 1;
         let mut appended = 0u64;
@@ -1098,27 +1108,29 @@ impl<'s> ImportLock<'s> {
                 Vec::new()
             };
             let base = appended;
-            let result = self.store.write_with(actor, now, durability, |w| {
-                if let Some(p) = progress.clone() {
-                    w.set_progress(std::sync::Arc::new(move |a, _| p(base + a, expected)));
-                }
-                for index in &dropping {
-                    w.db()?
-                        .batch(&format!("DROP INDEX IF EXISTS {}", index.name))?;
-                }
-                let seq = match head {
-                    Some(head) => w.append(InventoryEvent::ImportApplied(head))?,
-                    None => import_seq,
-                };
-                let mut unit = unit;
-                for e in &mut unit {
-                    if let EventData::Inventory(e) = e {
-                        e.set_import(seq);
+            let result = self
+                .store
+                .write_carrying(actor, now, durability, &mut self.ids, |w| {
+                    if let Some(p) = progress.clone() {
+                        w.set_progress(std::sync::Arc::new(move |a, _| p(base + a, expected)));
                     }
-                }
-                w.append_all(unit)?;
-                Ok::<_, StoreError>((seq, w.appended()))
-            });
+                    for index in &dropping {
+                        w.db()?
+                            .batch(&format!("DROP INDEX IF EXISTS {}", index.name))?;
+                    }
+                    let seq = match head {
+                        Some(head) => w.append(InventoryEvent::ImportApplied(head))?,
+                        None => import_seq,
+                    };
+                    let mut unit = unit;
+                    for e in &mut unit {
+                        if let EventData::Inventory(e) = e {
+                            e.set_import(seq);
+                        }
+                    }
+                    w.append_all(unit)?;
+                    Ok::<_, StoreError>((seq, w.appended()))
+                });
             match result {
                 Ok((seq, n)) => {
                     import_seq = seq;
@@ -1182,7 +1194,9 @@ impl<'s> ImportLock<'s> {
                 Durability::Batch
             };
             self.store
-                .write_with(actor, now, durability, |w| w.append_all(unit))?;
+                .write_carrying(actor, now, durability, &mut self.ids, |w| {
+                    w.append_all(unit)
+                })?;
         }
         Ok(total)
     }

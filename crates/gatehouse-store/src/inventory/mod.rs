@@ -194,9 +194,11 @@ const LAST_LOGIN: KeyedUpdate = KeyedUpdate {
     column: "last_login",
 };
 
-/// Ids of the objects met so far in one transaction, so that projection never has to read its
-/// own writes. Loaded on first use: a transaction that changes no inventory never reads them.
-struct Ids {
+/// Ids of the objects met so far, so that projection never has to read its own writes. Loaded
+/// on first use: a transaction that changes no inventory never reads them. An import carries
+/// them from one of its write transactions to the next (under the import lock nothing else
+/// changes the inventory), so that each batch does not read a system's ids again.
+pub(crate) struct Ids {
     next_identity: i64,
     next_account: i64,
     next_entitlement: i64,
@@ -210,7 +212,7 @@ struct Ids {
 /// What the inventory projection keeps for the length of a write transaction.
 #[derive(Default)]
 pub(crate) struct TxState {
-    ids: Option<Ids>,
+    pub(crate) ids: Option<Ids>,
     /// Changes recorded per import (`import.applied` seq) since the last flush.
     recorded: BTreeMap<u64, i64>,
 }
