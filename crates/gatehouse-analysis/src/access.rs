@@ -1,6 +1,6 @@
 //! Rules about accounts: leavers, orphans, dormancy and privileged access.
 
-use gatehouse_model::state::NONE;
+use gatehouse_model::state::{AccountIx, EntitlementIx};
 use gatehouse_model::{AccountKind, GrantSource, IdentityKind};
 use regex::RegexBuilder;
 
@@ -16,10 +16,10 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             )),
         }
     }
-    for a in 0..cx.inv.accounts.len() as u32 {
+    for a in AccountIx::all(cx.inv.accounts.len()) {
         let acc = cx.account(a);
         let grants = cx.inv.grants_of(acc);
-        let privileged: Vec<u32> = grants
+        let privileged: Vec<EntitlementIx> = grants
             .iter()
             .map(|g| g.entitlement)
             .filter(|&e| cx.privileged(e))
@@ -27,11 +27,11 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         let system = acc.system;
         let sys_name = crate::SystemName(cx.inv, system);
 
-        if acc.identity == NONE {
+        let Some(identity) = acc.identity else {
             if cx.enabled("orphaned_account") && (acc.enabled || !grants.is_empty()) {
                 let mut d = Draft::new("orphaned_account");
-                d.system = system;
-                d.account = a;
+                d.system = Some(system);
+                d.account = Some(a);
                 d.entitlements = grants.iter().map(|g| g.entitlement).collect();
                 if !privileged.is_empty() {
                     d.escalate += 1;
@@ -73,20 +73,17 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 cx.push(d);
             }
             continue;
-        }
-
-        let identity = acc.identity;
-        let Some(who_rec) = cx.identity(identity) else {
-            continue;
         };
-        let who = crate::Who(cx.inv, identity);
+
+        let who_rec = cx.identity(identity);
+        let who = crate::Who(cx.inv, Some(identity));
 
         if cx.is_terminated(identity) {
             if cx.enabled("leaver_access") && (acc.enabled || !grants.is_empty()) {
                 let mut d = Draft::new("leaver_access");
-                d.identity = identity;
-                d.system = system;
-                d.account = a;
+                d.identity = Some(identity);
+                d.system = Some(system);
+                d.account = Some(a);
                 d.entitlements = grants.iter().map(|g| g.entitlement).collect();
                 let end = who_rec.person.as_ref().and_then(|p| p.end_date);
                 let mut notes = Vec::new();
@@ -149,7 +146,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             && person
             && !on_leave
         {
-            let crit = cx.inv.systems[system as usize].config.criticality;
+            let crit = cx.inv.systems[system].config.criticality;
             let limit = i64::from(cx.policy.thresholds.dormant_days.of(crit));
             let observed = cx.observed(system);
             let (since, never) = match acc.last_login {
@@ -159,9 +156,9 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             let idle = days_between(since, observed);
             if idle > limit {
                 let mut d = Draft::new("dormant_access");
-                d.identity = identity;
-                d.system = system;
-                d.account = a;
+                d.identity = Some(identity);
+                d.system = Some(system);
+                d.account = Some(a);
                 d.entitlements = privileged.clone();
                 if !privileged.is_empty() {
                     d.escalate += 1;
@@ -213,9 +210,9 @@ pub(crate) fn run(cx: &mut Context<'_>) {
 
         if cx.enabled("privileged_without_mfa") && acc.enabled && acc.mfa == Some(false) {
             let mut d = Draft::new("privileged_without_mfa");
-            d.identity = identity;
-            d.system = system;
-            d.account = a;
+            d.identity = Some(identity);
+            d.system = Some(system);
+            d.account = Some(a);
             d.entitlements = privileged.clone();
             d.fact("mfa", "false");
             d.title = format!(
@@ -234,9 +231,9 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         let generic_name = generic.iter().any(|r| r.is_match(&acc.username));
         if cx.enabled("shared_privileged") && (acc.kind == AccountKind::Shared || generic_name) {
             let mut d = Draft::new("shared_privileged");
-            d.identity = identity;
-            d.system = system;
-            d.account = a;
+            d.identity = Some(identity);
+            d.system = Some(system);
+            d.account = Some(a);
             d.entitlements = privileged.clone();
             d.fact("kind", acc.kind.as_str());
             d.fact("generic_username", generic_name.to_string());
@@ -260,7 +257,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         }
 
         if cx.enabled("standing_privilege") && person {
-            let standing: Vec<u32> = grants
+            let standing: Vec<EntitlementIx> = grants
                 .iter()
                 .filter(|g| {
                     cx.privileged(g.entitlement)
@@ -275,9 +272,9 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 .collect();
             if !standing.is_empty() {
                 let mut d = Draft::new("standing_privilege");
-                d.identity = identity;
-                d.system = system;
-                d.account = a;
+                d.identity = Some(identity);
+                d.system = Some(system);
+                d.account = Some(a);
                 d.entitlements = standing.clone();
                 d.title = format!(
                     "Standing privileged access for {} on {sys_name}",
@@ -302,6 +299,6 @@ pub(crate) fn generic_pattern(p: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
-pub(crate) fn names(cx: &Context<'_>, ents: &[u32]) -> Vec<String> {
+pub(crate) fn names(cx: &Context<'_>, ents: &[EntitlementIx]) -> Vec<String> {
     ents.iter().map(|&e| cx.ent_name(e)).collect()
 }

@@ -1,5 +1,6 @@
 //! Privilege creep: movers who kept their previous job's access, and peer-group outliers.
 
+use gatehouse_model::state::{EntitlementIx, IdentityIx};
 use rustc_hash::FxHashMap;
 
 use crate::access::names;
@@ -8,13 +9,13 @@ use crate::{Context, Draft, and_list, date, days_between};
 #[derive(Default)]
 struct Group {
     members: u32,
-    holders: FxHashMap<u32, u32>,
+    holders: FxHashMap<EntitlementIx, u32>,
 }
 
 impl Group {
     /// Share (per cent) of members holding `ent`, leaving out one member who holds it when
     /// `exclude_self`.
-    fn share(&self, ent: u32, exclude_self: bool) -> Option<u32> {
+    fn share(&self, ent: EntitlementIx, exclude_self: bool) -> Option<u32> {
         let held = self.holders.get(&ent).copied().unwrap_or(0);
         let (held, members) = if exclude_self {
             (held.saturating_sub(1), self.members.saturating_sub(1))
@@ -25,8 +26,8 @@ impl Group {
     }
 }
 
-fn job<'a>(cx: &Context<'a>, i: u32) -> Option<(&'a str, &'a str)> {
-    let p = cx.identity(i)?.person.as_ref()?;
+fn job<'a>(cx: &Context<'a>, i: IdentityIx) -> Option<(&'a str, &'a str)> {
+    let p = cx.identity(i).person.as_ref()?;
     Some((p.department.as_deref()?, p.title.as_deref()?))
 }
 
@@ -37,14 +38,14 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         return;
     }
     let mut groups: FxHashMap<(&str, &str), Group> = FxHashMap::default();
-    for i in 0..cx.inv.identities.len() as u32 {
+    for i in IdentityIx::all(cx.inv.identities.len()) {
         if cx.is_terminated(i) {
             continue;
         }
         let Some(key) = job(cx, i) else { continue };
         let g = groups.entry(key).or_default();
         g.members += 1;
-        for &e in &cx.holds[i as usize] {
+        for &e in &cx.holds[i.index()] {
             *g.holders.entry(e).or_default() += 1;
         }
     }
@@ -71,7 +72,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             else {
                 continue;
             };
-            let kept: Vec<u32> = cx.holds[i as usize]
+            let kept: Vec<EntitlementIx> = cx.holds[i.index()]
                 .iter()
                 .copied()
                 .filter(|&e| {
@@ -84,19 +85,19 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 continue;
             }
             let mut d = Draft::new("mover_kept_access");
-            d.identity = i;
+            d.identity = Some(i);
             d.key = vec![date(m.at)];
-            if kept.iter().any(|&e| {
-                cx.privileged(e)
-                    || cx.inv.systems[cx.inv.entitlements[e as usize].system as usize].sox()
-            }) {
+            if kept
+                .iter()
+                .any(|&e| cx.privileged(e) || cx.inv.systems[cx.inv.entitlements[e].system].sox())
+            {
                 d.escalate += 1;
             }
             d.fact("moved_on", date(m.at));
             d.fact("from", format!("{old_dept}, {old_title}"));
             d.fact("to", format!("{}, {}", now_job.0, now_job.1));
             d.entitlements = kept.clone();
-            let name = cx.identity(i).map(|id| id.name.clone()).unwrap_or_default();
+            let name = &cx.identity(i).name;
             d.title = format!("{name} kept access from the previous job");
             d.explanation = format!(
                 "{} moved from {old_dept} ({old_title}) on {} and still holds {}: held by at \
@@ -114,7 +115,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
     }
 
     if outliers {
-        for i in 0..cx.inv.identities.len() as u32 {
+        for i in IdentityIx::all(cx.inv.identities.len()) {
             if cx.is_terminated(i) {
                 continue;
             }
@@ -124,7 +125,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             if peers < t.peer_min_group {
                 continue;
             }
-            let unusual: Vec<u32> = cx.holds[i as usize]
+            let unusual: Vec<EntitlementIx> = cx.holds[i.index()]
                 .iter()
                 .copied()
                 .filter(|&e| {
@@ -136,14 +137,14 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 continue;
             }
             let mut d = Draft::new("peer_outlier");
-            d.identity = i;
+            d.identity = Some(i);
             if unusual.iter().any(|&e| cx.privileged(e)) {
                 d.escalate += 1;
             }
             d.fact("peer_group", format!("{}, {}", key.0, key.1));
             d.fact("peers", peers.to_string());
             d.entitlements = unusual.clone();
-            let name = cx.identity(i).map(|id| id.name.clone()).unwrap_or_default();
+            let name = &cx.identity(i).name;
             d.title = format!("{name} holds access unusual among peers");
             let shares: Vec<String> = unusual
                 .iter()

@@ -22,7 +22,9 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::state::{AccountState, Inventory, NONE};
+use gatehouse_model::state::{
+    AccountIx, AccountState, EntitlementIx, GrantState, IdentityIx, Inventory, SystemIx,
+};
 use gatehouse_model::{
     EmploymentStatus, EntitlementRef, Finding, Identity, IdentityKind, Severity, Timestamp,
     WarrantKind,
@@ -209,7 +211,7 @@ pub fn analyze(inv: &Inventory, policy: &Policy, sod: &Ruleset, now: Timestamp) 
         uncorrelated_accounts: inv
             .accounts
             .iter()
-            .filter(|a| a.enabled && a.identity == NONE)
+            .filter(|a| a.enabled && a.identity.is_none())
             .count() as u64,
         warnings: cx.warnings,
     }
@@ -257,20 +259,21 @@ pub(crate) struct Context<'a> {
     pub inv: &'a Inventory,
     pub policy: &'a Policy,
     pub now: Timestamp,
-    /// Per role: its entitlements (indices), sorted.
-    pub role_ents: Vec<Vec<u32>>,
-    /// Role key → index.
-    pub role_index: FxHashMap<&'a str, u32>,
-    /// Per identity: the roles that apply to it (explicit member or birthright).
-    pub roles_of: Vec<Vec<u32>>,
-    /// `system:native_id` → entitlement index.
-    pub ent_by_ref: FxHashMap<String, u32>,
-    /// `(kind, id)` → warrant record index.
-    pub records: FxHashMap<(WarrantKind, &'a str), u32>,
+    /// Per role: its entitlements, sorted.
+    pub role_ents: Vec<Vec<EntitlementIx>>,
+    /// Role key → position in `inv.roles`.
+    pub role_index: FxHashMap<&'a str, usize>,
+    /// Per identity: the roles (positions in `inv.roles`) that apply to it (explicit member or
+    /// birthright).
+    pub roles_of: Vec<Vec<usize>>,
+    /// `system:native_id` → entitlement.
+    pub ent_by_ref: FxHashMap<String, EntitlementIx>,
+    /// `(kind, id)` → position in `inv.warrant_records`.
+    pub records: FxHashMap<(WarrantKind, &'a str), usize>,
     /// Per identity: its accounts.
-    pub accounts_of: Vec<Vec<u32>>,
+    pub accounts_of: Vec<Vec<AccountIx>>,
     /// Per identity: the entitlements it holds on any account, sorted, distinct.
-    pub holds: Vec<Vec<u32>>,
+    pub holds: Vec<Vec<EntitlementIx>>,
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
     pub warranted: u64,
@@ -280,12 +283,12 @@ pub(crate) struct Context<'a> {
 pub(crate) struct Draft {
     pub rule: &'static str,
     pub escalate: i32,
-    pub identity: u32,
-    pub system: u32,
-    pub account: u32,
+    pub identity: Option<IdentityIx>,
+    pub system: Option<SystemIx>,
+    pub account: Option<AccountIx>,
     /// Extra parts of the id beyond rule, identity, system and account.
     pub key: Vec<String>,
-    pub entitlements: Vec<u32>,
+    pub entitlements: Vec<EntitlementIx>,
     pub title: String,
     pub explanation: String,
     pub facts: BTreeMap<String, String>,
@@ -298,9 +301,9 @@ impl Draft {
         Draft {
             rule,
             escalate: 0,
-            identity: NONE,
-            system: NONE,
-            account: NONE,
+            identity: None,
+            system: None,
+            account: None,
             key: Vec::new(),
             entitlements: Vec::new(),
             title: String::new(),
@@ -322,15 +325,15 @@ impl<'a> Context<'a> {
         for (i, e) in inv.entitlements.iter().enumerate() {
             ent_by_ref.insert(
                 format!("{}:{}", e.record.system, e.record.native_id),
-                i as u32,
+                EntitlementIx::new(i),
             );
         }
         let mut warnings = Vec::new();
         let mut role_index = FxHashMap::default();
         let mut role_ents = Vec::with_capacity(inv.roles.len());
         for (r, role) in inv.roles.iter().enumerate() {
-            role_index.insert(role.key.as_str(), r as u32);
-            let mut ents: Vec<u32> = role
+            role_index.insert(role.key.as_str(), r);
+            let mut ents: Vec<EntitlementIx> = role
                 .entitlements
                 .iter()
                 .filter_map(|e| ent_by_ref.get(&e.to_string()).copied())
@@ -339,31 +342,31 @@ impl<'a> Context<'a> {
             ents.dedup();
             role_ents.push(ents);
         }
-        let mut roles_of: Vec<Vec<u32>> = vec![Vec::new(); inv.identities.len()];
+        let mut roles_of: Vec<Vec<usize>> = vec![Vec::new(); inv.identities.len()];
         for (r, role) in inv.roles.iter().enumerate() {
             for m in &role.members {
                 if let Some(i) = inv.identity_index(m.as_str()) {
-                    roles_of[i as usize].push(r as u32);
+                    roles_of[i.index()].push(r);
                 }
             }
             if !role.birthright.is_empty() {
                 for (i, identity) in inv.identities.iter().enumerate() {
-                    if role.applies_to(identity) && !roles_of[i].contains(&(r as u32)) {
-                        roles_of[i].push(r as u32);
+                    if role.applies_to(identity) && !roles_of[i].contains(&r) {
+                        roles_of[i].push(r);
                     }
                 }
             }
         }
         let mut records = FxHashMap::default();
         for (i, w) in inv.warrant_records.iter().enumerate() {
-            records.insert((w.kind, w.id.as_str()), i as u32);
+            records.insert((w.kind, w.id.as_str()), i);
         }
-        let mut accounts_of: Vec<Vec<u32>> = vec![Vec::new(); inv.identities.len()];
-        let mut holds: Vec<Vec<u32>> = vec![Vec::new(); inv.identities.len()];
-        for (a, acc) in inv.accounts.iter().enumerate() {
-            if acc.identity != NONE {
-                accounts_of[acc.identity as usize].push(a as u32);
-                let h = &mut holds[acc.identity as usize];
+        let mut accounts_of: Vec<Vec<AccountIx>> = vec![Vec::new(); inv.identities.len()];
+        let mut holds: Vec<Vec<EntitlementIx>> = vec![Vec::new(); inv.identities.len()];
+        for (a, acc) in inv.accounts_ix() {
+            if let Some(i) = acc.identity {
+                accounts_of[i.index()].push(a);
+                let h = &mut holds[i.index()];
                 h.extend(inv.grants_of(acc).iter().map(|g| g.entitlement));
             }
         }
@@ -397,77 +400,72 @@ impl<'a> Context<'a> {
 
     /// Whether one of the roles that apply to an identity bundles the entitlement; returns
     /// the role.
-    pub fn role_explaining(&self, identity: u32, ent: u32) -> Option<u32> {
-        if identity == NONE {
-            return None;
-        }
-        self.roles_of[identity as usize]
+    pub fn role_explaining(&self, identity: IdentityIx, ent: EntitlementIx) -> Option<usize> {
+        self.roles_of[identity.index()]
             .iter()
             .copied()
-            .find(|&r| self.role_ents[r as usize].binary_search(&ent).is_ok())
+            .find(|&r| self.role_ents[r].binary_search(&ent).is_ok())
     }
 
     /// Whether the grant cites a warrant record that has an end date.
-    pub fn record_ends(&self, g: &gatehouse_model::state::GrantState) -> bool {
+    pub fn record_ends(&self, g: &GrantState) -> bool {
         self.inv.warrant(g).is_some_and(|w| {
             self.records
                 .get(&(w.kind, w.reference.as_str()))
-                .is_some_and(|&r| self.inv.warrant_records[r as usize].expires_at.is_some())
+                .is_some_and(|&r| self.inv.warrant_records[r].expires_at.is_some())
         })
     }
 
-    pub fn ent_ref(&self, ent: u32) -> EntitlementRef {
-        let e = &self.inv.entitlements[ent as usize].record;
+    pub fn ent_ref(&self, ent: EntitlementIx) -> EntitlementRef {
+        let e = &self.inv.entitlements[ent].record;
         EntitlementRef {
             system: e.system.clone(),
             native_id: e.native_id.clone(),
         }
     }
 
-    pub fn ent_name(&self, ent: u32) -> String {
-        let e = &self.inv.entitlements[ent as usize].record;
+    pub fn ent_name(&self, ent: EntitlementIx) -> String {
+        let e = &self.inv.entitlements[ent].record;
         format!("{} ({}:{})", e.name, e.system, e.native_id)
     }
 
-    pub fn privileged(&self, ent: u32) -> bool {
-        self.inv.entitlements[ent as usize].privileged()
+    pub fn privileged(&self, ent: EntitlementIx) -> bool {
+        self.inv.entitlements[ent].privileged()
     }
 
-    pub fn identity(&self, i: u32) -> Option<&'a Identity> {
-        self.inv.identity(i)
+    pub fn identity(&self, i: IdentityIx) -> &'a Identity {
+        &self.inv.identities[i]
     }
 
     /// "Ada Lovelace (E000123, Finance, Accountant)" or the NHI's name and kind.
-    pub fn who(&self, i: u32) -> String {
-        Who(self.inv, i).to_string()
+    pub fn who(&self, i: IdentityIx) -> String {
+        Who(self.inv, Some(i)).to_string()
     }
 
-    pub fn system_key(&self, s: u32) -> &'a str {
-        self.inv.systems[s as usize].config.key.as_str()
+    pub fn system_key(&self, s: SystemIx) -> &'a str {
+        self.inv.systems[s].config.key.as_str()
     }
 
     /// `ERP (erp)`.
-    pub fn system_name(&self, s: u32) -> String {
+    pub fn system_name(&self, s: SystemIx) -> String {
         SystemName(self.inv, s).to_string()
     }
 
     /// The time activity on a system is measured at: its latest snapshot, else now.
-    pub fn observed(&self, s: u32) -> Timestamp {
-        self.inv.systems[s as usize].as_of.unwrap_or(self.now)
+    pub fn observed(&self, s: SystemIx) -> Timestamp {
+        self.inv.systems[s].as_of.unwrap_or(self.now)
     }
 
-    pub fn is_terminated(&self, i: u32) -> bool {
-        self.identity(i)
-            .is_some_and(|id| id.status() == Some(EmploymentStatus::Terminated))
+    pub fn is_terminated(&self, i: IdentityIx) -> bool {
+        self.identity(i).status() == Some(EmploymentStatus::Terminated)
     }
 
-    pub fn is_person(&self, i: u32) -> bool {
-        self.identity(i)
-            .is_some_and(|id| id.kind == IdentityKind::Person)
+    pub fn is_person(&self, i: IdentityIx) -> bool {
+        self.identity(i).kind == IdentityKind::Person
     }
 
-    pub fn account(&self, a: u32) -> &'a AccountState {
-        &self.inv.accounts[a as usize]
+    pub fn account(&self, a: AccountIx) -> &'a AccountState {
+        &self.inv.accounts[a]
     }
 
     /// Adds a finding: computes its severity and stable id.
@@ -483,17 +481,16 @@ impl<'a> Context<'a> {
             Some(s) => s,
             None => {
                 let mut s = base.shifted(d.escalate);
-                if d.system != NONE {
-                    let crit = self.inv.systems[d.system as usize].config.criticality;
+                if let Some(system) = d.system {
+                    let crit = self.inv.systems[system].config.criticality;
                     s = s.shifted(self.policy.criticality_shift.of(crit));
                 }
                 s
             }
         };
-        let identity = self.identity(d.identity).map(|i| i.key.clone());
-        let system =
-            (d.system != NONE).then(|| self.inv.systems[d.system as usize].config.key.clone());
-        let account = (d.account != NONE).then(|| self.account(d.account).native_id.to_string());
+        let identity = d.identity.map(|i| self.identity(i).key.clone());
+        let system = d.system.map(|s| self.inv.systems[s].config.key.clone());
+        let account = d.account.map(|a| self.account(a).native_id.to_string());
         let mut parts: Vec<&str> = vec![
             identity.as_ref().map_or("", |k| k.as_str()),
             system.as_ref().map_or("", |k| k.as_str()),
@@ -522,7 +519,7 @@ impl<'a> Context<'a> {
 
 /// Displays an identity for sentences, formatted only when a finding needs it: "Ada
 /// Lovelace (E000123, Finance, Accountant)", or a non-human identity's name and kind.
-pub(crate) struct Who<'a>(pub &'a Inventory, pub u32);
+pub(crate) struct Who<'a>(pub &'a Inventory, pub Option<IdentityIx>);
 
 impl std::fmt::Display for Who<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -547,11 +544,11 @@ impl std::fmt::Display for Who<'_> {
 }
 
 /// Displays a system as `ERP (erp)`, formatted only when needed.
-pub(crate) struct SystemName<'a>(pub &'a Inventory, pub u32);
+pub(crate) struct SystemName<'a>(pub &'a Inventory, pub SystemIx);
 
 impl std::fmt::Display for SystemName<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let c = &self.0.systems[self.1 as usize].config;
+        let c = &self.0.systems[self.1].config;
         write!(f, "{} ({})", c.name, c.key)
     }
 }

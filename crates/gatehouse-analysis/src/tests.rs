@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use gatehouse_model::state::{
-    AccountState, EntitlementState, GrantState, Inventory, Move, NONE, SystemState,
+    AccountIx, AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
+    Move, SystemIx, SystemState, WarrantIx,
 };
 use gatehouse_model::{
     AccountKind, Attributes, Condition, Criticality, EmploymentStatus, Entitlement, EntitlementRef,
@@ -87,7 +88,7 @@ impl Org {
 
     /// A system named after its key in capitals, without owner, whose latest snapshot was
     /// taken at [`NOW`].
-    fn system(&mut self, key: &str, criticality: Option<Criticality>, sox: bool) -> u32 {
+    fn system(&mut self, key: &str, criticality: Option<Criticality>, sox: bool) -> SystemIx {
         self.inv.systems.push(SystemState {
             config: SystemConfig {
                 key: SystemKey::new(key).unwrap(),
@@ -103,16 +104,16 @@ impl Org {
             },
             as_of: Some(now()),
         });
-        (self.inv.systems.len() - 1) as u32
+        SystemIx::new(self.inv.systems.len() - 1)
     }
 
     /// A medium-criticality system outside SOX scope.
-    fn plain_system(&mut self, key: &str) -> u32 {
+    fn plain_system(&mut self, key: &str) -> SystemIx {
         self.system(key, Some(Criticality::Medium), false)
     }
 
-    fn sys(&mut self, s: u32) -> &mut SystemState {
-        &mut self.inv.systems[s as usize]
+    fn sys(&mut self, s: SystemIx) -> &mut SystemState {
+        &mut self.inv.systems[s.index()]
     }
 
     /// A person from the HR feed.
@@ -167,16 +168,16 @@ impl Org {
     /// exist).
     fn account(
         &mut self,
-        system: u32,
+        system: SystemIx,
         native: &str,
         holder: Option<&str>,
         kind: AccountKind,
-    ) -> u32 {
+    ) -> AccountIx {
         self.inv.accounts.push(AccountState {
             system,
             native_id: native.into(),
             username: native.into(),
-            identity: NONE,
+            identity: None,
             dangling_identity: None,
             kind,
             enabled: true,
@@ -187,16 +188,16 @@ impl Org {
             grants_to: 0,
         });
         self.holders.push(holder.map(str::to_owned));
-        (self.inv.accounts.len() - 1) as u32
+        AccountIx::new(self.inv.accounts.len() - 1)
     }
 
-    fn acc(&mut self, a: u32) -> &mut AccountState {
-        &mut self.inv.accounts[a as usize]
+    fn acc(&mut self, a: AccountIx) -> &mut AccountState {
+        &mut self.inv.accounts[a.index()]
     }
 
     /// An entitlement whose display name is its native id.
-    fn entitlement(&mut self, system: u32, native: &str, privileged: bool) -> u32 {
-        let key = self.inv.systems[system as usize].config.key.clone();
+    fn entitlement(&mut self, system: SystemIx, native: &str, privileged: bool) -> EntitlementIx {
+        let key = self.inv.systems[system].config.key.clone();
         self.inv.entitlements.push(EntitlementState {
             system,
             record: Entitlement {
@@ -210,27 +211,27 @@ impl Org {
                 attributes: Attributes::new(),
             },
         });
-        (self.inv.entitlements.len() - 1) as u32
+        EntitlementIx::new(self.inv.entitlements.len() - 1)
     }
 
     /// A grant present since 2026-01-01 without end date, never removed before; `warrant` is
     /// written `kind:reference`.
     fn grant(
         &mut self,
-        account: u32,
-        entitlement: u32,
+        account: AccountIx,
+        entitlement: EntitlementIx,
         source: GrantSource,
         warrant: Option<&str>,
     ) -> &mut GrantState {
         let warrant = match warrant {
-            None => NONE,
+            None => None,
             Some(text) => {
                 let w: Warrant = text.parse().unwrap();
                 match self.inv.warrants.iter().position(|x| *x == w) {
-                    Some(i) => i as u32,
+                    Some(i) => Some(WarrantIx::new(i)),
                     None => {
                         self.inv.warrants.push(w);
-                        (self.inv.warrants.len() - 1) as u32
+                        Some(WarrantIx::new(self.inv.warrants.len() - 1))
                     }
                 }
             }
@@ -247,8 +248,8 @@ impl Org {
         self.inv.grants.last_mut().unwrap()
     }
 
-    fn ent_ref(&self, e: u32) -> EntitlementRef {
-        let r = &self.inv.entitlements[e as usize].record;
+    fn ent_ref(&self, e: EntitlementIx) -> EntitlementRef {
+        let r = &self.inv.entitlements[e].record;
         EntitlementRef {
             system: r.system.clone(),
             native_id: r.native_id.clone(),
@@ -257,7 +258,7 @@ impl Org {
 
     /// A business role bundling `entitlements`, explicitly assigned to `members`; push
     /// conditions onto `birthright` for a birthright role.
-    fn role(&mut self, key: &str, entitlements: &[u32], members: &[&str]) -> &mut Role {
+    fn role(&mut self, key: &str, entitlements: &[EntitlementIx], members: &[&str]) -> &mut Role {
         let mut ents: Vec<EntitlementRef> = entitlements.iter().map(|&e| self.ent_ref(e)).collect();
         ents.sort();
         let mut members: Vec<IdentityKey> = members.iter().map(|m| ikey(m)).collect();
@@ -280,7 +281,7 @@ impl Org {
         kind: WarrantKind,
         id: &str,
         holder: &str,
-        entitlement: u32,
+        entitlement: EntitlementIx,
         approved_by: Option<&str>,
         approved_at: Timestamp,
     ) -> &mut WarrantRecord {
@@ -310,14 +311,14 @@ impl Org {
     fn finish(self) -> Inventory {
         let mut inv = self.inv;
         inv.identities.sort_by(|a, b| a.key.cmp(&b.key));
-        let links: Vec<(u32, Option<IdentityKey>)> = self
+        let links: Vec<(Option<IdentityIx>, Option<IdentityKey>)> = self
             .holders
             .iter()
             .map(|holder| match holder {
-                None => (NONE, None),
+                None => (None, None),
                 Some(k) => match inv.identity_index(k) {
-                    Some(i) => (i, None),
-                    None => (NONE, Some(ikey(k))),
+                    Some(i) => (Some(i), None),
+                    None => (None, Some(ikey(k))),
                 },
             })
             .collect();
@@ -327,7 +328,7 @@ impl Org {
         }
         inv.grants.sort_by_key(|g| g.account);
         for (a, acc) in inv.accounts.iter_mut().enumerate() {
-            let a = a as u32;
+            let a = AccountIx::new(a);
             acc.grants_from = inv.grants.partition_point(|g| g.account < a) as u32;
             acc.grants_to = inv.grants.partition_point(|g| g.account <= a) as u32;
         }
@@ -429,6 +430,11 @@ fn system_of(f: &Finding) -> Option<&str> {
 fn identity_of(f: &Finding) -> Option<&str> {
     f.identity.as_ref().map(IdentityKey::as_str)
 }
+
+/// The first system, account and entitlement of an organisation.
+const S0: SystemIx = SystemIx::at(0);
+const A0: AccountIx = AccountIx::at(0);
+const E0: EntitlementIx = EntitlementIx::at(0);
 
 /// Every rule this file has cases for; must list every rule in [`RULES`].
 const COVERED: &[&str] = &[
@@ -682,10 +688,10 @@ fn account_unused_for_exactly_the_threshold_is_not_dormant() {
 #[test]
 fn dormant_account_with_privileged_access_escalates() {
     let mut org = dormant(Criticality::Medium, Some(days_ago(200)));
-    let admin = org.entitlement(0, "role/Admin", true);
-    let staff = org.entitlement(0, "group/Staff", false);
-    org.grant(0, admin, GrantSource::Role, None);
-    org.grant(0, staff, GrantSource::Role, None);
+    let admin = org.entitlement(S0, "role/Admin", true);
+    let staff = org.entitlement(S0, "group/Staff", false);
+    org.grant(A0, admin, GrantSource::Role, None);
+    org.grant(A0, staff, GrantSource::Role, None);
     let a = run(&org.finish());
     let f = the(&a, "dormant_access");
     assert_eq!(f.severity, Severity::Medium);
@@ -702,11 +708,11 @@ fn dormant_account_with_privileged_access_escalates() {
 fn dormancy_is_measured_at_the_latest_snapshot_of_the_system() {
     // The snapshot is five months old: a login two months before it is recent enough.
     let mut org = dormant(Criticality::Medium, Some(at("2026-04-01")));
-    org.sys(0).as_of = Some(at("2026-06-01"));
+    org.sys(S0).as_of = Some(at("2026-06-01"));
     assert_none(&run(&org.finish()), "dormant_access");
 
     let mut org = dormant(Criticality::Medium, Some(at("2026-03-01")));
-    org.sys(0).as_of = Some(at("2026-06-01"));
+    org.sys(S0).as_of = Some(at("2026-06-01"));
     let a = run(&org.finish());
     let f = the(&a, "dormant_access");
     assert_eq!(fact(f, "observed_at"), "2026-06-01");
@@ -716,7 +722,7 @@ fn dormancy_is_measured_at_the_latest_snapshot_of_the_system() {
 #[test]
 fn account_never_used_since_it_appeared_is_dormant() {
     let mut org = dormant(Criticality::Medium, None);
-    org.acc(0).first_seen = at("2026-07-01");
+    org.acc(A0).first_seen = at("2026-07-01");
     let a = run(&org.finish());
     let f = the(&a, "dormant_access");
     assert_eq!(fact(f, "never_logged_in"), "true");
@@ -731,11 +737,11 @@ fn dormancy_spares_people_on_leave_service_and_disabled_accounts() {
     assert_none(&run(&org.finish()), "dormant_access");
 
     let mut org = dormant(Criticality::Medium, Some(days_ago(300)));
-    org.acc(0).kind = AccountKind::Service;
+    org.acc(A0).kind = AccountKind::Service;
     assert_none(&run(&org.finish()), "dormant_access");
 
     let mut org = dormant(Criticality::Medium, Some(days_ago(300)));
-    org.acc(0).enabled = false;
+    org.acc(A0).enabled = false;
     assert_none(&run(&org.finish()), "dormant_access");
 }
 
@@ -886,7 +892,7 @@ fn privileged_grant_through_a_time_bound_request_is_not_standing() {
         WarrantKind::Request,
         "REQ-9",
         "E3",
-        0,
+        E0,
         Some("M1"),
         at("2026-10-01"),
     )
@@ -1307,14 +1313,14 @@ fn sod_org() -> Org {
     org
 }
 
-const DANA_ERP: u32 = 0;
-const DANA_BANK: u32 = 1;
-const ELI_ERP: u32 = 2;
-const ELI_BANK: u32 = 3;
-const VENDOR: u32 = 0;
-const AP_APPROVER: u32 = 1;
-const AP_CLERK: u32 = 2;
-const PAYMENT: u32 = 3;
+const DANA_ERP: AccountIx = AccountIx::at(0);
+const DANA_BANK: AccountIx = AccountIx::at(1);
+const ELI_ERP: AccountIx = AccountIx::at(2);
+const ELI_BANK: AccountIx = AccountIx::at(3);
+const VENDOR: EntitlementIx = EntitlementIx::at(0);
+const AP_APPROVER: EntitlementIx = EntitlementIx::at(1);
+const AP_CLERK: EntitlementIx = EntitlementIx::at(2);
+const PAYMENT: EntitlementIx = EntitlementIx::at(3);
 
 const P2P: &str = r#"
 [[rule]]
@@ -1534,7 +1540,7 @@ fn sod_severity_is_not_shifted_by_criticality() {
     let mut org = sod_org();
     org.grant(ELI_ERP, VENDOR, GrantSource::Role, None);
     org.grant(ELI_ERP, AP_APPROVER, GrantSource::Role, None);
-    org.sys(0).config.criticality = Some(Criticality::Low);
+    org.sys(S0).config.criticality = Some(Criticality::Low);
     let a = sod(org, WILDCARD);
     assert_eq!(the(&a, "sod_conflict").severity, Severity::High);
 }
@@ -1602,7 +1608,7 @@ fn move_older_than_the_window_is_left_to_peer_outliers() {
 #[test]
 fn mover_whose_new_role_explains_the_access_is_not_reported() {
     let mut org = mover(60, false);
-    org.role("sales-invoicing", &[0], &["E1"]);
+    org.role("sales-invoicing", &[E0], &["E1"]);
     assert_none(&run(&org.finish()), "mover_kept_access");
 }
 
@@ -1658,15 +1664,15 @@ fn too_few_peers_give_no_outlier() {
 #[test]
 fn entitlement_a_peer_also_holds_is_no_outlier() {
     let mut org = peers(&["E1", "E2", "E3"], false);
-    let a = org.account(0, "e2", Some("E2"), AccountKind::Human);
-    org.grant(a, 0, GrantSource::Direct, None);
+    let a = org.account(S0, "e2", Some("E2"), AccountKind::Human);
+    org.grant(a, E0, GrantSource::Direct, None);
     assert_none(&run(&org.finish()), "peer_outlier");
 }
 
 #[test]
 fn entitlement_a_role_explains_is_no_outlier() {
     let mut org = peers(&["E1", "E2", "E3"], false);
-    org.role("payroll-reporting", &[0], &["E1"]);
+    org.role("payroll-reporting", &[E0], &["E1"]);
     assert_none(&run(&org.finish()), "peer_outlier");
 }
 
@@ -1688,9 +1694,9 @@ fn fay() -> Org {
     org
 }
 
-const FAY: u32 = 0;
-const REPORTS: u32 = 0;
-const OTHER: u32 = 1;
+const FAY: AccountIx = AccountIx::at(0);
+const REPORTS: EntitlementIx = EntitlementIx::at(0);
+const OTHER: EntitlementIx = EntitlementIx::at(1);
 
 #[test]
 fn approved_request_outside_any_role_is_an_rbac_exception() {
@@ -1788,7 +1794,7 @@ fn grant_without_warrant_is_unwarranted() {
 #[test]
 fn unwarranted_grant_on_sox_system_or_privileged_escalates() {
     let mut org = fay();
-    org.sys(0).config.frameworks = vec!["sox".into()];
+    org.sys(S0).config.frameworks = vec!["sox".into()];
     org.grant(FAY, REPORTS, GrantSource::Direct, None);
     assert_eq!(
         the(&run(&org.finish()), "unwarranted_grant").severity,
@@ -1796,7 +1802,7 @@ fn unwarranted_grant_on_sox_system_or_privileged_escalates() {
     );
 
     let mut org = fay();
-    org.inv.entitlements[REPORTS as usize].record.privileged = true;
+    org.inv.entitlements[REPORTS.index()].record.privileged = true;
     org.grant(FAY, REPORTS, GrantSource::Direct, None);
     assert_eq!(
         the(&run(&org.finish()), "unwarranted_grant").severity,
@@ -1984,7 +1990,7 @@ fn time_bound(
     privileged: bool,
 ) -> Org {
     let mut org = fay();
-    org.inv.entitlements[REPORTS as usize].record.privileged = privileged;
+    org.inv.entitlements[REPORTS.index()].record.privileged = privileged;
     org.grant(FAY, REPORTS, GrantSource::Request, Some("request:REQ-1"))
         .expires_at = grant_end;
     org.record(
@@ -2033,7 +2039,7 @@ fn grant_ending_a_second_after_the_snapshot_is_not_expired() {
 fn grant_ending_after_a_stale_snapshot_is_not_expired() {
     // Seen present on 2026-10-01, meant to end on 2026-10-15: nobody knows it is still there.
     let mut org = time_bound(Some(at("2026-10-15")), None, false);
-    org.sys(0).as_of = Some(at("2026-10-01"));
+    org.sys(S0).as_of = Some(at("2026-10-01"));
     assert_none(&run(&org.finish()), "expired_grant");
 }
 

@@ -2,7 +2,7 @@
 //! break-glass record. Also grants that came back after removal, rest on self-approval, or
 //! outlived their end date; and individually granted access outside the role model.
 
-use gatehouse_model::state::{GrantState, NONE};
+use gatehouse_model::state::{AccountIx, GrantState, IdentityIx};
 use gatehouse_model::{WarrantKind, WarrantRecord};
 
 use crate::access::names;
@@ -15,7 +15,7 @@ enum Verdict<'a> {
     Unwarranted(String),
 }
 
-fn judge<'a>(cx: &Context<'a>, identity: u32, g: &GrantState) -> Verdict<'a> {
+fn judge<'a>(cx: &Context<'a>, identity: IdentityIx, g: &GrantState) -> Verdict<'a> {
     let ent = g.entitlement;
     if cx.role_explaining(identity, ent).is_some()
         && cx
@@ -34,7 +34,7 @@ fn judge<'a>(cx: &Context<'a>, identity: u32, g: &GrantState) -> Verdict<'a> {
                 None => Verdict::Unwarranted(format!(
                     "it cites {w}, which is not in the role catalogue"
                 )),
-                Some(&r) if cx.role_ents[r as usize].binary_search(&ent).is_err() => {
+                Some(&r) if cx.role_ents[r].binary_search(&ent).is_err() => {
                     Verdict::Unwarranted(format!("it cites {w}, which does not include it"))
                 }
                 Some(_) => Verdict::Unwarranted(format!(
@@ -48,9 +48,9 @@ fn judge<'a>(cx: &Context<'a>, identity: u32, g: &GrantState) -> Verdict<'a> {
                     "it cites {w}, which is not among the warrant records"
                 ));
             };
-            let rec = &cx.inv.warrant_records[r as usize];
-            let holder = cx.identity(identity).map(|i| i.key.as_str()).unwrap_or("");
-            let e = &cx.inv.entitlements[ent as usize].record;
+            let rec = &cx.inv.warrant_records[r];
+            let holder = cx.identity(identity).key.as_str();
+            let e = &cx.inv.entitlements[ent].record;
             if rec.identity.as_str() != holder {
                 Verdict::Unwarranted(format!(
                     "{w} was granted to {}, not to the holder",
@@ -80,16 +80,18 @@ fn judge<'a>(cx: &Context<'a>, identity: u32, g: &GrantState) -> Verdict<'a> {
 
 pub(crate) fn run(cx: &mut Context<'_>) {
     let inv = cx.inv;
-    for a in 0..inv.accounts.len() as u32 {
+    for a in AccountIx::all(inv.accounts.len()) {
         let acc = cx.account(a);
-        let identity = acc.identity;
         // Orphans' and leavers' grants are reported by their own rules.
-        if identity == NONE || cx.is_terminated(identity) {
+        let Some(identity) = acc.identity else {
+            continue;
+        };
+        if cx.is_terminated(identity) {
             continue;
         }
         let observed = cx.observed(acc.system);
-        let sox = inv.systems[acc.system as usize].sox();
-        let who = crate::Who(cx.inv, identity);
+        let sox = inv.systems[acc.system].sox();
+        let who = crate::Who(cx.inv, Some(identity));
         let sys_name = crate::SystemName(cx.inv, acc.system);
         let mut exceptions = Vec::new();
         for g in inv.grants_of(acc) {
@@ -97,10 +99,10 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             let verdict = judge(cx, identity, g);
             let grant_draft = |rule: &'static str| {
                 let mut d = Draft::new(rule);
-                d.identity = identity;
-                d.system = acc.system;
-                d.account = a;
-                d.key = vec![inv.entitlements[ent as usize].record.native_id.clone()];
+                d.identity = Some(identity);
+                d.system = Some(acc.system);
+                d.account = Some(a);
+                d.key = vec![inv.entitlements[ent].record.native_id.clone()];
                 d.entitlements = vec![ent];
                 d.fact("source", g.source.as_str());
                 if let Some(w) = inv.warrant(g) {
@@ -222,9 +224,9 @@ pub(crate) fn run(cx: &mut Context<'_>) {
 
         if !exceptions.is_empty() && cx.enabled("rbac_exception") {
             let mut d = Draft::new("rbac_exception");
-            d.identity = identity;
-            d.system = acc.system;
-            d.account = a;
+            d.identity = Some(identity);
+            d.system = Some(acc.system);
+            d.account = Some(a);
             d.entitlements = exceptions.clone();
             d.fact("count", exceptions.len().to_string());
             d.title = format!("Access outside roles for {}", account_label(cx, a));
@@ -239,7 +241,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
     }
 }
 
-fn account_label(cx: &Context<'_>, a: u32) -> String {
+fn account_label(cx: &Context<'_>, a: AccountIx) -> String {
     let acc = cx.account(a);
     format!("`{}` on {}", acc.username, cx.system_key(acc.system))
 }

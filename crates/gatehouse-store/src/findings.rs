@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use gatehouse_model::state::{
-    AccountState, EntitlementState, GrantState, Inventory, Move, NONE, SystemState,
+    AccountIx, AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
+    Move, SystemIx, SystemState, WarrantIx,
 };
 use gatehouse_model::{
     AccountKind, Assessment, Entitlement, Finding, FindingStatus, GrantSource, Identity,
@@ -27,7 +28,7 @@ struct RawGrant {
     account_id: i64,
     entitlement_id: i64,
     source: GrantSource,
-    warrant: u32,
+    warrant: Option<WarrantIx>,
     expires_at: Option<i64>,
     first_seen: i64,
     removed_before: Option<i64>,
@@ -36,7 +37,7 @@ struct RawGrant {
 /// Scans every grant version in key order: the current ones, with the start of their
 /// uninterrupted presence and the end of the version before a gap (a removal), if any.
 fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError> {
-    let mut warrant_index: FxHashMap<String, u32> = FxHashMap::default();
+    let mut warrant_index: FxHashMap<String, WarrantIx> = FxHashMap::default();
     let mut warrants = Vec::new();
     let mut grants = Vec::new();
     // (account_id, entitlement_id, chain start, chain end, removed before)
@@ -65,17 +66,17 @@ fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError>
                 return Ok(());
             }
             let warrant = r.with_str(5, |text| match text {
-                None => NONE,
+                None => None,
                 Some(text) => match warrant_index.get(text) {
-                    Some(&i) => i,
+                    Some(&i) => Some(i),
                     None => match text.parse::<Warrant>() {
                         Ok(w) => {
-                            let i = warrants.len() as u32;
+                            let i = WarrantIx::new(warrants.len());
                             warrants.push(w);
                             warrant_index.insert(text.to_owned(), i);
-                            i
+                            Some(i)
                         }
-                        Err(_) => NONE,
+                        Err(_) => None,
                     },
                 },
             })?;
@@ -122,8 +123,8 @@ pub fn load_inventory(store: &mut crate::Store) -> Result<Inventory, StoreError>
 
 /// Store ids of accounts and entitlements → their indices in the inventory.
 struct Ids {
-    accounts: FxHashMap<i64, u32>,
-    entitlements: FxHashMap<i64, u32>,
+    accounts: FxHashMap<i64, AccountIx>,
+    entitlements: FxHashMap<i64, EntitlementIx>,
 }
 
 fn attach_grants(
@@ -141,7 +142,7 @@ fn attach_grants(
             continue;
         };
         let index = inv.grants.len() as u32;
-        let acc = &mut inv.accounts[account as usize];
+        let acc = &mut inv.accounts[account.index()];
         if acc.grants_to == 0 && acc.grants_from == 0 {
             acc.grants_from = index;
         }
@@ -171,7 +172,7 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
             Ok(())
         },
     )?;
-    let mut system_index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut system_index: FxHashMap<i64, SystemIx> = FxHashMap::default();
     db.query_each(
         "SELECT system_id, config FROM system ORDER BY key",
         &[],
@@ -182,7 +183,7 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
                 .copied()
                 .map(ts)
                 .transpose()?;
-            system_index.insert(r.i64(0)?, inv.systems.len() as u32);
+            system_index.insert(r.i64(0)?, SystemIx::new(inv.systems.len()));
             inv.systems.push(SystemState { config, as_of });
             Ok(())
         },
@@ -228,7 +229,7 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
     for (i, (identity, moved)) in current.into_iter().enumerate() {
         if let Some((from_department, from_title, at)) = moved {
             inv.moves.push(Move {
-                identity: i as u32,
+                identity: IdentityIx::new(i),
                 from_department,
                 from_title,
                 at: ts(at)?,
@@ -238,7 +239,7 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
     }
 
     // Entitlements.
-    let mut ent_index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut ent_index: FxHashMap<i64, EntitlementIx> = FxHashMap::default();
     db.query_each(
         &format!(
             "SELECT e.entitlement_id, e.system_id, v.record FROM entitlement e \
@@ -251,7 +252,7 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
             let system = *system_index
                 .get(&r.i64(1)?)
                 .ok_or_else(|| StoreError::Corrupt("entitlement of an unknown system".into()))?;
-            ent_index.insert(r.i64(0)?, inv.entitlements.len() as u32);
+            ent_index.insert(r.i64(0)?, EntitlementIx::new(inv.entitlements.len()));
             inv.entitlements.push(EntitlementState { system, record });
             Ok(())
         },
@@ -274,13 +275,11 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
             Ok(())
         },
     )?;
-    let identity_at: FxHashMap<IdentityKey, u32> = inv
-        .identities
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.key.clone(), i as u32))
+    let identity_at: FxHashMap<IdentityKey, IdentityIx> = inv
+        .identities_ix()
+        .map(|(i, id)| (id.key.clone(), i))
         .collect();
-    let mut account_index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut account_index: FxHashMap<i64, AccountIx> = FxHashMap::default();
     {
         let mut chain: Option<(i64, i64, i64)> = None; // (account_id, chain start, valid_to)
         db.query_each(
@@ -307,13 +306,13 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
                     .map(std::mem::take)
                     .ok_or_else(|| StoreError::Corrupt(format!("account {id} has no row")))?;
                 let (identity, dangling_identity) = r.with_str(5, |key| match key {
-                    None => Ok((NONE, None)),
+                    None => Ok((None, None)),
                     Some(k) => match identity_at.get(k) {
-                        Some(&i) => Ok((i, None)),
-                        None => IdentityKey::new(k).map(|k| (NONE, Some(k))),
+                        Some(&i) => Ok((Some(i), None)),
+                        None => IdentityKey::new(k).map(|k| (None, Some(k))),
                     },
                 })??;
-                account_index.insert(id, inv.accounts.len() as u32);
+                account_index.insert(id, AccountIx::new(inv.accounts.len()));
                 inv.accounts.push(AccountState {
                     system,
                     native_id,

@@ -422,9 +422,9 @@ pub fn risk_cmd(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
                             .as_deref()
                             .is_some_and(|e| e.eq_ignore_ascii_case(subject))
                     })
-                    .map(|i| i as u32)
+                    .map(gatehouse_model::state::IdentityIx::new)
             }) {
-                let key = inventory.identities[i as usize].key.to_string();
+                let key = inventory.identities[i].key.to_string();
                 let found: Vec<Score> = risk::identities(&inventory, &present, w)
                     .into_iter()
                     .filter(|s| s.key == key)
@@ -433,7 +433,7 @@ pub fn risk_cmd(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
                     vec![Score {
                         kind: "identity",
                         key,
-                        name: inventory.identities[i as usize].name.clone(),
+                        name: inventory.identities[i].name.clone(),
                         total: 0,
                         factors: Vec::new(),
                     }]
