@@ -1,9 +1,9 @@
 //! Rules about non-human identities: service accounts, API keys, tokens and certificates.
 
+use gatehouse_model::IdentityKind;
 use gatehouse_model::state::{AccountIx, IdentityIx, SystemIx};
-use gatehouse_model::{EmploymentStatus, IdentityKind};
 
-use crate::{Context, Draft, and_list, date, days_between};
+use crate::{Context, Draft, Gone, and_list, date, days_between};
 
 pub(crate) fn run(cx: &mut Context<'_>) {
     let inv = cx.inv;
@@ -36,17 +36,19 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             }
             Some(owner) => {
                 let found = inv.identity_index(owner.as_str());
-                let gone = match inv.identity(found) {
+                let gone = match found {
                     None => Some("is in no identity feed".to_owned()),
-                    Some(o) if o.status() == Some(EmploymentStatus::Terminated) => Some(format!(
-                        "has left{}",
-                        o.person
-                            .as_ref()
-                            .and_then(|p| p.end_date)
-                            .map(|d| format!(" (last day {d})"))
-                            .unwrap_or_default()
-                    )),
-                    Some(_) => None,
+                    Some(o) => match cx.gone[o.index()] {
+                        Some(Gone::Terminated(end)) => Some(format!(
+                            "has left{}",
+                            end.map(|d| format!(" (last day {d})")).unwrap_or_default()
+                        )),
+                        Some(Gone::EndDatePassed(end)) => Some(format!(
+                            "is past their end date ({end}), though the HR status still says \
+                             employed"
+                        )),
+                        None => None,
+                    },
                 };
                 if let Some(gone) = gone
                     && cx.enabled("nhi_owner_left")

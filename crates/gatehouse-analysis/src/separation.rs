@@ -39,7 +39,7 @@ pub(crate) fn run(cx: &mut Context<'_>, sod: &Ruleset) {
     let today = cx.now.to_zoned(jiff::tz::TimeZone::UTC).date();
     for i in IdentityIx::all(cx.inv.identities.len()) {
         // Leavers' access is reported by `leaver_access`.
-        if !cx.is_person(i) || cx.is_terminated(i) {
+        if !cx.is_person(i) || cx.is_gone(i) {
             continue;
         }
         // (rule, set) → entitlements held from it.

@@ -97,6 +97,8 @@ pub struct Inventory {
     pub identities: Vec<Identity>,
     /// Earlier department/title of people whose department or title changed.
     pub moves: Vec<Move>,
+    /// People who left and came back, as the history of the HR feed shows.
+    pub rehires: Vec<Rehire>,
     /// Current accounts.
     pub accounts: Vec<AccountState>,
     /// Current entitlements.
@@ -142,6 +144,15 @@ pub struct Move {
     /// Title before.
     pub from_title: Option<String>,
     /// When the new department/title took effect (the import that recorded it).
+    pub at: Timestamp,
+}
+
+/// A person the HR feed listed as terminated, then again as employed.
+#[derive(Debug, Clone)]
+pub struct Rehire {
+    /// The person.
+    pub identity: IdentityIx,
+    /// When the feed first showed them employed again (the import that recorded it).
     pub at: Timestamp,
 }
 
@@ -205,8 +216,22 @@ pub struct GrantState {
     pub expires_at: Option<Timestamp>,
     /// Start of its current uninterrupted presence.
     pub first_seen: Timestamp,
+    /// When the system says the entitlement was given, if it says.
+    pub granted_at: Option<Timestamp>,
     /// When it was last removed before coming back, if it ever was.
     pub removed_before: Option<Timestamp>,
+}
+
+impl GrantState {
+    /// When the grant began, as far as anyone knows: the system's own date when it gives one
+    /// that is not later than Gatehouse first saw the grant (nor before a removal), else when
+    /// Gatehouse first saw it.
+    pub fn since(&self) -> Timestamp {
+        match self.granted_at {
+            Some(t) if t <= self.first_seen && self.removed_before.is_none_or(|r| t >= r) => t,
+            _ => self.first_seen,
+        }
+    }
 }
 
 impl Inventory {

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use gatehouse_model::state::{
     AccountIx, AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
-    Move, SystemIx, SystemState, WarrantIx,
+    Move, Rehire, SystemIx, SystemState, WarrantIx,
 };
 use gatehouse_model::{
-    AccountKind, Assessment, Entitlement, Finding, FindingStatus, GrantSource, Identity,
-    IdentityKey, Role, Severity, SystemConfig, Timestamp, Warrant, WarrantRecord,
+    AccountKind, Assessment, EmploymentStatus, Entitlement, Finding, FindingStatus, GrantSource,
+    Identity, IdentityKey, Role, Severity, SystemConfig, Timestamp, Warrant, WarrantRecord,
 };
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -30,6 +30,7 @@ struct RawGrant {
     source: GrantSource,
     warrant: Option<WarrantIx>,
     expires_at: Option<i64>,
+    granted_at: Option<i64>,
     first_seen: i64,
     removed_before: Option<i64>,
 }
@@ -43,8 +44,8 @@ fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError>
     // (account_id, entitlement_id, chain start, chain end, removed before)
     let mut chain: Option<(i64, i64, i64, i64, Option<i64>)> = None;
     db.query_each(
-        "SELECT account_id, entitlement_id, valid_from, valid_to, source, warrant, expires_at \
-         FROM grant_version ORDER BY system_id, account_id, entitlement_id, seq",
+        "SELECT account_id, entitlement_id, valid_from, valid_to, source, warrant, expires_at, \
+         granted_at FROM grant_version ORDER BY system_id, account_id, entitlement_id, seq",
         &[],
         |r| {
             let a = r.i64(0)?;
@@ -87,6 +88,7 @@ fn scan_grants(db: &mut Db) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError>
                 source,
                 warrant,
                 expires_at: r.opt_i64(6)?,
+                granted_at: r.opt_i64(7)?,
                 first_seen: start,
                 removed_before: removed,
             });
@@ -153,6 +155,7 @@ fn attach_grants(
             source: g.source,
             warrant: g.warrant,
             expires_at: g.expires_at.map(ts).transpose()?,
+            granted_at: g.granted_at.map(ts).transpose()?,
             first_seen: ts(g.first_seen)?,
             removed_before: g.removed_before.map(ts).transpose()?,
         });
@@ -189,13 +192,16 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
         },
     )?;
 
-    // Identities, current and past versions in order, to find moves.
+    // Identities, current and past versions in order, to find moves and rehires.
     // (department, title, since) before the latest change of either.
     type Previous = Option<(Option<String>, Option<String>, i64)>;
-    let mut current: Vec<(Identity, Previous)> = Vec::new();
+    let mut current: Vec<(Identity, Previous, Option<i64>)> = Vec::new();
     {
         let mut prev: Option<(i64, Option<String>, Option<String>)> = None;
         let mut last_move: Option<(Option<String>, Option<String>, i64)> = None;
+        // (identity, the version before was terminated) and when the person came back.
+        let mut was_terminated = (0i64, false);
+        let mut back: Option<i64> = None;
         db.query_each(
             "SELECT identity_id, valid_from, valid_to, record FROM identity_version \
              ORDER BY identity_id, seq",
@@ -215,23 +221,37 @@ fn load_rest(db: &mut Db) -> Result<(Inventory, Ids), StoreError> {
                             last_move = Some((pd.clone(), pt.clone(), from));
                         }
                     }
-                    _ => last_move = None,
+                    _ => {
+                        last_move = None;
+                        back = None;
+                    }
                 }
+                let terminated = identity.status() == Some(EmploymentStatus::Terminated);
+                if was_terminated == (id, true) && !terminated {
+                    back = Some(from);
+                }
+                was_terminated = (id, terminated);
                 prev = Some((id, dept, title));
                 if r.i64(2)? == OPEN {
-                    current.push((identity, last_move.take()));
+                    current.push((identity, last_move.take(), back.take()));
                 }
                 Ok(())
             },
         )?;
     }
     current.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-    for (i, (identity, moved)) in current.into_iter().enumerate() {
+    for (i, (identity, moved, rehired)) in current.into_iter().enumerate() {
         if let Some((from_department, from_title, at)) = moved {
             inv.moves.push(Move {
                 identity: IdentityIx::new(i),
                 from_department,
                 from_title,
+                at: ts(at)?,
+            });
+        }
+        if let Some(at) = rehired {
+            inv.rehires.push(Rehire {
+                identity: IdentityIx::new(i),
                 at: ts(at)?,
             });
         }

@@ -25,10 +25,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_point_in_time.sql"),
         include_str!("../migrations/postgres/0003_point_in_time.sql"),
     ),
+    (
+        10,
+        "precision",
+        include_str!("../migrations/sqlite/0010_precision.sql"),
+        include_str!("../migrations/postgres/0010_precision.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Brings the schema up to date. With [`OpenMode::Existing`], an empty database is refused
 /// rather than silently initialised.

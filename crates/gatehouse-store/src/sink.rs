@@ -124,6 +124,7 @@ impl Table {
                 "warrant",
                 "expires_at",
                 "attributes",
+                "granted_at",
             ],
             Table::Import => &["seq", "source", "as_of", "digest", "changes"],
             Table::Event => &["seq", "recorded_at", "actor", "kind", "object", "body"],

@@ -48,13 +48,8 @@ fn person(key: &str, name: &str, dept: &str, status: EmploymentStatus) -> Identi
         name: name.into(),
         email: Some(format!("{}@example.com", name.to_lowercase())),
         person: Some(Person {
-            status,
-            manager: None,
             department: Some(dept.into()),
-            title: None,
-            location: None,
-            start_date: None,
-            end_date: None,
+            ..Person::with_status(status)
         }),
         non_human: None,
         attributes: Attributes::new(),
@@ -126,6 +121,7 @@ fn grant(account: &str, entitlement: &str, warrant: Option<&str>) -> Grant {
         },
         warrant: warrant.map(|w| w.parse().unwrap()),
         expires_at: None,
+        granted_at: None,
         attributes: Attributes::new(),
     }
 }
