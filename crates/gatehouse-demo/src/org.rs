@@ -2012,6 +2012,17 @@ impl Org {
             }
             let e = options[self.rng.random_range(0..options.len())];
             self.people[p as usize].protected = true;
+            // Two peers stay put, so that the peer group outlives leavers and movers.
+            let peers: Vec<u32> = (0..self.people.len() as u32)
+                .filter(|&o| {
+                    let q = &self.people[o as usize];
+                    o != p && q.title == t && q.status == Status::Active && !q.protected
+                })
+                .take(2)
+                .collect();
+            for o in peers {
+                self.people[o as usize].protected = true;
+            }
             self.registry.insert((t, e));
             let m = self.pick_month(1, months);
             self.schedule[m].push(Action::Grant {
@@ -2164,7 +2175,9 @@ impl Org {
     /// when the person did not start early enough to have had an earlier employment.
     fn make_rehire(&mut self, p: u32, s0: i32) -> Option<i32> {
         let back = s0 - self.rng.random_range(30..150);
-        if self.people[p as usize].start >= back - 400 {
+        // Approvals from before the return would belong to the earlier employment.
+        let q = &self.people[p as usize];
+        if q.start >= back - 400 || !q.extras.is_empty() {
             return None;
         }
         self.people[p as usize].rehired = Some(back);
