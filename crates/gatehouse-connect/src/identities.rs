@@ -37,6 +37,7 @@ pub const HR_SCHEMA: Schema = Schema {
         "location",
         "start_date",
         "end_date",
+        "contract_end_date",
         "employment_type",
         "position_start_date",
         "previous_department",
@@ -59,7 +60,7 @@ pub const HR_SCHEMA: Schema = Schema {
         ("surname", "last_name"),
         ("hire_date", "start_date"),
         ("termination_date", "end_date"),
-        ("contract_end_date", "end_date"),
+        ("work_email", "email"),
         ("worker_type", "employment_type"),
         ("employee_type", "employment_type"),
         ("worker_category", "employment_type"),
@@ -70,6 +71,7 @@ pub const HR_SCHEMA: Schema = Schema {
         ("prior_department", "previous_department"),
         ("former_department", "previous_department"),
         ("previous_job_title", "previous_title"),
+        ("prior_job_title", "previous_title"),
         ("prior_title", "previous_title"),
         ("former_title", "previous_title"),
         ("original_hire_date", "original_start_date"),
@@ -141,7 +143,9 @@ fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
     }
     let manager = c.opt_identity("manager_id");
     let start_date = c.opt_date("start_date");
-    let end_date = c.opt_date("end_date");
+    // A termination date, else the end of a fixed-term contract, is the last day.
+    let contract_end = c.opt_date("contract_end_date");
+    let end_date = c.opt_date("end_date").or(contract_end);
     if let (Some(s), Some(e)) = (start_date, end_date)
         && e < s
     {
@@ -416,12 +420,13 @@ mod tests {
     fn reads_statuses_and_positions_as_hr_exports_write_them() {
         let (r, _d) = hr(
             "Employee Number,Full Name,Employment Status,Worker Type,Hire Date,Termination Date,\
-             Job Effective Date,Prior Department,Prior Title,Original Hire Date,Rehire Date\n\
-             E1,Ada Park,Active,Full-Time Employee,2019-03-01,,2026-01-15,Finance,Analyst,,\n\
-             E2,Bo Lin,Parental Leave,Employee,2020-05-01,,,,,,\n\
-             E3,Cy Roe,Active,Contractor,2025-01-06,2026-06-30,,,,,\n\
-             E4,Di Tam,Active,Employee,2016-04-01,2023-01-31,,,,,2025-10-01\n\
-             E5,Ed Poe,active,Employee,2025-09-15,,,,,2015-06-01,\n",
+             Contract End Date,Job Effective Date,Prior Department,Prior Job Title,\
+             Original Hire Date,Rehire Date\n\
+             E1,Ada Park,Active,Full-Time Employee,2019-03-01,,,2026-01-15,Finance,Analyst,,\n\
+             E2,Bo Lin,Parental Leave,Employee,2020-05-01,,,,,,,\n\
+             E3,Cy Roe,Active,Contractor,2025-01-06,,2026-06-30,,,,,\n\
+             E4,Di Tam,Active,Employee,2016-04-01,2023-01-31,,,,,,2025-10-01\n\
+             E5,Ed Poe,active,Employee,2025-09-15,,,,,,2015-06-01,\n",
             false,
         );
         let snap = r.unwrap();
