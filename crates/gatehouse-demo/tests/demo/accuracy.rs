@@ -172,7 +172,13 @@ pub(crate) fn check(findings: &[Finding], planted: &Planted) -> BTreeMap<Severit
 }
 
 /// Findings per 1,000 people, for the record (docs/policy.md quotes them).
-fn report(label: &str, people: usize, by_severity: &BTreeMap<Severity, usize>) {
+fn report(
+    label: &str,
+    people: usize,
+    by_severity: &BTreeMap<Severity, usize>,
+    insights: usize,
+    planted: usize,
+) {
     let per_thousand: Vec<String> = Severity::ALL
         .iter()
         .rev()
@@ -182,8 +188,10 @@ fn report(label: &str, people: usize, by_severity: &BTreeMap<Severity, usize>) {
         })
         .collect();
     eprintln!(
-        "{label}: open findings per 1,000 people: {}",
-        per_thousand.join(", ")
+        "{label}: open findings per 1,000 people: {}; insights {:.1}; planted problems {:.1}",
+        per_thousand.join(", "),
+        insights as f64 * 1000.0 / people as f64,
+        planted as f64 * 1000.0 / people as f64
     );
 }
 
@@ -196,7 +204,8 @@ fn contract(db: &str, label: &str, people: usize, seed: u64, months: u32) {
         );
     }
     let by_severity = check(&found, &planted);
-    report(label, people, &by_severity);
+    let insights = found.iter().filter(|f| is_insight(f)).count();
+    report(label, people, &by_severity, insights, planted.items.len());
 }
 
 #[test]
