@@ -2507,6 +2507,41 @@ fn birthright_that_no_longer_applies_names_the_unmet_condition() {
     );
 }
 
+#[test]
+fn employment_type_decides_birthright_rules() {
+    let contractor = |kind: &str| {
+        let mut org = status_org("active");
+        org.acc(A0).last_login = Some(days_ago(1));
+        org.inv.identities[0]
+            .person
+            .as_mut()
+            .unwrap()
+            .employment_type = Some(kind.into());
+        let licence = org.entitlement(S0, "licence/F3", false);
+        org.grant(
+            A0,
+            licence,
+            GrantSource::Birthright,
+            Some("birthright:contractors"),
+        );
+        org.role("contractors", &[licence], &[])
+            .birthright
+            .push(Condition {
+                attribute: "employment_type".into(),
+                any_of: vec!["Contractor".into()],
+            });
+        run(&org.finish())
+    };
+    let a = contractor("Contractor");
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    let a = contractor("Employee");
+    explains(
+        the(&a, "unwarranted_grant"),
+        "whose condition employment_type = Contractor the holder does not meet \
+         (employment_type is `Employee`)",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Legitimate exceptions: standing policies, approved exceptions, admin, service and emergency
 // accounts

@@ -219,8 +219,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             for g in inv.grants_of(acc) {
                 let ent = g.entitlement;
                 let verdict = judge(cx, i, g);
-                let ent_name = cx.ent_name(ent);
-                let where_ = format!("{ent_name} on {}", cx.account_label(a));
+                // Formatted only for the grants a finding lists.
+                let place = || format!("{} on {}", cx.ent_name(ent), cx.account_label(a));
                 let severity = |rule: &str, escalate: bool| {
                     cx.severity(rule, i32::from(escalate), Some(acc.system))
                 };
@@ -238,7 +238,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                             severity: severity("reappeared_grant", false),
                             since: Some(g.first_seen),
                             line: format!(
-                                "{where_}: removed on {}, back since {}, {}",
+                                "{}: removed on {}, back since {}, {}",
+                                place(),
                                 date(removed),
                                 date(g.first_seen),
                                 match inv.warrant(g) {
@@ -262,7 +263,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                         entitlements: vec![ent],
                         severity: Severity::Info,
                         since: Some(g.since()),
-                        line: format!("{where_}: {why}"),
+                        line: format!("{}: {why}", place()),
                         facts: grant_facts(cx, g, Vec::new()),
                     });
                     reported.push((ent, "rehire_kept_access"));
@@ -284,7 +285,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                                 entitlements: vec![ent],
                                 severity: Severity::Info,
                                 since: Some(g.since()),
-                                line: format!("{where_}: {why}"),
+                                line: format!("{}: {why}", place()),
                                 facts: grant_facts(cx, g, Vec::new()),
                             });
                             reported.push((ent, "mover_kept_access"));
@@ -306,7 +307,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                             severity: severity("unwarranted_grant", escalate),
                             since: Some(g.since()),
                             line: format!(
-                                "{where_} since {}, source `{}`: {reason}",
+                                "{} since {}, source `{}`: {reason}",
+                                place(),
                                 date(g.since()),
                                 g.source
                             ),
@@ -322,7 +324,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                             severity: severity("self_approved_grant", false),
                             since: Some(rec.approved_at),
                             line: format!(
-                                "{where_} through {}, which they approved themselves on {}",
+                                "{} through {}, which they approved themselves on {}",
+                                place(),
                                 rec.warrant(),
                                 date(rec.approved_at)
                             ),
@@ -341,7 +344,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                         entitlements: vec![ent],
                         severity: severity("expired_grant", cx.privileged(ent)),
                         since: Some(end),
-                        line: format!("{where_}: granted until {}", date(end)),
+                        line: format!("{}: granted until {}", place(), date(end)),
                         facts: grant_facts(cx, g, vec![("ended_on", date(end))]),
                     });
                     reported.push((ent, "expired_grant"));
@@ -365,7 +368,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                         entitlements: vec![ent],
                         severity: severity("rbac_exception", false),
                         since: Some(rec.approved_at),
-                        line: format!("{where_} through {}", rec.warrant()),
+                        line: format!("{} through {}", place(), rec.warrant()),
                         facts: grant_facts(cx, g, Vec::new()),
                     });
                 }
@@ -383,7 +386,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                         severity: severity("standing_privilege", false),
                         since: Some(rec.approved_at),
                         line: format!(
-                            "{where_} through {}, approved on {} with no end date",
+                            "{} through {}, approved on {} with no end date",
+                            place(),
                             rec.warrant(),
                             date(rec.approved_at)
                         ),
