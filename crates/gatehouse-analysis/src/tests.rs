@@ -2615,6 +2615,33 @@ fn standing_warrants_must_be_owned_current_and_for_the_holder() {
     the(&run(&org.finish()), "self_approved_grant");
 }
 
+#[test]
+fn standing_policy_naming_an_entitlement_covers_only_it() {
+    let mut org = with_policy("policy:POL-1");
+    org.grant(FAY, OTHER, GrantSource::Direct, Some("policy:POL-1"));
+    let reports = org.ent_ref(REPORTS);
+    org.inv.warrant_records[0].entitlement = Some(reports);
+    let a = run(&org.finish());
+    let f = the(&a, "unwarranted_grant");
+    assert_eq!(f.entitlements, refs(&["erp:role/Other"]));
+    explains(
+        f,
+        "policy:POL-1 is for erp:role/Reports, not for this entitlement",
+    );
+}
+
+#[test]
+fn suspended_person_with_privileged_access_escalates() {
+    let mut org = status_org("suspended");
+    let admin = org.entitlement(S0, "role/Admin", true);
+    org.grant(A0, admin, GrantSource::Role, Some("role:accountant"));
+    let r = org.ent_ref(admin);
+    org.inv.roles[1].entitlements.push(r);
+    org.inv.roles[1].entitlements.sort();
+    let a = run(&org.finish());
+    assert_eq!(the(&a, "status_access").severity, Severity::Critical);
+}
+
 /// An emergency account `breakglass-ad` of the identity-team lead (E1) on a critical AD:
 /// MFA on, Domain Admins citing the standing emergency-access policy, unused for a year.
 fn break_glass() -> Org {
