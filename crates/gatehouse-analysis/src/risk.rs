@@ -45,7 +45,8 @@ fn finding_factors(
     // (rule, severity, accepted) → count
     let mut groups: BTreeMap<(String, gatehouse_model::Severity, bool), u32> = BTreeMap::new();
     for (f, status) in findings {
-        if *status == FindingStatus::Resolved || !include(f) {
+        // Insights are hints for role design, not risk.
+        if *status == FindingStatus::Resolved || !include(f) || crate::is_insight(f) {
             continue;
         }
         *groups

@@ -3203,6 +3203,25 @@ fn resolved_findings_do_not_count() {
 }
 
 #[test]
+fn insights_are_no_risk() {
+    let inv = peers(&["E1", "E2", "E3"], false).finish();
+    let a = run(&inv);
+    the(&a, "peer_outlier");
+    let open: Vec<(&Finding, FindingStatus)> = a
+        .findings
+        .iter()
+        .map(|f| (f, FindingStatus::Open))
+        .collect();
+    let scores = risk::identities(&inv, &open, &Policy::default().risk);
+    assert!(
+        scores
+            .iter()
+            .all(|s| s.factors.iter().all(|f| !f.what.contains("peer_outlier"))),
+        "{scores:#?}"
+    );
+}
+
+#[test]
 fn privileged_grant_points_are_capped() {
     let mut org = Org::new();
     let erp = org.plain_system("erp");
