@@ -1932,6 +1932,13 @@ fn rehire_seen_in_the_history_is_reported_too() {
 }
 
 #[test]
+fn without_the_rehire_rule_old_access_is_drift() {
+    let inv = rehire("2023-04-03").finish();
+    let a = run_with(&inv, "[rules.rehire_kept_access]\nenabled = false\n", "");
+    assert_eq!(rules_found(&a), ["unwarranted_grant"]);
+}
+
+#[test]
 fn rehire_whose_current_role_explains_the_access_raises_nothing() {
     let mut org = rehire("2023-04-03");
     org.role("gl-posting", &[E0], &["E1"]);

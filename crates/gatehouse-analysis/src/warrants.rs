@@ -207,7 +207,8 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         }
         let person = cx.is_person(i);
         let move_at = creep::job_change(cx, i);
-        let rehired = cx.rehired[i.index()];
+        // Without the rehire rule, access from an earlier employment is judged as any other.
+        let rehired = cx.rehired[i.index()].filter(|_| cx.enabled("rehire_kept_access"));
         let mut causes = Causes::default();
         let mut reported = Vec::new();
         let mut backed = Vec::new();
