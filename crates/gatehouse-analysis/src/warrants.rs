@@ -259,6 +259,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 if let Some((at, _)) = rehired
                     && let Some(why) = creep::from_before_rehire(cx, i, g, &verdict, at)
                 {
+                    // Kept access is judged as a whole (see `creep::rehire_finding`).
                     causes.rehired.push(Item {
                         account: a,
                         entitlements: vec![ent],
@@ -281,6 +282,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                             continue;
                         }
                         Kept::Yes(why) => {
+                            // Judged as a whole, like a rehire's (`creep::mover_finding`).
                             causes.moved.push(Item {
                                 account: a,
                                 entitlements: vec![ent],
