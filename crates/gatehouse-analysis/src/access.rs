@@ -1,10 +1,12 @@
-//! Rules about accounts: leavers, orphans, dormancy and privileged access.
+//! Rules about accounts: orphans, dormancy, privileged access without MFA or on shared
+//! accounts.
 
-use gatehouse_model::state::NONE;
-use gatehouse_model::{AccountKind, GrantSource, IdentityKind};
+use gatehouse_model::state::{AccountIx, EntitlementIx};
+use gatehouse_model::{AccountKind, IdentityKind};
 use regex::RegexBuilder;
 
-use crate::{Context, DAY, Draft, and_list, date, days_between, plural};
+use crate::policy::StatusAccess;
+use crate::{Context, Draft, and_list, date, days_between, plural};
 
 pub(crate) fn run(cx: &mut Context<'_>) {
     let mut generic = Vec::new();
@@ -16,10 +18,18 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             )),
         }
     }
-    for a in 0..cx.inv.accounts.len() as u32 {
+    // Systems that report a login for at least one account; the others say nothing about
+    // activity.
+    let mut reports_logins = vec![false; cx.inv.systems.len()];
+    for acc in &cx.inv.accounts {
+        if acc.last_login.is_some() {
+            reports_logins[acc.system.index()] = true;
+        }
+    }
+    for a in AccountIx::all(cx.inv.accounts.len()) {
         let acc = cx.account(a);
         let grants = cx.inv.grants_of(acc);
-        let privileged: Vec<u32> = grants
+        let privileged: Vec<EntitlementIx> = grants
             .iter()
             .map(|g| g.entitlement)
             .filter(|&e| cx.privileged(e))
@@ -27,11 +37,11 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         let system = acc.system;
         let sys_name = crate::SystemName(cx.inv, system);
 
-        if acc.identity == NONE {
+        let Some(identity) = acc.identity else {
             if cx.enabled("orphaned_account") && (acc.enabled || !grants.is_empty()) {
                 let mut d = Draft::new("orphaned_account");
-                d.system = system;
-                d.account = a;
+                d.system = Some(system);
+                d.account = Some(a);
                 d.entitlements = grants.iter().map(|g| g.entitlement).collect();
                 if !privileged.is_empty() {
                     d.escalate += 1;
@@ -73,84 +83,45 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 cx.push(d);
             }
             continue;
-        }
-
-        let identity = acc.identity;
-        let Some(who_rec) = cx.identity(identity) else {
-            continue;
         };
-        let who = crate::Who(cx.inv, identity);
 
-        if cx.is_terminated(identity) {
-            if cx.enabled("leaver_access") && (acc.enabled || !grants.is_empty()) {
-                let mut d = Draft::new("leaver_access");
-                d.identity = identity;
-                d.system = system;
-                d.account = a;
-                d.entitlements = grants.iter().map(|g| g.entitlement).collect();
-                let end = who_rec.person.as_ref().and_then(|p| p.end_date);
-                let mut notes = Vec::new();
-                if !privileged.is_empty() {
-                    d.escalate += 1;
-                    notes.push(format!("{} of the grants are privileged", privileged.len()));
-                }
-                if let (Some(end), Some(login)) = (end, acc.last_login) {
-                    let end_ts = end
-                        .to_zoned(jiff::tz::TimeZone::UTC)
-                        .map(|z| z.timestamp().as_second() + DAY)
-                        .unwrap_or(i64::MAX);
-                    if login.as_second() >= end_ts {
-                        d.escalate += 1;
-                        d.fact("login_after_termination", "true");
-                        notes.push(format!(
-                            "the account was used on {}, after the last day",
-                            date(login)
-                        ));
-                    }
-                }
-                if let Some(end) = end {
-                    d.fact("terminated_on", end.to_string());
-                }
-                d.fact("enabled", acc.enabled.to_string());
-                d.fact("grants", grants.len().to_string());
-                if let Some(t) = acc.last_login {
-                    d.fact("last_login", date(t));
-                }
-                d.title = format!("Leaver {} still has access on {sys_name}", who_rec.name);
-                d.explanation = format!(
-                    "{who} left{}; account `{}` on {sys_name} is {} and holds {}{}. Disable the \
-                     account and remove its access; check what it was used for after the last day.",
-                    end.map(|e| format!(" on {e}")).unwrap_or_default(),
-                    acc.username,
-                    if acc.enabled {
-                        "still enabled"
-                    } else {
-                        "disabled"
-                    },
-                    plural(grants.len(), "grant", "grants"),
-                    if notes.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", and_list(&notes))
-                    }
-                );
-                cx.push(d);
-            }
+        // Leavers and people whose status keeps no access have rules of their own.
+        if !cx.judged(identity) {
             continue;
         }
-
+        let who_rec = cx.identity(identity);
+        let who = crate::Who(cx.inv, Some(identity));
         let person = who_rec.kind == IdentityKind::Person;
-        let on_leave = who_rec.status() == Some(gatehouse_model::EmploymentStatus::Leave);
 
-        // Dormancy (service accounts are judged by the non-human identity rules).
+        // Dormancy: service accounts are judged by the non-human identity rules, emergency
+        // accounts are meant to lie unused, people away (on leave, by the status policy) are
+        // expected not to log in, and a system that reports no logins at all says nothing.
         if cx.enabled("dormant_access")
             && acc.enabled
-            && acc.kind != AccountKind::Service
+            && !matches!(acc.kind, AccountKind::Service | AccountKind::Emergency)
             && person
-            && !on_leave
+            && cx.access[identity.index()] == StatusAccess::All
+            && reports_logins[system.index()]
         {
-            let crit = cx.inv.systems[system as usize].config.criticality;
-            let limit = i64::from(cx.policy.thresholds.dormant_days.of(crit));
+            let crit = cx.inv.systems[system].config.criticality;
+            let mut limit = i64::from(cx.policy.thresholds.dormant_days.of(crit));
+            let mut limit_note = format!("the threshold for this system is {limit} days");
+            let employment = who_rec
+                .person
+                .as_ref()
+                .and_then(|p| p.employment_type.as_deref());
+            if let Some(kind) = employment
+                && let Some((_, &days)) = cx
+                    .policy
+                    .thresholds
+                    .dormant_days_by_employment_type
+                    .iter()
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case(kind.trim()))
+                && i64::from(days) < limit
+            {
+                limit = i64::from(days);
+                limit_note = format!("the threshold for a {kind} is {limit} days");
+            }
             let observed = cx.observed(system);
             let (since, never) = match acc.last_login {
                 Some(t) => (t, false),
@@ -159,9 +130,9 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             let idle = days_between(since, observed);
             if idle > limit {
                 let mut d = Draft::new("dormant_access");
-                d.identity = identity;
-                d.system = system;
-                d.account = a;
+                d.identity = Some(identity);
+                d.system = Some(system);
+                d.account = Some(a);
                 d.entitlements = privileged.clone();
                 if !privileged.is_empty() {
                     d.escalate += 1;
@@ -185,8 +156,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 );
                 d.explanation = format!(
                     "Account `{}` of {who} on {sys_name} {} (the snapshot of {} is the reference; \
-                     the threshold for this system is {limit} days){}. Disable it or confirm \
-                     the need at the next review.",
+                     {limit_note}){}. Disable it or confirm the need at the next review.",
                     acc.username,
                     if never {
                         format!("has never been used since it appeared on {}", date(since))
@@ -211,11 +181,17 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             continue;
         }
 
-        if cx.enabled("privileged_without_mfa") && acc.enabled && acc.mfa == Some(false) {
+        // Service accounts authenticate with keys, not a second factor: their credentials
+        // are the non-human identity rules' business.
+        if cx.enabled("privileged_without_mfa")
+            && acc.enabled
+            && acc.mfa == Some(false)
+            && acc.kind != AccountKind::Service
+        {
             let mut d = Draft::new("privileged_without_mfa");
-            d.identity = identity;
-            d.system = system;
-            d.account = a;
+            d.identity = Some(identity);
+            d.system = Some(system);
+            d.account = Some(a);
             d.entitlements = privileged.clone();
             d.fact("mfa", "false");
             d.title = format!(
@@ -231,12 +207,16 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             cx.push(d);
         }
 
+        // An emergency account covered by a standing policy is shared by design.
         let generic_name = generic.iter().any(|r| r.is_match(&acc.username));
-        if cx.enabled("shared_privileged") && (acc.kind == AccountKind::Shared || generic_name) {
+        if cx.enabled("shared_privileged")
+            && (acc.kind == AccountKind::Shared || generic_name)
+            && !crate::warrants::covered_emergency(cx, a)
+        {
             let mut d = Draft::new("shared_privileged");
-            d.identity = identity;
-            d.system = system;
-            d.account = a;
+            d.identity = Some(identity);
+            d.system = Some(system);
+            d.account = Some(a);
             d.entitlements = privileged.clone();
             d.fact("kind", acc.kind.as_str());
             d.fact("generic_username", generic_name.to_string());
@@ -258,40 +238,6 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             );
             cx.push(d);
         }
-
-        if cx.enabled("standing_privilege") && person {
-            let standing: Vec<u32> = grants
-                .iter()
-                .filter(|g| {
-                    cx.privileged(g.entitlement)
-                        && g.expires_at.is_none()
-                        && !cx.record_ends(g)
-                        && matches!(
-                            g.source,
-                            GrantSource::Direct | GrantSource::Request | GrantSource::Review
-                        )
-                })
-                .map(|g| g.entitlement)
-                .collect();
-            if !standing.is_empty() {
-                let mut d = Draft::new("standing_privilege");
-                d.identity = identity;
-                d.system = system;
-                d.account = a;
-                d.entitlements = standing.clone();
-                d.title = format!(
-                    "Standing privileged access for {} on {sys_name}",
-                    who_rec.name
-                );
-                d.explanation = format!(
-                    "{who} holds {} on {sys_name} permanently: it was granted individually with \
-                     no end date. Make it just-in-time (time-bound requests) or give it an end \
-                     date.",
-                    and_list(&names(cx, &standing))
-                );
-                cx.push(d);
-            }
-        }
     }
 }
 
@@ -302,6 +248,6 @@ pub(crate) fn generic_pattern(p: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
-pub(crate) fn names(cx: &Context<'_>, ents: &[u32]) -> Vec<String> {
+pub(crate) fn names(cx: &Context<'_>, ents: &[EntitlementIx]) -> Vec<String> {
     ents.iter().map(|&e| cx.ent_name(e)).collect()
 }

@@ -1,8 +1,9 @@
 //! Rules about non-human identities: service accounts, API keys, tokens and certificates.
 
-use gatehouse_model::{EmploymentStatus, IdentityKind};
+use gatehouse_model::IdentityKind;
+use gatehouse_model::state::{AccountIx, IdentityIx, SystemIx};
 
-use crate::{Context, Draft, and_list, date, days_between};
+use crate::{Context, Draft, Gone, and_list, date, days_between};
 
 pub(crate) fn run(cx: &mut Context<'_>) {
     let inv = cx.inv;
@@ -13,11 +14,11 @@ pub(crate) fn run(cx: &mut Context<'_>) {
         let Some(nh) = &identity.non_human else {
             continue;
         };
-        let i = i as u32;
+        let i = IdentityIx::new(i);
         let who = cx.who(i);
         let new = |rule: &'static str| {
             let mut d = Draft::new(rule);
-            d.identity = i;
+            d.identity = Some(i);
             d
         };
 
@@ -35,17 +36,19 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             }
             Some(owner) => {
                 let found = inv.identity_index(owner.as_str());
-                let gone = match found.and_then(|o| cx.identity(o)) {
+                let gone = match found {
                     None => Some("is in no identity feed".to_owned()),
-                    Some(o) if o.status() == Some(EmploymentStatus::Terminated) => Some(format!(
-                        "has left{}",
-                        o.person
-                            .as_ref()
-                            .and_then(|p| p.end_date)
-                            .map(|d| format!(" (last day {d})"))
-                            .unwrap_or_default()
-                    )),
-                    Some(_) => None,
+                    Some(o) => match cx.gone[o.index()] {
+                        Some(Gone::Terminated(end)) => Some(format!(
+                            "has left{}",
+                            end.map(|d| format!(" (last day {d})")).unwrap_or_default()
+                        )),
+                        Some(Gone::EndDatePassed(end)) => Some(format!(
+                            "is past their end date ({end}), though the HR status still says \
+                             employed"
+                        )),
+                        None => None,
+                    },
                 };
                 if let Some(gone) = gone
                     && cx.enabled("nhi_owner_left")
@@ -146,7 +149,7 @@ pub(crate) fn run(cx: &mut Context<'_>) {
             // last login against its system's latest snapshot; the freshest sign counts.
             let mut idle: Option<(i64, gatehouse_model::Timestamp)> =
                 nh.last_used.map(|t| (days_between(t, cx.now), t));
-            for &a in &cx.accounts_of[i as usize] {
+            for &a in &cx.accounts_of[i.index()] {
                 let acc = cx.account(a);
                 if let Some(t) = acc.last_login {
                     let days = days_between(t, cx.observed(acc.system));
@@ -180,22 +183,20 @@ pub(crate) fn run(cx: &mut Context<'_>) {
 
         if !nh.scope.is_empty() && cx.enabled("nhi_out_of_scope") {
             // One finding per system outside the scope, listing its accounts there.
-            let mut by_system: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-            for &a in &cx.accounts_of[i as usize] {
+            let mut by_system: std::collections::BTreeMap<SystemIx, Vec<AccountIx>> =
+                Default::default();
+            for &a in &cx.accounts_of[i.index()] {
                 let system = cx.account(a).system;
-                if !nh
-                    .scope
-                    .contains(&cx.inv.systems[system as usize].config.key)
-                {
+                if !nh.scope.contains(&cx.inv.systems[system].config.key) {
                     by_system.entry(system).or_default().push(a);
                 }
             }
             for (system, accounts) in by_system {
                 let sys = cx.system_key(system);
                 let mut d = new("nhi_out_of_scope");
-                d.system = system;
+                d.system = Some(system);
                 if let [one] = accounts.as_slice() {
-                    d.account = *one;
+                    d.account = Some(*one);
                 }
                 d.entitlements = accounts
                     .iter()

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use gatehouse_model::{Criticality, IdentityKind, Severity};
+use gatehouse_model::{Criticality, EmploymentStatus, IdentityKind, Person, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::AnalysisError;
@@ -19,6 +19,8 @@ pub struct Policy {
     pub criticality_shift: CriticalityShift,
     /// Per-rule switches and severity overrides, by rule name.
     pub rules: BTreeMap<String, RuleSetting>,
+    /// Which HR statuses keep which access.
+    pub status: StatusPolicy,
     /// Thresholds of the rules.
     pub thresholds: Thresholds,
     /// Weights of the risk scores.
@@ -88,6 +90,73 @@ impl Default for RuleSetting {
     }
 }
 
+/// What a person keeps while in an HR status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusAccess {
+    /// Everything, as an active person: roles and birthright rules apply, and inactivity is
+    /// reported.
+    All,
+    /// Role and birthright access and approved grants stay valid, but the person is away:
+    /// inactivity is expected and not reported.
+    Roles,
+    /// Nothing usable: an enabled account is reported (`status_access`). Their grants are
+    /// not reported again one by one.
+    None,
+}
+
+impl StatusAccess {
+    /// Whether roles and birthright rules keep applying.
+    pub fn keeps_roles(self) -> bool {
+        self != StatusAccess::None
+    }
+}
+
+/// Which HR statuses keep which access. Active people keep everything and leavers nothing;
+/// the statuses in between are a policy decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusPolicy {
+    /// People on leave (parental, medical, sabbatical, …).
+    pub leave: StatusAccess,
+    /// Suspended people.
+    pub suspended: StatusAccess,
+    /// By the HR feed's own words (`"Garden Leave" = "none"`), compared ignoring case; these
+    /// take precedence.
+    pub hr_status: BTreeMap<String, StatusAccess>,
+}
+
+impl Default for StatusPolicy {
+    fn default() -> StatusPolicy {
+        StatusPolicy {
+            leave: StatusAccess::Roles,
+            suspended: StatusAccess::None,
+            hr_status: BTreeMap::new(),
+        }
+    }
+}
+
+impl StatusPolicy {
+    /// What a person keeps under this policy: by their HR feed's own words when the policy
+    /// names them, else by their status. Leavers keep nothing (`leaver_access` reports them).
+    pub fn access(&self, person: &Person) -> StatusAccess {
+        if let Some(words) = &person.hr_status
+            && let Some((_, access)) = self
+                .hr_status
+                .iter()
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(words.trim()))
+        {
+            return *access;
+        }
+        match person.status {
+            EmploymentStatus::Active => StatusAccess::All,
+            EmploymentStatus::Leave => self.leave,
+            EmploymentStatus::Suspended => self.suspended,
+            EmploymentStatus::Terminated => StatusAccess::None,
+        }
+    }
+}
+
 /// Days by system criticality.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -105,12 +174,14 @@ pub struct DaysByCriticality {
 }
 
 impl Default for DaysByCriticality {
+    /// 90 days everywhere: PCI DSS v4 requirement 8.2.6 (inactive user accounts are removed or
+    /// disabled within 90 days of inactivity).
     fn default() -> DaysByCriticality {
         DaysByCriticality {
-            critical: 60,
+            critical: 90,
             high: 90,
             medium: 90,
-            low: 120,
+            low: 90,
             unclassified: 90,
         }
     }
@@ -173,6 +244,9 @@ impl RotationDays {
 pub struct Thresholds {
     /// `dormant_access`: no login for this many days, by system criticality.
     pub dormant_days: DaysByCriticality,
+    /// `dormant_access`: a shorter limit for some employment types (`contractor = 30`),
+    /// compared ignoring case; the smaller of this and the system's limit applies.
+    pub dormant_days_by_employment_type: BTreeMap<String, u32>,
     /// `nhi_rotation_overdue`: maximum credential age by kind.
     pub rotation_days: RotationDays,
     /// `nhi_unused`: not used for this many days.
@@ -203,6 +277,7 @@ impl Default for Thresholds {
     fn default() -> Thresholds {
         Thresholds {
             dormant_days: DaysByCriticality::default(),
+            dormant_days_by_employment_type: BTreeMap::new(),
             rotation_days: RotationDays::default(),
             nhi_unused_days: 90,
             expiry_warning_days: 14,

@@ -22,7 +22,7 @@ pub fn assess(
         .warrant_records
         .iter()
         .filter(|w| w.kind == WarrantKind::Review)
-        .map(|w| w.entitlement.system.as_str())
+        .filter_map(|w| w.entitlement.as_ref().map(|e| e.system.as_str()))
         .collect();
     let mut open_by_rule: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut accepted_by_rule: BTreeMap<String, u64> = BTreeMap::new();

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::state::{Inventory, NONE};
+use gatehouse_model::state::{AccountIx, Inventory};
 use gatehouse_model::{Criticality, Finding, FindingStatus};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -45,7 +45,8 @@ fn finding_factors(
     // (rule, severity, accepted) → count
     let mut groups: BTreeMap<(String, gatehouse_model::Severity, bool), u32> = BTreeMap::new();
     for (f, status) in findings {
-        if *status == FindingStatus::Resolved || !include(f) {
+        // Insights are hints for role design, not risk.
+        if *status == FindingStatus::Resolved || !include(f) || crate::is_insight(f) {
             continue;
         }
         *groups
@@ -89,19 +90,19 @@ fn finish(kind: &'static str, key: String, name: String, mut factors: Vec<Factor
 fn exposure_factors(
     inv: &Inventory,
     w: &RiskWeights,
-    accounts: impl Iterator<Item = u32>,
+    accounts: impl Iterator<Item = AccountIx>,
 ) -> Vec<Factor> {
     let mut privileged = 0u32;
     let mut critical = std::collections::BTreeSet::new();
     for a in accounts {
-        let acc = &inv.accounts[a as usize];
+        let acc = &inv.accounts[a];
         let grants = inv.grants_of(acc);
         privileged += grants
             .iter()
-            .filter(|g| inv.entitlements[g.entitlement as usize].privileged())
+            .filter(|g| inv.entitlements[g.entitlement].privileged())
             .count() as u32;
         if !grants.is_empty()
-            && inv.systems[acc.system as usize].criticality() == Some(Criticality::Critical)
+            && inv.systems[acc.system].criticality() == Some(Criticality::Critical)
         {
             critical.insert(acc.system);
         }
@@ -119,7 +120,7 @@ fn exposure_factors(
     if !critical.is_empty() && w.critical_system > 0 {
         let keys: Vec<&str> = critical
             .iter()
-            .map(|&s| inv.systems[s as usize].config.key.as_str())
+            .map(|&s| inv.systems[s].config.key.as_str())
             .collect();
         out.push(Factor {
             what: format!("access to critical systems: {}", keys.join(", ")),
@@ -137,10 +138,10 @@ pub fn identities(inv: &Inventory, findings: &[Present<'_>], w: &RiskWeights) ->
             by_identity.entry(k.as_str()).or_default().push(*p);
         }
     }
-    let mut accounts_of: Vec<Vec<u32>> = vec![Vec::new(); inv.identities.len()];
-    for (a, acc) in inv.accounts.iter().enumerate() {
-        if acc.identity != NONE {
-            accounts_of[acc.identity as usize].push(a as u32);
+    let mut accounts_of: Vec<Vec<AccountIx>> = vec![Vec::new(); inv.identities.len()];
+    for (a, acc) in inv.accounts_ix() {
+        if let Some(i) = acc.identity {
+            accounts_of[i.index()].push(a);
         }
     }
     let mut out: Vec<Score> = inv
@@ -168,9 +169,9 @@ pub fn systems(inv: &Inventory, findings: &[Present<'_>], w: &RiskWeights) -> Ve
     for a in inv
         .accounts
         .iter()
-        .filter(|a| a.enabled && a.identity == NONE)
+        .filter(|a| a.enabled && a.identity.is_none())
     {
-        uncorrelated[a.system as usize] += 1;
+        uncorrelated[a.system.index()] += 1;
     }
     let mut out: Vec<Score> = inv
         .systems
@@ -215,10 +216,10 @@ pub fn account(
     system: &str,
     native_id: &str,
 ) -> Option<Score> {
-    let a = inv.accounts.iter().position(|a| {
-        inv.systems[a.system as usize].config.key.as_str() == system && &*a.native_id == native_id
-    })? as u32;
-    let acc = &inv.accounts[a as usize];
+    let a = AccountIx::new(inv.accounts.iter().position(|a| {
+        inv.systems[a.system].config.key.as_str() == system && &*a.native_id == native_id
+    })?);
+    let acc = &inv.accounts[a];
     let mut factors = finding_factors(findings, w, |f| {
         f.system.as_ref().is_some_and(|k| k.as_str() == system)
             && f.account.as_deref() == Some(native_id)

@@ -1,5 +1,6 @@
 //! Segregation of duties: per person, across all their accounts.
 
+use gatehouse_model::state::{EntitlementIx, IdentityIx, SystemIx};
 use rustc_hash::FxHashMap;
 
 use crate::sod::{Ruleset, matches};
@@ -9,9 +10,10 @@ pub(crate) fn run(cx: &mut Context<'_>, sod: &Ruleset) {
     if !cx.enabled("sod_conflict") || sod.rules.is_empty() {
         return;
     }
-    let refs: Vec<(String, u32)> = cx.ent_by_ref.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let refs: Vec<(String, EntitlementIx)> =
+        cx.ent_by_ref.iter().map(|(k, v)| (k.clone(), *v)).collect();
     // entitlement → (rule, set) pairs it belongs to.
-    let mut member_of: FxHashMap<u32, Vec<(usize, usize)>> = FxHashMap::default();
+    let mut member_of: FxHashMap<EntitlementIx, Vec<(usize, usize)>> = FxHashMap::default();
     for (r, rule) in sod.rules.iter().enumerate() {
         for (s, set) in rule.sets.iter().enumerate() {
             for pattern in set {
@@ -35,14 +37,14 @@ pub(crate) fn run(cx: &mut Context<'_>, sod: &Ruleset) {
         return;
     }
     let today = cx.now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    for i in 0..cx.inv.identities.len() as u32 {
+    for i in IdentityIx::all(cx.inv.identities.len()) {
         // Leavers' access is reported by `leaver_access`.
-        if !cx.is_person(i) || cx.is_terminated(i) {
+        if !cx.is_person(i) || cx.is_gone(i) {
             continue;
         }
         // (rule, set) → entitlements held from it.
-        let mut hits: FxHashMap<(usize, usize), Vec<u32>> = FxHashMap::default();
-        for &e in &cx.holds[i as usize] {
+        let mut hits: FxHashMap<(usize, usize), Vec<EntitlementIx>> = FxHashMap::default();
+        for &e in &cx.holds[i.index()] {
             if let Some(pairs) = member_of.get(&e) {
                 for &p in pairs {
                     hits.entry(p).or_default().push(e);
@@ -53,27 +55,28 @@ pub(crate) fn run(cx: &mut Context<'_>, sod: &Ruleset) {
             continue;
         }
         for (r, rule) in sod.rules.iter().enumerate() {
-            let sets: Vec<(usize, &Vec<u32>)> = (0..rule.sets.len())
+            let sets: Vec<(usize, &Vec<EntitlementIx>)> = (0..rule.sets.len())
                 .filter_map(|s| hits.get(&(r, s)).map(|v| (s, v)))
                 .collect();
             let need = rule.min_sets.unwrap_or(2);
             if sets.len() < need {
                 continue;
             }
-            let key = cx.identity(i).map(|id| id.key.clone());
+            let key = Some(cx.identity(i).key.clone());
             let mut d = Draft::new("sod_conflict");
-            d.identity = i;
+            d.identity = Some(i);
             d.key = vec![rule.id.clone()];
-            let mut ents: Vec<u32> = sets.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+            let mut ents: Vec<EntitlementIx> =
+                sets.iter().flat_map(|(_, v)| v.iter().copied()).collect();
             ents.sort_unstable();
             ents.dedup();
             // The single system, when all of it lives in one.
-            let systems: Vec<u32> = ents
+            let systems: Vec<SystemIx> = ents
                 .iter()
-                .map(|&e| cx.inv.entitlements[e as usize].system)
+                .map(|&e| cx.inv.entitlements[e].system)
                 .collect();
             if systems.windows(2).all(|w| w[0] == w[1]) {
-                d.system = systems[0];
+                d.system = systems.first().copied();
             }
             let held: Vec<String> = sets
                 .iter()

@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use gatehouse_model::state::{
-    AccountState, EntitlementState, GrantState, Inventory, Move, NONE, SystemState,
+    AccountIx, AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
+    Move, SystemIx, SystemState, WarrantIx,
 };
 use gatehouse_model::{
     AccountKind, Attributes, Condition, Criticality, EmploymentStatus, Entitlement, EntitlementRef,
@@ -87,7 +88,7 @@ impl Org {
 
     /// A system named after its key in capitals, without owner, whose latest snapshot was
     /// taken at [`NOW`].
-    fn system(&mut self, key: &str, criticality: Option<Criticality>, sox: bool) -> u32 {
+    fn system(&mut self, key: &str, criticality: Option<Criticality>, sox: bool) -> SystemIx {
         self.inv.systems.push(SystemState {
             config: SystemConfig {
                 key: SystemKey::new(key).unwrap(),
@@ -103,16 +104,16 @@ impl Org {
             },
             as_of: Some(now()),
         });
-        (self.inv.systems.len() - 1) as u32
+        SystemIx::new(self.inv.systems.len() - 1)
     }
 
     /// A medium-criticality system outside SOX scope.
-    fn plain_system(&mut self, key: &str) -> u32 {
+    fn plain_system(&mut self, key: &str) -> SystemIx {
         self.system(key, Some(Criticality::Medium), false)
     }
 
-    fn sys(&mut self, s: u32) -> &mut SystemState {
-        &mut self.inv.systems[s as usize]
+    fn sys(&mut self, s: SystemIx) -> &mut SystemState {
+        &mut self.inv.systems[s.index()]
     }
 
     /// A person from the HR feed.
@@ -131,13 +132,10 @@ impl Org {
             name: name.into(),
             email: None,
             person: Some(Person {
-                status,
-                manager: None,
                 department: Some(department.into()),
                 title: Some(title.into()),
-                location: None,
-                start_date: None,
                 end_date: end_date.map(|d| gatehouse_model::parse_date(d).unwrap()),
+                ..Person::with_status(status)
             }),
             non_human: None,
             attributes: Attributes::new(),
@@ -167,16 +165,16 @@ impl Org {
     /// exist).
     fn account(
         &mut self,
-        system: u32,
+        system: SystemIx,
         native: &str,
         holder: Option<&str>,
         kind: AccountKind,
-    ) -> u32 {
+    ) -> AccountIx {
         self.inv.accounts.push(AccountState {
             system,
             native_id: native.into(),
             username: native.into(),
-            identity: NONE,
+            identity: None,
             dangling_identity: None,
             kind,
             enabled: true,
@@ -187,16 +185,16 @@ impl Org {
             grants_to: 0,
         });
         self.holders.push(holder.map(str::to_owned));
-        (self.inv.accounts.len() - 1) as u32
+        AccountIx::new(self.inv.accounts.len() - 1)
     }
 
-    fn acc(&mut self, a: u32) -> &mut AccountState {
-        &mut self.inv.accounts[a as usize]
+    fn acc(&mut self, a: AccountIx) -> &mut AccountState {
+        &mut self.inv.accounts[a.index()]
     }
 
     /// An entitlement whose display name is its native id.
-    fn entitlement(&mut self, system: u32, native: &str, privileged: bool) -> u32 {
-        let key = self.inv.systems[system as usize].config.key.clone();
+    fn entitlement(&mut self, system: SystemIx, native: &str, privileged: bool) -> EntitlementIx {
+        let key = self.inv.systems[system].config.key.clone();
         self.inv.entitlements.push(EntitlementState {
             system,
             record: Entitlement {
@@ -210,27 +208,27 @@ impl Org {
                 attributes: Attributes::new(),
             },
         });
-        (self.inv.entitlements.len() - 1) as u32
+        EntitlementIx::new(self.inv.entitlements.len() - 1)
     }
 
     /// A grant present since 2026-01-01 without end date, never removed before; `warrant` is
     /// written `kind:reference`.
     fn grant(
         &mut self,
-        account: u32,
-        entitlement: u32,
+        account: AccountIx,
+        entitlement: EntitlementIx,
         source: GrantSource,
         warrant: Option<&str>,
     ) -> &mut GrantState {
         let warrant = match warrant {
-            None => NONE,
+            None => None,
             Some(text) => {
                 let w: Warrant = text.parse().unwrap();
                 match self.inv.warrants.iter().position(|x| *x == w) {
-                    Some(i) => i as u32,
+                    Some(i) => Some(WarrantIx::new(i)),
                     None => {
                         self.inv.warrants.push(w);
-                        (self.inv.warrants.len() - 1) as u32
+                        Some(WarrantIx::new(self.inv.warrants.len() - 1))
                     }
                 }
             }
@@ -242,13 +240,14 @@ impl Org {
             warrant,
             expires_at: None,
             first_seen: at("2026-01-01"),
+            granted_at: None,
             removed_before: None,
         });
         self.inv.grants.last_mut().unwrap()
     }
 
-    fn ent_ref(&self, e: u32) -> EntitlementRef {
-        let r = &self.inv.entitlements[e as usize].record;
+    fn ent_ref(&self, e: EntitlementIx) -> EntitlementRef {
+        let r = &self.inv.entitlements[e].record;
         EntitlementRef {
             system: r.system.clone(),
             native_id: r.native_id.clone(),
@@ -257,7 +256,7 @@ impl Org {
 
     /// A business role bundling `entitlements`, explicitly assigned to `members`; push
     /// conditions onto `birthright` for a birthright role.
-    fn role(&mut self, key: &str, entitlements: &[u32], members: &[&str]) -> &mut Role {
+    fn role(&mut self, key: &str, entitlements: &[EntitlementIx], members: &[&str]) -> &mut Role {
         let mut ents: Vec<EntitlementRef> = entitlements.iter().map(|&e| self.ent_ref(e)).collect();
         ents.sort();
         let mut members: Vec<IdentityKey> = members.iter().map(|m| ikey(m)).collect();
@@ -280,7 +279,7 @@ impl Org {
         kind: WarrantKind,
         id: &str,
         holder: &str,
-        entitlement: u32,
+        entitlement: EntitlementIx,
         approved_by: Option<&str>,
         approved_at: Timestamp,
     ) -> &mut WarrantRecord {
@@ -288,8 +287,9 @@ impl Org {
         self.inv.warrant_records.push(WarrantRecord {
             id: id.into(),
             kind,
-            identity: ikey(holder),
-            entitlement,
+            identity: Some(ikey(holder)),
+            entitlement: Some(entitlement),
+            owner: None,
             approved_by: approved_by.map(ikey),
             approved_at,
             expires_at: None,
@@ -310,14 +310,14 @@ impl Org {
     fn finish(self) -> Inventory {
         let mut inv = self.inv;
         inv.identities.sort_by(|a, b| a.key.cmp(&b.key));
-        let links: Vec<(u32, Option<IdentityKey>)> = self
+        let links: Vec<(Option<IdentityIx>, Option<IdentityKey>)> = self
             .holders
             .iter()
             .map(|holder| match holder {
-                None => (NONE, None),
+                None => (None, None),
                 Some(k) => match inv.identity_index(k) {
-                    Some(i) => (i, None),
-                    None => (NONE, Some(ikey(k))),
+                    Some(i) => (Some(i), None),
+                    None => (None, Some(ikey(k))),
                 },
             })
             .collect();
@@ -327,7 +327,7 @@ impl Org {
         }
         inv.grants.sort_by_key(|g| g.account);
         for (a, acc) in inv.accounts.iter_mut().enumerate() {
-            let a = a as u32;
+            let a = AccountIx::new(a);
             acc.grants_from = inv.grants.partition_point(|g| g.account < a) as u32;
             acc.grants_to = inv.grants.partition_point(|g| g.account <= a) as u32;
         }
@@ -430,9 +430,15 @@ fn identity_of(f: &Finding) -> Option<&str> {
     f.identity.as_ref().map(IdentityKey::as_str)
 }
 
+/// The first system, account and entitlement of an organisation.
+const S0: SystemIx = SystemIx::at(0);
+const A0: AccountIx = AccountIx::at(0);
+const E0: EntitlementIx = EntitlementIx::at(0);
+
 /// Every rule this file has cases for; must list every rule in [`RULES`].
 const COVERED: &[&str] = &[
     "leaver_access",
+    "status_access",
     "orphaned_account",
     "dormant_access",
     "privileged_without_mfa",
@@ -448,6 +454,7 @@ const COVERED: &[&str] = &[
     "nhi_out_of_scope",
     "sod_conflict",
     "mover_kept_access",
+    "rehire_kept_access",
     "peer_outlier",
     "rbac_exception",
     "unwarranted_grant",
@@ -500,7 +507,9 @@ fn leaver_with_enabled_account_is_reported_with_the_termination_date() {
     assert_eq!(fact(f, "terminated_on"), "2026-09-30");
     assert_eq!(fact(f, "enabled"), "true");
     assert_eq!(fact(f, "last_login"), "2026-09-29");
+    assert_eq!(fact(f, "accounts"), "1");
     assert!(!f.facts.contains_key("login_after_termination"));
+    assert!(!f.facts.contains_key("status_disagrees"));
     explains(f, "left on 2026-09-30");
     explains(f, "still enabled");
     // A leaver's grants are not reported again as drift, dormancy or the like.
@@ -555,6 +564,116 @@ fn leaver_with_disabled_account_but_grants_is_reported() {
 }
 
 #[test]
+fn leaver_with_accounts_on_several_systems_is_one_finding_listing_them() {
+    let mut org = Org::new();
+    let erp = org.plain_system("erp");
+    let crm = org.system("crm", Some(Criticality::Critical), false);
+    org.person(
+        "E1",
+        "Ada Leaver",
+        "Finance",
+        "Accountant",
+        EmploymentStatus::Terminated,
+        Some("2026-09-30"),
+    );
+    let a = org.account(erp, "ada", Some("E1"), AccountKind::Human);
+    org.acc(a).last_login = Some(at("2026-09-01"));
+    let b = org.account(crm, "ada.crm", Some("E1"), AccountKind::Human);
+    org.acc(b).last_login = Some(at("2026-09-01"));
+    let admin = org.entitlement(crm, "role/Admin", true);
+    org.grant(b, admin, GrantSource::Direct, None);
+    let a = run(&org.finish());
+    let f = the(&a, "leaver_access");
+    // The worst account decides: privileged access on the critical CRM.
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.system, None);
+    assert_eq!(f.account, None);
+    assert_eq!(fact(f, "accounts"), "2");
+    assert_eq!(fact(f, "systems"), "crm, erp");
+    assert_eq!(f.entitlements, refs(&["crm:role/Admin"]));
+    explains(
+        f,
+        "account `ada` on ERP (erp) is still enabled and holds 0 grants",
+    );
+    explains(
+        f,
+        "account `ada.crm` on CRM (crm) is still enabled and holds 1 grant",
+    );
+    assert_eq!(f.id, finding_id("leaver_access", &["E1", "", ""]));
+}
+
+/// Cleo's contract ends on `end`; HR still lists her as `status`.
+fn contractor(status: &str, end: &str) -> Inventory {
+    let mut org = Org::new();
+    let erp = org.plain_system("erp");
+    org.person(
+        "E1",
+        "Cleo Contract",
+        "IT",
+        "Consultant",
+        EmploymentStatus::from_hr(status).unwrap(),
+        Some(end),
+    );
+    org.inv.identities[0].person.as_mut().unwrap().hr_status =
+        (status != "active").then(|| status.to_owned());
+    org.inv.identities[0]
+        .person
+        .as_mut()
+        .unwrap()
+        .employment_type = Some("Contractor".into());
+    let a = org.account(erp, "cleo", Some("E1"), AccountKind::Human);
+    org.acc(a).last_login = Some(at("2026-10-20"));
+    let staff = org.entitlement(erp, "group/Staff", false);
+    org.grant(a, staff, GrantSource::Role, Some("role:staff"));
+    org.role("staff", &[staff], &["E1"]);
+    org.finish()
+}
+
+#[test]
+fn end_date_passed_while_the_status_says_active_is_a_leaver() {
+    let a = run(&contractor("active", "2026-10-15"));
+    let f = the(&a, "leaver_access");
+    assert_eq!(f.severity, Severity::Critical, "used after the last day");
+    assert_eq!(fact(f, "end_date"), "2026-10-15");
+    assert_eq!(fact(f, "status"), "active");
+    assert_eq!(fact(f, "status_disagrees"), "true");
+    assert_eq!(fact(f, "login_after_termination"), "true");
+    explains(
+        f,
+        "end date 2026-10-15 has passed, but the HR feed still lists them as active",
+    );
+    explains(f, "the status and the date disagree");
+    assert!(
+        f.title.contains("past their end date (2026-10-15)"),
+        "{}",
+        f.title
+    );
+    // Reported once, as a leaver: not again as drift.
+    assert_eq!(rules_found(&a), ["leaver_access"]);
+}
+
+#[test]
+fn end_date_is_the_last_day_and_a_future_one_raises_nothing() {
+    // The last day is today: not over yet.
+    let a = run(&contractor("active", "2026-11-01"));
+    assert_none(&a, "leaver_access");
+    let a = run(&contractor("active", "2027-03-31"));
+    assert_none(&a, "leaver_access");
+    // Yesterday was the last day.
+    let a = run(&contractor("active", "2026-10-31"));
+    assert_eq!(fact(the(&a, "leaver_access"), "end_date"), "2026-10-31");
+}
+
+#[test]
+fn end_date_of_an_earlier_employment_does_not_count() {
+    let mut inv = contractor("active", "2024-06-30");
+    let p = inv.identities[0].person.as_mut().unwrap();
+    p.start_date = Some(gatehouse_model::parse_date("2020-01-01").unwrap());
+    p.rehire_date = Some(gatehouse_model::parse_date("2025-02-01").unwrap());
+    assert_none(&run(&inv), "leaver_access");
+}
+
+#[test]
 fn leaver_with_disabled_account_and_no_grants_is_not_reported() {
     let a = run(&leaver(at("2026-09-29"), false, false));
     assert_none(&a, "leaver_access");
@@ -562,19 +681,14 @@ fn leaver_with_disabled_account_and_no_grants_is_not_reported() {
 }
 
 #[test]
-fn person_on_leave_is_no_leaver() {
-    let mut org = Org::new();
-    let erp = org.plain_system("erp");
-    org.person(
-        "E1",
-        "Ada Staying",
-        "Finance",
-        "Accountant",
-        EmploymentStatus::Leave,
-        Some("2026-09-30"),
-    );
-    org.account(erp, "ada", Some("E1"), AccountKind::Human);
-    assert_none(&run(&org.finish()), "leaver_access");
+fn person_on_leave_is_no_leaver_until_the_end_date_passes() {
+    let a = run(&contractor("Parental Leave", "2027-01-31"));
+    assert_none(&a, "leaver_access");
+    let a = run(&contractor("Parental Leave", "2026-09-30"));
+    let f = the(&a, "leaver_access");
+    assert_eq!(fact(f, "status"), "leave");
+    assert_eq!(fact(f, "hr_status"), "Parental Leave");
+    explains(f, "still lists them as Parental Leave");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,10 +796,10 @@ fn account_unused_for_exactly_the_threshold_is_not_dormant() {
 #[test]
 fn dormant_account_with_privileged_access_escalates() {
     let mut org = dormant(Criticality::Medium, Some(days_ago(200)));
-    let admin = org.entitlement(0, "role/Admin", true);
-    let staff = org.entitlement(0, "group/Staff", false);
-    org.grant(0, admin, GrantSource::Role, None);
-    org.grant(0, staff, GrantSource::Role, None);
+    let admin = org.entitlement(S0, "role/Admin", true);
+    let staff = org.entitlement(S0, "group/Staff", false);
+    org.grant(A0, admin, GrantSource::Role, None);
+    org.grant(A0, staff, GrantSource::Role, None);
     let a = run(&org.finish());
     let f = the(&a, "dormant_access");
     assert_eq!(f.severity, Severity::Medium);
@@ -702,11 +816,11 @@ fn dormant_account_with_privileged_access_escalates() {
 fn dormancy_is_measured_at_the_latest_snapshot_of_the_system() {
     // The snapshot is five months old: a login two months before it is recent enough.
     let mut org = dormant(Criticality::Medium, Some(at("2026-04-01")));
-    org.sys(0).as_of = Some(at("2026-06-01"));
+    org.sys(S0).as_of = Some(at("2026-06-01"));
     assert_none(&run(&org.finish()), "dormant_access");
 
     let mut org = dormant(Criticality::Medium, Some(at("2026-03-01")));
-    org.sys(0).as_of = Some(at("2026-06-01"));
+    org.sys(S0).as_of = Some(at("2026-06-01"));
     let a = run(&org.finish());
     let f = the(&a, "dormant_access");
     assert_eq!(fact(f, "observed_at"), "2026-06-01");
@@ -716,7 +830,10 @@ fn dormancy_is_measured_at_the_latest_snapshot_of_the_system() {
 #[test]
 fn account_never_used_since_it_appeared_is_dormant() {
     let mut org = dormant(Criticality::Medium, None);
-    org.acc(0).first_seen = at("2026-07-01");
+    org.acc(A0).first_seen = at("2026-07-01");
+    // A colleague's login shows that the system reports logins.
+    org.staff("E3", "Cy Sales", "Sales", "Rep");
+    org.account(S0, "cy", Some("E3"), AccountKind::Human);
     let a = run(&org.finish());
     let f = the(&a, "dormant_access");
     assert_eq!(fact(f, "never_logged_in"), "true");
@@ -731,12 +848,25 @@ fn dormancy_spares_people_on_leave_service_and_disabled_accounts() {
     assert_none(&run(&org.finish()), "dormant_access");
 
     let mut org = dormant(Criticality::Medium, Some(days_ago(300)));
-    org.acc(0).kind = AccountKind::Service;
+    org.acc(A0).kind = AccountKind::Service;
     assert_none(&run(&org.finish()), "dormant_access");
 
     let mut org = dormant(Criticality::Medium, Some(days_ago(300)));
-    org.acc(0).enabled = false;
+    org.acc(A0).enabled = false;
     assert_none(&run(&org.finish()), "dormant_access");
+
+    // Emergency accounts are meant to lie unused.
+    let mut org = dormant(Criticality::Medium, Some(days_ago(300)));
+    org.acc(A0).kind = AccountKind::Emergency;
+    assert_none(&run(&org.finish()), "dormant_access");
+}
+
+#[test]
+fn status_policy_all_for_leave_makes_dormancy_count_again() {
+    let mut org = dormant(Criticality::Medium, Some(days_ago(300)));
+    org.inv.identities[0].person.as_mut().unwrap().status = EmploymentStatus::Leave;
+    let a = run_with(&org.finish(), "[status]\nleave = \"all\"\n", "");
+    the(&a, "dormant_access");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -836,6 +966,7 @@ fn personal_admin_account_and_unprivileged_shared_account_are_not_reported() {
 // standing_privilege
 // ---------------------------------------------------------------------------------------------
 
+/// Carl's privileged ERP access, approved by his manager through REQ-9 (or cited `warrant`).
 fn standing(source: GrantSource, warrant: Option<&str>, expires: Option<Timestamp>) -> Org {
     let mut org = Org::new();
     let erp = org.plain_system("erp");
@@ -843,12 +974,20 @@ fn standing(source: GrantSource, warrant: Option<&str>, expires: Option<Timestam
     let a = org.account(erp, "carl", Some("E3"), AccountKind::Human);
     let admin = org.entitlement(erp, "role/Admin", true);
     org.grant(a, admin, source, warrant).expires_at = expires;
+    org.record(
+        WarrantKind::Request,
+        "REQ-9",
+        "E3",
+        admin,
+        Some("M1"),
+        at("2026-10-01"),
+    );
     org
 }
 
 #[test]
-fn privileged_grant_without_end_date_is_standing() {
-    let a = run(&standing(GrantSource::Direct, None, None).finish());
+fn approved_privileged_grant_without_end_date_is_standing() {
+    let a = run(&standing(GrantSource::Request, Some("request:REQ-9"), None).finish());
     let f = the(&a, "standing_privilege");
     assert_eq!(f.severity, Severity::Medium);
     assert_eq!(identity_of(f), Some("E3"));
@@ -856,15 +995,28 @@ fn privileged_grant_without_end_date_is_standing() {
     assert_eq!(f.account.as_deref(), Some("carl"));
     assert_eq!(f.entitlements, refs(&["erp:role/Admin"]));
     explains(f, "permanently");
-    explains(f, "no end date");
+    explains(
+        f,
+        "through request:REQ-9, approved on 2026-10-01 with no end date",
+    );
 }
 
 #[test]
 fn privileged_grant_with_end_date_or_through_a_role_is_not_standing() {
-    let a = run(&standing(GrantSource::Direct, None, Some(days_ahead(1))).finish());
+    let warrant = Some("request:REQ-9");
+    let a = run(&standing(GrantSource::Request, warrant, Some(days_ahead(1))).finish());
     assert_none(&a, "standing_privilege");
-    let a = run(&standing(GrantSource::Role, None, None).finish());
+    let mut org = standing(GrantSource::Direct, None, None);
+    org.role("admins", &[E0], &["E3"]);
+    let a = run(&org.finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+}
+
+#[test]
+fn unexplained_privileged_grant_is_unwarranted_not_standing() {
+    let a = run(&standing(GrantSource::Direct, None, None).finish());
     assert_none(&a, "standing_privilege");
+    assert_eq!(the(&a, "unwarranted_grant").severity, Severity::High);
 }
 
 #[test]
@@ -882,15 +1034,7 @@ fn privileged_grant_of_a_non_human_identity_is_not_standing() {
 #[test]
 fn privileged_grant_through_a_time_bound_request_is_not_standing() {
     let mut org = standing(GrantSource::Request, Some("request:REQ-9"), None);
-    org.record(
-        WarrantKind::Request,
-        "REQ-9",
-        "E3",
-        0,
-        Some("M1"),
-        at("2026-10-01"),
-    )
-    .expires_at = Some(days_ahead(7));
+    org.inv.warrant_records[0].expires_at = Some(days_ahead(7));
     let a = run(&org.finish());
     assert_none(&a, "unwarranted_grant");
     assert_none(&a, "standing_privilege");
@@ -1307,14 +1451,14 @@ fn sod_org() -> Org {
     org
 }
 
-const DANA_ERP: u32 = 0;
-const DANA_BANK: u32 = 1;
-const ELI_ERP: u32 = 2;
-const ELI_BANK: u32 = 3;
-const VENDOR: u32 = 0;
-const AP_APPROVER: u32 = 1;
-const AP_CLERK: u32 = 2;
-const PAYMENT: u32 = 3;
+const DANA_ERP: AccountIx = AccountIx::at(0);
+const DANA_BANK: AccountIx = AccountIx::at(1);
+const ELI_ERP: AccountIx = AccountIx::at(2);
+const ELI_BANK: AccountIx = AccountIx::at(3);
+const VENDOR: EntitlementIx = EntitlementIx::at(0);
+const AP_APPROVER: EntitlementIx = EntitlementIx::at(1);
+const AP_CLERK: EntitlementIx = EntitlementIx::at(2);
+const PAYMENT: EntitlementIx = EntitlementIx::at(3);
 
 const P2P: &str = r#"
 [[rule]]
@@ -1372,7 +1516,7 @@ fn leavers_are_not_checked_for_conflicts() {
     org.grant(DANA_BANK, PAYMENT, GrantSource::Role, None);
     let a = sod(org, P2P);
     assert_none(&a, "sod_conflict");
-    assert_eq!(by_rule(&a, "leaver_access").len(), 2);
+    assert_eq!(fact(the(&a, "leaver_access"), "accounts"), "2");
 }
 
 const WILDCARD: &str = r#"
@@ -1534,7 +1678,7 @@ fn sod_severity_is_not_shifted_by_criticality() {
     let mut org = sod_org();
     org.grant(ELI_ERP, VENDOR, GrantSource::Role, None);
     org.grant(ELI_ERP, AP_APPROVER, GrantSource::Role, None);
-    org.sys(0).config.criticality = Some(Criticality::Low);
+    org.sys(S0).config.criticality = Some(Criticality::Low);
     let a = sod(org, WILDCARD);
     assert_eq!(the(&a, "sod_conflict").severity, Severity::High);
 }
@@ -1543,8 +1687,9 @@ fn sod_severity_is_not_shifted_by_criticality() {
 // mover_kept_access
 // ---------------------------------------------------------------------------------------------
 
-/// Mo (E1) moved from Finance accountant to Sales rep `days` ago and still posts invoices,
-/// like both remaining accountants and unlike both other reps.
+/// Mo (E1) moved from Finance accountant to Sales rep `days` ago and still posts invoices
+/// through the accounting role he is no longer a member of, like both remaining accountants
+/// and unlike both other reps.
 fn mover(days: i64, privileged: bool) -> Org {
     let mut org = Org::new();
     let erp = org.plain_system("erp");
@@ -1557,8 +1702,9 @@ fn mover(days: i64, privileged: bool) -> Org {
     let post = org.entitlement(erp, "role/Invoice_Post", privileged);
     for (native, who) in [("mo", "E1"), ("acc1", "E2"), ("acc2", "E3")] {
         let a = org.account(erp, native, Some(who), AccountKind::Human);
-        org.grant(a, post, GrantSource::Direct, None);
+        org.grant(a, post, GrantSource::Role, Some("role:accounting"));
     }
+    org.role("accounting", &[post], &["E2", "E3"]);
     org
 }
 
@@ -1568,15 +1714,44 @@ fn mover_who_kept_the_old_jobs_access_is_reported() {
     let f = the(&a, "mover_kept_access");
     assert_eq!(f.severity, Severity::Medium);
     assert_eq!(identity_of(f), Some("E1"));
-    assert_eq!(f.system, None);
+    assert_eq!(system_of(f), Some("erp"));
     assert_eq!(f.entitlements, refs(&["erp:role/Invoice_Post"]));
     assert_eq!(fact(f, "moved_on"), date(days_ago(60)));
     assert_eq!(fact(f, "from"), "Finance, Accountant");
     assert_eq!(fact(f, "to"), "Sales, Rep");
+    assert_eq!(fact(f, "source"), "history");
     explains(
         f,
         &format!("moved from Finance (Accountant) on {}", date(days_ago(60))),
     );
+    explains(
+        f,
+        "it cites role:accounting, whose members do not include the holder",
+    );
+    // Reported once, as kept access: not again as drift or an outlier.
+    assert_eq!(rules_found(&a), ["mover_kept_access"]);
+    assert_eq!(
+        f.id,
+        finding_id("mover_kept_access", &["E1", "", "", &date(days_ago(60))])
+    );
+}
+
+#[test]
+fn mover_keeping_many_grants_is_one_finding_listing_them() {
+    let mut org = mover(60, false);
+    let mo = AccountIx::at(0);
+    for n in 0..4 {
+        let e = org.entitlement(S0, &format!("role/Finance_{n}"), false);
+        org.grant(mo, e, GrantSource::Role, Some("role:accounting"));
+        let r = org.ent_ref(e);
+        org.inv.roles[0].entitlements.push(r);
+    }
+    org.inv.roles[0].entitlements.sort();
+    let a = run(&org.finish());
+    let f = the(&a, "mover_kept_access");
+    assert_eq!(fact(f, "grants"), "5");
+    assert_eq!(f.entitlements.len(), 5);
+    assert_eq!(rules_found(&a), ["mover_kept_access"]);
 }
 
 #[test]
@@ -1588,21 +1763,24 @@ fn mover_is_reported_once_the_grace_period_is_over() {
 }
 
 #[test]
-fn mover_within_the_grace_period_is_not_reported() {
-    assert_none(&run(&mover(29, false).finish()), "mover_kept_access");
+fn mover_within_the_grace_period_raises_nothing() {
+    let a = run(&mover(29, false).finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
 }
 
 #[test]
-fn move_older_than_the_window_is_left_to_peer_outliers() {
+fn access_kept_after_the_window_is_unwarranted_drift() {
     let a = run(&mover(366, false).finish());
     assert_none(&a, "mover_kept_access");
-    assert_eq!(identity_of(the(&a, "peer_outlier")), Some("E1"));
+    let f = the(&a, "unwarranted_grant");
+    assert_eq!(identity_of(f), Some("E1"));
+    explains(f, "whose members do not include the holder");
 }
 
 #[test]
 fn mover_whose_new_role_explains_the_access_is_not_reported() {
     let mut org = mover(60, false);
-    org.role("sales-invoicing", &[0], &["E1"]);
+    org.role("sales-invoicing", &[E0], &["E1"]);
     assert_none(&run(&org.finish()), "mover_kept_access");
 }
 
@@ -1612,11 +1790,167 @@ fn mover_keeping_privileged_access_escalates() {
     assert_eq!(the(&a, "mover_kept_access").severity, Severity::High);
 }
 
+/// Mo as the first import shows him: no history, but the HR feed's position columns say he
+/// became a Sales rep `days` ago after being a Finance accountant. His invoice posting is a
+/// direct grant, as are the accountants'.
+fn mover_by_hr_columns(days: i64) -> Org {
+    let mut org = Org::new();
+    let erp = org.plain_system("erp");
+    org.staff("E1", "Mo Mover", "Sales", "Rep");
+    let mo = org.inv.identities[0].person.as_mut().unwrap();
+    mo.position_start = Some(days_ago(days).to_zoned(jiff::tz::TimeZone::UTC).date());
+    mo.previous_department = Some("Finance".into());
+    mo.previous_title = Some("Accountant".into());
+    org.staff("E2", "Acc One", "Finance", "Accountant");
+    org.staff("E3", "Acc Two", "Finance", "Accountant");
+    org.staff("E4", "Rep One", "Sales", "Rep");
+    org.staff("E5", "Rep Two", "Sales", "Rep");
+    let post = org.entitlement(erp, "role/Invoice_Post", false);
+    for (native, who) in [("mo", "E1"), ("acc1", "E2"), ("acc2", "E3")] {
+        let a = org.account(erp, native, Some(who), AccountKind::Human);
+        org.grant(
+            a,
+            post,
+            GrantSource::Request,
+            Some(&format!("request:R-{who}")),
+        );
+        org.record(
+            WarrantKind::Request,
+            &format!("R-{who}"),
+            who,
+            post,
+            Some("M1"),
+            at("2025-01-10"),
+        );
+    }
+    org
+}
+
+#[test]
+fn mover_is_found_from_the_first_import_by_the_hr_position_columns() {
+    let a = run(&mover_by_hr_columns(60).finish());
+    let f = the(&a, "mover_kept_access");
+    assert_eq!(fact(f, "source"), "hr");
+    assert_eq!(fact(f, "from"), "Finance, Accountant");
+    explains(
+        f,
+        "held by 100% of Accountants in Finance and 0% of the new peers",
+    );
+    explains(
+        f,
+        "approved through request:R-E1 on 2025-01-10, before the move",
+    );
+    explains(f, "the date of the current position in the HR feed");
+    // Reported as kept access, not as access outside roles.
+    assert!(
+        !by_rule(&a, "rbac_exception")
+            .iter()
+            .any(|f| identity_of(f) == Some("E1"))
+    );
+}
+
+#[test]
+fn access_given_after_the_move_is_not_kept_access() {
+    let mut org = mover_by_hr_columns(60);
+    org.inv.grants[0].granted_at = Some(days_ago(10));
+    org.inv.grants[0].first_seen = days_ago(5);
+    org.inv.warrant_records[0].approved_at = days_ago(12);
+    let a = run(&org.finish());
+    assert_none(&a, "mover_kept_access");
+}
+
+#[test]
+fn mover_without_previous_title_in_the_feed_is_not_judged_by_the_columns() {
+    let mut org = mover_by_hr_columns(60);
+    org.inv.identities[0]
+        .person
+        .as_mut()
+        .unwrap()
+        .previous_title = None;
+    assert_none(&run(&org.finish()), "mover_kept_access");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rehire_kept_access
+// ---------------------------------------------------------------------------------------------
+
+/// Rita (E1) worked here until 2024, came back on 2026-06-01 (the HR feed's rehire date) and
+/// still holds the GL posting she had before, granted on 2023-04-03 as the system says.
+fn rehire(granted_at: &str) -> Org {
+    let mut org = Org::new();
+    let gl = org.system("gl", Some(Criticality::High), true);
+    org.staff("E1", "Rita Return", "Sales", "Rep");
+    let p = org.inv.identities[0].person.as_mut().unwrap();
+    p.start_date = Some(gatehouse_model::parse_date("2019-02-01").unwrap());
+    p.rehire_date = Some(gatehouse_model::parse_date("2026-06-01").unwrap());
+    let a = org.account(gl, "rita", Some("E1"), AccountKind::Human);
+    let post = org.entitlement(gl, "role/JE_Post", false);
+    let g = org.grant(a, post, GrantSource::Direct, None);
+    g.granted_at = Some(at(granted_at));
+    g.first_seen = at("2026-07-01");
+    org
+}
+
+#[test]
+fn rehire_holding_access_from_the_earlier_employment_is_reported_on_its_own() {
+    let a = run(&rehire("2023-04-03").finish());
+    let f = the(&a, "rehire_kept_access");
+    assert_eq!(f.severity, Severity::High, "on a SOX system");
+    assert_eq!(identity_of(f), Some("E1"));
+    assert_eq!(f.entitlements, refs(&["gl:role/JE_Post"]));
+    assert_eq!(fact(f, "rehired_on"), "2026-06-01");
+    assert_eq!(fact(f, "source"), "hr");
+    assert_eq!(fact(f, "granted_at"), "2023-04-03");
+    explains(f, "left and came back on 2026-06-01");
+    explains(f, "held since 2023-04-03, before the return on 2026-06-01");
+    assert_eq!(rules_found(&a), ["rehire_kept_access"]);
+}
+
+#[test]
+fn access_given_after_the_return_is_judged_as_any_other() {
+    let a = run(&rehire("2026-06-01").finish());
+    assert_none(&a, "rehire_kept_access");
+    the(&a, "unwarranted_grant");
+}
+
+#[test]
+fn rehire_seen_in_the_history_is_reported_too() {
+    let mut org = rehire("2026-06-01");
+    let p = org.inv.identities[0].person.as_mut().unwrap();
+    p.rehire_date = None;
+    let mut inv = org.finish();
+    inv.grants[0].granted_at = None;
+    inv.grants[0].first_seen = at("2025-01-01");
+    inv.rehires.push(gatehouse_model::state::Rehire {
+        identity: gatehouse_model::state::IdentityIx::at(0),
+        at: at("2026-05-01"),
+    });
+    let a = run(&inv);
+    let f = the(&a, "rehire_kept_access");
+    assert_eq!(fact(f, "source"), "history");
+    assert_eq!(fact(f, "rehired_on"), "2026-05-01");
+}
+
+#[test]
+fn without_the_rehire_rule_old_access_is_drift() {
+    let inv = rehire("2023-04-03").finish();
+    let a = run_with(&inv, "[rules.rehire_kept_access]\nenabled = false\n", "");
+    assert_eq!(rules_found(&a), ["unwarranted_grant"]);
+}
+
+#[test]
+fn rehire_whose_current_role_explains_the_access_raises_nothing() {
+    let mut org = rehire("2023-04-03");
+    org.role("gl-posting", &[E0], &["E1"]);
+    let a = run(&org.finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+}
+
 // ---------------------------------------------------------------------------------------------
 // peer_outlier
 // ---------------------------------------------------------------------------------------------
 
-/// Three developers; E1 alone holds the payroll export.
+/// Three developers; E1 alone holds the payroll export, through an approved request.
 fn peers(developers: &[&str], privileged: bool) -> Org {
     let mut org = Org::new();
     let erp = org.plain_system("erp");
@@ -1625,7 +1959,17 @@ fn peers(developers: &[&str], privileged: bool) -> Org {
     }
     let export = org.entitlement(erp, "report/Payroll_Export", privileged);
     let a = org.account(erp, "e1", Some("E1"), AccountKind::Human);
-    org.grant(a, export, GrantSource::Direct, None);
+    org.grant(a, export, GrantSource::Request, Some("request:REQ-5"))
+        .expires_at = Some(days_ahead(30));
+    org.record(
+        WarrantKind::Request,
+        "REQ-5",
+        "E1",
+        export,
+        Some("M1"),
+        at("2026-09-01"),
+    )
+    .expires_at = Some(days_ahead(30));
     org
 }
 
@@ -1642,12 +1986,35 @@ fn entitlement_none_of_the_peers_hold_is_an_outlier() {
         f,
         "report/Payroll_Export (erp:report/Payroll_Export) (0 of 2 peers)",
     );
+    assert!(crate::is_insight(f), "a low outlier is an insight");
 }
 
 #[test]
-fn privileged_outlier_escalates() {
+fn approved_privileged_outlier_stays_an_insight() {
     let a = run(&peers(&["E1", "E2", "E3"], true).finish());
-    assert_eq!(the(&a, "peer_outlier").severity, Severity::Medium);
+    let f = the(&a, "peer_outlier");
+    assert_eq!(f.severity, Severity::Low);
+    assert!(crate::is_insight(f));
+}
+
+#[test]
+fn unexplained_outlier_is_drift_and_not_listed_again() {
+    let mut org = peers(&["E1", "E2", "E3"], true);
+    org.inv.warrant_records.clear();
+    let a = run(&org.finish());
+    assert_none(&a, "peer_outlier");
+    the(&a, "unwarranted_grant");
+}
+
+#[test]
+fn unexplained_privileged_outlier_escalates_when_drift_is_not_checked() {
+    let mut org = peers(&["E1", "E2", "E3"], true);
+    org.inv.warrant_records.clear();
+    let inv = org.finish();
+    let a = run_with(&inv, "[rules.unwarranted_grant]\nenabled = false\n", "");
+    let f = the(&a, "peer_outlier");
+    assert_eq!(f.severity, Severity::Medium);
+    assert!(!crate::is_insight(f), "a medium outlier is a finding");
 }
 
 #[test]
@@ -1658,15 +2025,16 @@ fn too_few_peers_give_no_outlier() {
 #[test]
 fn entitlement_a_peer_also_holds_is_no_outlier() {
     let mut org = peers(&["E1", "E2", "E3"], false);
-    let a = org.account(0, "e2", Some("E2"), AccountKind::Human);
-    org.grant(a, 0, GrantSource::Direct, None);
+    let a = org.account(S0, "e2", Some("E2"), AccountKind::Human);
+    org.grant(a, E0, GrantSource::Role, Some("role:exports"));
+    org.role("exports", &[E0], &["E2"]);
     assert_none(&run(&org.finish()), "peer_outlier");
 }
 
 #[test]
 fn entitlement_a_role_explains_is_no_outlier() {
     let mut org = peers(&["E1", "E2", "E3"], false);
-    org.role("payroll-reporting", &[0], &["E1"]);
+    org.role("payroll-reporting", &[E0], &["E1"]);
     assert_none(&run(&org.finish()), "peer_outlier");
 }
 
@@ -1688,9 +2056,9 @@ fn fay() -> Org {
     org
 }
 
-const FAY: u32 = 0;
-const REPORTS: u32 = 0;
-const OTHER: u32 = 1;
+const FAY: AccountIx = AccountIx::at(0);
+const REPORTS: EntitlementIx = EntitlementIx::at(0);
+const OTHER: EntitlementIx = EntitlementIx::at(1);
 
 #[test]
 fn approved_request_outside_any_role_is_an_rbac_exception() {
@@ -1788,7 +2156,7 @@ fn grant_without_warrant_is_unwarranted() {
 #[test]
 fn unwarranted_grant_on_sox_system_or_privileged_escalates() {
     let mut org = fay();
-    org.sys(0).config.frameworks = vec!["sox".into()];
+    org.sys(S0).config.frameworks = vec!["sox".into()];
     org.grant(FAY, REPORTS, GrantSource::Direct, None);
     assert_eq!(
         the(&run(&org.finish()), "unwarranted_grant").severity,
@@ -1796,7 +2164,7 @@ fn unwarranted_grant_on_sox_system_or_privileged_escalates() {
     );
 
     let mut org = fay();
-    org.inv.entitlements[REPORTS as usize].record.privileged = true;
+    org.inv.entitlements[REPORTS.index()].record.privileged = true;
     org.grant(FAY, REPORTS, GrantSource::Direct, None);
     assert_eq!(
         the(&run(&org.finish()), "unwarranted_grant").severity,
@@ -1830,7 +2198,7 @@ fn grant_citing_an_invalid_warrant_is_unwarranted_with_the_reason() {
         ),
         (
             "role:reporting",
-            "it cites role:reporting, which does not apply to the holder (any more)",
+            "it cites role:reporting, whose members do not include the holder (any more)",
         ),
     ];
     for &(warrant, reason) in cases {
@@ -1902,7 +2270,7 @@ fn grant_back_after_removal_on_the_old_approval_is_reported() {
     assert_eq!(fact(f, "removed_on"), "2026-06-01");
     assert_eq!(fact(f, "first_seen"), "2026-07-15");
     assert_eq!(fact(f, "warrant"), "request:REQ-1");
-    explains(f, "was removed on 2026-06-01 and is back since 2026-07-15");
+    explains(f, "removed on 2026-06-01, back since 2026-07-15");
     explains(f, "still citing request:REQ-1, approved before the removal");
     assert_none(&a, "unwarranted_grant");
     assert_none(&a, "rbac_exception");
@@ -1984,7 +2352,7 @@ fn time_bound(
     privileged: bool,
 ) -> Org {
     let mut org = fay();
-    org.inv.entitlements[REPORTS as usize].record.privileged = privileged;
+    org.inv.entitlements[REPORTS.index()].record.privileged = privileged;
     org.grant(FAY, REPORTS, GrantSource::Request, Some("request:REQ-1"))
         .expires_at = grant_end;
     org.record(
@@ -2009,7 +2377,7 @@ fn grant_present_at_its_end_date_is_expired() {
     assert_eq!(f.account.as_deref(), Some("fay"));
     assert_eq!(f.entitlements, refs(&["erp:role/Reports"]));
     assert_eq!(fact(f, "ended_on"), "2026-11-01");
-    explains(f, "it was granted until 2026-11-01");
+    explains(f, "granted until 2026-11-01");
     assert_eq!(a.warranted_grants, 0);
     assert_none(&a, "rbac_exception");
 }
@@ -2033,8 +2401,444 @@ fn grant_ending_a_second_after_the_snapshot_is_not_expired() {
 fn grant_ending_after_a_stale_snapshot_is_not_expired() {
     // Seen present on 2026-10-01, meant to end on 2026-10-15: nobody knows it is still there.
     let mut org = time_bound(Some(at("2026-10-15")), None, false);
-    org.sys(0).as_of = Some(at("2026-10-01"));
+    org.sys(S0).as_of = Some(at("2026-10-01"));
     assert_none(&run(&org.finish()), "expired_grant");
+}
+
+// ---------------------------------------------------------------------------------------------
+// status_access and the status policy
+// ---------------------------------------------------------------------------------------------
+
+/// Sam (E1, Finance accountant) in an HR status, with an ERP account holding his birthright
+/// and his job role's access, as everyone in Finance has.
+fn status_org(status: &str) -> Org {
+    let mut org = Org::new();
+    let erp = org.plain_system("erp");
+    org.staff("E1", "Sam Status", "Finance", "Accountant");
+    let p = org.inv.identities[0].person.as_mut().unwrap();
+    p.status = EmploymentStatus::from_hr(status).unwrap();
+    p.hr_status = (!status.eq_ignore_ascii_case(p.status.as_str())).then(|| status.to_owned());
+    let a = org.account(erp, "sam", Some("E1"), AccountKind::Human);
+    org.acc(a).last_login = Some(days_ago(200));
+    let staff = org.entitlement(erp, "group/Staff", false);
+    let post = org.entitlement(erp, "role/Invoice_Post", false);
+    org.grant(
+        a,
+        staff,
+        GrantSource::Birthright,
+        Some("birthright:finance"),
+    );
+    org.grant(a, post, GrantSource::Role, Some("role:accountant"));
+    org.role("finance", &[staff], &[])
+        .birthright
+        .push(Condition {
+            attribute: "department".into(),
+            any_of: vec!["Finance".into()],
+        });
+    org.role("accountant", &[post], &["E1"]);
+    org
+}
+
+#[test]
+fn people_on_leave_keep_birthright_and_role_access_and_raise_nothing() {
+    for status in [
+        "leave",
+        "Leave of Absence",
+        "Parental Leave",
+        "Medical Leave",
+        "Sabbatical",
+    ] {
+        let a = run(&status_org(status).finish());
+        assert!(a.findings.is_empty(), "{status}: {:#?}", a.findings);
+        assert_eq!(a.warranted_grants, 2, "{status}");
+    }
+}
+
+#[test]
+fn suspended_person_with_an_enabled_account_is_reported_once() {
+    let a = run(&status_org("Administrative Suspension").finish());
+    let f = the(&a, "status_access");
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(identity_of(f), Some("E1"));
+    assert_eq!(f.account.as_deref(), Some("sam"));
+    assert_eq!(fact(f, "status"), "suspended");
+    assert_eq!(fact(f, "hr_status"), "Administrative Suspension");
+    assert_eq!(fact(f, "enabled_accounts"), "1");
+    explains(f, "is Administrative Suspension (suspended)");
+    explains(
+        f,
+        "the status policy keeps no access while a person is suspended",
+    );
+    // Their grants are not reported again one by one, nor is the idle account.
+    assert_eq!(rules_found(&a), ["status_access"]);
+}
+
+#[test]
+fn suspended_person_with_disabled_accounts_raises_nothing() {
+    let mut org = status_org("suspended");
+    org.acc(A0).enabled = false;
+    let a = run(&org.finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+}
+
+#[test]
+fn status_policy_decides_what_a_status_keeps() {
+    let inv = status_org("suspended").finish();
+    let a = run_with(&inv, "[status]\nsuspended = \"roles\"\n", "");
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    // By the HR feed's own words, ignoring case.
+    let inv = status_org("Garden Leave").finish();
+    assert!(run(&inv).findings.is_empty());
+    let a = run_with(
+        &inv,
+        "[status.hr_status]\n\"garden leave\" = \"none\"\n",
+        "",
+    );
+    explains(the(&a, "status_access"), "`[status.hr_status]`");
+    let err = Policy::from_toml("[status]\nleave = \"sometimes\"\n", Path::new("p"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("p:2:"), "{err}");
+}
+
+#[test]
+fn birthright_that_no_longer_applies_names_the_unmet_condition() {
+    let mut org = status_org("active");
+    org.inv.identities[0].person.as_mut().unwrap().department = Some("Sales".into());
+    let a = run(&org.finish());
+    let f = the(&a, "unwarranted_grant");
+    explains(
+        f,
+        "it cites birthright:finance, whose condition department = Finance the holder does not \
+         meet (department is `Sales`)",
+    );
+}
+
+#[test]
+fn employment_type_decides_birthright_rules() {
+    let contractor = |kind: &str| {
+        let mut org = status_org("active");
+        org.acc(A0).last_login = Some(days_ago(1));
+        org.inv.identities[0]
+            .person
+            .as_mut()
+            .unwrap()
+            .employment_type = Some(kind.into());
+        let licence = org.entitlement(S0, "licence/F3", false);
+        org.grant(
+            A0,
+            licence,
+            GrantSource::Birthright,
+            Some("birthright:contractors"),
+        );
+        org.role("contractors", &[licence], &[])
+            .birthright
+            .push(Condition {
+                attribute: "employment_type".into(),
+                any_of: vec!["Contractor".into()],
+            });
+        run(&org.finish())
+    };
+    let a = contractor("Contractor");
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    let a = contractor("Employee");
+    explains(
+        the(&a, "unwarranted_grant"),
+        "whose condition employment_type = Contractor the holder does not meet \
+         (employment_type is `Employee`)",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legitimate exceptions: standing policies, approved exceptions, admin, service and emergency
+// accounts
+// ---------------------------------------------------------------------------------------------
+
+/// Fay's report access citing `warrant`, with a standing policy POL-1 (owner E9, approved by
+/// E8, in force for a year) and an exception EXC-1 for Fay.
+fn with_policy(warrant: &str) -> Org {
+    let mut org = fay();
+    org.grant(FAY, REPORTS, GrantSource::Direct, Some(warrant));
+    let r = org.record(
+        WarrantKind::Policy,
+        "POL-1",
+        "E6",
+        REPORTS,
+        Some("E8"),
+        at("2026-01-15"),
+    );
+    r.identity = None;
+    r.entitlement = None;
+    r.owner = Some(ikey("E9"));
+    r.expires_at = Some(days_ahead(365));
+    let r = org.record(
+        WarrantKind::Exception,
+        "EXC-1",
+        "E6",
+        REPORTS,
+        Some("E8"),
+        at("2026-03-01"),
+    );
+    r.owner = Some(ikey("E9"));
+    r.expires_at = Some(days_ahead(60));
+    org
+}
+
+#[test]
+fn grant_citing_a_standing_policy_is_warranted() {
+    let a = run(&with_policy("policy:POL-1").finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    assert_eq!(a.warranted_grants, 1);
+}
+
+#[test]
+fn approved_exception_outside_the_role_is_an_insight_only() {
+    let a = run(&with_policy("exception:EXC-1").finish());
+    let f = the(&a, "rbac_exception");
+    assert!(crate::is_insight(f));
+    assert_eq!(a.findings.len(), 1, "{:#?}", a.findings);
+    assert_eq!(a.warranted_grants, 1);
+}
+
+#[test]
+fn standing_warrants_must_be_owned_current_and_for_the_holder() {
+    let mut org = with_policy("policy:POL-1");
+    org.inv.warrant_records[0].owner = None;
+    explains(
+        the(&run(&org.finish()), "unwarranted_grant"),
+        "policy:POL-1 has no owner",
+    );
+    let mut org = with_policy("policy:POL-1");
+    org.inv.warrant_records[0].expires_at = Some(days_ago(1));
+    explains(the(&run(&org.finish()), "expired_grant"), "granted until");
+    let mut org = with_policy("exception:EXC-1");
+    org.inv.warrant_records[1].identity = Some(ikey("E2"));
+    explains(
+        the(&run(&org.finish()), "unwarranted_grant"),
+        "exception:EXC-1 was granted to E2, not to the holder",
+    );
+    let mut org = with_policy("exception:EXC-1");
+    org.inv.warrant_records[1].approved_by = Some(ikey("E6"));
+    the(&run(&org.finish()), "self_approved_grant");
+}
+
+#[test]
+fn standing_policy_naming_an_entitlement_covers_only_it() {
+    let mut org = with_policy("policy:POL-1");
+    org.grant(FAY, OTHER, GrantSource::Direct, Some("policy:POL-1"));
+    let reports = org.ent_ref(REPORTS);
+    org.inv.warrant_records[0].entitlement = Some(reports);
+    let a = run(&org.finish());
+    let f = the(&a, "unwarranted_grant");
+    assert_eq!(f.entitlements, refs(&["erp:role/Other"]));
+    explains(
+        f,
+        "policy:POL-1 is for erp:role/Reports, not for this entitlement",
+    );
+}
+
+#[test]
+fn suspended_person_with_privileged_access_escalates() {
+    let mut org = status_org("suspended");
+    let admin = org.entitlement(S0, "role/Admin", true);
+    org.grant(A0, admin, GrantSource::Role, Some("role:accountant"));
+    let r = org.ent_ref(admin);
+    org.inv.roles[1].entitlements.push(r);
+    org.inv.roles[1].entitlements.sort();
+    let a = run(&org.finish());
+    assert_eq!(the(&a, "status_access").severity, Severity::Critical);
+}
+
+/// An emergency account `breakglass-ad` of the identity-team lead (E1) on a critical AD:
+/// MFA on, Domain Admins citing the standing emergency-access policy, unused for a year.
+fn break_glass() -> Org {
+    let mut org = Org::new();
+    let ad = org.system("ad", Some(Criticality::Critical), false);
+    org.staff("E1", "Ines Identity", "IT", "Identity Lead");
+    org.staff("E2", "Ian Other", "IT", "Identity Lead");
+    let a = org.account(ad, "breakglass-ad", Some("E1"), AccountKind::Emergency);
+    org.acc(a).mfa = Some(true);
+    org.acc(a).last_login = Some(days_ago(400));
+    let da = org.entitlement(ad, "group/Domain_Admins", true);
+    org.grant(a, da, GrantSource::Direct, Some("policy:EMERGENCY-ACCESS"));
+    let r = org.record(
+        WarrantKind::Policy,
+        "EMERGENCY-ACCESS",
+        "E1",
+        da,
+        Some("E2"),
+        at("2026-01-10"),
+    );
+    r.identity = None;
+    r.entitlement = None;
+    r.owner = Some(ikey("E1"));
+    r.expires_at = Some(days_ahead(200));
+    org
+}
+
+#[test]
+fn owned_mfa_protected_policy_covered_emergency_account_raises_nothing() {
+    let a = run(&break_glass().finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    // A generic name does not make it a shared-account problem either.
+    let mut org = break_glass();
+    org.acc(A0).username = "root".into();
+    let a = run(&org.finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+}
+
+#[test]
+fn emergency_account_without_mfa_or_policy_is_reported() {
+    let mut org = break_glass();
+    org.acc(A0).mfa = Some(false);
+    the(&run(&org.finish()), "privileged_without_mfa");
+
+    let mut org = break_glass();
+    org.inv.warrant_records.clear();
+    the(&run(&org.finish()), "unwarranted_grant");
+
+    // Not known to use MFA: not covered, so a generic name is a shared account.
+    let mut org = break_glass();
+    org.acc(A0).mfa = None;
+    org.acc(A0).username = "root".into();
+    the(&run(&org.finish()), "shared_privileged");
+}
+
+#[test]
+fn admin_account_of_an_administrator_raises_nothing() {
+    let mut org = Org::new();
+    let ad = org.system("ad", Some(Criticality::Critical), false);
+    for (key, name) in [("E1", "Ada Admin"), ("E2", "Bo Admin"), ("E3", "Cy Admin")] {
+        org.staff(key, name, "IT", "Systems Administrator");
+    }
+    let da = org.entitlement(ad, "group/Domain_Admins", true);
+    let users = org.entitlement(ad, "group/Users", false);
+    for (key, user) in [("E1", "ada"), ("E2", "bo"), ("E3", "cy")] {
+        let a = org.account(ad, user, Some(key), AccountKind::Human);
+        org.acc(a).mfa = Some(true);
+        org.grant(a, users, GrantSource::Direct, None);
+        let adm = org.account(ad, &format!("adm-{user}"), Some(key), AccountKind::Admin);
+        org.acc(adm).mfa = Some(true);
+        org.acc(adm).last_login = Some(days_ago(20));
+        org.grant(adm, da, GrantSource::Direct, None);
+    }
+    org.role("sysadmin", &[da, users], &["E1", "E2", "E3"]);
+    let a = run(&org.finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+}
+
+/// A privileged service account owned by E1, whose grants cite nothing.
+fn service(owner_status: EmploymentStatus) -> Org {
+    let mut org = nhi_org(IdentityKind::ServiceAccount, tidy("E1"));
+    org.inv.identities[0].person.as_mut().unwrap().status = owner_status;
+    let db = org.system("proddb", Some(Criticality::Critical), true);
+    let a = org.account(db, "svc-backup", Some("svc-backup"), AccountKind::Service);
+    org.acc(a).mfa = Some(false);
+    let dba = org.entitlement(db, "role/dba", true);
+    org.grant(a, dba, GrantSource::Direct, None);
+    org
+}
+
+#[test]
+fn owned_privileged_service_account_raises_nothing() {
+    let a = run(&service(EmploymentStatus::Active).finish());
+    assert!(a.findings.is_empty(), "{:#?}", a.findings);
+    assert_eq!(a.warranted_grants, 1);
+}
+
+#[test]
+fn service_account_whose_owner_left_is_reported_by_the_identity_rule_only() {
+    let a = run(&service(EmploymentStatus::Terminated).finish());
+    the(&a, "nhi_owner_left");
+    assert_none(&a, "unwarranted_grant");
+    assert_eq!(a.warranted_grants, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One finding per person and cause; insights; grant dates
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn twelve_unexplained_grants_are_one_finding_with_the_worst_severity() {
+    let mut org = fay();
+    let gl = org.system("gl", Some(Criticality::High), true);
+    let fay_gl = org.account(gl, "fay.gl", Some("E6"), AccountKind::Human);
+    for n in 0..11 {
+        let e = org.entitlement(S0, &format!("group/Team_{n:02}"), false);
+        org.grant(FAY, e, GrantSource::Direct, None);
+    }
+    let post = org.entitlement(gl, "role/JE_Post", false);
+    org.grant(fay_gl, post, GrantSource::Direct, None);
+    let a = run(&org.finish());
+    let f = the(&a, "unwarranted_grant");
+    assert_eq!(fact(f, "grants"), "12");
+    assert_eq!(f.entitlements.len(), 12);
+    // Medium on the ERP, high on the SOX general ledger: the worst counts.
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(f.system, None);
+    assert_eq!(fact(f, "systems"), "erp, gl");
+    assert_eq!(f.title, "12 unwarranted grants for Fay Finance");
+    explains(f, "holds 12 grants that nothing explains:");
+    explains(
+        f,
+        "role/JE_Post (gl:role/JE_Post) on `fay.gl` on gl since 2026-01-01",
+    );
+    assert_eq!(f.id, finding_id("unwarranted_grant", &["E6", "", ""]));
+}
+
+#[test]
+fn insights_are_rbac_exceptions_and_low_peer_outliers() {
+    let finding = |rule: &str, severity| Finding {
+        id: "F-0".into(),
+        rule: rule.into(),
+        severity,
+        title: String::new(),
+        identity: None,
+        system: None,
+        account: None,
+        entitlements: vec![],
+        facts: Default::default(),
+        explanation: String::new(),
+    };
+    assert!(crate::is_insight(&finding(
+        "rbac_exception",
+        Severity::Info
+    )));
+    assert!(crate::is_insight(&finding(
+        "rbac_exception",
+        Severity::High
+    )));
+    assert!(crate::is_insight(&finding("peer_outlier", Severity::Low)));
+    assert!(!crate::is_insight(&finding(
+        "peer_outlier",
+        Severity::Medium
+    )));
+    assert!(!crate::is_insight(&finding(
+        "unwarranted_grant",
+        Severity::Info
+    )));
+}
+
+#[test]
+fn date_the_system_gives_for_a_grant_is_its_since() {
+    let mut org = fay();
+    org.grant(FAY, REPORTS, GrantSource::Direct, None)
+        .granted_at = Some(at("2024-05-06"));
+    let a = run(&org.finish());
+    let f = the(&a, "unwarranted_grant");
+    assert_eq!(fact(f, "since"), "2024-05-06");
+    assert_eq!(fact(f, "granted_at"), "2024-05-06");
+    assert_eq!(fact(f, "first_seen"), "2026-01-01");
+    explains(f, "since 2024-05-06");
+}
+
+#[test]
+fn date_later_than_gatehouse_first_saw_the_grant_is_not_believed() {
+    let mut org = fay();
+    org.grant(FAY, REPORTS, GrantSource::Direct, None)
+        .granted_at = Some(at("2026-03-01"));
+    let a = run(&org.finish());
+    assert_eq!(fact(the(&a, "unwarranted_grant"), "since"), "2026-01-01");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2111,7 +2915,7 @@ fn leaver_finding_id_depends_on_the_objects_not_the_facts() {
     assert_ne!(b.facts, a.facts);
     assert_ne!(b.severity, a.severity);
     assert_eq!(b.id, a.id);
-    assert_eq!(b.id, finding_id("leaver_access", &["E1", "erp", "ada"]));
+    assert_eq!(b.id, finding_id("leaver_access", &["E1", "", ""]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2188,12 +2992,51 @@ fn dormancy_threshold_of_critical_systems_is_honoured() {
     let f = the(&a, "dormant_access");
     assert_eq!(fact(f, "threshold_days"), "30");
     explains(f, "the threshold for this system is 30 days");
-    // Default: 60 days for critical systems.
-    let inv = dormant(Criticality::Critical, Some(days_ago(61))).finish();
+}
+
+#[test]
+fn dormancy_follows_pci_dss_by_default_90_days_everywhere() {
+    for criticality in Criticality::ALL {
+        let inv = dormant(*criticality, Some(days_ago(90))).finish();
+        assert_none(&run(&inv), "dormant_access");
+        let inv = dormant(*criticality, Some(days_ago(91))).finish();
+        let a = run(&inv);
+        assert_eq!(fact(the(&a, "dormant_access"), "threshold_days"), "90");
+    }
+}
+
+#[test]
+fn dormancy_threshold_by_employment_type_is_the_stricter_one() {
+    let mut org = dormant(Criticality::Medium, Some(days_ago(31)));
+    org.inv.identities[0]
+        .person
+        .as_mut()
+        .unwrap()
+        .employment_type = Some("Contractor".into());
+    let inv = org.finish();
+    assert_none(&run(&inv), "dormant_access");
+    let text = "[thresholds.dormant_days_by_employment_type]\ncontractor = 30\n";
+    let a = run_with(&inv, text, "");
+    let f = the(&a, "dormant_access");
+    assert_eq!(fact(f, "threshold_days"), "30");
+    explains(f, "the threshold for a Contractor is 30 days");
+    // A looser limit for the type does not loosen the system's.
+    let text = "[thresholds.dormant_days_by_employment_type]\ncontractor = 365\n";
+    let inv = dormant(Criticality::Medium, Some(days_ago(91))).finish();
     assert_eq!(
-        fact(the(&run(&inv), "dormant_access"), "threshold_days"),
-        "60"
+        fact(
+            the(&run_with(&inv, text, ""), "dormant_access"),
+            "threshold_days"
+        ),
+        "90"
     );
+}
+
+#[test]
+fn system_reporting_no_logins_at_all_says_nothing_about_dormancy() {
+    let mut org = dormant(Criticality::Medium, None);
+    org.acc(A0).first_seen = at("2025-01-01");
+    assert_none(&run(&org.finish()), "dormant_access");
 }
 
 #[test]
@@ -2233,9 +3076,10 @@ fn generic_usernames_threshold_is_honoured() {
 // Risk scores
 // ---------------------------------------------------------------------------------------------
 
-/// Carl (E3) on the critical ERP: a privileged grant, MFA off, no warrant. Three findings:
-/// privileged_without_mfa (high), standing_privilege (medium), unwarranted_grant (high). A
-/// legacy system has no owner, no criticality and one orphaned account.
+/// Carl (E3) on the critical ERP, MFA off: a privileged grant without warrant, and another
+/// approved through REQ-1 without end date. Findings: privileged_without_mfa (high),
+/// unwarranted_grant (high), standing_privilege (medium), rbac_exception (info). A legacy
+/// system has no owner, no criticality and one orphaned account.
 fn risky_org() -> Org {
     let mut org = Org::new();
     let erp = org.system("erp", Some(Criticality::Critical), false);
@@ -2246,6 +3090,16 @@ fn risky_org() -> Org {
     org.acc(a).mfa = Some(false);
     let admin = org.entitlement(erp, "role/Admin", true);
     org.grant(a, admin, GrantSource::Direct, None);
+    let operator = org.entitlement(erp, "role/Operator", true);
+    org.grant(a, operator, GrantSource::Request, Some("request:REQ-1"));
+    org.record(
+        WarrantKind::Request,
+        "REQ-1",
+        "E3",
+        operator,
+        Some("M1"),
+        at("2026-03-01"),
+    );
     org.account(legacy, "ghost", None, AccountKind::Human);
     org
 }
@@ -2298,6 +3152,7 @@ fn the_risky_fixture_has_the_expected_findings() {
         [
             ("orphaned_account", Severity::Medium),
             ("privileged_without_mfa", Severity::High),
+            ("rbac_exception", Severity::Info),
             ("standing_privilege", Severity::Medium),
             ("unwarranted_grant", Severity::High),
         ]
@@ -2327,16 +3182,16 @@ fn identity_score_is_the_sum_of_its_factors_and_accepted_findings_count_half() {
         points(carl, "1 accepted unwarranted_grant finding (high)"),
         10
     );
-    assert_eq!(points(carl, "1 privileged grant"), 2);
+    assert_eq!(points(carl, "2 privileged grants"), 4);
     assert_eq!(points(carl, "access to critical systems: erp"), 3);
-    assert_eq!(carl.total, 43);
+    assert_eq!(carl.total, 45);
     // Largest first.
     assert!(carl.factors.windows(2).all(|w| w[0].points >= w[1].points));
 
     let w = policy("[risk]\naccepted_percent = 0\n").risk;
     let carl = &risk::identities(&inv, &present(&a), &w)[0];
     assert_sums(carl);
-    assert_eq!(carl.total, 33);
+    assert_eq!(carl.total, 35);
     assert!(!carl.factors.iter().any(|f| f.what.contains("accepted")));
 }
 
@@ -2351,7 +3206,26 @@ fn resolved_findings_do_not_count() {
         .collect();
     let carl = &risk::identities(&inv, &resolved, &Policy::default().risk)[0];
     assert_sums(carl);
-    assert_eq!(carl.total, 5, "exposure only: {carl:#?}");
+    assert_eq!(carl.total, 7, "exposure only: {carl:#?}");
+}
+
+#[test]
+fn insights_are_no_risk() {
+    let inv = peers(&["E1", "E2", "E3"], false).finish();
+    let a = run(&inv);
+    the(&a, "peer_outlier");
+    let open: Vec<(&Finding, FindingStatus)> = a
+        .findings
+        .iter()
+        .map(|f| (f, FindingStatus::Open))
+        .collect();
+    let scores = risk::identities(&inv, &open, &Policy::default().risk);
+    assert!(
+        scores
+            .iter()
+            .all(|s| s.factors.iter().all(|f| !f.what.contains("peer_outlier"))),
+        "{scores:#?}"
+    );
 }
 
 #[test]
@@ -2413,7 +3287,7 @@ fn account_score_counts_its_own_findings_and_exposure() {
     assert_eq!(s.key, "erp:carl");
     assert_eq!(s.name, "carl");
     assert_sums(&s);
-    assert_eq!(s.total, 43);
+    assert_eq!(s.total, 45);
     let ghost = risk::account(&inv, &present(&a), &w, "legacy", "ghost").unwrap();
     assert_eq!(ghost.total, 8);
     assert!(risk::account(&inv, &present(&a), &w, "erp", "nobody").is_none());
@@ -2478,8 +3352,8 @@ fn assessment_counts_the_inventory_and_findings() {
     assert_eq!(s.identities, 1);
     assert_eq!(s.accounts, 3);
     assert_eq!(s.uncorrelated_accounts, 1);
-    assert_eq!(s.grants, 2);
-    assert_eq!(s.warranted_grants, 1);
+    assert_eq!(s.grants, 3);
+    assert_eq!(s.warranted_grants, 2);
     let open = |rule: &str, sev: &str| {
         s.open_by_rule
             .get(rule)
@@ -2509,14 +3383,14 @@ fn markdown_report_shows_the_headline_numbers() {
         "| Systems without owner | 1 (legacy) |",
         "| SOX systems never reviewed | 1 (payroll) |",
         "| Uncorrelated enabled accounts | 1 |",
-        "| Grants | 2 |",
-        "| Grants with a valid warrant | 1 (50.0%) |",
+        "| Grants | 3 |",
+        "| Grants with a valid warrant | 2 (66.7%) |",
         "| Open findings | 4 |",
         "| high | 1 |",
         "| medium | 2 |",
         "| unwarranted_grant | 0 | 0 | 0 | 0 | 0 | 1 |",
         "| privileged_without_mfa | 0 | 1 | 0 | 0 | 0 | 0 |",
-        "| 43 | Carl ",
+        "| 45 | Carl ",
     ] {
         assert!(md.contains(line), "markdown lacks `{line}`:\n{md}");
     }
@@ -2529,7 +3403,7 @@ fn markdown_report_escapes_names() {
     let a = run(&inv);
     let md = report::markdown(&report_of(&inv, &a));
     assert!(!md.contains("<Admin>"), "{md}");
-    let row = md.lines().find(|l| l.starts_with("| 43 |")).unwrap();
+    let row = md.lines().find(|l| l.starts_with("| 45 |")).unwrap();
     assert!(
         row.contains("Carl") && row.contains("Admin") && row.contains("Ops"),
         "{row}"
@@ -2551,8 +3425,8 @@ fn html_report_shows_the_headline_numbers_and_escapes_names() {
         "<title>Access governance assessment — 2026-11-01</title>",
         "<tr><td>Systems</td><td>4</td><td></td></tr>",
         "<tr><td>Open findings</td><td>4</td><td></td></tr>",
-        "<tr><td>Grants with a valid warrant</td><td>1 (50.0%)</td><td></td></tr>",
-        "<td class=\"n\">43</td><td>Carl &lt;Admin&gt; (E3)</td>",
+        "<tr><td>Grants with a valid warrant</td><td>2 (66.7%)</td><td></td></tr>",
+        "<td class=\"n\">45</td><td>Carl &lt;Admin&gt; (E3)</td>",
     ] {
         assert!(html.contains(part), "html lacks `{part}`:\n{html}");
     }
@@ -2579,6 +3453,6 @@ fn report_shows_the_trend_against_the_previous_assessment() {
         "{md}"
     );
     assert!(md.contains("| Systems | 4 | (+2) |"), "{md}");
-    assert!(md.contains("| Grants | 2 | (−3) |"), "{md}");
+    assert!(md.contains("| Grants | 3 | (−2) |"), "{md}");
     assert!(md.contains("| Accounts | 3 | (=) |"), "{md}");
 }

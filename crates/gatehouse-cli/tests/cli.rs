@@ -221,7 +221,7 @@ fn bad_input(env: Env) {
     // Several problems at once: nothing is imported, every problem is named.
     env.write(
         "bad.csv",
-        b"employee_id,name,email,manager_id,status,start_date\nE1,Ada,ada@example.com,,active,2020-01-01\nE2,Bob,bob@example.com,E9,active,2020-13-01\nE1,Dup,dup@example.com,,active,\nE3,Cy,cy@example.com,,retired,\n",
+        b"employee_id,name,email,manager_id,status,start_date\nE1,Ada,ada@example.com,,active,2020-01-01\nE2,Bob,bob@example.com,E9,active,2020-13-01\nE1,Dup,dup@example.com,,active,\nE3,Cy,cy@example.com,,on probation,\n",
     );
     let err = env.fails(&["import", "hr", "bad.csv"]);
     assert!(
@@ -237,7 +237,9 @@ fn bad_input(env: Env) {
         "{err}"
     );
     assert!(
-        err.contains("\n  bad.csv:5: field `status`: `retired` is not a valid employment status"),
+        err.contains(
+            "\n  bad.csv:5: field `status`: `on probation` is not a valid employment status"
+        ),
         "{err}"
     );
     let out = env.ok(&["system", "list"]);
@@ -873,7 +875,26 @@ fn demo_findings_match_what_was_planted() {
     let out = env.ok(&["analyze", "--format", "json"]);
     let run: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(run["warnings"].as_array().unwrap().is_empty(), "{run}");
-    let findings = findings_json(&env, &["--status", "all"]);
+    let findings = findings_json(&env, &["--status", "all", "--insights"]);
+    // Insights are left out of the default list.
+    let listed = findings_json(&env, &["--status", "all"]);
+    assert!(listed.len() < findings.len());
+    assert!(
+        listed.iter().all(|f| f["rule"] != "rbac_exception"
+            && (f["rule"] != "peer_outlier" || f["severity"] != "low")),
+        "insights listed by default"
+    );
+    // Naming an insight rule lists its findings, but --fail-on never counts insights.
+    let out = env.run(&[
+        "findings",
+        "list",
+        "--rule",
+        "rbac_exception",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rbac_exception"));
     let planted: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.path("gatehouse-demo/planted.json")).unwrap())
             .unwrap();
@@ -884,7 +905,7 @@ fn demo_findings_match_what_was_planted() {
     );
     fn rule_of(kind: &str) -> &str {
         match kind {
-            "leaver_with_access" => "leaver_access",
+            "leaver_with_access" | "end_date_passed" => "leaver_access",
             "orphan_account" => "orphaned_account",
             "dormant_privileged" => "dormant_access",
             "nhi_without_owner" => "nhi_no_owner",

@@ -37,6 +37,13 @@ pub const HR_SCHEMA: Schema = Schema {
         "location",
         "start_date",
         "end_date",
+        "contract_end_date",
+        "employment_type",
+        "position_start_date",
+        "previous_department",
+        "previous_title",
+        "original_start_date",
+        "rehire_date",
     ],
     aliases: &[
         ("id", "employee_id"),
@@ -53,6 +60,23 @@ pub const HR_SCHEMA: Schema = Schema {
         ("surname", "last_name"),
         ("hire_date", "start_date"),
         ("termination_date", "end_date"),
+        ("work_email", "email"),
+        ("worker_type", "employment_type"),
+        ("employee_type", "employment_type"),
+        ("worker_category", "employment_type"),
+        ("job_start_date", "position_start_date"),
+        ("position_effective_date", "position_start_date"),
+        ("job_effective_date", "position_start_date"),
+        ("job_change_date", "position_start_date"),
+        ("prior_department", "previous_department"),
+        ("former_department", "previous_department"),
+        ("previous_job_title", "previous_title"),
+        ("prior_job_title", "previous_title"),
+        ("prior_title", "previous_title"),
+        ("former_title", "previous_title"),
+        ("original_hire_date", "original_start_date"),
+        ("first_hire_date", "original_start_date"),
+        ("last_hire_date", "rehire_date"),
     ],
 };
 
@@ -84,7 +108,20 @@ pub const NHI_SCHEMA: Schema = Schema {
 fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
     let mut c = RowCheck::new(row);
     let key = c.parse::<IdentityKey>("employee_id");
-    let status = c.parse::<EmploymentStatus>("status");
+    let status_text = c.opt_text("status");
+    let status = match status_text.as_deref() {
+        None => {
+            c.fail("status", "is required but empty");
+            None
+        }
+        Some(text) => match EmploymentStatus::from_hr(text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                c.fail("status", e.to_string());
+                None
+            }
+        },
+    };
     let name = match (
         c.opt_text("name"),
         c.opt_text("first_name"),
@@ -106,11 +143,29 @@ fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
     }
     let manager = c.opt_identity("manager_id");
     let start_date = c.opt_date("start_date");
-    let end_date = c.opt_date("end_date");
+    // A termination date, else the end of a fixed-term contract, is the last day.
+    let contract_end = c.opt_date("contract_end_date");
+    let end_date = c.opt_date("end_date").or(contract_end);
     if let (Some(s), Some(e)) = (start_date, end_date)
         && e < s
     {
         c.fail("end_date", format!("{e} is before the start date {s}"));
+    }
+    let position_start = c.opt_date("position_start_date");
+    let original_start_date = c.opt_date("original_start_date");
+    let rehire_date = c.opt_date("rehire_date");
+    if let (Some(first), Some(s)) = (original_start_date, start_date)
+        && s < first
+    {
+        c.fail(
+            "original_start_date",
+            format!("{first} is after the start date {s}"),
+        );
+    }
+    if let (Some(r), Some(s)) = (rehire_date, start_date)
+        && r < s
+    {
+        c.fail("rehire_date", format!("{r} is before the start date {s}"));
     }
     if let (Some(k), Some(m)) = (&key, &manager)
         && k == m
@@ -120,6 +175,10 @@ fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
     let (Some(key), Some(status)) = (key, status) else {
         return Err(c.problems);
     };
+    // The feed's own words are kept when they are not the canonical word.
+    let hr_status = status_text
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.eq_ignore_ascii_case(status.as_str()));
     let person = Person {
         status,
         manager,
@@ -128,6 +187,13 @@ fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
         location: c.opt_text("location"),
         start_date,
         end_date,
+        hr_status,
+        employment_type: c.opt_text("employment_type"),
+        position_start,
+        previous_department: c.opt_text("previous_department"),
+        previous_title: c.opt_text("previous_title"),
+        original_start_date,
+        rehire_date,
     };
     let attributes = row.attributes();
     c.finish(Identity {
@@ -327,7 +393,7 @@ mod tests {
             E1,Ada,ada@example.com,,active,2020-01-01,\n\
             E2,Bob,bob@example.com,E9,active,,\n\
             E1,Dup,dup@example.com,,active,,\n\
-            E3,Cy,ADA@example.com,,retired,2020-13-01,\n\
+            E3,Cy,ADA@example.com,,on probation,2020-13-01,\n\
             E4,Di,di@example.com,E4,active,2021-01-01,2020-01-01\n\
             E5,Ed,ed@example.com,E3,active,,\n";
         let (r, d) = hr(bad, false);
@@ -337,7 +403,7 @@ mod tests {
             "7 problems in 5 rows; nothing was imported\n  \
             /people.csv:3: field `manager_id`: manager `E9` is not an employee_id in this file\n  \
             /people.csv:4: field `employee_id`: `E1` already appears on line 2\n  \
-            /people.csv:5: field `status`: `retired` is not a valid employment status; expected one of: active, leave, terminated\n  \
+            /people.csv:5: field `status`: `on probation` is not a valid employment status; expected one of: active, leave, suspended, terminated (or an HR phrase such as `Leave of Absence`, `Parental Leave`, `Withdrawn`)\n  \
             /people.csv:5: field `start_date`: `2020-13-01` is not a valid date; expected a date like `2026-03-31`\n  \
             /people.csv:6: field `end_date`: 2020-01-01 is before the start date 2021-01-01\n  \
             /people.csv:6: field `manager_id`: `E4` cannot be their own manager\n  \
@@ -348,6 +414,61 @@ mod tests {
         let snap = r.unwrap();
         assert_eq!(snap.identities.len(), 1);
         assert_eq!(snap.outcome.skipped_rows, 5);
+    }
+
+    #[test]
+    fn reads_statuses_and_positions_as_hr_exports_write_them() {
+        let (r, _d) = hr(
+            "Employee Number,Full Name,Employment Status,Worker Type,Hire Date,Termination Date,\
+             Contract End Date,Job Effective Date,Prior Department,Prior Job Title,\
+             Original Hire Date,Rehire Date\n\
+             E1,Ada Park,Active,Full-Time Employee,2019-03-01,,,2026-01-15,Finance,Analyst,,\n\
+             E2,Bo Lin,Parental Leave,Employee,2020-05-01,,,,,,,\n\
+             E3,Cy Roe,Active,Contractor,2025-01-06,,2026-06-30,,,,,\n\
+             E4,Di Tam,Active,Employee,2016-04-01,2023-01-31,,,,,,2025-10-01\n\
+             E5,Ed Poe,active,Employee,2025-09-15,,,,,,2015-06-01,\n",
+            false,
+        );
+        let snap = r.unwrap();
+        let p = |i: usize| snap.identities[i].person.clone().unwrap();
+        let date = |d: &str| gatehouse_model::parse_date(d).unwrap();
+        assert_eq!(p(0).status, EmploymentStatus::Active);
+        assert_eq!(p(0).hr_status, None, "the canonical word is not kept twice");
+        assert_eq!(p(0).employment_type.as_deref(), Some("Full-Time Employee"));
+        assert_eq!(p(0).position_start, Some(date("2026-01-15")));
+        assert_eq!(p(0).previous_department.as_deref(), Some("Finance"));
+        assert_eq!(p(0).previous_title.as_deref(), Some("Analyst"));
+        assert_eq!(p(1).status, EmploymentStatus::Leave);
+        assert_eq!(p(1).hr_status.as_deref(), Some("Parental Leave"));
+        assert_eq!(p(2).end_date, Some(date("2026-06-30")));
+        assert_eq!(p(3).rehired_on(), Some(date("2025-10-01")));
+        assert_eq!(p(4).hr_status, None);
+        assert_eq!(p(4).rehired_on(), Some(date("2025-09-15")));
+        assert_eq!(
+            snap.identities[0].attribute("employment_type").as_deref(),
+            Some("Full-Time Employee")
+        );
+    }
+
+    #[test]
+    fn rehire_dates_must_follow_the_start() {
+        let (r, d) = hr(
+            "employee_id,name,status,start_date,original_start_date,rehire_date\n\
+             E1,A,active,2020-01-01,2021-01-01,\n\
+             E2,B,active,2020-01-01,,2019-12-31\n",
+            false,
+        );
+        let msg = message(r, &d);
+        assert!(
+            msg.contains("/people.csv:2: field `original_start_date`: 2021-01-01 is after the start date 2020-01-01"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(
+                "/people.csv:3: field `rehire_date`: 2019-12-31 is before the start date 2020-01-01"
+            ),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -228,8 +228,15 @@ pub struct WarrantSnapshot {
 
 /// Columns of a warrant export.
 pub const WARRANT_SCHEMA: Schema = Schema {
-    required: &["id", "kind", "identity", "entitlement", "approved_at"],
-    optional: &["approved_by", "expires_at", "reason"],
+    required: &["id", "kind", "approved_at"],
+    optional: &[
+        "identity",
+        "entitlement",
+        "owner",
+        "approved_by",
+        "expires_at",
+        "reason",
+    ],
     aliases: &[
         ("ticket", "id"),
         ("ticket_id", "id"),
@@ -241,10 +248,13 @@ pub const WARRANT_SCHEMA: Schema = Schema {
         ("used_at", "approved_at"),
         ("expires", "expires_at"),
         ("justification", "reason"),
+        ("owner_id", "owner"),
+        ("risk_owner", "owner"),
     ],
 };
 
-/// Reads an export of approved requests, review decisions and break-glass uses.
+/// Reads an export of approved requests, review decisions, break-glass uses, standing
+/// policies and approved exceptions.
 pub fn read_warrants(path: &Path, options: ReadOptions) -> Result<WarrantSnapshot, ConnectError> {
     let name = path
         .file_name()
@@ -258,23 +268,55 @@ pub fn read_warrants(path: &Path, options: ReadOptions) -> Result<WarrantSnapsho
             c.fail(
                 "kind",
                 "roles and birthright rules are imported with `gatehouse import roles`; \
-                 use request, review or break_glass",
+                 use request, review, break_glass, policy or exception",
             );
         }
-        let identity = c.parse::<IdentityKey>("identity");
-        let entitlement = c.parse::<EntitlementRef>("entitlement");
+        // A standing policy may cover every holder and entitlement citing it; every other
+        // record is about one person and one entitlement.
+        let open_scope = kind == Some(WarrantKind::Policy);
+        let identity = if open_scope {
+            c.opt_identity("identity")
+        } else {
+            c.parse::<IdentityKey>("identity")
+        };
+        let entitlement = if open_scope {
+            c.opt_parse::<EntitlementRef>("entitlement")
+        } else {
+            c.parse::<EntitlementRef>("entitlement")
+        };
         let approved_at = c.timestamp("approved_at");
+        let owner = c.opt_identity("owner");
         let approved_by = c.opt_identity("approved_by");
         let expires_at = c.opt_timestamp("expires_at");
         let reason = c.opt_text("reason");
-        match (kind, identity, entitlement, approved_at) {
-            (Some(kind), Some(identity), Some(entitlement), Some(approved_at)) => {
+        if let Some(k) = kind
+            && k.standing()
+        {
+            for (column, missing) in [
+                ("owner", row.get("owner").is_none()),
+                ("approved_by", row.get("approved_by").is_none()),
+                ("expires_at", row.get("expires_at").is_none()),
+            ] {
+                if missing {
+                    c.fail(
+                        column,
+                        format!(
+                            "is required for a {k}: a standing warrant needs an owner, an \
+                             approver and an expiry"
+                        ),
+                    );
+                }
+            }
+        }
+        match (kind, approved_at) {
+            (Some(kind), Some(approved_at)) if c.problems.is_empty() => {
                 let attributes = row.attributes();
                 c.finish(WarrantRecord {
                     id,
                     kind,
                     identity,
                     entitlement,
+                    owner,
                     approved_by,
                     approved_at,
                     expires_at,
@@ -386,5 +428,46 @@ birthright = [{ attribute = "kind", any_of = ["person"] }]
         let snap = read_warrants(&p, ReadOptions { skip_invalid: true }).unwrap();
         assert_eq!(snap.records.len(), 2);
         assert_eq!(snap.records[1].kind, WarrantKind::BreakGlass);
+    }
+
+    #[test]
+    fn standing_policies_and_exceptions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tickets.csv");
+        std::fs::write(
+            &p,
+            "id,kind,identity,entitlement,owner,approved_by,approved_at,expires_at,reason\n\
+             EMERGENCY-ACCESS,policy,,,E7,E1,2026-01-10,2027-01-10,break-glass accounts\n\
+             EXC-12,exception,E3,erp:role/GL_Post,E7,E1,2026-03-01,2026-12-31,audit support\n\
+             EXC-13,exception,,erp:role/GL_Post,E7,E1,2026-03-01,2026-12-31,\n\
+             POL-2,policy,,,,E1,2026-03-01,,\n",
+        )
+        .unwrap();
+        let err = read_warrants(&p, ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tickets.csv:4: field `identity`: is required but empty"),
+            "{err}"
+        );
+        for column in ["owner", "expires_at"] {
+            assert!(
+                err.contains(&format!(
+                    "tickets.csv:5: field `{column}`: is required for a policy: a standing \
+                     warrant needs an owner, an approver and an expiry"
+                )),
+                "{err}"
+            );
+        }
+        let snap = read_warrants(&p, ReadOptions { skip_invalid: true }).unwrap();
+        assert_eq!(snap.records.len(), 2);
+        let policy = &snap.records[0];
+        assert_eq!(policy.kind, WarrantKind::Policy);
+        assert_eq!(policy.identity, None);
+        assert_eq!(policy.entitlement, None);
+        assert_eq!(policy.owner.as_ref().map(|o| o.as_str()), Some("E7"));
+        let exception = &snap.records[1];
+        assert_eq!(exception.kind, WarrantKind::Exception);
+        assert_eq!(exception.identity.as_ref().map(|o| o.as_str()), Some("E3"));
     }
 }

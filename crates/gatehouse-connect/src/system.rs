@@ -79,11 +79,15 @@ pub const ENTITLEMENT_SCHEMA: Schema = Schema {
 /// Columns of `grants.csv`.
 pub const GRANT_SCHEMA: Schema = Schema {
     required: &["account", "entitlement"],
-    optional: &["source", "warrant", "expires_at"],
+    optional: &["source", "warrant", "expires_at", "granted_at"],
     aliases: &[
         ("account_id", "account"),
         ("entitlement_id", "entitlement"),
         ("expires", "expires_at"),
+        ("added_at", "granted_at"),
+        ("assigned_at", "granted_at"),
+        ("member_since", "granted_at"),
+        ("granted", "granted_at"),
     ],
 };
 
@@ -288,6 +292,7 @@ fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Vec<Problem>>
         source: c.parse_or("source", GrantSource::Direct),
         warrant: c.opt_parse::<Warrant>("warrant"),
         expires_at: c.opt_timestamp("expires_at"),
+        granted_at: c.opt_timestamp("granted_at"),
         attributes: row.attributes(),
     };
     c.finish(g)

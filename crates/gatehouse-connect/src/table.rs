@@ -1,8 +1,9 @@
 //! Reads a tabular source file — CSV, a JSON array of objects, or JSON Lines — row by row,
 //! with the line of every row and clear messages for what is wrong with the file.
 //!
-//! Column names are compared after trimming and lowercasing. Columns the schema does not know
-//! become free attributes. Empty values mean "absent".
+//! Column names are compared after trimming and lowercasing (known columns also with spaces or
+//! hyphens for underscores). Columns the schema does not know become free attributes. Empty
+//! values mean "absent".
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -156,12 +157,19 @@ fn build_header(path: &Path, names: &[String], schema: &Schema) -> Result<Header
                 ),
             ));
         }
+        // Known columns are also recognised as HR and ticketing exports spell them, with
+        // spaces or hyphens for underscores (`Employee Number`, `Hire-Date`).
+        let word = name
+            .split([' ', '-', '_'])
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("_");
         let canonical = schema
             .aliases
             .iter()
-            .find(|(alias, _)| *alias == name)
+            .find(|(alias, _)| *alias == name || *alias == word)
             .map(|(_, col)| *col)
-            .or_else(|| schema.known().find(|k| *k == name));
+            .or_else(|| schema.known().find(|k| *k == name || *k == word));
         match canonical {
             Some(col) => {
                 if positions.insert(col, idx).is_some() {

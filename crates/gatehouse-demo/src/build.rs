@@ -10,11 +10,11 @@ use gatehouse_model::{
 };
 
 use crate::catalog::{
-    AD, AWS, Cond, DEPTS, ERP, GITHUB, GL, HRIS, JIRA, LOCATIONS, MANAGER_LEVELS, NHI_TEMPLATES,
-    PAYROLL, PRODDB, Rule, SALESFORCE, SLACK, SYSTEMS,
+    AD, AWS, Cond, DEPTS, ERP, GITHUB, GL, HRIS, IT, JIRA, LOCATIONS, MANAGER_LEVELS,
+    NHI_TEMPLATES, PAYROLL, PRODDB, Rule, SALESFORCE, SLACK, SYSTEMS,
 };
-use crate::org::{NONE, NhiPlant, Org, Status, TicketKind};
-use crate::util::{DAY, HOUR, date_of, hash, ts};
+use crate::org::{EMERGENCY_POLICY, NONE, NhiPlant, Org, Status, TicketKind};
+use crate::util::{DAY, HOUR, date_of, day_of, hash, ts};
 use crate::write::{self, FileSink};
 use crate::{DemoError, Snapshot, SystemData};
 
@@ -33,6 +33,8 @@ pub(crate) struct Holding {
     pub ent: u16,
     pub w: W,
     pub admin: bool,
+    /// When the system says it was given (seconds), when it says.
+    pub granted_at: Option<i64>,
 }
 
 /// Where generated records go.
@@ -100,6 +102,7 @@ impl Org {
                         ent: e,
                         w: W::Birthright(bi as u16),
                         admin: self.cat.on_admin_account(e),
+                        granted_at: None,
                     });
                 }
             }
@@ -109,6 +112,7 @@ impl Org {
                 ent: e,
                 w: W::Role(title.role),
                 admin: self.cat.on_admin_account(e),
+                granted_at: None,
             });
         }
         if let Some((old, from)) = self.special(p).and_then(|s| s.kept_role)
@@ -119,20 +123,27 @@ impl Org {
                     ent: e,
                     w: W::Role(old),
                     admin: self.cat.on_admin_account(e),
+                    granted_at: None,
                 });
             }
         }
         for &x in &q.extras {
             let e = &self.extras[x as usize];
             if e.visible(k) {
+                // Systems provision approved access when it is approved, and say so.
+                let (w, granted_at) = if e.ticket == NONE {
+                    (W::Direct, e.granted_at)
+                } else {
+                    (
+                        W::Ticket(e.ticket),
+                        Some(self.tickets[e.ticket as usize].approved_at),
+                    )
+                };
                 out.push(Holding {
                     ent: e.ent,
-                    w: if e.ticket == NONE {
-                        W::Direct
-                    } else {
-                        W::Ticket(e.ticket)
-                    },
+                    w,
                     admin: self.cat.on_admin_account(e.ent),
+                    granted_at,
                 });
             }
         }
@@ -290,10 +301,14 @@ impl Org {
             ),
             W::Ticket(t) => {
                 let t = &self.tickets[t as usize];
+                let kind = match t.kind {
+                    TicketKind::Exception => WarrantKind::Exception,
+                    _ => WarrantKind::Request,
+                };
                 (
                     GrantSource::Request,
                     Some(Warrant {
-                        kind: WarrantKind::Request,
+                        kind,
                         reference: t.id(),
                     }),
                     t.expires_at.map(ts),
@@ -308,6 +323,7 @@ impl Org {
             source,
             warrant,
             expires_at,
+            granted_at: h.granted_at.map(ts),
             attributes: Attributes::new(),
         }
     }
@@ -318,16 +334,13 @@ impl Org {
         let dept = &DEPTS[title.dept as usize];
         let mut attributes = Attributes::new();
         attributes.insert("cost_center".into(), dept.cost_center.into());
-        attributes.insert(
-            "employment_type".into(),
-            if q.contractor {
-                "contractor"
-            } else {
-                "employee"
-            }
-            .into(),
-        );
         attributes.insert("job_level".into(), title.level.into());
+        let leave = self.leave_words(p);
+        // The HR feed says when the current position began and what came before it
+        // (Workday's job change), and when a person who left came back (ADP's rehire date).
+        let previous = q
+            .prev_title
+            .map(|(t, day)| (&self.cat.titles[t as usize], day));
         Identity {
             key: self.person_key(p),
             kind: IdentityKind::Person,
@@ -340,7 +353,24 @@ impl Org {
                 title: Some(title.name.clone()),
                 location: Some(LOCATIONS[q.loc as usize].0.into()),
                 start_date: Some(date_of(q.start)),
-                end_date: (q.status == Status::Terminated).then(|| date_of(q.end)),
+                end_date: match q.status {
+                    Status::Terminated => Some(date_of(q.end)),
+                    _ => q.contract_end.map(date_of),
+                },
+                hr_status: (q.status == Status::Leave && leave != "leave").then(|| leave.into()),
+                employment_type: Some(
+                    if q.contractor {
+                        "contractor"
+                    } else {
+                        "employee"
+                    }
+                    .into(),
+                ),
+                position_start: previous.map(|(_, day)| date_of(day)),
+                previous_department: previous.map(|(t, _)| DEPTS[t.dept as usize].name.to_owned()),
+                previous_title: previous.map(|(t, _)| t.name.clone()),
+                original_start_date: None,
+                rehire_date: q.rehired.map(date_of),
             }),
             non_human: None,
             attributes,
@@ -447,17 +477,16 @@ impl Org {
                     continue;
                 }
                 let enabled = match q.status {
-                    Status::Active => true,
-                    Status::Leave => false,
+                    Status::Active | Status::Leave => true,
                     Status::Terminated => kept,
                 };
                 let account = self.person_account(p, sys, admin, k, enabled);
                 let native = account.native_id.clone();
                 sink.account(sys, account)?;
                 for h in &buf[run] {
+                    // People on leave keep everything: birthright, role and approved access.
                     let show = match q.status {
-                        Status::Active => true,
-                        Status::Leave => !matches!(h.w, W::Birthright(_)),
+                        Status::Active | Status::Leave => true,
                         Status::Terminated => kept,
                     };
                     if show {
@@ -507,15 +536,19 @@ impl Org {
                         },
                     )?;
                 }
-                let w = if ticket == NONE {
-                    W::Direct
+                let (w, granted_at) = if ticket == NONE {
+                    (W::Direct, None)
                 } else {
-                    W::Ticket(ticket)
+                    (
+                        W::Ticket(ticket),
+                        Some(self.tickets[ticket as usize].approved_at),
+                    )
                 };
                 let holding = Holding {
                     ent,
                     w,
                     admin: false,
+                    granted_at,
                 };
                 sink.grant(sys, self.grant(sys, &n.id, &holding))?;
             }
@@ -547,6 +580,7 @@ impl Org {
                 ent: s.ent,
                 w: W::Role(s.role),
                 admin: false,
+                granted_at: None,
             };
             sink.grant(s.sys, self.grant(s.sys, &s.native, &holding))?;
         }
@@ -577,8 +611,49 @@ impl Org {
                 ent: o.ent,
                 w: W::Direct,
                 admin: false,
+                granted_at: None,
             };
             sink.grant(o.sys, self.grant(o.sys, &o.native, &holding))?;
+        }
+
+        // Emergency accounts: sealed, owned by the head of IT, behind MFA, last opened for a
+        // drill before the history began, and covered by the emergency-access policy.
+        let drill = i64::from(self.dates[0] - 150) * DAY + 10 * HOUR;
+        let owner = self.person_key(self.heads[IT as usize]);
+        for e in &self.emergency {
+            sink.account(
+                e.sys,
+                Account {
+                    system: self.sys_keys[e.sys as usize].clone(),
+                    native_id: e.native.clone(),
+                    username: e.native.clone(),
+                    identity: Some(owner.clone()),
+                    linked_by: None,
+                    kind: AccountKind::Emergency,
+                    enabled: true,
+                    mfa: Some(true),
+                    last_login: Some(ts(drill)),
+                    employee_id: None,
+                    email: None,
+                    attributes: Attributes::new(),
+                },
+            )?;
+            sink.grant(
+                e.sys,
+                Grant {
+                    system: self.sys_keys[e.sys as usize].clone(),
+                    account: e.native.clone(),
+                    entitlement: self.cat.ents[e.ent as usize].id.clone(),
+                    source: GrantSource::Direct,
+                    warrant: Some(Warrant {
+                        kind: WarrantKind::Policy,
+                        reference: EMERGENCY_POLICY.into(),
+                    }),
+                    expires_at: None,
+                    granted_at: None,
+                    attributes: Attributes::new(),
+                },
+            )?;
         }
         Ok(())
     }
@@ -699,10 +774,11 @@ impl Org {
         roles
     }
 
-    /// Tickets approved up to snapshot `k`.
+    /// Tickets approved up to snapshot `k`, and the emergency-access policy.
     pub(crate) fn warrants(&self, k: usize) -> Vec<WarrantRecord> {
         let as_of = i64::from(self.dates[k]) * DAY;
-        self.tickets
+        let mut out: Vec<WarrantRecord> = self
+            .tickets
             .iter()
             .filter(|t| t.approved_at <= as_of)
             .map(|t| WarrantRecord {
@@ -710,16 +786,39 @@ impl Org {
                 kind: match t.kind {
                     TicketKind::Request => WarrantKind::Request,
                     TicketKind::BreakGlass => WarrantKind::BreakGlass,
+                    TicketKind::Exception => WarrantKind::Exception,
                 },
-                identity: self.holder_key(t.holder),
-                entitlement: self.ent_ref(t.ent),
+                identity: Some(self.holder_key(t.holder)),
+                entitlement: Some(self.ent_ref(t.ent)),
+                // An exception is owned by the owner of the system it opens.
+                owner: (t.kind == TicketKind::Exception)
+                    .then(|| self.person_key(self.system_owner(self.cat.ents[t.ent as usize].sys))),
                 approved_by: (t.approver != NONE).then(|| self.person_key(t.approver)),
                 approved_at: ts(t.approved_at),
                 expires_at: t.expires_at.map(ts),
                 reason: Some(t.reason.into()),
                 attributes: Attributes::new(),
             })
-            .collect()
+            .collect();
+        if !self.emergency.is_empty() {
+            out.push(WarrantRecord {
+                id: EMERGENCY_POLICY.into(),
+                kind: WarrantKind::Policy,
+                identity: None,
+                entitlement: None,
+                owner: Some(self.person_key(self.heads[IT as usize])),
+                approved_by: Some(self.person_key(self.heads[0])),
+                approved_at: ts(i64::from(self.dates[0] - 200) * DAY + 11 * HOUR),
+                expires_at: Some(ts(i64::from(day_of(self.cfg.today) + 240) * DAY)),
+                reason: Some(
+                    "Standing emergency-access policy: sealed break-glass accounts behind MFA, \
+                     every use reviewed within one working day"
+                        .into(),
+                ),
+                attributes: Attributes::new(),
+            });
+        }
+        out
     }
 
     /// The whole snapshot `k` in memory.

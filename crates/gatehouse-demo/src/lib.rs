@@ -17,8 +17,12 @@
 //!
 //! Into this otherwise clean company the generator plants problems — leavers who kept access,
 //! orphan accounts, segregation-of-duties conflicts, stale credentials and more — and records
-//! each one, with the objects involved, in [`Planted`]. Everything not planted is meant to be
-//! clean, so an analysis can be checked against the record.
+//! each one, with the objects involved, in [`Planted`]. It also plants the ordinary situations
+//! a real organisation is full of and that are no problem at all — people on leave who keep
+//! their access, approved exceptions, people in the middle of a move, owned emergency
+//! accounts, contractors whose contract ends later, people who came back — and records them
+//! in [`Planted::ordinary`]. Everything not planted is meant to be clean, so an analysis can
+//! be checked against the record: every problem found, nothing serious said about the rest.
 //!
 //! The same configuration always produces the same bytes.
 
@@ -220,6 +224,11 @@ pub enum PlantedKind {
     SelfApprovedRequest,
     /// A grant removed in one snapshot and back in the next without a new ticket.
     ReappearedGrant,
+    /// A contractor whose contract end date has passed while the HR status still says active
+    /// and the accounts stay enabled.
+    EndDatePassed,
+    /// A person who left and came back and still holds a grant from the earlier employment.
+    RehireKeptAccess,
 }
 
 impl PlantedKind {
@@ -244,6 +253,8 @@ impl PlantedKind {
         PlantedKind::UnwarrantedGrant,
         PlantedKind::SelfApprovedRequest,
         PlantedKind::ReappearedGrant,
+        PlantedKind::EndDatePassed,
+        PlantedKind::RehireKeptAccess,
     ];
 
     /// The snake_case name used in `planted.json`.
@@ -268,6 +279,34 @@ impl PlantedKind {
             PlantedKind::UnwarrantedGrant => "unwarranted_grant",
             PlantedKind::SelfApprovedRequest => "self_approved_request",
             PlantedKind::ReappearedGrant => "reappeared_grant",
+            PlantedKind::EndDatePassed => "end_date_passed",
+            PlantedKind::RehireKeptAccess => "rehire_kept_access",
+        }
+    }
+
+    /// The analysis rule that must find a problem of this kind.
+    pub fn rule(self) -> &'static str {
+        match self {
+            PlantedKind::LeaverWithAccess | PlantedKind::EndDatePassed => "leaver_access",
+            PlantedKind::OrphanAccount => "orphaned_account",
+            PlantedKind::DormantPrivileged => "dormant_access",
+            PlantedKind::PrivilegedWithoutMfa => "privileged_without_mfa",
+            PlantedKind::SharedPrivileged => "shared_privileged",
+            PlantedKind::StandingAdmin => "standing_privilege",
+            PlantedKind::NhiWithoutOwner => "nhi_no_owner",
+            PlantedKind::NhiOwnerLeft => "nhi_owner_left",
+            PlantedKind::NhiWithoutPurpose => "nhi_no_purpose",
+            PlantedKind::NhiStaleCredential => "nhi_rotation_overdue",
+            PlantedKind::NhiExpiredCredential => "nhi_credential_expired",
+            PlantedKind::NhiUnused => "nhi_unused",
+            PlantedKind::NhiOutOfScope => "nhi_out_of_scope",
+            PlantedKind::SodConflict => "sod_conflict",
+            PlantedKind::MoverKeptAccess => "mover_kept_access",
+            PlantedKind::PeerOutlier => "peer_outlier",
+            PlantedKind::UnwarrantedGrant => "unwarranted_grant",
+            PlantedKind::SelfApprovedRequest => "self_approved_grant",
+            PlantedKind::ReappearedGrant => "reappeared_grant",
+            PlantedKind::RehireKeptAccess => "rehire_kept_access",
         }
     }
 }
@@ -297,11 +336,66 @@ pub struct PlantedProblem {
     pub detail: String,
 }
 
-/// Every problem the generator planted.
+/// The kinds of ordinary situations the generator plants: no problem at all, and nothing an
+/// analysis should report at medium severity or above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrdinaryKind {
+    /// A person on leave (parental, medical, sabbatical, …) who keeps enabled accounts and
+    /// their birthright and role access.
+    OnLeave,
+    /// Access outside the person's role through an approved exception with owner, approver
+    /// and expiry.
+    ApprovedException,
+    /// A person who changed job days ago and still holds the old job's access while the move
+    /// settles.
+    RecentMover,
+    /// An emergency (break-glass) account that is owned, uses MFA and is covered by the
+    /// standing emergency-access policy.
+    EmergencyAccount,
+    /// A contractor whose contract end date lies ahead.
+    ContractEndsLater,
+    /// A person who left and came back, with nothing left from the earlier employment.
+    Rehire,
+}
+
+impl OrdinaryKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [OrdinaryKind] = &[
+        OrdinaryKind::OnLeave,
+        OrdinaryKind::ApprovedException,
+        OrdinaryKind::RecentMover,
+        OrdinaryKind::EmergencyAccount,
+        OrdinaryKind::ContractEndsLater,
+        OrdinaryKind::Rehire,
+    ];
+}
+
+/// One ordinary situation and the objects involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdinaryCase {
+    /// What kind of situation.
+    pub kind: OrdinaryKind,
+    /// The person concerned.
+    pub identity: IdentityKey,
+    /// The system, when the situation lives in one (an emergency account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemKey>,
+    /// The account (native id in `system`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// A sentence for people.
+    pub detail: String,
+}
+
+/// Every problem the generator planted, and the ordinary situations it planted beside them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planted {
     /// The problems, sorted by `since`, kind and identity.
     pub items: Vec<PlantedProblem>,
+    /// Ordinary situations that are no problem, sorted by kind and identity.
+    #[serde(default)]
+    pub ordinary: Vec<OrdinaryCase>,
 }
 
 impl Planted {
@@ -313,6 +407,11 @@ impl Planted {
     /// The problems of a kind.
     pub fn of_kind(&self, kind: PlantedKind) -> impl Iterator<Item = &PlantedProblem> {
         self.items.iter().filter(move |p| p.kind == kind)
+    }
+
+    /// How many ordinary situations of a kind were planted.
+    pub fn ordinary_count(&self, kind: OrdinaryKind) -> usize {
+        self.ordinary.iter().filter(|p| p.kind == kind).count()
     }
 }
 

@@ -16,9 +16,10 @@ use crate::catalog::{
     NHI_TEMPLATES, PAYROLL, PRODDB, SALESFORCE, SLACK, SYSTEMS, Tier,
 };
 use crate::names::Names;
-use crate::util::{DAY, HOUR, date_of, day_of, first_of_month};
+use crate::util::{DAY, HOUR, date_of, day_of, first_of_month, hash};
 use crate::{
-    DemoConfig, DemoError, MAX_PEOPLE, MIN_PEOPLE, Planted, PlantedKind, PlantedProblem, SOD_PAIRS,
+    DemoConfig, DemoError, MAX_PEOPLE, MIN_PEOPLE, OrdinaryCase, OrdinaryKind, Planted,
+    PlantedKind, PlantedProblem, SOD_PAIRS,
 };
 
 /// "No person" / "no ticket".
@@ -64,6 +65,12 @@ pub(crate) struct Person {
     pub special: u32,
     /// Indices into `Org::extras`: grants beyond birthright and job role.
     pub extras: Vec<u32>,
+    /// The title before the latest move, and the day of the move.
+    pub prev_title: Option<(u16, i32)>,
+    /// A contractor's last day under the current contract.
+    pub contract_end: Option<i32>,
+    /// The day a person who left earlier came back (the start of the current employment).
+    pub rehired: Option<i32>,
 }
 
 /// Who a ticket or an extra grant is for.
@@ -78,6 +85,8 @@ pub(crate) enum Holder {
 pub(crate) enum TicketKind {
     Request,
     BreakGlass,
+    /// An approved exception outside the role model, with an owner and an expiry.
+    Exception,
 }
 
 /// An approved access request or a break-glass use.
@@ -99,6 +108,7 @@ impl Ticket {
         match self.kind {
             TicketKind::Request => format!("REQ-{}", self.num),
             TicketKind::BreakGlass => format!("BG-{}", self.num),
+            TicketKind::Exception => format!("EXC-{}", self.num),
         }
     }
 }
@@ -114,6 +124,8 @@ pub(crate) struct Extra {
     pub until: u16,
     /// One snapshot in between where it is missing (planted reappearance), or `NEVER`.
     pub gap: u16,
+    /// When the system says it was given (seconds), for grants it does not know a ticket of.
+    pub granted_at: Option<i64>,
 }
 
 impl Extra {
@@ -175,6 +187,16 @@ pub(crate) struct SharedAcct {
     pub from: u16,
 }
 
+/// An emergency (break-glass) account covered by the standing emergency-access policy.
+pub(crate) struct EmergencyAcct {
+    pub sys: u8,
+    pub native: String,
+    pub ent: u16,
+}
+
+/// The standing emergency-access policy that covers the emergency accounts.
+pub(crate) const EMERGENCY_POLICY: &str = "EMERGENCY-ACCESS";
+
 /// A planted orphan account.
 pub(crate) struct Orphan {
     pub sys: u8,
@@ -204,10 +226,17 @@ enum Action {
         missed: Vec<u8>,
         nhi: Option<u32>,
     },
-    /// A planted mover who keeps the old job role's access.
+    /// A planted mover who keeps the old job role's access; `recent` moves happen days before
+    /// the last snapshot (an ordinary move still settling), the others are problems.
     Move {
         person: u32,
         title: u16,
+        recent: bool,
+    },
+    /// An approved exception for access outside the person's role.
+    Exception {
+        person: u32,
+        ent: u16,
     },
     Grant {
         holder: Holder,
@@ -261,6 +290,7 @@ pub(crate) struct Org {
     pub specials: Vec<Special>,
     pub shared: Vec<SharedAcct>,
     pub orphans: Vec<Orphan>,
+    pub emergency: Vec<EmergencyAcct>,
     pub planted: Planted,
     /// Per department: the head (the CEO for the Executive department).
     pub heads: Vec<u32>,
@@ -279,6 +309,7 @@ pub(crate) struct Org {
     next_emp: u32,
     next_ticket: u32,
     next_bg: u32,
+    next_exception: u32,
 }
 
 fn apportion(total: usize, weights: &[u32]) -> Vec<usize> {
@@ -402,6 +433,7 @@ impl Org {
             specials: Vec::new(),
             shared: Vec::new(),
             orphans: Vec::new(),
+            emergency: Vec::new(),
             planted: Planted::default(),
             heads: Vec::new(),
             sys_keys,
@@ -415,6 +447,7 @@ impl Org {
             next_emp: 1,
             next_ticket: 10_001,
             next_bg: 101,
+            next_exception: 501,
             cfg,
         };
         org.build_people();
@@ -595,6 +628,12 @@ impl Org {
     ) -> u32 {
         let (first, last, dup) = self.name_person();
         let idx = self.people.len() as u32;
+        // Contracts run for a while yet: between three weeks and fourteen months after today.
+        let contract_end = contractor.then(|| {
+            day_of(self.cfg.today)
+                + 21
+                + (hash(self.cfg.seed, &[0x434f_4e54, u64::from(self.next_emp)]) % 400) as i32
+        });
         self.people.push(Person {
             num: self.next_emp,
             first,
@@ -615,6 +654,9 @@ impl Org {
             protected: false,
             special: NONE,
             extras: Vec::new(),
+            prev_title: None,
+            contract_end,
+            rehired: None,
         });
         self.next_emp += 1;
         idx
@@ -969,6 +1011,10 @@ impl Org {
                         self.next_bg += 1;
                         self.next_bg - 1
                     }
+                    TicketKind::Exception => {
+                        self.next_exception += 1;
+                        self.next_exception - 1
+                    }
                 };
                 self.tickets.push(Ticket {
                     num,
@@ -1001,6 +1047,7 @@ impl Org {
                 from,
                 until,
                 gap: NEVER,
+                granted_at: None,
             });
             match p.holder {
                 Holder::Person(i) => self.people[i as usize].extras.push(x),
@@ -1025,6 +1072,7 @@ impl Org {
         }
         self.next += 1;
         if self.next == self.dates.len() {
+            self.record_final_ordinary();
             self.planted.items.sort_by(|a, b| {
                 (a.since, a.kind, &a.identity, &a.system, &a.account).cmp(&(
                     b.since,
@@ -1097,6 +1145,7 @@ impl Org {
     fn move_to(&mut self, p: u32, title: u16, manager: u32, m: u16, day: i32) {
         let extras = {
             let q = &mut self.people[p as usize];
+            q.prev_title = Some((q.title, day));
             q.title = title;
             q.manager = manager;
             q.login_floor = day;
@@ -1161,15 +1210,46 @@ impl Org {
                         self.record_owner_left(*i, *person);
                     }
                 }
-                Action::Move { person, title } => {
+                Action::Move {
+                    person,
+                    title,
+                    recent,
+                } => {
                     let old_role = self.role_of(*person);
                     let old_title = self.people[*person as usize].title;
                     let dept = self.cat.titles[*title as usize].dept;
                     let manager = self.pick_manager(&managers, dept);
-                    let day = self.day_in(lo, hi);
+                    // A recent move happened days ago, well within the grace period.
+                    let day = if *recent {
+                        hi - self.rng.random_range(2..20)
+                    } else {
+                        self.day_in(lo, hi)
+                    };
                     self.move_to(*person, *title, manager, m, day);
                     self.special_mut(*person).kept_role = Some((old_role, m));
-                    self.record_mover(*person, old_title, old_role, day);
+                    if *recent {
+                        self.record_recent_mover(*person, old_title, day);
+                    } else {
+                        self.record_mover(*person, old_title, old_role, day);
+                    }
+                }
+                Action::Exception { person, ent } => {
+                    let day = self.day_in(lo, hi);
+                    let at = self.office_time(day);
+                    let expires =
+                        i64::from(day_of(self.cfg.today) + self.rng.random_range(60..300)) * DAY;
+                    pending.push(Pending {
+                        at,
+                        holder: Holder::Person(*person),
+                        ent: *ent,
+                        approver: self.people[*person as usize].manager,
+                        expires: Some(expires),
+                        reason: "Approved exception: audit support outside the role",
+                        kind: TicketKind::Exception,
+                        plant: None,
+                        direct: false,
+                    });
+                    self.record_exception(*person, *ent, day);
                 }
                 Action::Grant { holder, ent, plant } => {
                     let day = self.day_in(lo, hi);
@@ -1441,6 +1521,66 @@ impl Org {
             t.name,
             DEPTS[t.dept as usize].name
         )
+    }
+
+    /// Whether a person may be picked for a planted move.
+    fn move_candidate(&self, p: u32, s0: i32) -> bool {
+        self.tier(p) == Tier::Ic
+            && self.dept_of(p) != EXEC
+            && !self.cat.roles[self.role_of(p) as usize].privileged
+            && self.people[p as usize].start < s0 - 120
+    }
+
+    /// A title in another department for a planted mover whose old job role's access, kept
+    /// beside the new role, stays clear of segregation-of-duties rules and of other plants;
+    /// marks the person protected and the kept access registered.
+    fn move_target(&mut self, p: u32) -> Option<u16> {
+        let targets: Vec<u16> = (0..self.cat.titles.len() as u16)
+            .filter(|&t| {
+                let title = &self.cat.titles[t as usize];
+                title.tier == Tier::Ic
+                    && title.dept != EXEC
+                    && self.title_counts[t as usize] >= 3
+                    && !self.cat.roles[title.role as usize].privileged
+            })
+            .collect();
+        if targets.is_empty() {
+            return None;
+        }
+        let old_role = &self.cat.roles[self.role_of(p) as usize];
+        for _ in 0..30 {
+            let t = targets[self.rng.random_range(0..targets.len())];
+            let title = &self.cat.titles[t as usize];
+            if title.dept == self.dept_of(p) {
+                continue;
+            }
+            let new_role = &self.cat.roles[title.role as usize];
+            let kept: Vec<u16> = old_role
+                .ents
+                .iter()
+                .copied()
+                .filter(|e| !new_role.ents.contains(e))
+                .collect();
+            if kept.is_empty()
+                || kept
+                    .iter()
+                    .any(|e| new_role.requestables.iter().any(|r| r.0 == *e))
+                || kept.iter().any(|&e| self.registry.contains(&(t, e)))
+            {
+                continue;
+            }
+            let mut set = new_role.ents.clone();
+            set.extend(&kept);
+            if self.cat.has_sod(&set) {
+                continue;
+            }
+            self.people[p as usize].protected = true;
+            for e in kept {
+                self.registry.insert((t, e));
+            }
+            return Some(t);
+        }
+        None
     }
 
     fn plant(&mut self) {
@@ -1802,70 +1942,25 @@ impl Org {
             }
         }
 
-        // Movers who keep the old job role's access.
+        // Movers who keep the old job role's access. Their moves are at least five weeks old
+        // at the last snapshot (past the grace period) and within the year the mover rule
+        // examines.
         let wanted = self.scaled(1.5, 2);
-        let cands = self.candidates(|o, p| {
-            o.tier(p) == Tier::Ic
-                && o.dept_of(p) != EXEC
-                && !o.cat.roles[o.role_of(p) as usize].privileged
-                && o.people[p as usize].start < s0 - 120
-        });
-        let targets: Vec<u16> = (0..self.cat.titles.len() as u16)
-            .filter(|&t| {
-                let title = &self.cat.titles[t as usize];
-                title.tier == Tier::Ic
-                    && title.dept != EXEC
-                    && self.title_counts[t as usize] >= 3
-                    && !self.cat.roles[title.role as usize].privileged
-            })
-            .collect();
+        let (m_lo, m_hi) = if months >= 3 { (2, months - 1) } else { (1, 1) };
+        let cands = self.candidates(|o, p| o.move_candidate(p, s0));
         let mut done = 0;
         for p in cands {
-            if done >= wanted || targets.is_empty() {
+            if done >= wanted {
                 break;
             }
-            let old_role = &self.cat.roles[self.role_of(p) as usize];
-            let mut found = None;
-            for _ in 0..30 {
-                let t = targets[self.rng.random_range(0..targets.len())];
-                let title = &self.cat.titles[t as usize];
-                if title.dept == self.dept_of(p) {
-                    continue;
-                }
-                let new_role = &self.cat.roles[title.role as usize];
-                let kept: Vec<u16> = old_role
-                    .ents
-                    .iter()
-                    .copied()
-                    .filter(|e| !new_role.ents.contains(e))
-                    .collect();
-                if kept.is_empty()
-                    || kept
-                        .iter()
-                        .any(|e| new_role.requestables.iter().any(|r| r.0 == *e))
-                    || kept.iter().any(|&e| self.registry.contains(&(t, e)))
-                {
-                    continue;
-                }
-                let mut set = new_role.ents.clone();
-                set.extend(&kept);
-                if self.cat.has_sod(&set) {
-                    continue;
-                }
-                found = Some((t, kept));
-                break;
-            }
-            let Some((t, kept)) = found else {
+            let Some(t) = self.move_target(p) else {
                 continue;
             };
-            self.people[p as usize].protected = true;
-            for e in kept {
-                self.registry.insert((t, e));
-            }
-            let m = self.pick_month(1, months);
+            let m = self.pick_month(m_lo, m_hi);
             self.schedule[m].push(Action::Move {
                 person: p,
                 title: t,
+                recent: false,
             });
             done += 1;
         }
@@ -1917,6 +2012,17 @@ impl Org {
             }
             let e = options[self.rng.random_range(0..options.len())];
             self.people[p as usize].protected = true;
+            // Two peers stay put, so that the peer group outlives leavers and movers.
+            let peers: Vec<u32> = (0..self.people.len() as u32)
+                .filter(|&o| {
+                    let q = &self.people[o as usize];
+                    o != p && q.title == t && q.status == Status::Active && !q.protected
+                })
+                .take(2)
+                .collect();
+            for o in peers {
+                self.people[o as usize].protected = true;
+            }
             self.registry.insert((t, e));
             let m = self.pick_month(1, months);
             self.schedule[m].push(Action::Grant {
@@ -2029,6 +2135,317 @@ impl Org {
             let m = self.pick_month(1, months);
             self.schedule[m].push(Action::BreakGlass { person: p, ent });
         }
+
+        self.plant_hr_problems(s0, today);
+        self.plant_ordinary(months, s0);
+    }
+
+    /// Entitlements a person may hold outside the role model without touching other plants,
+    /// segregation-of-duties rules or privileged access.
+    fn outside_role_options(&self, p: u32) -> Vec<u16> {
+        let t = self.people[p as usize].title;
+        let role = &self.cat.roles[self.role_of(p) as usize];
+        [
+            "aws:permset/ReadOnly",
+            "erp:role/ERP_Display",
+            "gl:role/GL_View",
+            "salesforce:permset/Export_Reports",
+            "jira:group/project-admins",
+            "github:org/member",
+            "aws:permset/Billing",
+            "salesforce:profile/Standard_User",
+            "proddb:role/readonly",
+        ]
+        .iter()
+        .filter_map(|e| self.cat.ent(e))
+        .filter(|&e| {
+            let mut set = role.ents.clone();
+            set.push(e);
+            !role.ents.contains(&e)
+                && !role.requestables.iter().any(|r| r.0 == e)
+                && !self.registry.contains(&(t, e))
+                && !self.cat.ents[e as usize].privileged
+                && !self.cat.has_sod(&set)
+                && !self.holds_extra(p, e)
+        })
+        .collect()
+    }
+
+    /// People who worked here before and came back: returns the day of the return, or `None`
+    /// when the person did not start early enough to have had an earlier employment.
+    fn make_rehire(&mut self, p: u32, s0: i32) -> Option<i32> {
+        let back = s0 - self.rng.random_range(30..150);
+        // Approvals from before the return would belong to the earlier employment.
+        let q = &self.people[p as usize];
+        if q.start >= back - 400 || !q.extras.is_empty() {
+            return None;
+        }
+        self.people[p as usize].rehired = Some(back);
+        self.people[p as usize].protected = true;
+        Some(back)
+    }
+
+    /// Problems the HR feed reveals by its dates: contractors whose contract ended while HR
+    /// still lists them as active, and people who came back and still hold access from their
+    /// earlier employment.
+    fn plant_hr_problems(&mut self, s0: i32, today: i32) {
+        let wanted = self.scaled(1.0, 2);
+        let cands = self.candidates(|o, p| {
+            let q = &o.people[p as usize];
+            q.contractor
+                && o.tier(p) == Tier::Ic
+                && q.extras.is_empty()
+                && !o.cat.roles[o.role_of(p) as usize].privileged
+                && q.start < s0 - 60
+        });
+        for p in cands.into_iter().take(wanted) {
+            let end = today - self.rng.random_range(5..60);
+            let q = &mut self.people[p as usize];
+            q.protected = true;
+            q.contract_end = Some(end);
+            let detail = format!(
+                "{}'s contract ended on {}, but HR still lists them as active and their \
+                 accounts stay enabled",
+                self.describe(p),
+                date_of(end)
+            );
+            self.push_plant(
+                PlantedKind::EndDatePassed,
+                Some(self.person_key(p)),
+                None,
+                &[],
+                end,
+                detail,
+            );
+        }
+
+        let wanted = self.scaled(1.0, 2);
+        let cands = self.candidates(|o, p| {
+            let q = &o.people[p as usize];
+            o.tier(p) == Tier::Ic
+                && o.dept_of(p) != EXEC
+                && q.start < s0 - 1000
+                && o.title_counts[q.title as usize] >= 3
+        });
+        let mut done = 0;
+        for p in cands {
+            if done >= wanted {
+                break;
+            }
+            let options = self.outside_role_options(p);
+            if options.is_empty() {
+                continue;
+            }
+            let e = options[self.rng.random_range(0..options.len())];
+            let Some(back) = self.make_rehire(p, s0) else {
+                continue;
+            };
+            let start = self.people[p as usize].start;
+            let given = self.rng.random_range(start + 30..back - 370);
+            let t = self.people[p as usize].title;
+            self.registry.insert((t, e));
+            let x = self.extras.len() as u32;
+            self.extras.push(Extra {
+                ent: e,
+                ticket: NONE,
+                from: 0,
+                until: NEVER,
+                gap: NEVER,
+                granted_at: None,
+            });
+            let granted_at = self.office_time(given);
+            self.extras[x as usize].granted_at = Some(granted_at);
+            self.people[p as usize].extras.push(x);
+            let sys = self.cat.ents[e as usize].sys;
+            let acct = self.account_native(p, sys, self.cat.on_admin_account(e));
+            let detail = format!(
+                "{} came back on {} and still holds {}, given on {} during the earlier \
+                 employment",
+                self.describe(p),
+                date_of(back),
+                self.cat.ents[e as usize].name,
+                date_of(given)
+            );
+            self.push_plant(
+                PlantedKind::RehireKeptAccess,
+                Some(self.person_key(p)),
+                Some((sys, acct)),
+                &[e],
+                back,
+                detail,
+            );
+            done += 1;
+        }
+    }
+
+    /// Ordinary situations that are no problem: moves still settling, approved exceptions,
+    /// owned emergency accounts and people who came back with nothing left over. People on
+    /// leave and contractors whose contract ends later are recorded with the last snapshot.
+    fn plant_ordinary(&mut self, months: usize, s0: i32) {
+        let wanted = self.scaled(1.0, 2);
+        let cands = self.candidates(|o, p| o.move_candidate(p, s0));
+        let mut done = 0;
+        for p in cands {
+            if done >= wanted {
+                break;
+            }
+            let Some(t) = self.move_target(p) else {
+                continue;
+            };
+            self.schedule[months].push(Action::Move {
+                person: p,
+                title: t,
+                recent: true,
+            });
+            done += 1;
+        }
+
+        let wanted = self.scaled(2.0, 2);
+        let cands = self.candidates(|o, p| {
+            o.tier(p) == Tier::Ic
+                && o.dept_of(p) != EXEC
+                && o.people[p as usize].manager != NONE
+                && o.title_counts[o.people[p as usize].title as usize] >= 3
+        });
+        let mut done = 0;
+        for p in cands {
+            if done >= wanted {
+                break;
+            }
+            let options = self.outside_role_options(p);
+            if options.is_empty() {
+                continue;
+            }
+            let e = options[self.rng.random_range(0..options.len())];
+            let t = self.people[p as usize].title;
+            self.people[p as usize].protected = true;
+            self.registry.insert((t, e));
+            let m = self.pick_month(1, months);
+            self.schedule[m].push(Action::Exception { person: p, ent: e });
+            done += 1;
+        }
+
+        let owner = self.heads[IT as usize];
+        for (sys, native, ent) in [
+            (AD, "bg-ad-01", "ad:group/Domain_Admins"),
+            (AWS, "breakglass-aws", "aws:permset/AdministratorAccess"),
+        ] {
+            let Some(ent) = self.cat.ent(ent) else {
+                continue;
+            };
+            self.emergency.push(EmergencyAcct {
+                sys,
+                native: native.to_owned(),
+                ent,
+            });
+            self.planted.ordinary.push(OrdinaryCase {
+                kind: OrdinaryKind::EmergencyAccount,
+                identity: self.person_key(owner),
+                system: Some(self.sys_keys[sys as usize].clone()),
+                account: Some(native.to_owned()),
+                detail: format!(
+                    "Emergency account `{native}` on {} is owned by {}, uses MFA and is covered \
+                     by the standing policy {EMERGENCY_POLICY}",
+                    SYSTEMS[sys as usize].key,
+                    self.describe(owner)
+                ),
+            });
+        }
+
+        let wanted = self.scaled(1.0, 2);
+        let cands =
+            self.candidates(|o, p| o.tier(p) == Tier::Ic && o.people[p as usize].start < s0 - 1000);
+        let mut done = 0;
+        for p in cands {
+            if done >= wanted {
+                break;
+            }
+            let Some(back) = self.make_rehire(p, s0) else {
+                continue;
+            };
+            self.planted.ordinary.push(OrdinaryCase {
+                kind: OrdinaryKind::Rehire,
+                identity: self.person_key(p),
+                system: None,
+                account: None,
+                detail: format!(
+                    "{} came back on {}; nothing is left from the earlier employment",
+                    self.describe(p),
+                    date_of(back)
+                ),
+            });
+            done += 1;
+        }
+    }
+
+    /// Records the ordinary situations of the last snapshot: people on leave and contractors
+    /// whose contract ends later, unless a problem was planted on them.
+    fn record_final_ordinary(&mut self) {
+        let today = day_of(self.cfg.today);
+        let planted: HashSet<IdentityKey> = self
+            .planted
+            .items
+            .iter()
+            .filter_map(|p| p.identity.clone())
+            .collect();
+        for p in 0..self.people.len() as u32 {
+            let q = &self.people[p as usize];
+            let case = match q.status {
+                Status::Leave => Some((
+                    OrdinaryKind::OnLeave,
+                    format!(
+                        "{} is on leave ({}) and keeps their accounts and access",
+                        self.describe(p),
+                        self.leave_words(p)
+                    ),
+                )),
+                Status::Active if q.contract_end.is_some_and(|e| e >= today) => Some((
+                    OrdinaryKind::ContractEndsLater,
+                    format!(
+                        "{}'s contract runs until {}",
+                        self.describe(p),
+                        date_of(q.contract_end.unwrap_or(today))
+                    ),
+                )),
+                _ => None,
+            };
+            let key = self.person_key(p);
+            if let Some((kind, detail)) = case
+                && !planted.contains(&key)
+            {
+                self.planted.ordinary.push(OrdinaryCase {
+                    kind,
+                    identity: key,
+                    system: None,
+                    account: None,
+                    detail,
+                });
+            }
+        }
+        self.planted.ordinary.sort_by(|a, b| {
+            (a.kind, &a.identity, &a.system, &a.account).cmp(&(
+                b.kind,
+                &b.identity,
+                &b.system,
+                &b.account,
+            ))
+        });
+    }
+
+    /// How the HR feed words a person's leave.
+    pub fn leave_words(&self, p: u32) -> &'static str {
+        const WORDS: &[&str] = &[
+            "Leave of Absence",
+            "Parental Leave",
+            "Medical Leave",
+            "Sabbatical",
+            "leave",
+        ];
+        let h = hash(
+            self.cfg.seed,
+            &[0x4c45_4156, u64::from(self.people[p as usize].num)],
+        );
+        WORDS[(h % WORDS.len() as u64) as usize]
     }
 
     fn plant_nhis(&mut self, months: usize, today: i32) {
@@ -2253,29 +2670,54 @@ impl Org {
             kept_names.join(", "),
             self.cat.roles[old_role as usize].def.key
         );
-        let key = self.person_key(p);
         self.push_plant(
             PlantedKind::MoverKeptAccess,
-            Some(key.clone()),
+            Some(self.person_key(p)),
             None,
             &kept,
             day,
             detail,
         );
+    }
+
+    fn record_recent_mover(&mut self, p: u32, old_title: u16, day: i32) {
+        let old = &self.cat.titles[old_title as usize];
+        let new = &self.cat.titles[self.people[p as usize].title as usize];
         let detail = format!(
-            "{} holds {} that no other {} holds (kept from the previous job after moving from {old_desc}; see mover_kept_access)",
+            "{} moved from {} ({}) to {} ({}) on {} and still holds the old job's access while \
+             the move settles",
             self.full_name(p),
-            kept_names.join(", "),
-            new_desc
+            DEPTS[old.dept as usize].name,
+            old.name,
+            DEPTS[new.dept as usize].name,
+            new.name,
+            date_of(day)
         );
-        self.push_plant(
-            PlantedKind::PeerOutlier,
-            Some(key),
-            None,
-            &kept,
-            day,
+        self.planted.ordinary.push(OrdinaryCase {
+            kind: OrdinaryKind::RecentMover,
+            identity: self.person_key(p),
+            system: None,
+            account: None,
             detail,
+        });
+    }
+
+    fn record_exception(&mut self, p: u32, ent: u16, day: i32) {
+        let sys = self.cat.ents[ent as usize].sys;
+        let detail = format!(
+            "{} holds {} outside their role through an exception approved on {} by their \
+             manager, owned by the system owner, with an expiry",
+            self.describe(p),
+            self.cat.ents[ent as usize].name,
+            date_of(day)
         );
+        self.planted.ordinary.push(OrdinaryCase {
+            kind: OrdinaryKind::ApprovedException,
+            identity: self.person_key(p),
+            system: Some(self.sys_keys[sys as usize].clone()),
+            account: Some(self.account_native(p, sys, self.cat.on_admin_account(ent))),
+            detail,
+        });
     }
 
     fn record_grant_plant(

@@ -24,11 +24,16 @@ const PEOPLE_COLUMNS: &[&str] = &[
     "title",
     "location",
     "status",
+    "employment_type",
     "start_date",
     "end_date",
+    "rehire_date",
+    "position_start_date",
+    "previous_department",
+    "previous_title",
 ];
 /// Extra HR columns of the generated people, in column order.
-const PERSON_ATTRIBUTES: &[&str] = &["cost_center", "employment_type", "job_level"];
+const PERSON_ATTRIBUTES: &[&str] = &["cost_center", "job_level"];
 const NHI_COLUMNS: &[&str] = &[
     "id",
     "kind",
@@ -53,12 +58,20 @@ const ACCOUNT_COLUMNS: &[&str] = &[
     "identity",
 ];
 const ENTITLEMENT_COLUMNS: &[&str] = &["id", "name", "description", "privileged", "risk", "owner"];
-const GRANT_COLUMNS: &[&str] = &["account", "entitlement", "source", "warrant", "expires_at"];
+const GRANT_COLUMNS: &[&str] = &[
+    "account",
+    "entitlement",
+    "source",
+    "warrant",
+    "expires_at",
+    "granted_at",
+];
 const TICKET_COLUMNS: &[&str] = &[
     "id",
     "kind",
     "identity",
     "entitlement",
+    "owner",
     "approved_by",
     "approved_at",
     "expires_at",
@@ -170,6 +183,9 @@ fn person_row(t: &mut Table, p: &Identity) -> Result<(), DemoError> {
         .and_then(|x| x.end_date)
         .map(|d| d.to_string())
         .unwrap_or_default();
+    let date = |d: Option<gatehouse_model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    let rehire = date(person.and_then(|x| x.rehire_date));
+    let position = date(person.and_then(|x| x.position_start));
     let mut f = vec![
         p.key.as_str(),
         first,
@@ -179,9 +195,20 @@ fn person_row(t: &mut Table, p: &Identity) -> Result<(), DemoError> {
         person.and_then(|x| x.department.as_deref()).unwrap_or(""),
         person.and_then(|x| x.title.as_deref()).unwrap_or(""),
         person.and_then(|x| x.location.as_deref()).unwrap_or(""),
-        p.status().map(|s| s.as_str()).unwrap_or(""),
+        person.map(|x| x.status_text()).unwrap_or(""),
+        person
+            .and_then(|x| x.employment_type.as_deref())
+            .unwrap_or(""),
         &start,
         &end,
+        &rehire,
+        &position,
+        person
+            .and_then(|x| x.previous_department.as_deref())
+            .unwrap_or(""),
+        person
+            .and_then(|x| x.previous_title.as_deref())
+            .unwrap_or(""),
     ];
     t.row_with(&mut f, &p.attributes)
 }
@@ -246,24 +273,31 @@ fn grant_row(t: &mut Table, g: &Grant) -> Result<(), DemoError> {
         .map(|w| w.to_string())
         .unwrap_or_default();
     let expires = ts(g.expires_at);
+    let granted = ts(g.granted_at);
     let mut f = vec![
         g.account.as_str(),
         g.entitlement.as_str(),
         g.source.as_str(),
         &warrant,
         &expires,
+        &granted,
     ];
     t.row_with(&mut f, &g.attributes)
 }
 
 fn ticket_row(t: &mut Table, w: &WarrantRecord) -> Result<(), DemoError> {
-    let entitlement = w.entitlement.to_string();
+    let entitlement = w
+        .entitlement
+        .as_ref()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     let (approved, expires) = (w.approved_at.to_string(), ts(w.expires_at));
     let mut f = vec![
         w.id.as_str(),
         w.kind.as_str(),
-        w.identity.as_str(),
+        w.identity.as_ref().map(|k| k.as_str()).unwrap_or(""),
         &entitlement,
+        w.owner.as_ref().map(|k| k.as_str()).unwrap_or(""),
         w.approved_by.as_ref().map(|k| k.as_str()).unwrap_or(""),
         &approved,
         &expires,
@@ -407,12 +441,14 @@ pub(crate) fn write_warrants(dir: &Path, warrants: &[WarrantRecord]) -> Result<(
 
 /// Writes a snapshot as the files `gatehouse import` reads, overwriting existing ones:
 ///
-/// - `hr/people.csv` — the HR feed (extra columns `cost_center`, `employment_type`,
-///   `job_level` become attributes);
+/// - `hr/people.csv` — the HR feed, with employment type, contract end dates, rehire dates
+///   and the position columns of movers (extra columns `cost_center`, `job_level` become
+///   attributes);
 /// - `nhi/identities.csv` — the non-human identity inventory;
 /// - `systems/<key>/system.toml`, `accounts.csv`, `entitlements.csv`, `grants.csv`;
 /// - `roles/roles.toml` and `roles/members.csv`;
-/// - `warrants/tickets.csv` — approved requests and break-glass records.
+/// - `warrants/tickets.csv` — approved requests, exceptions, break-glass records and the
+///   emergency-access policy.
 pub fn write_snapshot(snapshot: &Snapshot, dir: &Path) -> Result<(), DemoError> {
     let mut t = Table::create(
         dir.join("hr").join("people.csv"),

@@ -112,17 +112,94 @@ word_enum!(
 );
 
 word_enum!(
-    /// Employment status from the HR feed.
-    EmploymentStatus, "employment status", "active, leave, terminated",
+    /// Employment status from the HR feed. HR systems write many more words than these four
+    /// ("Leave of Absence", "Parental Leave", "Withdrawn"); [`EmploymentStatus::from_hr`] reads
+    /// them, and [`Person::hr_status`] keeps the words as written.
+    EmploymentStatus, "employment status", "active, leave, suspended, terminated",
     {
         /// Working.
         Active => "active",
-        /// On leave (still employed).
+        /// On leave (parental, medical, sabbatical, …): still employed, expected back.
         Leave => "leave" | "on_leave",
+        /// Suspended (for instance during an investigation): still employed, not working.
+        Suspended => "suspended",
         /// Has left the company.
         Terminated => "terminated" | "inactive" | "left",
     }
 );
+
+/// Words of HR statuses, by the status they mean; a status is read by its words, the first
+/// group with a match winning.
+const HR_STATUS_WORDS: &[(EmploymentStatus, &[&str])] = &[
+    (
+        EmploymentStatus::Terminated,
+        &[
+            "terminated",
+            "termination",
+            "inactive",
+            "left",
+            "leaver",
+            "withdrawn",
+            "retired",
+            "deceased",
+            "resigned",
+            "separated",
+            "former",
+            "dismissed",
+            "ended",
+            "exited",
+        ],
+    ),
+    (EmploymentStatus::Suspended, &["suspended", "suspension"]),
+    (
+        EmploymentStatus::Leave,
+        &[
+            "leave",
+            "loa",
+            "absence",
+            "absent",
+            "sabbatical",
+            "furlough",
+            "furloughed",
+            "maternity",
+            "paternity",
+            "parental",
+            "sick",
+        ],
+    ),
+    (
+        EmploymentStatus::Active,
+        &["active", "employed", "current", "working", "notice"],
+    ),
+];
+
+impl EmploymentStatus {
+    /// Reads a status the way HR exports write it: one of the canonical words, or a phrase
+    /// whose words say it ("Leave of Absence", "Parental Leave" and "On Sabbatical" are leave;
+    /// "Withdrawn", "Retired" and "Terminated - Voluntary" have left; "Active - Notice
+    /// Period" is active). Case, spaces and punctuation do not matter.
+    pub fn from_hr(text: &str) -> Result<EmploymentStatus, ModelError> {
+        if let Ok(s) = text.parse::<EmploymentStatus>() {
+            return Ok(s);
+        }
+        let lower = text.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        for (status, known) in HR_STATUS_WORDS {
+            if words.iter().any(|w| known.contains(w)) {
+                return Ok(*status);
+            }
+        }
+        Err(ModelError::InvalidChoice {
+            what: "employment status",
+            value: shorten(text),
+            expected: "active, leave, suspended, terminated (or an HR phrase such as `Leave of \
+                       Absence`, `Parental Leave`, `Withdrawn`)",
+        })
+    }
+}
 
 word_enum!(
     /// What an account is used for.
@@ -162,7 +239,8 @@ word_enum!(
 
 word_enum!(
     /// The kind of thing that can justify a grant.
-    WarrantKind, "warrant kind", "request, review, role, birthright, break_glass",
+    WarrantKind, "warrant kind",
+    "request, review, role, birthright, break_glass, policy, exception",
     {
         /// An approved access request (ticket).
         Request => "request" | "ticket",
@@ -174,8 +252,23 @@ word_enum!(
         Birthright => "birthright",
         /// A recorded break-glass use.
         BreakGlass => "break_glass" | "breakglass",
+        /// A standing policy (an emergency-access policy, say) with an owner, an approver and
+        /// an expiry, that covers every grant citing it (or those of one holder or
+        /// entitlement, when it names them).
+        Policy => "policy" | "standing_policy",
+        /// An approved exception for one person and entitlement outside the role model, with
+        /// an owner, an approver and an expiry.
+        Exception => "exception",
     }
 );
+
+impl WarrantKind {
+    /// Whether records of this kind stand for a while on their own authority: a standing
+    /// policy or an approved exception. They need an owner, an approver and an expiry.
+    pub fn standing(self) -> bool {
+        matches!(self, WarrantKind::Policy | WarrantKind::Exception)
+    }
+}
 
 word_enum!(
     /// How serious a finding is, from `info` (worth knowing) to `critical` (act now). Ordered:
@@ -235,8 +328,8 @@ impl FromStr for Warrant {
         let invalid = || ModelError::InvalidChoice {
             what: "warrant",
             value: shorten(s),
-            expected: "`kind:reference` with kind request, review, role, birthright or break_glass \
-                       (e.g. `request:REQ-1042`)",
+            expected: "`kind:reference` with kind request, review, role, birthright, break_glass, \
+                       policy or exception (e.g. `request:REQ-1042`)",
         };
         let (kind, reference) = s.trim().split_once(':').ok_or_else(invalid)?;
         let reference = reference.trim();
@@ -408,6 +501,71 @@ pub struct Person {
     /// Last day (set for leavers, and for joiners with a fixed-term contract).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<Date>,
+    /// The status as the HR feed wrote it, when that is not the canonical word
+    /// (`Parental Leave`, `Leave of Absence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_status: Option<String>,
+    /// Employment type as the HR feed writes it: employee, contractor, intern, vendor, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employment_type: Option<String>,
+    /// First day in the current position (the effective date of the last job change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_start: Option<Date>,
+    /// Department before the current position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_department: Option<String>,
+    /// Job title before the current position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_title: Option<String>,
+    /// First day of the first employment, for people who left and came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_start_date: Option<Date>,
+    /// First day of the current employment of a person who left and came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rehire_date: Option<Date>,
+}
+
+impl Person {
+    /// A person with a status and nothing else known.
+    pub fn with_status(status: EmploymentStatus) -> Person {
+        Person {
+            status,
+            manager: None,
+            department: None,
+            title: None,
+            location: None,
+            start_date: None,
+            end_date: None,
+            hr_status: None,
+            employment_type: None,
+            position_start: None,
+            previous_department: None,
+            previous_title: None,
+            original_start_date: None,
+            rehire_date: None,
+        }
+    }
+
+    /// The status for sentences: the HR feed's words when it has its own, else the canonical
+    /// word.
+    pub fn status_text(&self) -> &str {
+        self.hr_status.as_deref().unwrap_or(self.status.as_str())
+    }
+
+    /// When the current employment began, for a person who left and came back: the
+    /// `rehire_date`, or the `start_date` when an earlier `original_start_date` is known.
+    pub fn rehired_on(&self) -> Option<Date> {
+        self.rehire_date
+            .or(match (self.original_start_date, self.start_date) {
+                (Some(first), Some(start)) if first < start => Some(start),
+                _ => None,
+            })
+    }
+
+    /// The first day of the current employment: the rehire date, else the start date.
+    pub fn employment_start(&self) -> Option<Date> {
+        self.rehired_on().or(self.start_date)
+    }
 }
 
 /// Facts about a non-human identity: a service account, API key, token or certificate.
@@ -466,8 +624,8 @@ impl Identity {
     }
 
     /// The value of an attribute by name, for birthright conditions and reports: the built-in
-    /// fields (`kind`, `department`, `title`, `location`, `status`, `email`, `name`, `manager`)
-    /// first, then the free attributes.
+    /// fields (`kind`, `department`, `title`, `location`, `status`, `hr_status`,
+    /// `employment_type`, `email`, `name`, `manager`) first, then the free attributes.
     pub fn attribute(&self, name: &str) -> Option<String> {
         let p = self.person.as_ref();
         match name {
@@ -478,7 +636,11 @@ impl Identity {
             "title" => p.and_then(|p| p.title.clone()),
             "location" => p.and_then(|p| p.location.clone()),
             "status" => p.map(|p| p.status.as_str().to_owned()),
+            "hr_status" => p.map(|p| p.status_text().to_owned()),
             "manager" => p.and_then(|p| p.manager.as_ref().map(|m| m.to_string())),
+            "employment_type" => p
+                .and_then(|p| p.employment_type.clone())
+                .or_else(|| self.attributes.get(name).cloned()),
             other => self.attributes.get(other).cloned(),
         }
     }
@@ -581,6 +743,9 @@ pub struct Grant {
     /// When the grant is meant to end (time-bound access).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// When the system says the entitlement was given to the account, if it knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_at: Option<Timestamp>,
     /// Further columns.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: Attributes,
@@ -620,7 +785,9 @@ pub struct Role {
     pub owner: Option<IdentityKey>,
     /// The entitlements it bundles, sorted.
     pub entitlements: Vec<EntitlementRef>,
-    /// Birthright: every active person meeting **all** these conditions holds the role.
+    /// Birthright: every person meeting **all** these conditions holds the role, while their
+    /// employment status keeps role access (active people always; people on leave by the
+    /// default status policy).
     /// Empty means the role is assigned explicitly only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub birthright: Vec<Condition>,
@@ -630,15 +797,33 @@ pub struct Role {
 }
 
 impl Role {
-    /// Whether the role applies to an identity: an explicit member, or an active person
-    /// meeting the birthright conditions.
+    /// Whether the role applies to an identity under the default status policy: an explicit
+    /// member, or an active person or a person on leave meeting the birthright conditions.
     pub fn applies_to(&self, identity: &Identity) -> bool {
+        self.applies(
+            identity,
+            matches!(
+                identity.status(),
+                Some(EmploymentStatus::Active | EmploymentStatus::Leave)
+            ),
+        )
+    }
+
+    /// Whether the role applies to an identity: an explicit member, or a person whose status
+    /// keeps birthright access (`birthright_kept`, the status policy's answer) meeting the
+    /// birthright conditions.
+    pub fn applies(&self, identity: &Identity, birthright_kept: bool) -> bool {
         if self.members.binary_search(&identity.key).is_ok() {
             return true;
         }
-        !self.birthright.is_empty()
-            && identity.status() == Some(EmploymentStatus::Active)
+        birthright_kept
+            && !self.birthright.is_empty()
             && self.birthright.iter().all(|c| c.holds_for(identity))
+    }
+
+    /// The first birthright condition an identity does not meet, if any.
+    pub fn unmet_condition(&self, identity: &Identity) -> Option<&Condition> {
+        self.birthright.iter().find(|c| !c.holds_for(identity))
     }
 }
 
@@ -648,12 +833,19 @@ impl Role {
 pub struct WarrantRecord {
     /// Ticket or record id, unique within its kind.
     pub id: String,
-    /// Request, review or break-glass.
+    /// Request, review, break-glass, standing policy or exception.
     pub kind: WarrantKind,
-    /// Who was given access.
-    pub identity: IdentityKey,
-    /// Which entitlement.
-    pub entitlement: EntitlementRef,
+    /// Who was given access. Always set, except on a standing policy that covers every
+    /// holder citing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityKey>,
+    /// Which entitlement. Always set, except on a standing policy that covers every
+    /// entitlement citing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitlement: Option<EntitlementRef>,
+    /// Who answers for a standing policy or exception.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<IdentityKey>,
     /// Who approved it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<IdentityKey>,
@@ -715,20 +907,15 @@ mod tests {
     }
 
     #[test]
-    fn birthright_roles_apply_to_active_people_only() {
+    fn birthright_roles_apply_while_the_status_keeps_access() {
         let mut person = Identity {
             key: IdentityKey::new("E1").unwrap(),
             kind: IdentityKind::Person,
             name: "Ada".into(),
             email: None,
             person: Some(Person {
-                status: EmploymentStatus::Active,
-                manager: None,
                 department: Some("Finance".into()),
-                title: None,
-                location: None,
-                start_date: None,
-                end_date: None,
+                ..Person::with_status(EmploymentStatus::Active)
             }),
             non_human: None,
             attributes: Attributes::new(),
@@ -745,10 +932,97 @@ mod tests {
             }],
             members: vec![],
         };
+        let with = |person: &mut Identity, status| {
+            if let Some(p) = person.person.as_mut() {
+                p.status = status;
+            }
+        };
         assert!(role.applies_to(&person));
-        if let Some(p) = person.person.as_mut() {
-            p.status = EmploymentStatus::Terminated;
-        }
+        with(&mut person, EmploymentStatus::Leave);
+        assert!(role.applies_to(&person), "people on leave keep birthrights");
+        assert!(
+            !role.applies(&person, false),
+            "unless the status policy says no"
+        );
+        with(&mut person, EmploymentStatus::Suspended);
         assert!(!role.applies_to(&person));
+        with(&mut person, EmploymentStatus::Terminated);
+        assert!(!role.applies_to(&person));
+        with(&mut person, EmploymentStatus::Active);
+        if let Some(p) = person.person.as_mut() {
+            p.department = Some("Sales".into());
+        }
+        assert_eq!(
+            role.unmet_condition(&person).map(|c| c.attribute.as_str()),
+            Some("department")
+        );
+    }
+
+    #[test]
+    fn hr_statuses_are_read_as_hr_systems_write_them() {
+        use EmploymentStatus::*;
+        for (text, status) in [
+            ("Active", Active),
+            ("ACTIVE", Active),
+            ("Active - Notice Period", Active),
+            ("Leave of Absence", Leave),
+            ("Parental Leave", Leave),
+            ("Medical leave", Leave),
+            ("On Sabbatical", Leave),
+            ("LOA", Leave),
+            ("Suspended", Suspended),
+            ("Administrative suspension", Suspended),
+            ("Terminated", Terminated),
+            ("Terminated - Voluntary", Terminated),
+            ("Withdrawn", Terminated),
+            ("Retired", Terminated),
+            ("Inactive", Terminated),
+        ] {
+            assert_eq!(EmploymentStatus::from_hr(text).ok(), Some(status), "{text}");
+        }
+        let err = EmploymentStatus::from_hr("Pending review")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`Pending review` is not a valid employment status; expected one of"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rehires_and_employment_start() {
+        let date = |d: &str| crate::parse_date(d).unwrap();
+        let mut p = Person {
+            start_date: Some(date("2019-03-01")),
+            ..Person::with_status(EmploymentStatus::Active)
+        };
+        assert_eq!(p.rehired_on(), None);
+        assert_eq!(p.employment_start(), Some(date("2019-03-01")));
+        // ADP: hire date and rehire date.
+        p.rehire_date = Some(date("2026-02-01"));
+        assert_eq!(p.rehired_on(), Some(date("2026-02-01")));
+        assert_eq!(p.employment_start(), Some(date("2026-02-01")));
+        // Workday: original hire date and (latest) hire date.
+        let p = Person {
+            original_start_date: Some(date("2015-06-01")),
+            start_date: Some(date("2025-09-15")),
+            ..Person::with_status(EmploymentStatus::Active)
+        };
+        assert_eq!(p.rehired_on(), Some(date("2025-09-15")));
+    }
+
+    #[test]
+    fn new_optional_fields_keep_old_encodings() {
+        let old = r#"{"status":"active","department":"Finance"}"#;
+        let p: Person = serde_json::from_str(old).unwrap();
+        assert_eq!(serde_json::to_string(&p).unwrap(), old);
+        let old = r#"{"id":"REQ-1","kind":"request","identity":"E1","entitlement":"erp:role/AP","approved_at":"2026-01-05T00:00:00Z"}"#;
+        let w: WarrantRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(serde_json::to_string(&w).unwrap(), old);
+        let policy: Warrant = "policy:EMERGENCY-ACCESS".parse().unwrap();
+        assert_eq!(policy.kind, WarrantKind::Policy);
+        assert!(policy.kind.standing());
+        let exception: Warrant = "exception:EXC-7".parse().unwrap();
+        assert_eq!(exception.to_string(), "exception:EXC-7");
     }
 }

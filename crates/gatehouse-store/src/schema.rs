@@ -75,10 +75,15 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
             postgres: include_str!("../migrations/postgres/0006_account_login.sql"),
         },
     ),
+    (
+        7,
+        "granted_at",
+        Script::Common(include_str!("../migrations/common/0007_granted_at.sql")),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.

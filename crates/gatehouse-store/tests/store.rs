@@ -50,13 +50,8 @@ fn person(key: &str, name: &str, dept: &str, status: EmploymentStatus) -> Identi
         name: name.into(),
         email: Some(format!("{}@example.com", name.to_lowercase())),
         person: Some(Person {
-            status,
-            manager: None,
             department: Some(dept.into()),
-            title: None,
-            location: None,
-            start_date: None,
-            end_date: None,
+            ..Person::with_status(status)
         }),
         non_human: None,
         attributes: Attributes::new(),
@@ -128,6 +123,7 @@ fn grant(account: &str, entitlement: &str, warrant: Option<&str>) -> Grant {
         },
         warrant: warrant.map(|w| w.parse().unwrap()),
         expires_at: None,
+        granted_at: None,
         attributes: Attributes::new(),
     }
 }
@@ -953,7 +949,7 @@ both!(
             assert_eq!(err.code(), ErrorCode::SchemaTooNew);
             assert!(
                 err.to_string().starts_with(
-                    "the store has schema version 99, newer than this gatehouse understands (6)"
+                    "the store has schema version 99, newer than this gatehouse understands (7)"
                 ),
                 "{err}"
             );
@@ -971,8 +967,8 @@ fn an_outdated_store_is_refused_until_migrated() {
         testing::postgres_url(),
     ] {
         let store = Store::open(&location, &OpenOptions::create()).unwrap();
-        assert_eq!(store.migrations_applied().len(), 6);
-        // As the previous release left it: without migrations 4 to 6, and with a last login.
+        assert_eq!(store.migrations_applied().len(), 7);
+        // As the previous release left it: without migrations 4 to 7, and with a last login.
         import_system(&store, erp(vec![]), &opts("2026-01-01")).unwrap();
         import_system(
             &store,
@@ -999,6 +995,7 @@ fn an_outdated_store_is_refused_until_migrated() {
             &[before[0][1].clone(), before[0][0].clone()],
         );
         testing::batch(&store, "DROP TABLE account_login");
+        testing::batch(&store, "ALTER TABLE grant_version DROP COLUMN granted_at");
         if store.backend() == gatehouse_store::Backend::Postgres {
             testing::batch(&store, "DROP INDEX identity_version_current");
             testing::batch(&store, "DROP INDEX account_version_current");
@@ -1020,7 +1017,7 @@ fn an_outdated_store_is_refused_until_migrated() {
                 .iter()
                 .map(|m| m.version)
                 .collect::<Vec<_>>(),
-            vec![4, 5, 6]
+            vec![4, 5, 6, 7]
         );
         assert_eq!(
             testing::rows(

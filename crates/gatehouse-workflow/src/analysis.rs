@@ -23,8 +23,11 @@ pub struct AnalyzeReport {
     pub seq: u64,
     /// Findings present after the run (open or accepted), by severity.
     pub present: BTreeMap<Severity, u64>,
-    /// Open (not accepted) findings by severity.
+    /// Open (not accepted) findings by severity, insights left out (they are what `--fail-on`
+    /// counts).
     pub open: BTreeMap<Severity, u64>,
+    /// Open insights for role design (see `gatehouse_analysis::is_insight`).
+    pub insights: u64,
     /// New findings, or resolved ones back again.
     pub opened: u64,
     /// Findings whose content changed.
@@ -74,6 +77,7 @@ pub fn analyze(
         let mut seen = std::collections::HashSet::new();
         let mut present_by: BTreeMap<Severity, u64> = BTreeMap::new();
         let mut open_by: BTreeMap<Severity, u64> = BTreeMap::new();
+        let mut insights = 0;
         for f in &found {
             seen.insert(f.id.as_str());
             *present_by.entry(f.severity).or_default() += 1;
@@ -97,7 +101,11 @@ pub fn analyze(
                 }
             }
             if open {
-                *open_by.entry(f.severity).or_default() += 1;
+                if gatehouse_analysis::is_insight(f) {
+                    insights += 1;
+                } else {
+                    *open_by.entry(f.severity).or_default() += 1;
+                }
             }
         }
         let resolved: Vec<FindingRef> = present
@@ -120,6 +128,7 @@ pub fn analyze(
         let counts = (
             present_by,
             open_by,
+            insights,
             opened.len() as u64,
             changed.len() as u64,
             resolved.len() as u64,
@@ -150,12 +159,13 @@ pub fn analyze(
         w.append_all(events)?;
         Ok::<_, StoreError>((seq, counts))
     })?;
-    let (present, open, opened, changed, resolved, reopened) = counts;
+    let (present, open, insights, opened, changed, resolved, reopened) = counts;
     Ok((
         AnalyzeReport {
             seq,
             present,
             open,
+            insights,
             opened,
             changed,
             resolved,

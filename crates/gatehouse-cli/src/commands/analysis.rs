@@ -109,6 +109,7 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
             "seq": report.seq,
             "present": report.present.iter().map(|(s, n)| (s.as_str(), n)).collect::<std::collections::BTreeMap<_, _>>(),
             "open": report.open.iter().map(|(s, n)| (s.as_str(), n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "insights": report.insights,
             "opened": report.opened,
             "changed": report.changed,
             "resolved": report.resolved,
@@ -135,10 +136,12 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
         let present: u64 = report.present.values().sum();
         let open: u64 = report.open.values().sum();
         println!(
-            "analysis recorded as event {}: {present} findings ({open} open: {}); {} new, {} changed, \
+            "analysis recorded as event {}: {present} findings ({open} open: {}; and {} insights \
+             for role design, shown with `findings list --insights`); {} new, {} changed, \
              {} resolved, {} reopened",
             report.seq,
             count_line(&report.open),
+            report.insights,
             report.opened,
             report.changed,
             report.resolved,
@@ -202,9 +205,14 @@ pub struct ListArgs {
     /// Only in this status: open, accepted, resolved, or `all`.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
-    /// Exit with code 2 when any listed open finding is at or above this severity.
+    /// Exit with code 2 when any listed open finding (insights aside) is at or above this
+    /// severity.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Also list insights for role design (`rbac_exception`, low `peer_outlier`), which are
+    /// left out by default (listing one of their rules with `--rule` shows them too).
+    #[arg(long)]
+    pub insights: bool,
 }
 
 /// Arguments of `gatehouse findings accept`.
@@ -247,8 +255,9 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
         Some("all") => Vec::new(),
         Some(s) => vec![s.parse::<FindingStatus>()?],
     };
+    let insights = args.insights || args.rule.is_some();
     let store = ctx.open()?;
-    let rows = store.read(|r| {
+    let mut rows = store.read(|r| {
         r.findings(&FindingFilter {
             rule: args.rule,
             min_severity: args.severity,
@@ -257,6 +266,9 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
             status,
         })
     })?;
+    if !insights {
+        rows.retain(|r| !gatehouse_analysis::is_insight(&r.finding));
+    }
     print_listing(
         ctx.format,
         &[
@@ -293,7 +305,9 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
     Ok(gate(
         args.fail_on,
         rows.iter()
-            .filter(|r| r.status == FindingStatus::Open)
+            .filter(|r| {
+                r.status == FindingStatus::Open && !gatehouse_analysis::is_insight(&r.finding)
+            })
             .map(|r| r.finding.severity),
     ))
 }
@@ -421,9 +435,9 @@ pub fn risk_cmd(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
                             .as_deref()
                             .is_some_and(|e| e.eq_ignore_ascii_case(subject))
                     })
-                    .map(|i| i as u32)
+                    .map(gatehouse_model::state::IdentityIx::new)
             }) {
-                let key = inventory.identities[i as usize].key.to_string();
+                let key = inventory.identities[i].key.to_string();
                 let found: Vec<Score> = risk::identities(&inventory, &present, w)
                     .into_iter()
                     .filter(|s| s.key == key)
@@ -432,7 +446,7 @@ pub fn risk_cmd(ctx: &Ctx, args: RiskArgs) -> Result<ExitCode> {
                     vec![Score {
                         kind: "identity",
                         key,
-                        name: inventory.identities[i as usize].name.clone(),
+                        name: inventory.identities[i].name.clone(),
                         total: 0,
                         factors: Vec::new(),
                     }]

@@ -315,6 +315,7 @@ mod tests {
                     source: GrantSource::Request,
                     warrant: Some("request:REQ-1".parse().unwrap()),
                     expires_at: None,
+                    granted_at: None,
                     attributes: Default::default(),
                 }],
             })

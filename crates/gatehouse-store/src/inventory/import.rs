@@ -665,10 +665,12 @@ impl Reader<'_> {
         let mut seen = HashSet::default();
         let (mut added, mut changed) = (Vec::new(), Vec::new());
         for r in records {
-            if !known.contains(r.identity.as_str()) {
+            if let Some(who) = &r.identity
+                && !known.contains(who.as_str())
+            {
                 warnings.push(format!(
-                    "{} `{}` is for `{}`, who is not a known identity",
-                    r.kind, r.id, r.identity
+                    "{} `{}` is for `{who}`, who is not a known identity",
+                    r.kind, r.id
                 ));
             }
             let k = (r.kind.as_str().to_owned(), r.id.clone());
@@ -853,8 +855,8 @@ impl Reader<'_> {
         let mut grants = HashMap::with_capacity_and_hasher(accounts.len() * 4, Default::default());
         db.query_each(
                 &format!(
-                    "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, g.attributes \
-                     FROM grant_version g WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
+                    "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, g.attributes, \
+                     g.granted_at FROM grant_version g WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
                 ),
                 &[Value::Int(sid)],
                 |r| {
@@ -865,6 +867,7 @@ impl Reader<'_> {
                             warrant: r.opt_str(3)?,
                             expires_at: r.opt_i64(4)?,
                             attributes: r.opt_str(5)?,
+                            granted_at: r.opt_i64(6)?,
                         },
                     );
                     Ok(())
@@ -886,6 +889,7 @@ struct GrantState {
     warrant: Option<String>,
     expires_at: Option<i64>,
     attributes: Option<String>,
+    granted_at: Option<i64>,
 }
 
 impl GrantState {
@@ -893,6 +897,7 @@ impl GrantState {
     fn same_as(&self, g: &Grant) -> bool {
         self.source == g.source.as_str()
             && self.expires_at == g.expires_at.map(micros)
+            && self.granted_at == g.granted_at.map(micros)
             && match (&self.warrant, &g.warrant) {
                 (None, None) => true,
                 (Some(a), Some(b)) => *a == b.to_string(),

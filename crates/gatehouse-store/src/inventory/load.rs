@@ -2,11 +2,12 @@
 //! of history the rules need.
 
 use gatehouse_model::state::{
-    AccountState, EntitlementState, GrantState, Inventory, Move, NONE, SystemState,
+    AccountIx, AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
+    Move, Rehire, SystemIx, SystemState, WarrantIx,
 };
 use gatehouse_model::{
-    AccountKind, Entitlement, GrantSource, Identity, IdentityKey, Role, SystemConfig, Timestamp,
-    Warrant, WarrantRecord,
+    AccountKind, EmploymentStatus, Entitlement, GrantSource, Identity, IdentityKey, Role,
+    SystemConfig, Timestamp, Warrant, WarrantRecord,
 };
 use rustc_hash::FxHashMap;
 
@@ -25,8 +26,9 @@ struct RawGrant {
     account_id: i64,
     entitlement_id: i64,
     source: GrantSource,
-    warrant: u32,
+    warrant: Option<WarrantIx>,
     expires_at: Option<i64>,
+    granted_at: Option<i64>,
     first_seen: i64,
     removed_before: Option<i64>,
 }
@@ -34,14 +36,14 @@ struct RawGrant {
 /// Scans every grant version in key order: the current ones, with the start of their
 /// uninterrupted presence and the end of the version before a gap (a removal), if any.
 fn scan_grants(db: &mut Conn) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreError> {
-    let mut warrant_index: FxHashMap<String, u32> = FxHashMap::default();
+    let mut warrant_index: FxHashMap<String, WarrantIx> = FxHashMap::default();
     let mut warrants = Vec::new();
     let mut grants = Vec::new();
     // (account_id, entitlement_id, chain start, chain end, removed before)
     let mut chain: Option<(i64, i64, i64, i64, Option<i64>)> = None;
     db.query_each(
-        "SELECT account_id, entitlement_id, valid_from, valid_to, source, warrant, expires_at \
-         FROM grant_version ORDER BY system_id, account_id, entitlement_id, seq",
+        "SELECT account_id, entitlement_id, valid_from, valid_to, source, warrant, expires_at, \
+         granted_at FROM grant_version ORDER BY system_id, account_id, entitlement_id, seq",
         &[],
         |r| {
             let a = r.i64(0)?;
@@ -63,17 +65,17 @@ fn scan_grants(db: &mut Conn) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreErro
                 return Ok(());
             }
             let warrant = r.with_str(5, |text| match text {
-                None => NONE,
+                None => None,
                 Some(text) => match warrant_index.get(text) {
-                    Some(&i) => i,
+                    Some(&i) => Some(i),
                     None => match text.parse::<Warrant>() {
                         Ok(w) => {
-                            let i = warrants.len() as u32;
+                            let i = WarrantIx::new(warrants.len());
                             warrants.push(w);
                             warrant_index.insert(text.to_owned(), i);
-                            i
+                            Some(i)
                         }
-                        Err(_) => NONE,
+                        Err(_) => None,
                     },
                 },
             })?;
@@ -84,6 +86,7 @@ fn scan_grants(db: &mut Conn) -> Result<(Vec<RawGrant>, Vec<Warrant>), StoreErro
                 source,
                 warrant,
                 expires_at: r.opt_i64(6)?,
+                granted_at: r.opt_i64(7)?,
                 first_seen: start,
                 removed_before: removed,
             });
@@ -123,8 +126,8 @@ impl Store {
 
 /// Store ids of accounts and entitlements → their indices in the inventory.
 struct Ids {
-    accounts: FxHashMap<i64, u32>,
-    entitlements: FxHashMap<i64, u32>,
+    accounts: FxHashMap<i64, AccountIx>,
+    entitlements: FxHashMap<i64, EntitlementIx>,
 }
 
 fn attach_grants(
@@ -142,7 +145,7 @@ fn attach_grants(
             continue;
         };
         let index = inv.grants.len() as u32;
-        let acc = &mut inv.accounts[account as usize];
+        let acc = &mut inv.accounts[account.index()];
         if acc.grants_to == 0 && acc.grants_from == 0 {
             acc.grants_from = index;
         }
@@ -153,6 +156,7 @@ fn attach_grants(
             source: g.source,
             warrant: g.warrant,
             expires_at: g.expires_at.map(ts).transpose()?,
+            granted_at: g.granted_at.map(ts).transpose()?,
             first_seen: ts(g.first_seen)?,
             removed_before: g.removed_before.map(ts).transpose()?,
         });
@@ -172,7 +176,7 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
             Ok(())
         },
     )?;
-    let mut system_index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut system_index: FxHashMap<i64, SystemIx> = FxHashMap::default();
     db.query_each(
         "SELECT system_id, config FROM system ORDER BY key",
         &[],
@@ -183,19 +187,22 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
                 .copied()
                 .map(ts)
                 .transpose()?;
-            system_index.insert(r.i64(0)?, inv.systems.len() as u32);
+            system_index.insert(r.i64(0)?, SystemIx::new(inv.systems.len()));
             inv.systems.push(SystemState { config, as_of });
             Ok(())
         },
     )?;
 
-    // Identities, current and past versions in order, to find moves.
+    // Identities, current and past versions in order, to find moves and rehires.
     // (department, title, since) before the latest change of either.
     type Previous = Option<(Option<String>, Option<String>, i64)>;
-    let mut current: Vec<(Identity, Previous)> = Vec::new();
+    let mut current: Vec<(Identity, Previous, Option<i64>)> = Vec::new();
     {
         let mut prev: Option<(i64, Option<String>, Option<String>)> = None;
         let mut last_move: Option<(Option<String>, Option<String>, i64)> = None;
+        // (identity, the version before was terminated) and when the person came back.
+        let mut was_terminated = (0i64, false);
+        let mut back: Option<i64> = None;
         db.query_each(
             "SELECT identity_id, valid_from, valid_to, record FROM identity_version \
              ORDER BY identity_id, seq",
@@ -215,23 +222,37 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
                             last_move = Some((pd.clone(), pt.clone(), from));
                         }
                     }
-                    _ => last_move = None,
+                    _ => {
+                        last_move = None;
+                        back = None;
+                    }
                 }
+                let terminated = identity.status() == Some(EmploymentStatus::Terminated);
+                if was_terminated == (id, true) && !terminated {
+                    back = Some(from);
+                }
+                was_terminated = (id, terminated);
                 prev = Some((id, dept, title));
                 if r.i64(2)? == OPEN {
-                    current.push((identity, last_move.take()));
+                    current.push((identity, last_move.take(), back.take()));
                 }
                 Ok(())
             },
         )?;
     }
     current.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-    for (i, (identity, moved)) in current.into_iter().enumerate() {
+    for (i, (identity, moved, rehired)) in current.into_iter().enumerate() {
         if let Some((from_department, from_title, at)) = moved {
             inv.moves.push(Move {
-                identity: i as u32,
+                identity: IdentityIx::new(i),
                 from_department,
                 from_title,
+                at: ts(at)?,
+            });
+        }
+        if let Some(at) = rehired {
+            inv.rehires.push(Rehire {
+                identity: IdentityIx::new(i),
                 at: ts(at)?,
             });
         }
@@ -239,7 +260,7 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
     }
 
     // Entitlements.
-    let mut ent_index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut ent_index: FxHashMap<i64, EntitlementIx> = FxHashMap::default();
     db.query_each(
         &format!(
             "SELECT e.entitlement_id, e.system_id, v.record FROM entitlement e \
@@ -252,7 +273,7 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
             let system = *system_index
                 .get(&r.i64(1)?)
                 .ok_or_else(|| StoreError::Corrupt("entitlement of an unknown system".into()))?;
-            ent_index.insert(r.i64(0)?, inv.entitlements.len() as u32);
+            ent_index.insert(r.i64(0)?, EntitlementIx::new(inv.entitlements.len()));
             inv.entitlements.push(EntitlementState { system, record });
             Ok(())
         },
@@ -276,13 +297,11 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
             Ok(())
         },
     )?;
-    let identity_at: FxHashMap<IdentityKey, u32> = inv
-        .identities
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.key.clone(), i as u32))
+    let identity_at: FxHashMap<IdentityKey, IdentityIx> = inv
+        .identities_ix()
+        .map(|(i, id)| (id.key.clone(), i))
         .collect();
-    let mut account_index: FxHashMap<i64, u32> = FxHashMap::default();
+    let mut account_index: FxHashMap<i64, AccountIx> = FxHashMap::default();
     {
         let mut chain: Option<(i64, i64, i64)> = None; // (account_id, chain start, valid_to)
         db.query_each(
@@ -309,13 +328,13 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
                     .map(std::mem::take)
                     .ok_or_else(|| StoreError::Corrupt(format!("account {id} has no row")))?;
                 let (identity, dangling_identity) = r.with_str(5, |key| match key {
-                    None => Ok((NONE, None)),
+                    None => Ok((None, None)),
                     Some(k) => match identity_at.get(k) {
-                        Some(&i) => Ok((i, None)),
-                        None => IdentityKey::new(k).map(|k| (NONE, Some(k))),
+                        Some(&i) => Ok((Some(i), None)),
+                        None => IdentityKey::new(k).map(|k| (None, Some(k))),
                     },
                 })??;
-                account_index.insert(id, inv.accounts.len() as u32);
+                account_index.insert(id, AccountIx::new(inv.accounts.len()));
                 inv.accounts.push(AccountState {
                     system,
                     native_id,

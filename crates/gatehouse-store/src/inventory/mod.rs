@@ -167,6 +167,7 @@ const GRANT_VERSION: TableSpec = TableSpec {
         "warrant",
         "expires_at",
         "attributes",
+        "granted_at",
     ],
     phase: Phase::Versions,
 };
@@ -371,6 +372,7 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &InventoryEvent) -> Resul
                         Value::from(g.warrant.as_ref().map(|w| w.to_string())),
                         Value::from(g.expires_at.map(micros)),
                         attributes(&g.attributes)?,
+                        Value::from(g.granted_at.map(micros)),
                     ],
                 );
             }
@@ -414,8 +416,14 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &InventoryEvent) -> Resul
                     vec![
                         Value::from(r.kind.as_str()),
                         Value::from(r.id.as_str()),
-                        Value::from(r.identity.as_str()),
-                        Value::Text(r.entitlement.to_string()),
+                        // A standing policy may name no holder or entitlement.
+                        Value::from(r.identity.as_ref().map_or("", |k| k.as_str())),
+                        Value::Text(
+                            r.entitlement
+                                .as_ref()
+                                .map(|e| e.to_string())
+                                .unwrap_or_default(),
+                        ),
                         Value::Text(serde_json::to_string(r)?),
                         Value::Int(end),
                     ],

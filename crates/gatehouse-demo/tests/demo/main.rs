@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accuracy;
+mod independent;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
@@ -11,7 +14,8 @@ use gatehouse_connect::{
     read_warrants,
 };
 use gatehouse_demo::{
-    DemoConfig, DemoError, Generator, Planted, PlantedKind, SOD_PAIRS, Snapshot, write_snapshot,
+    DemoConfig, DemoError, Generator, OrdinaryKind, Planted, PlantedKind, SOD_PAIRS, Snapshot,
+    write_snapshot,
 };
 use gatehouse_model::{
     Account, AccountKind, EmploymentStatus, EntitlementRef, Identity, IdentityKey, Role, Timestamp,
@@ -244,11 +248,16 @@ fn check_always(s: &Snapshot, planted: &Planted) {
         .map(|i| (&i.key, i))
         .collect();
     let roles: HashMap<&str, &Role> = s.roles.iter().map(|r| (r.key.as_str(), r)).collect();
-    let tickets: HashMap<&str, _> = s
+    let tickets: HashMap<(WarrantKind, &str), _> = s
         .warrants
         .iter()
-        .filter(|w| w.kind == WarrantKind::Request)
-        .map(|w| (w.id.as_str(), w))
+        .map(|w| ((w.kind, w.id.as_str()), w))
+        .collect();
+    let recent_movers: HashSet<&IdentityKey> = planted
+        .ordinary
+        .iter()
+        .filter(|o| o.kind == OrdinaryKind::RecentMover)
+        .map(|o| &o.identity)
         .collect();
 
     for p in &s.people {
@@ -323,21 +332,33 @@ fn check_always(s: &Snapshot, planted: &Planted) {
                                 && (w.kind == WarrantKind::Role) == r.birthright.is_empty()
                         })
                     }
-                    WarrantKind::Request => tickets.get(w.reference.as_str()).is_some_and(|t| {
-                        t.identity == *key
-                            && t.entitlement == ent
-                            && t.approved_by.as_ref().is_some_and(|a| a != key)
-                            && t.expires_at.is_none_or(|e| e > s.as_of)
-                            && t.approved_at <= s.as_of
-                            && g.expires_at == t.expires_at
-                    }),
+                    WarrantKind::Request | WarrantKind::Exception => tickets
+                        .get(&(w.kind, w.reference.as_str()))
+                        .is_some_and(|t| {
+                            t.identity.as_ref() == Some(key)
+                                && t.entitlement.as_ref() == Some(&ent)
+                                && t.approved_by.as_ref().is_some_and(|a| a != key)
+                                && t.expires_at.is_none_or(|e| e > s.as_of)
+                                && t.approved_at <= s.as_of
+                                && g.expires_at == t.expires_at
+                                && (w.kind == WarrantKind::Request || t.owner.is_some())
+                        }),
+                    // The standing emergency-access policy: owned, approved, in force.
+                    WarrantKind::Policy => tickets
+                        .get(&(w.kind, w.reference.as_str()))
+                        .is_some_and(|t| {
+                            t.owner.is_some()
+                                && t.approved_by.is_some()
+                                && t.expires_at.is_some_and(|e| e > s.as_of)
+                        }),
                     _ => false,
                 },
             };
             if !resolves {
                 assert!(
                     ex.account(&[UnwarrantedGrant, SelfApprovedRequest], system, &g.account)
-                        || ex.holding(&[MoverKeptAccess], key, &ent),
+                        || ex.holding(&[MoverKeptAccess, RehireKeptAccess], key, &ent)
+                        || recent_movers.contains(key),
                     "{}: grant {ent} on {system}:{} of {key} has no valid warrant ({:?})",
                     s.as_of,
                     g.account,
@@ -414,6 +435,17 @@ fn check_final(s: &Snapshot, planted: &Planted) {
             if !privileged.contains(&ent) || !l.account.enabled {
                 continue;
             }
+            if l.account.kind == AccountKind::Emergency {
+                // Sealed, behind MFA and covered by the emergency-access policy.
+                assert_eq!(l.account.mfa, Some(true), "{system}:{}", g.account);
+                assert_eq!(
+                    g.warrant.as_ref().map(|w| w.kind),
+                    Some(WarrantKind::Policy),
+                    "{system}:{}",
+                    g.account
+                );
+                continue;
+            }
             let who = people[key];
             if who.status() == Some(EmploymentStatus::Terminated) {
                 assert!(ex.account(&[LeaverWithAccess], system, &g.account));
@@ -480,7 +512,19 @@ fn check_final(s: &Snapshot, planted: &Planted) {
         assert!(used >= at - month || is(NhiUnused), "{} unused", n.key);
     }
 
-    // Peer groups: a non-birthright entitlement held by exactly one of several peers.
+    // Peer groups: a non-birthright entitlement held by exactly one of several peers, unless
+    // it is a plant or an ordinary exception or move.
+    let ordinary_outside_role: HashSet<&IdentityKey> = planted
+        .ordinary
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.kind,
+                OrdinaryKind::ApprovedException | OrdinaryKind::RecentMover
+            )
+        })
+        .map(|o| &o.identity)
+        .collect();
     let mut groups: HashMap<(String, String), Vec<&IdentityKey>> = HashMap::new();
     for p in &s.people {
         if p.status() == Some(EmploymentStatus::Active) {
@@ -501,7 +545,11 @@ fn check_final(s: &Snapshot, planted: &Planted) {
             for e in by_person.get(*m).unwrap_or(&empty) {
                 if count[e.as_str()] == 1 && !birthright_ents.contains(e) {
                     assert!(
-                        ex.holding(&[PeerOutlier], m, &e.parse().unwrap()),
+                        ex.holding(
+                            &[PeerOutlier, MoverKeptAccess, RehireKeptAccess],
+                            m,
+                            &e.parse().unwrap()
+                        ) || ordinary_outside_role.contains(*m),
                         "{m} is the only one of their peers holding {e}"
                     );
                 }
