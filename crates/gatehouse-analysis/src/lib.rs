@@ -264,11 +264,7 @@ pub fn policy_digest(policy: &Policy, sod: &Ruleset) -> String {
     h.update(policy.to_toml().as_bytes());
     h.update([0]);
     h.update(toml::to_string(sod).unwrap_or_default().as_bytes());
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// The stable id of a finding: `F-` and the first 16 hex digits of SHA-256 over the rule and
@@ -280,7 +276,7 @@ pub fn finding_id(rule: &str, parts: &[&str]) -> String {
         h.update([0]);
         h.update(p.as_bytes());
     }
-    format!("F-{}", &hex(&h.finalize())[..16])
+    format!("F-{}", &hex::encode(h.finalize())[..16])
 }
 
 /// The date of a time, `YYYY-MM-DD` (UTC).

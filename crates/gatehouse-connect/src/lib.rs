@@ -26,4 +26,4 @@ pub use identities::{HR_SCHEMA, IdentitySnapshot, NHI_SCHEMA, read_hr, read_nhi}
 pub use problem::{ConnectError, Problem, SHOWN_PROBLEMS};
 pub use roles::{RoleSnapshot, WarrantSnapshot, read_roles, read_warrants};
 pub use system::{SystemSnapshot, read_system, read_system_config};
-pub use table::{MAX_FIELD_BYTES, hex};
+pub use table::MAX_FIELD_BYTES;

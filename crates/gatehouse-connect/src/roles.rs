@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::collect::{Outcome, ReadOptions, Rows, conclude};
 use crate::fields::RowCheck;
 use crate::problem::{ConnectError, Problem};
-use crate::table::{Row, Schema, hex};
+use crate::table::{Row, Schema};
 
 /// A snapshot of the role catalogue.
 #[derive(Debug)]
@@ -165,7 +165,7 @@ pub fn read_roles(path: &Path, options: ReadOptions) -> Result<RoleSnapshot, Con
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: hex::encode(Sha256::digest(&bytes)),
         rows: roles.len() as u64,
     }];
     let mut outcome = Outcome::default();

@@ -11,11 +11,12 @@ use gatehouse_model::{
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use toml::Spanned;
 
 use crate::collect::{Outcome, ReadOptions, Rows, conclude, find_duplicates};
 use crate::fields::RowCheck;
 use crate::problem::{ConnectError, Problem};
-use crate::table::{Row, Schema, hex};
+use crate::table::{Row, Schema};
 
 /// A snapshot of one system.
 #[derive(Debug)]
@@ -95,18 +96,18 @@ pub const GRANT_SCHEMA: Schema = Schema {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SystemFile {
-    key: String,
-    name: String,
+    key: Spanned<String>,
+    name: Spanned<String>,
     description: Option<String>,
-    owner: Option<String>,
-    criticality: Option<String>,
+    owner: Option<Spanned<String>>,
+    criticality: Option<Spanned<String>>,
     #[serde(default)]
     frameworks: Vec<String>,
     #[serde(default)]
     financial_reporting: bool,
     review_cadence_days: Option<u32>,
     #[serde(default)]
-    correlation: Vec<CorrelationRule>,
+    correlation: Vec<Spanned<CorrelationRule>>,
     #[serde(default)]
     attributes: BTreeMap<String, toml::Value>,
 }
@@ -134,43 +135,67 @@ pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), Con
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         ConnectError::Unreadable(Problem::row(path, line, e.message().trim().to_owned()))
     })?;
-    let at = |needle: &str| -> u64 { text.find(needle).map(|o| line_of(text, o)).unwrap_or(1) };
+    // Problems are reported on the line of the value, as the TOML parser located it.
+    fn at<T>(text: &str, v: &Spanned<T>) -> u64 {
+        line_of(text, v.span().start)
+    }
     let mut problems = Vec::new();
-    let key = SystemKey::new(&file.key)
-        .map_err(|e| problems.push(Problem::field(path, at("key"), "key", e.to_string())))
-        .ok();
-    let owner = match file.owner.as_deref().map(IdentityKey::new) {
-        Some(Ok(k)) => Some(k),
-        Some(Err(e)) => {
-            problems.push(Problem::field(path, at("owner"), "owner", e.to_string()));
-            None
-        }
-        None => None,
-    };
-    let criticality = match file.criticality.as_deref().map(str::parse::<Criticality>) {
-        Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
+    let key = SystemKey::new(file.key.get_ref())
+        .map_err(|e| {
             problems.push(Problem::field(
                 path,
-                at("criticality"),
-                "criticality",
+                at(text, &file.key),
+                "key",
                 e.to_string(),
-            ));
-            None
-        }
+            ))
+        })
+        .ok();
+    let owner = match &file.owner {
+        Some(o) => match IdentityKey::new(o.get_ref()) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                problems.push(Problem::field(path, at(text, o), "owner", e.to_string()));
+                None
+            }
+        },
+        None => None,
+    };
+    let criticality = match &file.criticality {
+        Some(c) => match c.get_ref().parse::<Criticality>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.push(Problem::field(
+                    path,
+                    at(text, c),
+                    "criticality",
+                    e.to_string(),
+                ));
+                None
+            }
+        },
         None => None,
     };
     for rule in &file.correlation {
-        if let CorrelationRule::Username { pattern } = rule
+        if let CorrelationRule::Username { pattern } = rule.get_ref()
             && let Err(e) = crate::correlate::compile_pattern(pattern)
         {
-            problems.push(Problem::field(path, at("pattern"), "correlation", e));
+            // The `pattern` key within this rule's own table: from its header to the next one.
+            let start = rule.span().start;
+            let own = text.get(start..).unwrap_or("");
+            let end = own
+                .get(1..)
+                .and_then(|t| t.find("\n["))
+                .map_or(own.len(), |e| e + 1);
+            let line = own[..end]
+                .find("pattern")
+                .map_or_else(|| at(text, rule), |o| line_of(text, start + o));
+            problems.push(Problem::field(path, line, "correlation", e));
         }
     }
-    if file.name.trim().is_empty() {
+    if file.name.get_ref().trim().is_empty() {
         problems.push(Problem::field(
             path,
-            at("name"),
+            at(text, &file.name),
             "name",
             "must not be empty",
         ));
@@ -199,19 +224,23 @@ pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), Con
         .collect();
     let config = SystemConfig {
         key: key.ok_or_else(|| ConnectError::Unreadable(Problem::file(path, "no key")))?,
-        name: file.name.trim().to_owned(),
+        name: file.name.get_ref().trim().to_owned(),
         description: file.description,
         owner,
         criticality,
         frameworks,
         financial_reporting: file.financial_reporting,
         review_cadence_days: file.review_cadence_days,
-        correlation: file.correlation,
+        correlation: file
+            .correlation
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         attributes,
     };
     let summary = ImportFile {
         name: "system.toml".into(),
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: hex::encode(Sha256::digest(&bytes)),
         rows: 1,
     };
     Ok((config, summary))
@@ -558,6 +587,19 @@ mod tests {
         assert!(err(&dir, false).starts_with(
             "/system.toml:5: field `correlation`: the pattern `(` is not a valid regular expression"
         ));
+        // The line of the value itself, even when its name appears earlier in the file.
+        let dir = folder(&[(
+            "system.toml",
+            "# the owner is the head of finance\nkey = \"erp\"\ndescription = \"criticality: high, owner: finance\"\nname = \"x\"\n\nowner = \" E001\"\n",
+        )]);
+        let e = err(&dir, false);
+        assert!(e.starts_with("/system.toml:6: field `owner`"), "{e}");
+        let dir = folder(&[(
+            "system.toml",
+            "key = \"erp\" # criticality below\nname = \"x\"\ncriticality = \"extreme\"\n",
+        )]);
+        let e = err(&dir, false);
+        assert!(e.starts_with("/system.toml:3: field `criticality`"), "{e}");
         let dir = folder(&[
             ("system.toml", TOML),
             ("accounts.csv", "id\n"),

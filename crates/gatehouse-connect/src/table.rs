@@ -108,7 +108,7 @@ pub fn read_table(
 ) -> Result<FileSummary, Problem> {
     let bytes =
         std::fs::read(path).map_err(|e| Problem::file(path, format!("cannot read: {e}")))?;
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Problem::file(
             path,
@@ -522,16 +522,6 @@ fn split_json_array(path: &Path, text: &str) -> Result<Vec<(u64, JsonObject)>, P
         ));
     }
     Ok(out)
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

@@ -102,6 +102,23 @@ pub enum SystemCommand {
     List,
 }
 
+/// Says on stderr which imports stopped before all their changes were recorded (their process
+/// died): an answer about a time after such an import's snapshot may miss some of its changes.
+fn warn_incomplete(incomplete: &[gatehouse_store::IncompleteImport], at: Timestamp) {
+    for i in incomplete.iter().filter(|i| i.as_of <= at) {
+        eprintln!(
+            "warning: the import of `{}` as of {} (event {}) stopped after {} of its {} changes; \
+             what it says after {} may be incomplete until the same snapshot is imported again",
+            i.source,
+            when(i.as_of),
+            i.seq,
+            i.recorded,
+            i.total,
+            when(i.as_of)
+        );
+    }
+}
+
 fn yes(b: bool) -> String {
     if b { "yes".into() } else { "no".into() }
 }
@@ -120,11 +137,12 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
         after: args.after,
         limit,
     };
-    let (e, answer) = store.read(|r| {
+    let (e, answer, incomplete) = store.read(|r| {
         let e = r.resolve_entitlement(&args.entitlement)?;
         let answer = r.who_has(&e, at, &page)?;
-        Ok::<_, gatehouse_store::StoreError>((e, answer))
+        Ok::<_, gatehouse_store::StoreError>((e, answer, r.incomplete_imports()?))
     })?;
+    warn_incomplete(&incomplete, at);
     let holders = &answer.holders;
     if ctx.format == Format::Table {
         println!(
@@ -178,10 +196,11 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
 pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
     let store = ctx.open_for_questions()?;
-    let access = store.read(|r| {
+    let (access, incomplete) = store.read(|r| {
         let identity = r.resolve_identity(&args.identity, at)?;
-        r.access(identity, at)
+        Ok::<_, gatehouse_store::StoreError>((r.access(identity, at)?, r.incomplete_imports()?))
     })?;
+    warn_incomplete(&incomplete, at);
     match ctx.format {
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&access)?);
@@ -327,7 +346,13 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
         HistoryKind::Identity => ObjectKind::Identity,
     };
     let store = ctx.open_for_questions()?;
-    let entries = store.read(|r| r.history(kind, &args.reference))?;
+    let (entries, incomplete) = store.read(|r| {
+        Ok::<_, gatehouse_store::StoreError>((
+            r.history(kind, &args.reference)?,
+            r.incomplete_imports()?,
+        ))
+    })?;
+    warn_incomplete(&incomplete, Timestamp::MAX);
     print_listing(
         ctx.format,
         &["event", "as of", "what", "why", "recorded", "by"],
