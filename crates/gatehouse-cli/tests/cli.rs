@@ -117,9 +117,10 @@ fn full_flow(env: Env) {
     );
     assert!(out.contains("1 account uncorrelated: u9"), "{out}");
     let out = env.ok(&["import", "system", "erp", "--as-of", "2026-02-15"]);
-    assert_eq!(
-        out.trim(),
-        "no changes: the snapshot of `system:erp` matches the store"
+    assert!(
+        out.trim()
+            .starts_with("no changes: the files of `system:erp` are byte for byte those of its import recorded by event "),
+        "{out}"
     );
 
     // March: Bob moves from Vendor_Maint to AP_Approver.
@@ -330,6 +331,57 @@ macro_rules! both {
 
 both!(full_flow);
 both!(bad_input);
+both!(unchanged_files_are_not_read_again);
+
+// A snapshot folder imported again: sources whose files did not change are recognised by
+// their digests and not read again; when the HR feed changed meanwhile, the accounts of such
+// a system are still re-linked to the changed identities.
+fn unchanged_files_are_not_read_again(env: Env) {
+    env.write("snap/hr/people.csv", PEOPLE.as_bytes());
+    env.write("snap/systems/erp/system.toml", ERP_TOML.as_bytes());
+    env.write(
+        "snap/systems/erp/accounts.csv",
+        ERP_ACCOUNTS
+            .replace("u9,batch,,,service", "u9,batch,,batch@example.com,service")
+            .as_bytes(),
+    );
+    env.write(
+        "snap/systems/erp/entitlements.csv",
+        ERP_ENTITLEMENTS.as_bytes(),
+    );
+    env.write(
+        "snap/systems/erp/grants.csv",
+        b"account,entitlement\nu1,role/AP_Approver\nu9,role/Admin\n",
+    );
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    env.ok(&["import", "folder", "snap", "--as-of", "2026-01-01"]);
+    let out = env.ok(&["import", "folder", "snap", "--as-of", "2026-02-01"]);
+    assert_eq!(
+        out.matches("are byte for byte those of its import recorded by event")
+            .count(),
+        2,
+        "{out}"
+    );
+    // The HR feed gives E4 the service account's e-mail; the ERP's files stay as they were.
+    env.write(
+        "snap/hr/people.csv",
+        PEOPLE
+            .replace("di@example.com", "batch@example.com")
+            .as_bytes(),
+    );
+    let out = env.ok(&["import", "folder", "snap", "--as-of", "2026-03-01"]);
+    assert!(out.contains("imported `hr`: 1 identity changed"), "{out}");
+    assert!(
+        out.contains("the files of `system:erp` are byte for byte those of its import"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 account of systems outside the folder re-linked to changed identities"),
+        "{out}"
+    );
+    let out = env.ok(&["history", "account", "erp:u9"]);
+    assert!(out.contains("re-linked: identity: (none) → E4"), "{out}");
+}
 
 #[test]
 fn init_creates_store_config_and_a_private_key() {

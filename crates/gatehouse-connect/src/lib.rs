@@ -13,6 +13,7 @@
 mod collect;
 mod correlate;
 mod fields;
+mod files;
 mod identities;
 mod problem;
 mod roles;
@@ -21,6 +22,7 @@ mod table;
 
 pub use collect::{Outcome, ReadOptions};
 pub use correlate::{CorrelationReport, Correlator, IdentityIndex, compile_pattern, default_rules};
+pub use files::{Layout, file_sha256, source_files};
 pub use gatehouse_model::Attributes;
 pub use identities::{HR_SCHEMA, IdentitySnapshot, NHI_SCHEMA, read_hr, read_nhi};
 pub use problem::{ConnectError, Problem, SHOWN_PROBLEMS};

@@ -60,6 +60,9 @@ pub struct ImportReport {
     pub correlation: Option<CorrelationReport>,
     /// Accounts re-linked because identities changed (HR and NHI imports).
     pub recorrelated: u64,
+    /// When the source's files were byte for byte those of its latest import (this event),
+    /// they were not read again: nothing can have changed.
+    pub same_files_as: Option<u64>,
 }
 
 /// The last correlation index built, with the directory it was built from: consecutive imports
@@ -145,6 +148,91 @@ pub enum Parsed {
     Roles(gatehouse_connect::RoleSnapshot),
     /// Warrant records.
     Warrants(gatehouse_connect::WarrantSnapshot),
+    /// A source whose files are byte for byte those of its latest, complete import (the
+    /// event `import`): it was not read again.
+    Unchanged {
+        /// The source (`hr`, `system:erp`, …).
+        source: String,
+        /// The files, as that import recorded them.
+        files: Vec<ImportFile>,
+        /// That import's `import.applied` event.
+        import: u64,
+    },
+}
+
+/// The name under which a source's imports are recorded.
+fn source_name(source: Source, path: &Path) -> Result<String, gatehouse_connect::ConnectError> {
+    Ok(match source {
+        Source::Hr => "hr".into(),
+        Source::Nhi => "nhi".into(),
+        Source::Roles => "roles".into(),
+        Source::Warrants => "warrants".into(),
+        Source::System => {
+            let (config, _) = gatehouse_connect::read_system_config(&path.join("system.toml"))?;
+            format!("system:{}", config.key)
+        }
+    })
+}
+
+/// Whether a source's files are byte for byte those its latest, complete import read (and
+/// nothing else a reader would consider lies beside them): then the snapshot cannot differ
+/// from the store, and reading it as tables would only confirm that. A snapshot older than that
+/// import, or an import that left rows out, goes the usual way (which refuses or re-reads).
+fn unchanged(
+    store: &Store,
+    source: Source,
+    path: &Path,
+    settings: &ImportSettings,
+    now: Timestamp,
+) -> Result<Option<Parsed>, WorkflowError> {
+    // A source that cannot even be named (no readable system.toml) is for the reader to
+    // explain.
+    let Ok(name) = source_name(source, path) else {
+        return Ok(None);
+    };
+    let Some(last) = store.read(|r| r.last_import(&name))? else {
+        return Ok(None);
+    };
+    if !last.complete || last.skipped_rows > 0 || settings.as_of.unwrap_or(now) < last.as_of {
+        return Ok(None);
+    }
+    let layout = match source {
+        Source::System => gatehouse_connect::Layout::System,
+        Source::Roles => gatehouse_connect::Layout::Roles,
+        Source::Hr | Source::Nhi | Source::Warrants => gatehouse_connect::Layout::File,
+    };
+    let present = gatehouse_connect::source_files(layout, path);
+    if present.len() != last.files.len() {
+        return Ok(None);
+    }
+    for (name, file) in &present {
+        let Some(recorded) = last.files.iter().find(|f| &f.name == name) else {
+            return Ok(None);
+        };
+        if gatehouse_connect::file_sha256(file)? != recorded.sha256 {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Parsed::Unchanged {
+        source: name,
+        files: last.files,
+        import: last.seq,
+    }))
+}
+
+/// Reads and checks a source, unless its files are those of its latest import (see
+/// [`Parsed::Unchanged`]).
+pub fn prepare(
+    store: &Store,
+    source: Source,
+    path: &Path,
+    settings: &ImportSettings,
+    now: Timestamp,
+) -> Result<Parsed, WorkflowError> {
+    match unchanged(store, source, path, settings, now)? {
+        Some(p) => Ok(p),
+        None => parse(source, path, settings),
+    }
 }
 
 /// Reads and checks a source completely, without touching the store.
@@ -203,8 +291,28 @@ fn apply_source(
         files,
         correlation,
         recorrelated,
+        same_files_as: None,
     };
     match parsed {
+        Parsed::Unchanged {
+            source,
+            files,
+            import,
+        } => Ok(ImportReport {
+            summary: ImportSummary {
+                source,
+                import_seq: None,
+                changes: Default::default(),
+                warnings: Vec::new(),
+                resumed: None,
+            },
+            skipped: Vec::new(),
+            skipped_rows: 0,
+            files,
+            correlation: None,
+            recorrelated: 0,
+            same_files_as: Some(import),
+        }),
         Parsed::Identities(snapshot, name) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
             let summary = lock.import_identities(name, snapshot.identities, &opts, actor, now)?;
@@ -270,8 +378,8 @@ pub fn import(
     now: Timestamp,
     progress: Option<Progress>,
 ) -> Result<ImportReport, WorkflowError> {
-    let parsed = parse(source, path, settings)?;
     let mut lock = store.import_lock()?;
+    let parsed = prepare(store, source, path, settings, now)?;
     lock.set_progress(progress);
     let report = apply(&mut lock, parsed, settings, actor, now)?;
     lock.release()?;
@@ -331,7 +439,7 @@ pub fn import_folder(
         let sources_for_reader = sources.clone();
         scope.spawn(move || {
             for (source, path) in sources_for_reader {
-                let parsed = parse(source, &path, settings);
+                let parsed = prepare(store, source, &path, settings, now);
                 let failed = parsed.is_err();
                 if tx.send((path, parsed)).is_err() || failed {
                     break;
@@ -354,8 +462,11 @@ pub fn import_folder(
             .iter()
             .any(|r| matches!(r.summary.source.as_str(), "hr" | "nhi") && !r.summary.unchanged());
         let relinked = if identities_changed {
+            // Systems whose files were not read again keep their accounts as they were:
+            // they are re-linked like the systems outside the folder.
             let in_folder: Vec<SystemKey> = reports
                 .iter()
+                .filter(|r| r.same_files_as.is_none())
                 .filter_map(|r| r.summary.source.strip_prefix("system:"))
                 .filter_map(|k| k.parse().ok())
                 .collect();

@@ -15,7 +15,7 @@ pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess};
 
 pub use import::{
     FolderReport, ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder,
-    parse, recorrelate, relink, snapshot_sources,
+    parse, prepare, recorrelate, relink, snapshot_sources,
 };
 
 /// What can go wrong in a workflow.

@@ -86,7 +86,12 @@ fn plural(n: u64, word: &str) -> String {
 /// Prints what an import did.
 pub fn print_report(report: &ImportReport) {
     let s = &report.summary;
-    if s.unchanged() {
+    if let Some(seq) = report.same_files_as {
+        println!(
+            "no changes: the files of `{}` are byte for byte those of its import recorded by event {seq}",
+            s.source
+        );
+    } else if s.unchanged() {
         println!(
             "no changes: the snapshot of `{}` matches the store",
             s.source

@@ -1341,3 +1341,45 @@ impl Reader<'_> {
             .collect()
     }
 }
+
+/// The latest import of a source, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastImport {
+    /// Its `import.applied` event.
+    pub seq: u64,
+    /// The snapshot time.
+    pub as_of: Timestamp,
+    /// The files it was read from.
+    pub files: Vec<ImportFile>,
+    /// Invalid rows it left out.
+    pub skipped_rows: u64,
+    /// Whether all its changes were recorded.
+    pub complete: bool,
+}
+
+impl Reader<'_> {
+    /// The latest import of `source` (`hr`, `system:erp`, …) that recorded anything, if any.
+    pub fn last_import(&mut self, source: &str) -> Result<Option<LastImport>, StoreError> {
+        let row = self.conn.query_opt(
+            "SELECT seq, remaining FROM import WHERE source = $1 ORDER BY seq DESC LIMIT 1",
+            &[Value::from(source)],
+            |r| Ok((r.i64(0)? as u64, r.i64(1)?)),
+        )?;
+        let Some((seq, remaining)) = row else {
+            return Ok(None);
+        };
+        let event = self.event(seq)?;
+        let EventData::Inventory(InventoryEvent::ImportApplied(applied)) = event.data else {
+            return Err(StoreError::Corrupt(format!(
+                "event {seq} is in the import table but is not an import"
+            )));
+        };
+        Ok(Some(LastImport {
+            seq,
+            as_of: applied.as_of,
+            files: applied.files,
+            skipped_rows: applied.skipped_rows,
+            complete: remaining == 0,
+        }))
+    }
+}
