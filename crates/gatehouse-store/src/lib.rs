@@ -57,7 +57,7 @@ pub use inventory::import::{
 pub use ledger::{CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};
 pub use txn::Reader;
-pub use verify::{VerifyError, VerifyOptions, VerifyReport};
+pub use verify::{VerifyError, VerifyOptions, VerifyReport, WitnessChecks};
 pub use writer::{Progress, Writer};
 
 use crate::lock::{Nesting, WriterQueue};
