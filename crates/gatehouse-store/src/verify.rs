@@ -660,10 +660,10 @@ fn check_cosignatures(
             .filter(|(_, c)| c.size == size)
             .map(|(w, _)| format!("`{w}`"))
             .collect();
-        let who = if holders.is_empty() {
-            "a trusted witness cosigned it".to_string()
-        } else {
-            format!("witness {} holds it", holders.join(", "))
+        let who = match holders.len() {
+            0 => "a trusted witness cosigned it".to_string(),
+            1 => format!("witness {} holds it", holders[0]),
+            _ => format!("witnesses {} hold it", holders.join(", ")),
         };
         return Err(tampered(format!(
             "{d}; {who}: the log was rolled back or rewritten after the checkpoint of size {size} was cosigned"

@@ -1765,7 +1765,7 @@ both!(
         assert_eq!(
             err,
             format!(
-                "a witness cosigned the tree of {last} events but the log holds only {}: events {} to {last} were removed; the log agrees with what was cosigned up to size {first}; witness `{}`, `{}` holds it: the log was rolled back or rewritten after the checkpoint of size {last} was cosigned",
+                "a witness cosigned the tree of {last} events but the log holds only {}: events {} to {last} were removed; the log agrees with what was cosigned up to size {first}; witnesses `{}`, `{}` hold it: the log was rolled back or rewritten after the checkpoint of size {last} was cosigned",
                 cps[1].size,
                 cps[1].size + 1,
                 witness(1).verifier().label(),

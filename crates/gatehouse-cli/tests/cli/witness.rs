@@ -543,7 +543,7 @@ fn witnessed_ledger(env: Env) {
     let err = refused(&env, &["ledger", "verify"]);
     assert!(
         err.starts_with(&format!(
-            "ledger verification FAILED: a witness cosigned the tree of {m2} events but the log holds only {m1}: events {} to {m2} were removed; the log agrees with what was cosigned up to size {m1}; witness `{}`, `{}` holds it",
+            "ledger verification FAILED: a witness cosigned the tree of {m2} events but the log holds only {m1}: events {} to {m2} were removed; the log agrees with what was cosigned up to size {m1}; witnesses `{}`, `{}` hold it",
             m1 + 1,
             label(&v1),
             label(&v2)
@@ -618,6 +618,43 @@ fn witnessed_ledger(env: Env) {
         err.starts_with(&format!(
             "ledger verification FAILED: the log's tree of {m2} events differs from the one a witness cosigned: an event after {} and at or before {m2} was changed, removed or inserted, and the log re-signed",
             cps[0].0
+        )),
+        "{err}"
+    );
+
+    // Everything re-signed with a new key that replaces the key files beside the store: the
+    // store agrees with the key file, but the witnesses hold checkpoints of the genuine key.
+    let store =
+        gatehouse_store::Store::open(&env.db, &gatehouse_store::OpenOptions::existing()).unwrap();
+    gatehouse_store::testing::execute(&store, "DELETE FROM checkpoint", &[]);
+    drop(store);
+    let forged = NoteSigner::generate_from_seed(ORIGIN, [9; 32]).unwrap();
+    env.write(
+        "gatehouse.key",
+        format!("{}\n", forged.private_key()).as_bytes(),
+    );
+    env.write("gatehouse.pub", format!("{}\n", forged.vkey()).as_bytes());
+    let (_, err) = succeeds(&env, &["ledger", "checkpoint"]);
+    assert!(
+        err.contains("is not yet witnessed: cosigned by 0 of 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("does not accept the log's signature on the checkpoint (403)"),
+        "{err}"
+    );
+    let (out, _) = succeeds(&env, &["ledger", "verify", "--offline"]);
+    assert!(
+        out.contains("read from `gatehouse.pub`, the configured public key file"),
+        "{out}"
+    );
+    let err = refused(&env, &["ledger", "verify"]);
+    assert!(
+        err.starts_with(&format!(
+            "ledger verification FAILED: witness `{}` ({}) holds a checkpoint of `{ORIGIN}` that the trusted key `{}` did not sign",
+            label(&v1),
+            w1.url,
+            forged.verifier().label()
         )),
         "{err}"
     );
