@@ -1794,7 +1794,7 @@ both!(
         let err = verify_witnessed(&store, &checks).unwrap_err();
         assert!(
         err.starts_with(&format!(
-            "the log's tree of {last} events differs from the one a witness cosigned: an event after {first} and at or before {last} was changed, removed or inserted, and the log re-signed; witness `"
+            "the log's tree of {last} events differs from the one a witness cosigned: an event after {first} and at or before {last} was changed, removed or inserted, and the log re-signed; witnesses `"
         )),
         "{err}"
     );
