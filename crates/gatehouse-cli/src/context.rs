@@ -107,14 +107,17 @@ impl Ctx {
             }
             return Ok(None);
         };
-        let Some(sealed) = gatehouse_workflow::seal(store, &signer, self.witnesses()?, self.now)?
-        else {
+        // What witnessing adds to the command: making the clients, and the exchanges.
+        let setup = std::time::Instant::now();
+        let witnesses = self.witnesses()?;
+        let setup = setup.elapsed();
+        let Some(sealed) = gatehouse_workflow::seal(store, &signer, witnesses, self.now)? else {
             return Ok(None);
         };
         if sealed.changed {
             self.publish(sealed.checkpoint.size, &sealed.checkpoint.note)?;
         }
-        report_witnessing(&sealed);
+        report_witnessing(&sealed, setup + sealed.witness_time);
         Ok(Some(sealed))
     }
 
@@ -134,7 +137,7 @@ impl Ctx {
 }
 
 /// Tells on stderr what the witnesses did with a sealed checkpoint.
-fn report_witnessing(sealed: &Sealed) {
+fn report_witnessing(sealed: &Sealed, took: std::time::Duration) {
     if sealed.witnesses.is_empty() {
         return;
     }
@@ -145,7 +148,7 @@ fn report_witnessing(sealed: &Sealed) {
         .iter()
         .any(|w| !matches!(w.outcome, WitnessOutcome::Held { .. }));
     let took = if asked {
-        format!(" ({} ms)", sealed.witness_time.as_millis())
+        format!(" ({:.1} ms)", took.as_secs_f64() * 1000.0)
     } else {
         String::new()
     };

@@ -326,12 +326,17 @@ impl Store {
     /// `ledger verify` checks every stored cosignature against the witness keys it trusts.
     /// The merge happens inside the write transaction, so that two processes adding
     /// cosignatures to one checkpoint at once keep both.
+    ///
+    /// The commit does not wait for the disk: it is on the path of every command that seals,
+    /// and a cosignature lost in a power cut is asked for again by the next seal (the witness
+    /// cosigns the checkpoint it holds once more), while the next durable commit makes it
+    /// durable.
     pub fn add_cosignatures(
         &self,
         size: u64,
         cosignatures: &[Cosignature],
     ) -> Result<CheckpointRow, StoreError> {
-        self.maintain(|conn| {
+        self.maintain_with(crate::writer::Durability::Batch, |conn| {
             let row = conn
                 .query_opt(
                     "SELECT size, root, note, signed_at FROM checkpoint WHERE size = $1",
