@@ -342,6 +342,16 @@ fn verify(ctx: &Ctx, a: VerifyArgs) -> Result<ExitCode> {
         }
     }
     print_verified(&r, &key, &key_from, &policy, &policy_from, &clients, &views);
+    if !policy.witnesses().is_empty() && clients.is_empty() {
+        println!(
+            "  note: no witness was asked for the latest checkpoint it holds ({}), so a rollback since the last cosignature is not ruled out",
+            if a.offline {
+                "--offline"
+            } else {
+                "none of the trusted witnesses is configured with a URL in `[ledger] witnesses`"
+            }
+        );
+    }
     if !clients.is_empty()
         && views
             .iter()
@@ -430,13 +440,13 @@ fn print_verified(
     if let Some(w) = r.witnessed_size
         && w < r.signed_size.min(r.events)
     {
-        let since = if w == 0 {
-            "no checkpoint is".to_owned()
+        let what = if w == 0 {
+            "no checkpoint is witnessed yet".to_owned()
         } else {
-            format!("checkpoints after size {w} are")
+            format!("checkpoints after size {w} are not yet witnessed")
         };
         println!(
-            "  note: {since} not yet witnessed (cosigned by fewer than {} trusted witnesses); `gatehouse ledger checkpoint` sends the latest to the witnesses again",
+            "  note: {what} (cosigned by fewer than {} trusted witnesses); `gatehouse ledger checkpoint` sends the latest to the witnesses again",
             policy.quorum().max(1)
         );
     }
