@@ -133,9 +133,15 @@ fn witness_setting(url: &str, key: &str, base: &Path, what: &str) -> Result<Witn
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
-    if !rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace)) {
+    let Some(rest) = rest.filter(|r| !r.is_empty() && !r.contains(char::is_whitespace)) else {
         return Err(invalid(format!(
             "{what}: `{url}` is not an http:// or https:// URL"
+        )));
+    };
+    // Witness URLs appear in messages: they must not carry a password.
+    if rest.split('/').next().unwrap_or_default().contains('@') {
+        return Err(invalid(format!(
+            "{what}: the URL carries a user name or password, which messages would show; give the witness's URL without them"
         )));
     }
     Ok(WitnessSetting {

@@ -720,6 +720,11 @@ fn witness_settings_are_checked() {
             "error[GH111]: ".to_owned(),
         ),
         (
+            "[ledger]\nwitnesses = [{ url = \"https://u:secret@w/x\", vkey = \"x\" }]\n"
+                .to_owned(),
+            "error[GH111]: `[ledger] witnesses` entry 1: the URL carries a user name or password".to_owned(),
+        ),
+        (
             "[ledger]\nwitness_quorum = 1\n".to_owned(),
             "error[GH111]: witness_quorum is 1 but 0 witness(es) are configured".to_owned(),
         ),
@@ -731,6 +736,7 @@ fn witness_settings_are_checked() {
         env.write("gatehouse.toml", toml.as_bytes());
         let err = refused(&env, &["ledger", "checkpoints"]);
         assert!(err.starts_with(&expected), "{toml}\n{err}");
+        assert!(!err.contains("secret"), "{err}");
         assert!(err.contains("\nhint: fix the setting the message names"), "{err}");
     }
     std::fs::remove_file(env.path("gatehouse.toml")).unwrap();
