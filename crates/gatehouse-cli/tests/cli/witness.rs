@@ -705,7 +705,7 @@ fn witness_settings_are_checked() {
     let env = Env::sqlite();
     setup(&env);
     succeeds(&env, &["init", "--origin", ORIGIN]);
-    let w = "witness.test/w+12345678+BXXX";
+    let w = "witness.test/w+12345678+BAAA";
     for (toml, expected) in [
         (
             "[ledger]\nwitnesses = [{ url = \"ftp://w\", vkey = \"x\" }]\n".to_owned(),
