@@ -5,9 +5,6 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-#[path = "cli/witness.rs"]
-mod witness;
-
 struct Env {
     dir: tempfile::TempDir,
     db: String,
@@ -38,6 +35,11 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// Runs with more environment variables.
+    fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(args)
             .current_dir(self.dir.path())
@@ -46,6 +48,10 @@ impl Env {
             .env("GATEHOUSE_ACTOR", "cli:test")
             .env_remove("GATEHOUSE_CONFIG")
             .env_remove("GATEHOUSE_LEDGER_KEY")
+            .env_remove("GATEHOUSE_LEDGER_WITNESSES")
+            .env_remove("GATEHOUSE_LEDGER_WITNESS_QUORUM")
+            .env_remove("GATEHOUSE_LEDGER_WITNESS_TIMEOUT")
+            .envs(vars.iter().copied())
             .output()
             .unwrap()
     }
@@ -382,6 +388,10 @@ fn unchanged_files_are_not_read_again(env: Env) {
     let out = env.ok(&["history", "account", "erp:u9"]);
     assert!(out.contains("re-linked: identity: (none) → E4"), "{out}");
 }
+
+// After `both!`, which it uses.
+#[path = "cli/witness.rs"]
+mod witness;
 
 #[test]
 fn init_creates_store_config_and_a_private_key() {

@@ -57,7 +57,7 @@ pub use inventory::import::{
 pub use ledger::{CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};
 pub use txn::Reader;
-pub use verify::{VerifyError, VerifyOptions, VerifyReport};
+pub use verify::{VerifyError, VerifyOptions, VerifyReport, WitnessChecks};
 pub use writer::{Progress, Writer};
 
 use crate::lock::{Nesting, WriterQueue};
@@ -388,11 +388,21 @@ impl Store {
         &self,
         f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.maintain_with(writer::Durability::Full, f)
+    }
+
+    /// [`Store::maintain`] with a choice of durability, for writes that may be lost in a power
+    /// cut without harm (the next commit, which is durable, makes them durable too).
+    pub(crate) fn maintain_with<T>(
+        &self,
+        durability: writer::Durability,
+        f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let _nesting = Nesting::enter(self.shared.id)?;
         let _turn = self.shared.writers.enter()?;
         let mut lease = self.shared.pool.get()?;
         let conn = lease.conn();
-        writer::begin(conn, writer::Durability::Full)?;
+        writer::begin(conn, durability)?;
         match f(conn) {
             Ok(out) => {
                 if let Err(e) = conn.batch("COMMIT") {

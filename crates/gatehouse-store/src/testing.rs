@@ -309,3 +309,62 @@ pub fn copy_postgres_database(url: &str) -> String {
     }
     format!("{base}/{copy}")
 }
+
+/// Rolls the store back to its first `size` events the way someone with access to the database
+/// (and not to the ledger's code) could: deletes the later events and checkpoints, and replaces
+/// the tree's tiles and every state table with what the first `size` events give (replayed into
+/// a scratch store and copied back), all with plain SQL outside any event. The store then
+/// verifies on its own, with the checkpoints it kept; only a checkpoint held elsewhere (by a
+/// witness, or published) shows what was removed.
+pub fn roll_back(store: &crate::Store, size: u64) {
+    let tables: Vec<&str> = crate::domain::state_tables().map(|t| t.name).collect();
+    let result = (|| -> Result<(), crate::StoreError> {
+        store.maintain(|conn| {
+            match conn.backend() {
+                // Every table in one statement, so that foreign keys between them allow it.
+                crate::Backend::Postgres => {
+                    conn.batch(&format!("TRUNCATE {}", tables.join(", ")))?
+                }
+                crate::Backend::Sqlite => {
+                    for t in tables.iter().rev() {
+                        conn.exec(&format!("DELETE FROM {t}"), &[])?;
+                    }
+                }
+            }
+            let size = Value::Int(size as i64);
+            conn.exec(
+                "DELETE FROM event WHERE seq > $1",
+                std::slice::from_ref(&size),
+            )?;
+            conn.exec("DELETE FROM checkpoint WHERE size > $1", &[size])?;
+            Ok(())
+        })?;
+        let rebuilt = store.rebuilt()?;
+        let mut copies = Vec::new();
+        for t in &tables {
+            let (columns, rows) = rebuilt.read(|r| {
+                let columns = crate::ledger::columns_of(r.conn, t)?;
+                let n = columns.len();
+                let rows = r.conn.query(
+                    &format!("SELECT {} FROM {t}", columns.join(", ")),
+                    &[],
+                    |row| (0..n).map(|i| row.value(i)).collect(),
+                )?;
+                Ok::<_, crate::StoreError>((columns, rows))
+            })?;
+            copies.push((*t, columns, rows));
+        }
+        store.maintain(|conn| {
+            for (t, columns, rows) in &copies {
+                if !rows.is_empty() {
+                    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+                    conn.insert_rows(t, &columns, rows)?;
+                }
+            }
+            Ok(())
+        })
+    })();
+    if let Err(e) = result {
+        panic!("rolling the store back to {size} events failed: {e}");
+    }
+}

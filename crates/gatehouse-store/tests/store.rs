@@ -1196,7 +1196,7 @@ fn verify(store: &Store) -> Result<gatehouse_store::VerifyReport, String> {
         })
         .map_err(|e| match e {
             VerifyError::Tampered(m) => m,
-            VerifyError::Store(e) => format!("store error: {e}"),
+            other => format!("{}: {other}", other.code()),
         })
 }
 
@@ -1400,11 +1400,13 @@ both!(truncation_is_caught, |store: Store, _at: String| {
         ),
         "{err}"
     );
-    // Or with no checkpoint at all.
+    // Or with no checkpoint at all: the state tables still hold what the removed events did.
+    // (A store whose events and state agree but that has no checkpoint is reported as not
+    // covered: see `events_after_the_last_checkpoint_are_not_a_failure`.)
     exec(&store, "DELETE FROM checkpoint", &[]);
     let err = verify(&store).unwrap_err();
     assert!(
-        err.starts_with("no checkpoint signed by `test.example/gatehouse+"),
+        err.starts_with("the state does not follow from the events: table `import`"),
         "{err}"
     );
 });
@@ -1588,3 +1590,239 @@ both!(findings_follow_their_events, |store: Store, _at: String| {
         "{err}"
     );
 });
+
+// ---- witnesses: stored cosignatures, and the log against what witnesses hold ---------------
+
+use gatehouse_ledger::{Checkpoint, Cosignature, WitnessPolicy, WitnessSigner, split_note};
+use gatehouse_store::WitnessChecks;
+
+fn witness(n: u8) -> WitnessSigner {
+    WitnessSigner::generate_from_seed(&format!("witness.test/w{n}"), [n + 100; 32]).unwrap()
+}
+
+/// Witness `n`'s cosignature of the stored checkpoint of `size`.
+fn cosign(store: &Store, n: u8, size: u64) -> Cosignature {
+    let note = store.read(|r| r.checkpoint(size)).unwrap().unwrap().note;
+    let (body, _) = split_note(&note).unwrap();
+    witness(n)
+        .cosign(body, 1_790_000_000 + u64::from(n))
+        .unwrap()
+}
+
+/// What witness `n` holds: the stored checkpoint of `size`, as it cosigned it.
+fn held(store: &Store, n: u8, size: u64) -> (String, Checkpoint) {
+    let row = store.read(|r| r.checkpoint(size)).unwrap().unwrap();
+    (
+        witness(n).verifier().label(),
+        Checkpoint::new("test.example/gatehouse", row.size, row.root),
+    )
+}
+
+fn verify_witnessed(
+    store: &Store,
+    checks: &WitnessChecks,
+) -> Result<gatehouse_store::VerifyReport, String> {
+    let key = signer(1).verifier();
+    store
+        .read(|r| {
+            r.verify_ledger_with(
+                &VerifyOptions {
+                    key: &key,
+                    published: vec![],
+                    state: true,
+                },
+                checks,
+            )
+        })
+        .map_err(|e| match e {
+            VerifyError::Tampered(m) => m,
+            other => format!("{}: {other}", other.code()),
+        })
+}
+
+fn both_witnesses() -> WitnessPolicy {
+    WitnessPolicy::all(vec![witness(1).verifier(), witness(2).verifier()])
+}
+
+both!(
+    cosignatures_are_added_and_nothing_else,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let size = store.event_count().unwrap();
+        let before = store.read(|r| r.checkpoint(size)).unwrap().unwrap();
+        let row = store
+            .add_cosignatures(size, &[cosign(&store, 1, size)])
+            .unwrap();
+        assert!(row.note.starts_with(&before.note), "{}", row.note);
+        assert_eq!(row.note.lines().count(), before.note.lines().count() + 1);
+        assert_eq!(
+            (row.size, row.root, row.signed_at),
+            (before.size, before.root, before.signed_at)
+        );
+        // A second witness's line is added after it; a witness that has a line keeps its first.
+        let later = witness(1)
+            .cosign(split_note(&before.note).unwrap().0, 1_800_000_000)
+            .unwrap();
+        let row2 = store
+            .add_cosignatures(size, &[later, cosign(&store, 2, size)])
+            .unwrap();
+        assert!(row2.note.starts_with(&row.note));
+        assert_eq!(row2.note.lines().count(), before.note.lines().count() + 2);
+        assert_eq!(store.read(|r| r.checkpoint(size)).unwrap().unwrap(), row2);
+        let report = both_witnesses()
+            .check(&row2.note, &signer(1).verifier())
+            .unwrap();
+        assert_eq!(report.cosigned[0].timestamp, 1_790_000_001);
+        // Nothing new: nothing written.
+        assert_eq!(
+            store
+                .add_cosignatures(size, &[cosign(&store, 2, size)])
+                .unwrap(),
+            row2
+        );
+        let err = store.add_cosignatures(size + 1, &[]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotCheckpointed);
+        assert_eq!(
+            err.to_string(),
+            format!("there is no signed checkpoint of size {}", size + 1)
+        );
+
+        // verify checks every trusted cosignature and reports the latest.
+        let checks = WitnessChecks {
+            policy: both_witnesses(),
+            held: vec![held(&store, 1, size), held(&store, 2, size)],
+        };
+        let r = verify_witnessed(&store, &checks).unwrap();
+        assert_eq!(r.cosignatures, 2);
+        assert_eq!(r.witnessed_size, Some(size));
+        assert_eq!(r.latest_cosigned.len(), 2);
+        assert_eq!(r.witnesses_held.len(), 2);
+        assert_eq!(r.witness_quorum, 2);
+    }
+);
+
+both!(
+    a_forged_cosignature_is_tampering,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let cps = store.read(|r| r.checkpoints()).unwrap();
+        let (small, large) = (cps[0].size, cps[2].size);
+        store
+            .add_cosignatures(small, &[cosign(&store, 1, small)])
+            .unwrap();
+        let checks = WitnessChecks {
+            policy: both_witnesses(),
+            held: vec![],
+        };
+        let r = verify_witnessed(&store, &checks).unwrap();
+        assert_eq!(r.cosignatures, 1);
+        assert_eq!(r.witnessed_size, Some(0), "one of two is not the quorum");
+        // The line copied onto another checkpoint does not verify there.
+        let line = store.read(|r| r.checkpoint(small)).unwrap().unwrap().note;
+        let line = line.lines().last().unwrap().to_owned();
+        let note = store.read(|r| r.checkpoint(large)).unwrap().unwrap().note;
+        exec(
+            &store,
+            "UPDATE checkpoint SET note = $1 WHERE size = $2",
+            &[
+                Value::Text(format!("{note}{line}\n")),
+                Value::Int(large as i64),
+            ],
+        );
+        let err = verify_witnessed(&store, &checks).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "the checkpoint of size {large}: cosignature by witness `{}` does not verify: the checkpoint was modified, or the line was forged or copied from another checkpoint",
+                witness(1).verifier().label()
+            )
+        );
+        // Without witness keys, the line is not looked at.
+        verify(&store).unwrap();
+    }
+);
+
+both!(
+    a_rollback_is_caught_by_what_a_witness_holds,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let cps = store.read(|r| r.checkpoints()).unwrap();
+        let (first, last) = (cps[0].size, cps[2].size);
+        for size in [first, last] {
+            store
+                .add_cosignatures(size, &[cosign(&store, 1, size), cosign(&store, 2, size)])
+                .unwrap();
+        }
+        let checks = WitnessChecks {
+            policy: both_witnesses(),
+            held: vec![held(&store, 1, last), held(&store, 2, last)],
+        };
+        verify_witnessed(&store, &checks).unwrap();
+
+        // The last import is removed with its checkpoint; tiles and state go back with it. The
+        // store is consistent on its own.
+        testing::roll_back(&store, cps[1].size);
+        assert_eq!(store.event_count().unwrap(), cps[1].size);
+        let r = verify(&store).unwrap();
+        assert_eq!(r.checkpoints, 2);
+        let err = verify_witnessed(&store, &checks).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "a witness cosigned the tree of {last} events but the log holds only {}: events {} to {last} were removed; the log agrees with what was cosigned up to size {first}; witnesses `{}`, `{}` hold it: the log was rolled back or rewritten after the checkpoint of size {last} was cosigned",
+                cps[1].size,
+                cps[1].size + 1,
+                witness(1).verifier().label(),
+                witness(2).verifier().label(),
+            )
+        );
+
+        // The log grows again with another history, past the witnessed size, re-signed with the
+        // genuine key: still caught, at the cosigned size.
+        import_system(
+            &store,
+            erp(vec![
+                grant("cy", "role/Admin", None),
+                grant("ada", "role/Admin", None),
+            ]),
+            &opts("2026-03-02"),
+        )
+        .unwrap();
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        assert!(
+            store.event_count().unwrap() >= last,
+            "{}",
+            store.event_count().unwrap()
+        );
+        verify(&store).unwrap();
+        let err = verify_witnessed(&store, &checks).unwrap_err();
+        assert!(
+        err.starts_with(&format!(
+            "the log's tree of {last} events differs from the one a witness cosigned: an event after {first} and at or before {last} was changed, removed or inserted, and the log re-signed; witnesses `"
+        )),
+        "{err}"
+    );
+    }
+);
+
+both!(
+    events_after_the_last_checkpoint_are_not_a_failure,
+    |store: Store, _at: String| {
+        // A fresh store whose first command stopped before it signed: not covered, not tampered.
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let err = verify(&store).unwrap_err();
+        assert!(err.starts_with("GH403: no signed checkpoint covers the log: its 2 events agree with the tree and the state tables, but no signature vouches for them"), "{err}");
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        let r = verify(&store).unwrap();
+        assert_eq!(r.signed_size, r.events);
+        // Later events without a checkpoint yet are reported, not refused.
+        import_system(
+            &store,
+            erp(vec![grant("ada", "role/Admin", None)]),
+            &opts("2026-02-01"),
+        )
+        .unwrap();
+        let r = verify(&store).unwrap();
+        assert!(r.signed_size < r.events);
+    }
+);

@@ -4,14 +4,20 @@
 //! The import pipeline reads a source with its connector, correlates accounts against the
 //! identities in the store, and records the snapshot's delta under the import lock. The analysis
 //! workflow loads the inventory, runs the rules and records what changed in the findings.
+//! Sealing signs a checkpoint and has the configured witnesses cosign it.
 //! Time is a parameter: nothing here reads the clock.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod analysis;
 mod import;
+mod seal;
 
 pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess};
+
+pub use seal::{
+    Sealed, WitnessOutcome, WitnessReport, WitnessView, Witnesses, ask_witnesses, seal,
+};
 
 pub use import::{
     FolderReport, ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder,
@@ -39,6 +45,18 @@ pub enum WorkflowError {
         /// Why it failed.
         cause: Box<WorkflowError>,
     },
+    /// Witnesses refused the checkpoint: they hold a checkpoint of this log that it no longer
+    /// extends.
+    #[error(
+        "witnesses refuse the checkpoint of size {size}: they cosigned a history this log no longer extends, so the log was rolled back or rewritten since\n{}",
+        reasons.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    WitnessConflict {
+        /// The size of the checkpoint refused.
+        size: u64,
+        /// Each refusing witness's answer.
+        reasons: Vec<String>,
+    },
 }
 
 fn folder_outcome(imported: &[String], failed: &str, not_attempted: &[String]) -> String {
@@ -63,6 +81,7 @@ impl WorkflowError {
             WorkflowError::Connect(e) => e.code(),
             WorkflowError::Store(e) => e.code(),
             WorkflowError::Folder { cause, .. } => cause.code(),
+            WorkflowError::WitnessConflict { .. } => gatehouse_model::ErrorCode::WitnessConflict,
         }
     }
 }
