@@ -7,6 +7,7 @@
 //! at the snapshot's `as_of`, which must not go back in time for a source.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -419,7 +420,8 @@ impl Reader<'_> {
         {
             warnings.push(format!("system owner `{owner}` is not a known identity"));
         }
-        let current = self.load_system(&key)?;
+        let fp = Fingerprints::new();
+        let current = self.load_for_plan(&key, &fp)?;
         let mut delta = Delta::new(as_of);
         if current.config.as_ref() != Some(&snapshot.config) {
             delta.push(InventoryEvent::SystemConfigured(stamped(
@@ -464,18 +466,18 @@ impl Reader<'_> {
         let fates: Vec<Fate> = accounts
             .iter()
             .map(|a| match current.accounts.get(&a.native_id) {
-                None => Fate::Added,
-                Some((_, old)) if old.differs_beyond_activity(a) => Fate::Changed,
-                Some((_, old)) => {
+                None => Ok(Fate::Added),
+                Some(old) if old.fingerprint != fp.account(a)? => Ok(Fate::Changed),
+                Some(old) => {
                     if let Some(login) = a.last_login
-                        && old.last_login.is_none_or(|l| l < login)
+                        && old.last_login.is_none_or(|l| l < micros(login))
                     {
                         logins.push((a.native_id.clone(), login));
                     }
-                    Fate::Same
+                    Ok(Fate::Same)
                 }
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let removed_a: Vec<String> = {
             let present: HashSet<&str> = accounts.iter().map(|a| a.native_id.as_str()).collect();
             let mut v: Vec<String> = current
@@ -512,21 +514,21 @@ impl Reader<'_> {
                 let ids = current
                     .accounts
                     .get(&g.account)
-                    .map(|(a, _)| *a)
+                    .map(|a| a.id)
                     .zip(current.entitlements.get(&g.entitlement).map(|(e, _)| *e));
                 match ids.and_then(|k| current.grants.get(&k).map(|old| (k, old))) {
-                    None => Fate::Added,
+                    None => Ok(Fate::Added),
                     Some((k, old)) => {
                         seen_g.insert(k);
-                        if old.same_as(g) {
+                        Ok(if *old == fp.grant(g)? {
                             Fate::Same
                         } else {
                             Fate::Changed
-                        }
+                        })
                     }
                 }
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let (added, changed) = split(grants, &fates);
         let mut removed_g: Vec<(i64, i64)> = current
             .grants
@@ -549,11 +551,8 @@ impl Reader<'_> {
             current.accounts.len(),
             options.allow_mass_removal,
         )?;
-        let account_native: HashMap<i64, &String> = current
-            .accounts
-            .iter()
-            .map(|(n, (id, _))| (*id, n))
-            .collect();
+        let account_native: HashMap<i64, &String> =
+            current.accounts.iter().map(|(n, a)| (a.id, n)).collect();
         let entitlement_native: HashMap<i64, &String> = current
             .entitlements
             .iter()
@@ -728,7 +727,7 @@ impl Reader<'_> {
             if skip.contains(&key) {
                 continue;
             }
-            let state = self.load_system_parts(&key, false)?;
+            let state = self.load_system_accounts(&key)?;
             let Some(config) = state.config else { continue };
             let mut natives: Vec<&String> = state.accounts.keys().collect();
             natives.sort();
@@ -779,17 +778,8 @@ impl Reader<'_> {
         Ok(rows.into_iter().collect())
     }
 
-    fn load_system(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
-        self.load_system_parts(key, true)
-    }
-
-    /// A system's current state; without `grants`, only its configuration and accounts
-    /// (what re-linking needs).
-    fn load_system_parts(
-        &mut self,
-        key: &SystemKey,
-        grants_too: bool,
-    ) -> Result<SystemState, StoreError> {
+    /// A system's configuration and current accounts, whole (what re-linking needs).
+    fn load_system_accounts(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
         let db = &mut *self.conn;
         let row = db.query_opt(
             "SELECT system_id, config FROM system WHERE key = $1",
@@ -801,44 +791,74 @@ impl Reader<'_> {
         };
         let config: SystemConfig = serde_json::from_str(&config)?;
         let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
-        db.query_each(
-                &format!(
-                    "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, v.linked_by, \
-                      v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
-                     FROM account_version v CROSS JOIN account a \
-                     LEFT JOIN account_login l ON l.account_id = a.account_id \
-                     WHERE v.system_id = $1 AND v.valid_to = {OPEN} AND a.account_id = v.account_id"
-                ),
-                &[Value::Int(sid)],
-                |r| {
-                    let account = Account {
-                        system: key.clone(),
-                        native_id: r.str(1)?,
-                        username: r.str(3)?,
-                        identity: r.opt_str(4)?.map(|k| k.parse()).transpose()?,
-                        linked_by: r.opt_str(5)?,
-                        kind: r.str(6)?.parse()?,
-                        enabled: r.i64(7)? != 0,
-                        mfa: r.opt_i64(8)?.map(|m| m != 0),
-                        last_login: r.opt_i64(2)?.map(from_micros).transpose()?,
-                        employee_id: r.opt_str(9)?,
-                        email: r.opt_str(10)?,
-                        attributes: match r.opt_str(11)? {
-                            Some(a) => serde_json::from_str(&a)?,
-                            None => Default::default(),
-                        },
-                    };
-                    accounts.insert(account.native_id.clone(), (r.i64(0)?, account));
-                    Ok(())
+        db.query_each(ACCOUNTS_NOW, &[Value::Int(sid)], |r| {
+            let account = Account {
+                system: key.clone(),
+                native_id: r.str(1)?,
+                username: r.str(3)?,
+                identity: r.opt_parse(4)?,
+                linked_by: r.opt_str(5)?,
+                kind: r.parse(6)?,
+                enabled: r.i64(7)? != 0,
+                mfa: r.opt_i64(8)?.map(|m| m != 0),
+                last_login: r.opt_i64(2)?.map(from_micros).transpose()?,
+                employee_id: r.opt_str(9)?,
+                email: r.opt_str(10)?,
+                attributes: match r.opt_str(11)? {
+                    Some(a) => serde_json::from_str(&a)?,
+                    None => Default::default(),
                 },
-            )?;
-        if !grants_too {
-            return Ok(SystemState {
-                config: Some(config),
-                accounts,
-                ..SystemState::default()
-            });
-        }
+            };
+            accounts.insert(account.native_id.clone(), (r.i64(0)?, account));
+            Ok(())
+        })?;
+        Ok(SystemState {
+            config: Some(config),
+            accounts,
+        })
+    }
+
+    /// A system's current state as planning compares it: the configuration and entitlements
+    /// whole (they are few), accounts and grants as keyed fingerprints of their stored columns
+    /// (there may be millions; a fingerprint is compared with the snapshot's without building
+    /// a record).
+    fn load_for_plan(
+        &mut self,
+        key: &SystemKey,
+        fp: &Fingerprints,
+    ) -> Result<PlanState, StoreError> {
+        let db = &mut *self.conn;
+        let row = db.query_opt(
+            "SELECT system_id, config FROM system WHERE key = $1",
+            &[Value::from(key.as_str())],
+            |r| Ok((r.i64(0)?, r.str(1)?)),
+        )?;
+        let Some((sid, config)) = row else {
+            return Ok(PlanState::default());
+        };
+        let config: SystemConfig = serde_json::from_str(&config)?;
+        let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
+        db.query_each(ACCOUNTS_NOW, &[Value::Int(sid)], |r| {
+            let mut h = fp.hasher();
+            r.with_str(3, |v| v.hash(&mut h))?;
+            r.with_str(4, |v| v.hash(&mut h))?;
+            r.with_str(5, |v| v.hash(&mut h))?;
+            r.with_str(6, |v| v.hash(&mut h))?;
+            (r.i64(7)? != 0).hash(&mut h);
+            r.opt_i64(8)?.map(|m| m != 0).hash(&mut h);
+            r.with_str(9, |v| v.hash(&mut h))?;
+            r.with_str(10, |v| v.hash(&mut h))?;
+            r.with_str(11, |v| v.hash(&mut h))?;
+            accounts.insert(
+                r.str(1)?,
+                CurrentAccount {
+                    id: r.i64(0)?,
+                    fingerprint: h.finish(),
+                    last_login: r.opt_i64(2)?,
+                },
+            );
+            Ok(())
+        })?;
         let entitlements = db
             .query(
                 &format!(
@@ -854,26 +874,24 @@ impl Reader<'_> {
             .collect::<Result<HashMap<_, _>, StoreError>>()?;
         let mut grants = HashMap::with_capacity_and_hasher(accounts.len() * 4, Default::default());
         db.query_each(
-                &format!(
-                    "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, g.attributes, \
-                     g.granted_at FROM grant_version g WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
-                ),
-                &[Value::Int(sid)],
-                |r| {
-                    grants.insert(
-                        (r.i64(0)?, r.i64(1)?),
-                        GrantState {
-                            source: r.str(2)?,
-                            warrant: r.opt_str(3)?,
-                            expires_at: r.opt_i64(4)?,
-                            attributes: r.opt_str(5)?,
-                            granted_at: r.opt_i64(6)?,
-                        },
-                    );
-                    Ok(())
-                },
-            )?;
-        Ok(SystemState {
+            &format!(
+                "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, \
+                 g.attributes, g.granted_at FROM grant_version g \
+                 WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
+            ),
+            &[Value::Int(sid)],
+            |r| {
+                let mut h = fp.hasher();
+                r.with_str(2, |v| v.hash(&mut h))?;
+                r.with_str(3, |v| v.hash(&mut h))?;
+                r.opt_i64(4)?.hash(&mut h);
+                r.with_str(5, |v| v.hash(&mut h))?;
+                r.opt_i64(6)?.hash(&mut h);
+                grants.insert((r.i64(0)?, r.i64(1)?), h.finish());
+                Ok(())
+            },
+        )?;
+        Ok(PlanState {
             config: Some(config),
             accounts,
             entitlements,
@@ -882,35 +900,81 @@ impl Reader<'_> {
     }
 }
 
-/// A grant's mutable part, as stored.
-#[derive(Debug, PartialEq, Eq)]
-struct GrantState {
-    source: String,
-    warrant: Option<String>,
-    expires_at: Option<i64>,
-    attributes: Option<String>,
-    granted_at: Option<i64>,
+/// A system's current accounts with their version's columns and last login.
+const ACCOUNTS_NOW: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, \
+     v.linked_by, v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
+     FROM account_version v CROSS JOIN account a \
+     LEFT JOIN account_login l ON l.account_id = a.account_id \
+     WHERE v.system_id = $1 AND v.valid_to = 9223372036854775807 AND a.account_id = v.account_id";
+
+/// Fingerprints of stored rows and of snapshot records, made with one random key per plan:
+/// equal columns give equal fingerprints, and nobody who writes a source can predict the key
+/// to make a changed record collide with the stored one (a 64-bit keyed hash; two different
+/// records agree with a probability of 2^-64).
+struct Fingerprints(std::collections::hash_map::RandomState);
+
+impl Fingerprints {
+    fn new() -> Fingerprints {
+        Fingerprints(std::collections::hash_map::RandomState::new())
+    }
+
+    fn hasher(&self) -> std::collections::hash_map::DefaultHasher {
+        std::hash::BuildHasher::build_hasher(&self.0)
+    }
+
+    /// An account's stored columns but its last login, as the projection writes them.
+    fn account(&self, a: &Account) -> Result<u64, StoreError> {
+        let mut h = self.hasher();
+        Some(a.username.as_str()).hash(&mut h);
+        a.identity.as_ref().map(|k| k.as_str()).hash(&mut h);
+        a.linked_by.as_deref().hash(&mut h);
+        Some(a.kind.as_str()).hash(&mut h);
+        a.enabled.hash(&mut h);
+        a.mfa.hash(&mut h);
+        a.employee_id.as_deref().hash(&mut h);
+        a.email.as_deref().hash(&mut h);
+        let attributes = match super::attributes(&a.attributes)? {
+            crate::conn::Value::Text(t) => Some(t),
+            _ => None,
+        };
+        attributes.as_deref().hash(&mut h);
+        Ok(h.finish())
+    }
+
+    /// A grant's stored columns, as the projection writes them.
+    fn grant(&self, g: &Grant) -> Result<u64, StoreError> {
+        let mut h = self.hasher();
+        Some(g.source.as_str()).hash(&mut h);
+        g.warrant
+            .as_ref()
+            .map(|w| w.to_string())
+            .as_deref()
+            .hash(&mut h);
+        g.expires_at.map(micros).hash(&mut h);
+        let attributes = match super::attributes(&g.attributes)? {
+            crate::conn::Value::Text(t) => Some(t),
+            _ => None,
+        };
+        attributes.as_deref().hash(&mut h);
+        g.granted_at.map(micros).hash(&mut h);
+        Ok(h.finish())
+    }
 }
 
-impl GrantState {
-    /// Whether a snapshot grant has this state, without building one.
-    fn same_as(&self, g: &Grant) -> bool {
-        self.source == g.source.as_str()
-            && self.expires_at == g.expires_at.map(micros)
-            && self.granted_at == g.granted_at.map(micros)
-            && match (&self.warrant, &g.warrant) {
-                (None, None) => true,
-                (Some(a), Some(b)) => *a == b.to_string(),
-                _ => false,
-            }
-            && match &self.attributes {
-                None => g.attributes.is_empty(),
-                Some(a) => {
-                    !g.attributes.is_empty()
-                        && serde_json::to_string(&g.attributes).ok().as_deref() == Some(a.as_str())
-                }
-            }
-    }
+/// A current account as planning compares it.
+struct CurrentAccount {
+    id: i64,
+    fingerprint: u64,
+    last_login: Option<i64>,
+}
+
+/// A system's current state as planning compares it (see `Reader::load_for_plan`).
+#[derive(Default)]
+struct PlanState {
+    config: Option<SystemConfig>,
+    accounts: HashMap<String, CurrentAccount>,
+    entitlements: HashMap<String, (i64, Entitlement)>,
+    grants: HashMap<(i64, i64), u64>,
 }
 
 /// What a snapshot record is, compared with the store.
@@ -938,8 +1002,6 @@ fn split<T>(records: Vec<T>, fates: &[Fate]) -> (Vec<T>, Vec<T>) {
 struct SystemState {
     config: Option<SystemConfig>,
     accounts: HashMap<String, (i64, Account)>,
-    entitlements: HashMap<String, (i64, Entitlement)>,
-    grants: HashMap<(i64, i64), GrantState>,
 }
 
 /// The right to change the inventory: one import (or re-correlation) at a time per store,
