@@ -150,7 +150,32 @@ fn full_flow(env: Env) {
         "--format",
         "csv",
     ]);
-    let lines: Vec<&str> = out.lines().collect();
+    // The export says what it answers, then lists the rows.
+    let about: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        about[0], "# question: who held `erp:role/AP_Approver`",
+        "{out}"
+    );
+    assert_eq!(about[1], "# as of: 2026-03-01 (end of day)", "{out}");
+    assert!(about.iter().any(|l| l.starts_with("# store: ")), "{out}");
+    assert!(
+        about.contains(&"# data: from 2026-02-01 to 2026-03-01"),
+        "{out}"
+    );
+    assert!(about.contains(&"# rows: 2"), "{out}");
+    assert!(
+        about
+            .iter()
+            .any(|l| l.starts_with("# ledger: ") && l.contains(" events, root ")),
+        "{out}"
+    );
+    assert!(
+        about
+            .iter()
+            .any(|l| l.starts_with("# checkpoint: size ") && l.ends_with("(covers the answer)")),
+        "{out}"
+    );
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(
         lines[0],
         "account,username,identity,name,status,enabled,source,warrant,since,expires"
@@ -162,7 +187,24 @@ fn full_flow(env: Env) {
     );
     let out = env.ok(&["who-has", "erp:role/AP_Approver", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(v["about"]["question"], "who held `erp:role/AP_Approver`");
+    assert_eq!(v["about"]["count"], 2);
+    assert!(
+        v["about"]["ledger"]["checkpoint"]["note"].is_string(),
+        "{v}"
+    );
+    // Before the system's first snapshot nothing is known: the question is refused.
+    let err = env.fails(&["who-has", "erp:role/AP_Approver", "--at", "1970-01-01"]);
+    assert!(
+        err.starts_with("error[GH304]: the store has data for `system:erp` from 2026-02-01 to "),
+        "{err}"
+    );
+    let err = env.fails(&["access", "E2", "--at", "2025-12-31"]);
+    assert!(
+        err.starts_with("error[GH304]: the store has data for the HR feed from 2026-01-01 to "),
+        "{err}"
+    );
 
     let out = env.ok(&["access", "bob@example.com", "--at", "2026-02-20"]);
     assert!(out.contains("Bob Stone (E2, bob@example.com)"), "{out}");
@@ -172,7 +214,8 @@ fn full_flow(env: Env) {
     );
     let out = env.ok(&["access", "E2", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["grants"][0]["entitlement"], "role/AP_Approver");
+    assert_eq!(v["access"]["grants"][0]["entitlement"], "role/AP_Approver");
+    assert_eq!(v["about"]["question"], "what `E2` held");
 
     let out = env.ok(&["history", "grant", "erp:bob/role/Vendor_Maint"]);
     assert!(
@@ -185,7 +228,8 @@ fn full_flow(env: Env) {
     );
     let out = env.ok(&["history", "account", "erp:u9", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v[0]["kind"], "account.added");
+    assert_eq!(v["rows"][0]["kind"], "account.added");
+    assert_eq!(v["about"]["question"], "the history of account `erp:u9`");
 
     let out = env.ok(&["account", "list", "--uncorrelated"]);
     assert!(out.contains("u9") && !out.contains("u1 "), "{out}");
@@ -592,6 +636,7 @@ fn demo_builds_a_verifiable_organisation() {
     let all = env.ok(&["who-has", "ad:group/All_Staff", "--all", "--format", "csv"]);
     let accounts: Vec<&str> = all
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .skip(1)
         .map(|l| l.split(',').next().unwrap())
         .collect();
@@ -632,6 +677,7 @@ fn demo_builds_a_verifiable_organisation() {
     ]);
     let next: Vec<&str> = next
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .skip(1)
         .map(|l| l.split(',').next().unwrap())
         .collect();

@@ -54,7 +54,7 @@ pub use inventory::import::{
     ImportLock, ImportOptions, ImportPlan, ImportSummary, IncompleteImport, LastImport,
     SystemImport, UNIT_CHANGES,
 };
-pub use ledger::{CheckpointRow, EventFilter, EventRow, StateDifference};
+pub use ledger::{AnswerPoint, CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};
 pub use txn::Reader;
 pub use verify::{VerifyError, VerifyOptions, VerifyReport, WitnessChecks};

@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use gatehouse_model::{Timestamp, parse_point_in_time};
-use gatehouse_store::inventory::query::{HolderPage, ObjectKind};
+use gatehouse_model::{ErrorCode, IdentityKind, Timestamp, parse_point_in_time};
+use gatehouse_store::inventory::query::{HolderPage, ObjectKind, Period};
+use gatehouse_store::{IncompleteImport, Reader, StoreError};
 
+use crate::answer::{About, print_answer};
 use crate::context::Ctx;
 use crate::output::{Format, opt, opt_when, print_listing, show, table, when};
 
@@ -102,20 +104,55 @@ pub enum SystemCommand {
     List,
 }
 
-/// Says on stderr which imports stopped before all their changes were recorded (their process
-/// died): an answer about a time after such an import's snapshot may miss some of its changes.
-fn warn_incomplete(incomplete: &[gatehouse_store::IncompleteImport], at: Timestamp) {
-    for i in incomplete.iter().filter(|i| i.as_of <= at) {
-        eprintln!(
-            "warning: the import of `{}` as of {} (event {}) stopped after {} of its {} changes; \
-             what it says after {} may be incomplete until the same snapshot is imported again",
-            i.source,
-            when(i.as_of),
-            i.seq,
-            i.recorded,
-            i.total,
-            when(i.as_of)
-        );
+/// What an answer about `at` must say about interrupted imports: one that stopped before all
+/// its changes were recorded (its process died) leaves the history of its source partial after
+/// its snapshot time.
+fn incomplete_notes(incomplete: &[IncompleteImport], at: Timestamp) -> Vec<String> {
+    incomplete
+        .iter()
+        .filter(|i| i.as_of <= at)
+        .map(|i| {
+            format!(
+                "the import of `{}` as of {} (event {}) stopped after {} of its {} changes; \
+                 what the store says of `{}` after {} may be incomplete until the same snapshot \
+                 is imported again",
+                i.source,
+                when(i.as_of),
+                i.seq,
+                i.recorded,
+                i.total,
+                i.source,
+                when(i.as_of)
+            )
+        })
+        .collect()
+}
+
+/// The period a source has data for, checked against the time asked about: a question about
+/// a time before its first snapshot is refused, for nothing is known of it then.
+fn period_for(
+    r: &mut Reader<'_>,
+    source: &str,
+    what: &str,
+    at: Timestamp,
+) -> Result<Period, StoreError> {
+    let period = r.source_period(source)?;
+    match period {
+        Some(p) if at >= p.first => Ok(p),
+        Some(p) => Err(StoreError::refused(
+            ErrorCode::OutsideHistory,
+            format!(
+                "the store has data for {what} from {} to {}; {} is before it, so nothing is \
+                 known of that time",
+                when(p.first),
+                when(p.last),
+                when(at)
+            ),
+        )),
+        None => Err(StoreError::refused(
+            ErrorCode::OutsideHistory,
+            format!("the store has no data for {what} yet"),
+        )),
     }
 }
 
@@ -137,27 +174,43 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
         after: args.after,
         limit,
     };
-    let (e, answer, incomplete) = store.read(|r| {
+    let (e, answer, period, notes, point) = store.read(|r| {
         let e = r.resolve_entitlement(&args.entitlement)?;
+        let source = format!("system:{}", e.system);
+        let period = period_for(r, &source, &format!("`{source}`"), at)?;
         let answer = r.who_has(&e, at, &page)?;
-        Ok::<_, gatehouse_store::StoreError>((e, answer, r.incomplete_imports()?))
+        let notes = incomplete_notes(&r.incomplete_imports()?, at);
+        Ok::<_, StoreError>((e, answer, period, notes, r.answer_point()?))
     })?;
-    warn_incomplete(&incomplete, at);
     let holders = &answer.holders;
     if ctx.format == Format::Table {
         println!(
-            "{}:{} ({}{}) as of {}: {} holder{}",
+            "{}:{} ({}{}) as of {}: {} holder{} (data for `system:{}` from {} to {})",
             e.system,
             e.native_id,
             e.name,
             if e.privileged { ", privileged" } else { "" },
             when(at),
             answer.total,
-            if answer.total == 1 { "" } else { "s" }
+            if answer.total == 1 { "" } else { "s" },
+            e.system,
+            when(period.first),
+            when(period.last)
         );
     }
-    print_listing(
+    let about = About {
+        question: format!("who held `{}:{}`", e.system, e.native_id),
+        at: Some(at),
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: Some(period),
+        count: holders.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
+    print_answer(
         ctx.format,
+        &about,
         &[
             "account", "username", "identity", "name", "status", "enabled", "source", "warrant",
             "since", "expires",
@@ -196,18 +249,58 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
 pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
     let store = ctx.open_for_questions()?;
-    let (access, incomplete) = store.read(|r| {
+    let (access, period, notes, point) = store.read(|r| {
         let identity = r.resolve_identity(&args.identity, at)?;
-        Ok::<_, gatehouse_store::StoreError>((r.access(identity, at)?, r.incomplete_imports()?))
+        let (source, what) = if identity.kind == IdentityKind::Person {
+            ("hr", "the HR feed")
+        } else {
+            ("nhi", "the non-human identity inventory")
+        };
+        let period = period_for(r, source, what, at)?;
+        let mut notes = incomplete_notes(&r.incomplete_imports()?, at);
+        // Systems first imported after the time asked about say nothing of it.
+        for s in r.systems()? {
+            let name = format!("system:{}", s.key);
+            if let Some(p) = r.source_period(&name)?
+                && p.first > at
+            {
+                notes.push(format!(
+                    "`{name}` has data only from {}: its accounts before then are not known",
+                    when(p.first)
+                ));
+            }
+        }
+        Ok::<_, StoreError>((r.access(identity, at)?, period, notes, r.answer_point()?))
     })?;
-    warn_incomplete(&incomplete, at);
+    let about = About {
+        question: format!("what `{}` held", access.identity.key),
+        at: Some(at),
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: Some(period),
+        count: access.grants.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
     match ctx.format {
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&access)?);
+            #[derive(serde::Serialize)]
+            struct Answer<'a> {
+                about: &'a About,
+                access: &'a gatehouse_store::inventory::query::Access,
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Answer {
+                    about: &about,
+                    access: &access
+                })?
+            );
         }
         Format::Csv | Format::Md | Format::Html => {
-            print_listing(
+            print_answer(
                 ctx.format,
+                &about,
                 &[
                     "identity",
                     "system",
@@ -258,6 +351,9 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                 i.status.map(|s| format!(", {s}")).unwrap_or_default(),
                 when(at)
             );
+            for w in &about.warnings {
+                eprintln!("warning: {w}");
+            }
             if access.accounts.is_empty() {
                 println!("no accounts");
                 return Ok(ExitCode::SUCCESS);
@@ -346,15 +442,36 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
         HistoryKind::Identity => ObjectKind::Identity,
     };
     let store = ctx.open_for_questions()?;
-    let (entries, incomplete) = store.read(|r| {
-        Ok::<_, gatehouse_store::StoreError>((
+    let (entries, period, notes, point) = store.read(|r| {
+        Ok::<_, StoreError>((
             r.history(kind, &args.reference)?,
-            r.incomplete_imports()?,
+            r.recorded_period()?,
+            incomplete_notes(&r.incomplete_imports()?, Timestamp::MAX),
+            r.answer_point()?,
         ))
     })?;
-    warn_incomplete(&incomplete, Timestamp::MAX);
-    print_listing(
+    let about = About {
+        question: format!(
+            "the history of {} `{}`",
+            match args.kind {
+                HistoryKind::Grant => "grant",
+                HistoryKind::Account => "account",
+                HistoryKind::Entitlement => "entitlement",
+                HistoryKind::Identity => "identity",
+            },
+            args.reference
+        ),
+        at: None,
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: period,
+        count: entries.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
+    print_answer(
         ctx.format,
+        &about,
         &["event", "as of", "what", "why", "recorded", "by"],
         &entries,
         |e| {

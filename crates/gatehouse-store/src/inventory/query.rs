@@ -1019,6 +1019,16 @@ pub struct Period {
     pub last: Timestamp,
 }
 
+fn period(row: Option<(Option<i64>, Option<i64>)>) -> Result<Option<Period>, StoreError> {
+    match row {
+        Some((Some(first), Some(last))) => Ok(Some(Period {
+            first: from_micros(first)?,
+            last: from_micros(last)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 /// A current entitlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntitlementRow {
@@ -1059,13 +1069,18 @@ impl Reader<'_> {
             .query_opt("SELECT min(as_of), max(as_of) FROM import", &[], |r| {
                 Ok((r.opt_i64(0)?, r.opt_i64(1)?))
             })?;
-        match row {
-            Some((Some(first), Some(last))) => Ok(Some(Period {
-                first: from_micros(first)?,
-                last: from_micros(last)?,
-            })),
-            _ => Ok(None),
-        }
+        period(row)
+    }
+
+    /// The period one source (`hr`, `system:erp`, …) has data for: from its first snapshot
+    /// to its latest.
+    pub fn source_period(&mut self, source: &str) -> Result<Option<Period>, StoreError> {
+        let row = self.conn.query_opt(
+            "SELECT min(as_of), max(as_of) FROM import WHERE source = $1",
+            &[Value::from(source)],
+            |r| Ok((r.opt_i64(0)?, r.opt_i64(1)?)),
+        )?;
+        period(row)
     }
 
     /// Current entitlements, optionally of one system, with their number of holders.
