@@ -431,6 +431,29 @@ fn unchanged_files_are_not_read_again(env: Env) {
     );
     let out = env.ok(&["history", "account", "erp:u9"]);
     assert!(out.contains("re-linked: identity: (none) → E4"), "{out}");
+    // Every read of a feed is on record, the unchanged ones too.
+    let out = env.ok(&["import", "log", "--source", "hr", "--format", "csv"]);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| (r[2], r[7])).collect::<Vec<_>>(),
+        vec![
+            ("2026-01-01", "4"),
+            ("2026-02-01", "0"),
+            ("2026-03-01", "1")
+        ],
+        "{out}"
+    );
+    assert!(out.contains("# question: when `hr` was read"), "{out}");
+    let err = env.fails(&["import", "log", "--source", "crm"]);
+    assert!(
+        err.starts_with("error[GH301]: no import of `crm` is recorded"),
+        "{err}"
+    );
 }
 
 // After `both!`, which it uses.

@@ -51,8 +51,8 @@ use gatehouse_model::Timestamp;
 pub use conn::Backend;
 pub use error::StoreError;
 pub use inventory::import::{
-    ImportLock, ImportOptions, ImportPlan, ImportSummary, IncompleteImport, LastImport,
-    SystemImport, UNIT_CHANGES,
+    ImportLock, ImportLogEntry, ImportOptions, ImportPlan, ImportSummary, IncompleteImport,
+    LastImport, SystemImport, UNIT_CHANGES,
 };
 pub use ledger::{AnswerPoint, CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};

@@ -285,13 +285,19 @@ both!(
         let s = import_people(&store, people(), &opts("2026-01-01")).unwrap();
         assert_eq!(s.changes.get("identity.added"), Some(&3));
         assert!(s.import_seq.is_some());
-        // Same content again: nothing happens, and it says so.
+        // Same content again: nothing changes, and it says so; the read itself is recorded.
         let again = import_people(&store, people(), &opts("2026-02-01")).unwrap();
         assert!(again.unchanged());
+        assert_eq!(again.import_seq, Some(3));
         assert_eq!(
             store.event_count().unwrap(),
-            2,
-            "one import event and one batch of three identities"
+            3,
+            "one import event and one batch of three identities, then the unchanged read"
+        );
+        let read = store.read(|r| r.last_import("hr")).unwrap().unwrap();
+        assert_eq!(
+            (read.seq, read.as_of, read.complete),
+            (3, t("2026-02-01"), true)
         );
         // A mover and a leaver.
         let mut p = people();

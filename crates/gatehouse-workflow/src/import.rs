@@ -14,7 +14,7 @@ use gatehouse_connect::{
 use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, SystemKey, Timestamp};
 use gatehouse_store::inventory::Directory;
 use gatehouse_store::{
-    ImportLock, ImportOptions, ImportSummary, Progress, Store, StoreError, SystemImport,
+    ImportLock, ImportOptions, ImportPlan, ImportSummary, Progress, Store, StoreError, SystemImport,
 };
 
 use crate::WorkflowError;
@@ -298,21 +298,20 @@ fn apply_source(
             source,
             files,
             import,
-        } => Ok(ImportReport {
-            summary: ImportSummary {
-                source,
-                import_seq: None,
-                changes: Default::default(),
-                warnings: Vec::new(),
-                resumed: None,
-            },
-            skipped: Vec::new(),
-            skipped_rows: 0,
-            files,
-            correlation: None,
-            recorrelated: 0,
-            same_files_as: Some(import),
-        }),
+        } => {
+            // Recorded as read, with the same files: proof that the feed ran.
+            let opts = options(settings, now, files.clone(), &Outcome::default());
+            let summary = lock.apply(ImportPlan::unchanged(&source, &opts), actor, now)?;
+            Ok(ImportReport {
+                summary,
+                skipped: Vec::new(),
+                skipped_rows: 0,
+                files,
+                correlation: None,
+                recorrelated: 0,
+                same_files_as: Some(import),
+            })
+        }
         Parsed::Identities(snapshot, name) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
             let summary = lock.import_identities(name, snapshot.identities, &opts, actor, now)?;

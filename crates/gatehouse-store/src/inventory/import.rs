@@ -54,7 +54,8 @@ pub struct ImportOptions {
 pub struct ImportSummary {
     /// The source.
     pub source: String,
-    /// The `import.applied` event, when anything was recorded.
+    /// The `import.applied` event: every import records that its source was read, with the
+    /// digests of its files, even when nothing changed.
     pub import_seq: Option<u64>,
     /// Changes by event kind; empty when the snapshot matched the store.
     pub changes: BTreeMap<String, u64>,
@@ -109,10 +110,16 @@ impl ImportPlan {
         &self.applied.changes
     }
 
-    /// Whether the import records nothing: the snapshot matches the store and completes no
-    /// interrupted import.
+    /// Whether the snapshot matches the store: the import records only that the source was
+    /// read (its `import.applied`, with its files and no changes).
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.applied.resumes.is_none()
+    }
+
+    /// A plan that records a source as read and unchanged, without having compared it: its
+    /// files are byte for byte those of its latest, complete import.
+    pub fn unchanged(source: &str, options: &ImportOptions) -> ImportPlan {
+        Delta::new(options.as_of).plan(source, options, Vec::new(), None)
     }
 
     /// References to things the store does not know.
@@ -1129,15 +1136,6 @@ impl<'s> ImportLock<'s> {
             warnings,
             rows,
         } = plan;
-        if events.is_empty() && applied.resumes.is_none() {
-            return Ok(ImportSummary {
-                source,
-                import_seq: None,
-                changes: BTreeMap::new(),
-                warnings,
-                resumed: None,
-            });
-        }
         let total: u64 = applied.changes.values().sum();
         let changes = applied.changes.clone();
         let resumed = applied.resumes;
@@ -1443,5 +1441,70 @@ impl Reader<'_> {
             skipped_rows: applied.skipped_rows,
             complete: remaining == 0,
         }))
+    }
+}
+
+/// One import as the log records it: when a source was read, by whom, which files, and what it
+/// changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportLogEntry {
+    /// Its `import.applied` event.
+    pub seq: u64,
+    /// The source.
+    pub source: String,
+    /// The snapshot time.
+    pub as_of: Timestamp,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+    /// The files read, with their digests and rows.
+    pub files: Vec<ImportFile>,
+    /// Changes it recorded (0: the source was read and matched the store).
+    pub changes: u64,
+    /// Whether all its changes were recorded.
+    pub complete: bool,
+}
+
+impl Reader<'_> {
+    /// Every import, oldest first, optionally of one source and with a snapshot time in
+    /// `[from, to)`.
+    pub fn import_log(
+        &mut self,
+        source: Option<&str>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<ImportLogEntry>, StoreError> {
+        let rows = self.conn.query(
+            "SELECT i.seq, i.remaining, e.body FROM import i JOIN event e ON e.seq = i.seq \
+             WHERE ($1 = '' OR i.source = $1) AND i.as_of >= $2 AND i.as_of < $3 ORDER BY i.seq",
+            &[
+                Value::from(source.unwrap_or("")),
+                Value::Int(from.map_or(i64::MIN, micros)),
+                Value::Int(to.map_or(i64::MAX, micros)),
+            ],
+            |r| Ok((r.i64(0)? as u64, r.i64(1)?, r.blob(2)?)),
+        )?;
+        rows.into_iter()
+            .map(|(seq, remaining, body)| {
+                let event = gatehouse_model::Event::decode(&body)
+                    .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
+                let EventData::Inventory(InventoryEvent::ImportApplied(a)) = event.data else {
+                    return Err(StoreError::Corrupt(format!(
+                        "event {seq} is in the import table but is not an import"
+                    )));
+                };
+                Ok(ImportLogEntry {
+                    seq,
+                    source: a.source,
+                    as_of: a.as_of,
+                    recorded_at: event.at,
+                    actor: event.actor,
+                    files: a.files,
+                    changes: a.changes.values().sum(),
+                    complete: remaining == 0,
+                })
+            })
+            .collect()
     }
 }
