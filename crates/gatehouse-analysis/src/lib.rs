@@ -9,6 +9,7 @@
 
 mod access;
 mod creep;
+mod freshness;
 mod nhi;
 mod people;
 pub mod policy;
@@ -203,6 +204,11 @@ pub const RULES: &[RuleInfo] = &[
         Severity::Medium,
         "Time-bound access is still present after its end date",
     ),
+    rule(
+        "stale_source",
+        Severity::Medium,
+        "A source has not been imported for longer than the policy allows",
+    ),
 ];
 
 /// Whether a finding is an insight for role design rather than a problem (see
@@ -242,6 +248,7 @@ pub fn analyze(inv: &Inventory, policy: &Policy, sod: &Ruleset, now: Timestamp) 
     separation::run(&mut cx, sod);
     warrants::run(&mut cx);
     creep::run(&mut cx);
+    freshness::run(&mut cx);
     let mut findings = std::mem::take(&mut cx.findings);
     findings.sort_by(|a, b| a.id.cmp(&b.id));
     findings.dedup_by(|a, b| a.id == b.id);
