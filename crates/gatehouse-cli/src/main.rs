@@ -59,12 +59,20 @@ enum Command {
     Access(inventory::AccessArgs),
     /// When a grant, account, entitlement or identity appeared, changed and went away, and why.
     History(inventory::HistoryArgs),
+    /// Access gained and lost between two dates, with the warrant of each gain.
+    Changes(inventory::ChangesArgs),
     /// Accounts.
     #[command(subcommand)]
     Account(inventory::AccountCommand),
     /// Systems.
     #[command(subcommand)]
     System(inventory::SystemCommand),
+    /// Entitlements.
+    #[command(subcommand)]
+    Entitlement(inventory::EntitlementCommand),
+    /// Identities: people and non-human identities.
+    #[command(subcommand)]
+    Identity(inventory::IdentityCommand),
     /// Re-link accounts to identities with each system's correlation rules.
     Correlate,
     /// Generate a realistic demo organisation with a year of history and import it.
@@ -104,8 +112,11 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::WhoHas(args) => inventory::who_has(&ctx, args),
         Command::Access(args) => inventory::access(&ctx, args),
         Command::History(args) => inventory::history(&ctx, args),
+        Command::Changes(args) => inventory::changes(&ctx, args),
         Command::Account(cmd) => inventory::account(&ctx, cmd),
         Command::System(cmd) => inventory::system(&ctx, cmd),
+        Command::Entitlement(cmd) => inventory::entitlement(&ctx, cmd),
+        Command::Identity(cmd) => inventory::identity(&ctx, cmd),
         Command::Correlate => inventory::correlate(&ctx),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Ledger(cmd) => ledger::run(&ctx, cmd),

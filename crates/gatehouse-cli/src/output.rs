@@ -135,3 +135,12 @@ fn cells<'a>(tag: &str, items: impl Iterator<Item = &'a str>) -> String {
         .map(|c| format!("<{tag}>{}</{tag}>", html_escape(c)))
         .collect()
 }
+
+/// `1 grant`, `2 grants`, `3 identities`.
+pub fn plural(n: u64, word: &str) -> String {
+    match (n, word.strip_suffix('y')) {
+        (1, _) => format!("1 {word}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {word}s"),
+    }
+}

@@ -382,6 +382,8 @@ macro_rules! both {
 both!(full_flow);
 both!(bad_input);
 both!(unchanged_files_are_not_read_again);
+both!(skipped_rows_remove_nothing);
+both!(changes_and_discovery);
 
 // A snapshot folder imported again: sources whose files did not change are recognised by
 // their digests and not read again; when the HR feed changed meanwhile, the accounts of such
@@ -454,6 +456,148 @@ fn unchanged_files_are_not_read_again(env: Env) {
         err.starts_with("error[GH301]: no import of `crm` is recorded"),
         "{err}"
     );
+}
+
+// Rows left out with --skip-invalid are not removals: the grant on a broken row stays, and the
+// fixed file records nothing that did not happen.
+fn skipped_rows_remove_nothing(env: Env) {
+    setup(&env);
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    env.ok(&["import", "system", "erp", "--as-of", "2026-01-01"]);
+    // bob's grant row gets a bad date; batch's admin grant really went.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant,granted_at\nu1,role/AP_Approver,request,request:REQ-1,\nu2,role/Vendor_Maint,direct,,2026-13-45\n",
+    );
+    let err = env.fails(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    assert!(err.contains("grants.csv:3: field `granted_at`"), "{err}");
+    let out = env.ok(&[
+        "import",
+        "system",
+        "erp",
+        "--as-of",
+        "2026-02-01",
+        "--skip-invalid",
+    ]);
+    assert!(out.contains("skipped 1 invalid row"), "{out}");
+    assert!(
+        out.contains("not recorded as removed, because rows of their file were left out"),
+        "{out}"
+    );
+    assert!(
+        out.contains("grant erp:u2 → erp:role/Vendor_Maint"),
+        "{out}"
+    );
+    assert!(out.contains("grant erp:u9 → erp:role/Admin"), "{out}");
+    assert!(!out.contains("grant removed"), "{out}");
+    let out = env.ok(&["who-has", "erp:role/Vendor_Maint", "--at", "2026-02-15"]);
+    assert!(out.contains("bob"), "{out}");
+    // Fixed: only batch's grant is recorded as removed, at the time it was seen gone.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu2,role/Vendor_Maint,direct,\n",
+    );
+    let out = env.ok(&["import", "system", "erp", "--as-of", "2026-03-01"]);
+    assert!(out.contains("1 grant removed"), "{out}");
+    assert!(!out.contains("added"), "{out}");
+    let out = env.ok(&["history", "grant", "erp:u2/role/Vendor_Maint"]);
+    assert!(!out.contains("removed"), "{out}");
+}
+
+// `changes` lists gains and losses with their warrants, tells first sightings from gains and
+// refuses periods it knows nothing of; the discovery commands list what can be asked about,
+// and a mistyped name gets a suggestion.
+fn changes_and_discovery(env: Env) {
+    setup(&env);
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    env.ok(&["import", "system", "erp", "--as-of", "2026-01-01"]);
+    // February: bob's grant gets a new warrant (a change, not a gain), cy gains Admin with a
+    // request, batch loses it.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu2,role/Vendor_Maint,request,request:REQ-7\nu3,role/Admin,request,request:REQ-9\n",
+    );
+    env.ok(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    let out = env.ok(&[
+        "changes",
+        "--from",
+        "2026-01-15",
+        "--to",
+        "2026-02-28",
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.contains("# question: which access was gained and lost from 2026-01-15 to 2026-02-28"),
+        "{out}"
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r[1], r[3], r[5], r[7], r[11]))
+            .collect::<Vec<_>>(),
+        vec![
+            ("gained", "u3", "E3", "role/Admin", "request:REQ-9"),
+            ("lost", "u9", "", "role/Admin", ""),
+        ],
+        "{out}"
+    );
+    // The first snapshot's grants were first seen, not gained.
+    let out = env.ok(&["changes", "--from", "2026-01-01", "--to", "2026-01-31"]);
+    assert!(out.contains("0 gained, 0 lost"), "{out}");
+    let o = env.run(&["changes", "--from", "2026-01-01", "--to", "2026-01-31"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`system:erp` was first imported as of 2026-01-01: its 3 grants were first recorded then, not gained"),
+        "{err}"
+    );
+    let out = env.ok(&[
+        "changes",
+        "--from",
+        "2026-01-02",
+        "--identity",
+        "cy@example.com",
+        "--privileged",
+    ]);
+    assert!(out.contains("1 gained, 0 lost"), "{out}");
+    let err = env.fails(&["changes", "--from", "2025-01-01", "--to", "2025-12-01"]);
+    assert!(err.starts_with("error[GH304]:"), "{err}");
+    let err = env.fails(&["changes", "--from", "2026-03-01", "--to", "2026-02-01"]);
+    assert!(err.contains("is after --to"), "{err}");
+
+    // Discovery.
+    let out = env.ok(&["entitlement", "list", "--system", "erp", "--privileged"]);
+    assert!(
+        out.contains("role/Admin") && !out.contains("role/AP_Approver"),
+        "{out}"
+    );
+    let out = env.ok(&["identity", "list", "--department", "it"]);
+    assert!(out.contains("E4") && !out.contains("E1"), "{out}");
+    let out = env.ok(&["system", "show", "erp"]);
+    assert!(out.contains("E1 (Ada Lovelace)"), "{out}");
+    assert!(out.contains("from 2026-01-01 to 2026-02-01"), "{out}");
+    let err = env.fails(&["who-has", "erp:role/AP_Aprover"]);
+    assert!(
+        err.contains("did you mean `erp:role/AP_Approver`?"),
+        "{err}"
+    );
+    let err = env.fails(&["system", "show", "ERP"]);
+    assert!(err.contains("did you mean `erp`?"), "{err}");
+    let err = env.fails(&["access", "ada@exmaple.com"]);
+    assert!(err.contains("did you mean `ada@example.com`?"), "{err}");
+    let err = env.fails(&["findings", "list", "--identity", "nobody@example.com"]);
+    assert!(err.starts_with("error[GH301]:"), "{err}");
+    let err = env.fails(&["account", "list", "--system", "crm"]);
+    assert!(err.contains("there is no system `crm`"), "{err}");
+    let out = env.ok(&["findings", "list", "--identity", "cy@example.com"]);
+    assert!(!out.contains("error"), "{out}");
 }
 
 // After `both!`, which it uses.

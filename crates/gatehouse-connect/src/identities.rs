@@ -4,7 +4,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 use gatehouse_model::{
-    Attributes, EmploymentStatus, Identity, IdentityKey, IdentityKind, ImportFile, NonHuman, Person,
+    Attributes, EmploymentStatus, Identity, IdentityKey, IdentityKind, ImportFile, NonHuman,
+    Person, SnapshotPart,
 };
 
 use crate::collect::{Outcome, ReadOptions, Rows, conclude};
@@ -327,7 +328,10 @@ pub fn read_hr(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, Co
             break;
         }
     }
-    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    let outcome = conclude(
+        options,
+        vec![(SnapshotPart::Identities, rows.problems, rows.invalid)],
+    )?;
     Ok(IdentitySnapshot {
         identities: rows.valid.into_iter().map(|(_, i)| i).collect(),
         files: vec![rows.file],
@@ -339,7 +343,10 @@ pub fn read_hr(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, Co
 pub fn read_nhi(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, ConnectError> {
     let mut rows = Rows::read(path, &file_name(path), &NHI_SCHEMA, parse_nhi)?;
     check_unique_keys(&mut rows, "id");
-    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    let outcome = conclude(
+        options,
+        vec![(SnapshotPart::Identities, rows.problems, rows.invalid)],
+    )?;
     Ok(IdentitySnapshot {
         identities: rows.valid.into_iter().map(|(_, i)| i).collect(),
         files: vec![rows.file],

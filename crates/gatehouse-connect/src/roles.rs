@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use gatehouse_model::{
-    Condition, EntitlementRef, IdentityKey, ImportFile, Role, RoleKey, WarrantKind, WarrantRecord,
+    Condition, EntitlementRef, IdentityKey, ImportFile, Role, RoleKey, SnapshotPart, WarrantKind,
+    WarrantRecord,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -192,7 +193,10 @@ pub fn read_roles(path: &Path, options: ReadOptions) -> Result<RoleSnapshot, Con
                 ))
             }
         });
-        outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+        outcome = conclude(
+            options,
+            vec![(SnapshotPart::RoleMembers, rows.problems, rows.invalid)],
+        )?;
         for (_, (role, identity)) in rows.valid {
             if let Some(r) = roles.get_mut(&role) {
                 r.members.push(identity);
@@ -341,7 +345,10 @@ pub fn read_warrants(path: &Path, options: ReadOptions) -> Result<WarrantSnapsho
             Ok(())
         }
     });
-    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    let outcome = conclude(
+        options,
+        vec![(SnapshotPart::Warrants, rows.problems, rows.invalid)],
+    )?;
     Ok(WarrantSnapshot {
         records: rows.valid.into_iter().map(|(_, r)| r).collect(),
         files: vec![rows.file],

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use gatehouse_model::{
     Account, AccountKind, Attributes, CorrelationRule, Criticality, Entitlement, Grant,
-    GrantSource, IdentityKey, ImportFile, RiskLevel, SystemConfig, SystemKey, Warrant,
+    GrantSource, IdentityKey, ImportFile, RiskLevel, SnapshotPart, SystemConfig, SystemKey,
+    Warrant,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -444,14 +445,17 @@ pub fn read_system(dir: &Path, options: ReadOptions) -> Result<SystemSnapshot, C
         options,
         vec![
             (
+                SnapshotPart::Accounts,
                 std::mem::take(&mut accounts.problems),
                 std::mem::take(&mut accounts.invalid),
             ),
             (
+                SnapshotPart::Entitlements,
                 std::mem::take(&mut entitlements.problems),
                 std::mem::take(&mut entitlements.invalid),
             ),
             (
+                SnapshotPart::Grants,
                 std::mem::take(&mut grants.problems),
                 std::mem::take(&mut grants.invalid),
             ),

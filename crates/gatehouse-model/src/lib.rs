@@ -22,7 +22,7 @@ pub use error::ModelError;
 pub use event::{
     AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, EntitlementRemoved, Event, EventData,
     FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, InventoryEvent,
-    RoleRemoved, Stamped, WarrantRecordRemoved,
+    RoleRemoved, SnapshotPart, Stamped, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{

@@ -39,6 +39,7 @@ fn opts(as_of: &str) -> ImportOptions {
         as_of: t(as_of),
         files: vec![],
         skipped_rows: 0,
+        partial: vec![],
         allow_mass_removal: false,
     }
 }
@@ -484,6 +485,65 @@ both!(
         o.allow_mass_removal = true;
         let s = import_system(&store, small, &o).unwrap();
         assert_eq!(s.changes.get("grant.removed"), Some(&190));
+    }
+);
+
+both!(
+    a_partial_part_records_no_removal,
+    |store: Store, _at: String| {
+        let full = erp(vec![
+            grant("ada", "role/AP_Approver", None),
+            grant("bob", "role/Admin", None),
+            grant("cy", "role/Vendor_Maint", None),
+        ]);
+        import_system(&store, full.clone(), &opts("2026-01-01")).unwrap();
+        // The grants file lost bob's row to --skip-invalid, and cy's grant really went.
+        let mut lacking = full.clone();
+        lacking.grants.retain(|g| g.account == "ada");
+        let mut o = opts("2026-02-01");
+        o.skipped_rows = 1;
+        o.partial = vec![SnapshotPart::Grants];
+        let s = import_system(&store, lacking.clone(), &o).unwrap();
+        assert!(s.changes.is_empty(), "no removal recorded: {:?}", s.changes);
+        assert_eq!(
+            s.unconfirmed,
+            vec![
+                "grant erp:bob → erp:role/Admin".to_owned(),
+                "grant erp:cy → erp:role/Vendor_Maint".to_owned()
+            ]
+        );
+        assert_eq!(holders(&store, "erp:role/Admin", "2026-02-15"), vec!["bob"]);
+        let applied = store
+            .read(|r| r.last_import("system:erp"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(applied.skipped_rows, 1);
+        // The accounts part was complete: an account it lacks is removed all the same.
+        let mut o = opts("2026-02-02");
+        o.partial = vec![SnapshotPart::Grants];
+        let mut gone = full.clone();
+        gone.accounts.retain(|a| a.native_id != "svc");
+        let s = import_system(&store, gone, &o).unwrap();
+        assert_eq!(s.changes.get("account.removed"), Some(&1));
+        // The fixed file, complete again: only the removal that really happened.
+        let mut fixed = full.clone();
+        fixed.accounts.retain(|a| a.native_id != "svc");
+        fixed.grants.retain(|g| g.account != "cy");
+        let s = import_system(&store, fixed, &opts("2026-03-01")).unwrap();
+        assert_eq!(
+            s.changes,
+            [("grant.removed".to_owned(), 1)].into_iter().collect()
+        );
+        assert!(s.unconfirmed.is_empty());
+        assert_eq!(holders(&store, "erp:role/Admin", "2026-03-15"), vec!["bob"]);
+        // People: a partial HR file removes nobody.
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let mut o = opts("2026-02-01");
+        o.partial = vec![SnapshotPart::Identities];
+        let s = import_people(&store, people()[..1].to_vec(), &o).unwrap();
+        assert!(s.changes.is_empty(), "{:?}", s.changes);
+        assert_eq!(s.unconfirmed.len(), people().len() - 1);
+        rebuilt_matches(&store);
     }
 );
 

@@ -134,6 +134,7 @@ fn options(
         as_of: settings.as_of.unwrap_or(now),
         files,
         skipped_rows: outcome.skipped_rows,
+        partial: outcome.partial.clone(),
         allow_mass_removal: settings.allow_mass_removal,
     }
 }

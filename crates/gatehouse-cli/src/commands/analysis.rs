@@ -199,7 +199,7 @@ pub struct ListArgs {
     /// Only findings on this system.
     #[arg(long)]
     pub system: Option<String>,
-    /// Only findings about this identity (key).
+    /// Only findings about this identity: e-mail address, employee id or non-human identity id.
     #[arg(long)]
     pub identity: Option<String>,
     /// Only in this status: open, accepted, resolved, or `all`.
@@ -257,12 +257,22 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
     };
     let insights = args.insights || args.rule.is_some();
     let store = ctx.open()?;
+    let now = ctx.now;
     let mut rows = store.read(|r| {
+        // The filters name things as every other command does, and say when they do not exist.
+        let system = match args.system {
+            Some(s) => Some(r.resolve_system(&s)?.to_string()),
+            None => None,
+        };
+        let identity = match args.identity {
+            Some(i) => Some(r.resolve_identity(&i, now)?.key.to_string()),
+            None => None,
+        };
         r.findings(&FindingFilter {
             rule: args.rule,
             min_severity: args.severity,
-            system: args.system,
-            identity: args.identity,
+            system,
+            identity,
             status,
         })
     })?;

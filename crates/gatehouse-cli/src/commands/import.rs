@@ -10,6 +10,7 @@ use gatehouse_store::Store;
 use gatehouse_workflow::{FolderReport, ImportReport, ImportSettings, Source};
 
 use crate::context::Ctx;
+use crate::output::plural;
 use crate::progress::EventBar;
 
 /// Options shared by every import.
@@ -86,14 +87,6 @@ pub enum ImportCommand {
         #[command(flatten)]
         flags: ImportFlags,
     },
-}
-
-fn plural(n: u64, word: &str) -> String {
-    match (n, word.strip_suffix('y')) {
-        (1, _) => format!("1 {word}"),
-        (_, Some(stem)) => format!("{n} {stem}ies"),
-        _ => format!("{n} {word}s"),
-    }
 }
 
 /// Prints what an import did.
@@ -212,6 +205,19 @@ pub fn print_report(report: &ImportReport) {
                 "    … and {} more",
                 report.skipped.len() - gatehouse_connect::SHOWN_PROBLEMS
             );
+        }
+    }
+    if !s.unconfirmed.is_empty() {
+        println!(
+            "  not recorded as removed, because rows of their file were left out (the next \
+             complete import settles them): {}",
+            plural(s.unconfirmed.len() as u64, "object")
+        );
+        for u in s.unconfirmed.iter().take(20) {
+            println!("    {u}");
+        }
+        if s.unconfirmed.len() > 20 {
+            println!("    … and {} more", s.unconfirmed.len() - 20);
         }
     }
 }

@@ -4,13 +4,16 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use gatehouse_model::{ErrorCode, IdentityKind, Timestamp, parse_point_in_time};
+use gatehouse_model::{
+    EmploymentStatus, ErrorCode, IdentityKind, Timestamp, parse_point_in_time, parse_timestamp,
+};
+use gatehouse_store::inventory::changes::{ChangeFilter, ChangeKind};
 use gatehouse_store::inventory::query::{HolderPage, ObjectKind, Period};
 use gatehouse_store::{IncompleteImport, Reader, StoreError};
 
 use crate::answer::{About, print_answer};
 use crate::context::Ctx;
-use crate::output::{Format, opt, opt_when, print_listing, show, table, when};
+use crate::output::{Format, opt, opt_when, plural, print_listing, show, table, when};
 
 /// `--at` of point-in-time questions.
 #[derive(Args)]
@@ -60,6 +63,29 @@ pub struct AccessArgs {
     pub at: AtFlag,
 }
 
+/// Arguments of `gatehouse changes`.
+#[derive(Args)]
+pub struct ChangesArgs {
+    /// From this date (its start, UTC) or RFC 3339 time, included.
+    #[arg(long, value_name = "DATE|TIME")]
+    pub from: String,
+    /// Up to this date (its end, UTC) or RFC 3339 time, included; default now.
+    #[arg(long, value_name = "DATE|TIME")]
+    pub to: Option<String>,
+    /// Only this system's access.
+    #[arg(long, value_name = "SYSTEM")]
+    pub system: Option<String>,
+    /// Only this identity's access: e-mail address, employee id or non-human identity id.
+    #[arg(long, value_name = "IDENTITY")]
+    pub identity: Option<String>,
+    /// Only this entitlement: `system:id` or `system:name`.
+    #[arg(long, value_name = "ENTITLEMENT")]
+    pub entitlement: Option<String>,
+    /// Only privileged entitlements.
+    #[arg(long)]
+    pub privileged: bool,
+}
+
 /// What kind of object `history` is about.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum HistoryKind {
@@ -102,6 +128,43 @@ pub enum AccountCommand {
 pub enum SystemCommand {
     /// List systems with their classification, size and last import.
     List,
+    /// One system: its description, owner, scope, size and the period its data covers.
+    Show {
+        /// The system's key, e.g. `erp`.
+        system: String,
+    },
+}
+
+/// `gatehouse entitlement …`.
+#[derive(Subcommand)]
+pub enum EntitlementCommand {
+    /// List current entitlements with their number of holders.
+    List {
+        /// Only this system's.
+        #[arg(long)]
+        system: Option<String>,
+        /// Only privileged entitlements.
+        #[arg(long)]
+        privileged: bool,
+    },
+}
+
+/// `gatehouse identity …`.
+#[derive(Subcommand)]
+pub enum IdentityCommand {
+    /// List current identities: people of the HR feed and non-human identities.
+    List {
+        /// Only this kind: person, service_account, api_key, token, certificate, or
+        /// `non-human` for every kind but person.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Only people in this employment status (active, leave, terminated, …).
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Only people of this department (any case).
+        #[arg(long, value_name = "DEPARTMENT")]
+        department: Option<String>,
+    },
 }
 
 /// What an answer about `at` must say about interrupted imports: one that stopped before all
@@ -528,6 +591,191 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `gatehouse changes`.
+pub fn changes(ctx: &Ctx, args: ChangesArgs) -> Result<ExitCode> {
+    let from = parse_timestamp(&args.from)?;
+    let to = match &args.to {
+        Some(v) => parse_point_in_time(v)?,
+        None => ctx.now,
+    };
+    if from > to {
+        anyhow::bail!(
+            "--from {} is after --to {}: the period would be empty",
+            when(from),
+            when(to)
+        );
+    }
+    let store = ctx.open_for_questions()?;
+    let (answer, period, notes, point, scope) = store.read(|r| {
+        let mut filter = ChangeFilter {
+            privileged: args.privileged,
+            ..ChangeFilter::default()
+        };
+        let mut scope = Vec::new();
+        if let Some(system) = &args.system {
+            let key = r.resolve_system(system)?;
+            scope.push(format!("on `{key}`"));
+            filter.system = Some(key);
+        }
+        if let Some(e) = &args.entitlement {
+            let e = r.resolve_entitlement(e)?;
+            if filter.system.as_ref().is_some_and(|s| *s != e.system) {
+                return Err(StoreError::refused(
+                    ErrorCode::InvalidReference,
+                    format!(
+                        "entitlement `{}:{}` is not on system `{}`",
+                        e.system,
+                        e.native_id,
+                        args.system.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            scope.push(format!("of `{}:{}`", e.system, e.native_id));
+            filter.entitlement = Some(e);
+        }
+        if let Some(i) = &args.identity {
+            let i = r.resolve_identity(i, to)?;
+            scope.push(format!("by `{}`", i.key));
+            filter.identity = Some(i.key);
+        }
+        if args.privileged {
+            scope.push("privileged only".into());
+        }
+        let (source, what) = match &filter.system {
+            Some(k) => (format!("system:{k}"), format!("`system:{k}`")),
+            None => (String::new(), "any source".to_owned()),
+        };
+        let period = if source.is_empty() {
+            r.recorded_period()?
+        } else {
+            r.source_period(&source)?
+        };
+        let Some(period) = period else {
+            return Err(StoreError::refused(
+                ErrorCode::OutsideHistory,
+                format!("the store has no data for {what} yet"),
+            ));
+        };
+        if to < period.first || from > period.last {
+            return Err(StoreError::refused(
+                ErrorCode::OutsideHistory,
+                format!(
+                    "the store has data for {what} from {} to {}; the period from {} to {} lies \
+                     outside it, so nothing is known of it",
+                    when(period.first),
+                    when(period.last),
+                    when(from),
+                    when(to)
+                ),
+            ));
+        }
+        let answer = r.changes(from, to, &filter)?;
+        let mut notes = Vec::new();
+        if from < period.first {
+            notes.push(format!(
+                "the data begins at {}: changes before then are not known",
+                when(period.first)
+            ));
+        }
+        if to > period.last {
+            notes.push(format!(
+                "the latest snapshot is of {}: changes after it are not known yet",
+                when(period.last)
+            ));
+        }
+        // The count is of the whole system's grants: say it only when nothing narrows them.
+        let narrowed =
+            filter.identity.is_some() || filter.entitlement.is_some() || filter.privileged;
+        for f in &answer.first_snapshots {
+            let grants = if narrowed {
+                "grants".to_owned()
+            } else {
+                plural(f.grants, "grant")
+            };
+            notes.push(format!(
+                "`system:{}` was first imported as of {}: its {grants} were first recorded \
+                 then, not gained, and are not listed",
+                f.system,
+                when(f.as_of),
+            ));
+        }
+        notes.extend(incomplete_notes(&r.incomplete_imports()?, to));
+        Ok::<_, StoreError>((answer, period, notes, r.answer_point()?, scope))
+    })?;
+    let rows = &answer.changes;
+    let gained = rows
+        .iter()
+        .filter(|c| c.change == ChangeKind::Gained)
+        .count();
+    let scope = if scope.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", scope.join(", "))
+    };
+    if ctx.format == Format::Table {
+        println!(
+            "access gained and lost from {} to {}{scope}: {} gained, {} lost",
+            when(from),
+            when(to),
+            gained,
+            rows.len() - gained
+        );
+    }
+    let about = About {
+        question: format!(
+            "which access was gained and lost from {} to {}{scope}",
+            when(from),
+            when(to)
+        ),
+        at: None,
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: Some(period),
+        count: rows.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
+    print_answer(
+        ctx.format,
+        &about,
+        &[
+            "at",
+            "change",
+            "system",
+            "account",
+            "username",
+            "identity",
+            "name",
+            "entitlement",
+            "entitlement_name",
+            "privileged",
+            "source",
+            "warrant",
+            "event",
+        ],
+        rows,
+        |c| {
+            vec![
+                when(c.at),
+                c.change.as_str().to_owned(),
+                c.system.to_string(),
+                c.account.clone(),
+                c.username.clone(),
+                show(c.identity.as_ref()),
+                opt(c.name.as_deref()),
+                c.entitlement.clone(),
+                c.entitlement_name.clone(),
+                yes(c.privileged),
+                c.source.to_string(),
+                show(c.warrant.as_ref()),
+                c.event.to_string(),
+            ]
+        },
+        "no access was gained or lost",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `gatehouse account …`.
 pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
     let AccountCommand::List {
@@ -535,7 +783,12 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
         uncorrelated,
     } = cmd;
     let store = ctx.open()?;
-    let rows = store.read(|r| r.accounts(system.as_deref(), uncorrelated))?;
+    let rows = store.read(|r| {
+        if let Some(s) = &system {
+            r.resolve_system(s)?;
+        }
+        r.accounts(system.as_deref(), uncorrelated)
+    })?;
     print_listing(
         ctx.format,
         &[
@@ -572,7 +825,9 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
 
 /// Runs `gatehouse system …`.
 pub fn system(ctx: &Ctx, cmd: SystemCommand) -> Result<ExitCode> {
-    let SystemCommand::List = cmd;
+    if let SystemCommand::Show { system } = cmd {
+        return system_show(ctx, &system);
+    }
     let store = ctx.open()?;
     let rows = store.read(|r| r.systems())?;
     print_listing(
@@ -613,5 +868,161 @@ pub fn correlate(ctx: &Ctx) -> Result<ExitCode> {
     let n = gatehouse_workflow::recorrelate(&store, &ctx.actor, ctx.now)?;
     ctx.seal(&store)?;
     println!("{n} account{} re-linked", if n == 1 { "" } else { "s" });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse system show`.
+fn system_show(ctx: &Ctx, key: &str) -> Result<ExitCode> {
+    let store = ctx.open()?;
+    let d = store.read(|r| r.system_detail(key))?;
+    if ctx.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = &d.config;
+    let owner = match (&c.owner, &d.owner_name) {
+        (Some(o), Some(n)) => format!("{o} ({n})"),
+        (Some(o), None) => format!("{o} (not a known identity)"),
+        (None, _) => "(none)".into(),
+    };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("system", c.key.to_string()),
+        ("name", c.name.clone()),
+        ("description", opt(c.description.as_deref())),
+        ("owner", owner),
+        ("criticality", show(c.criticality.as_ref())),
+        ("frameworks", c.frameworks.join(", ")),
+        ("financial reporting", yes(c.financial_reporting)),
+        (
+            "review cadence",
+            c.review_cadence_days
+                .map_or("the policy's, by criticality".into(), |n| {
+                    format!("every {n} days")
+                }),
+        ),
+        (
+            "correlation",
+            c.correlation
+                .iter()
+                .map(|r| r.describe())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "accounts",
+            format!(
+                "{} ({} enabled, {} linked to no identity)",
+                d.accounts, d.enabled_accounts, d.uncorrelated_accounts
+            ),
+        ),
+        (
+            "entitlements",
+            format!(
+                "{} ({} privileged)",
+                d.entitlements, d.privileged_entitlements
+            ),
+        ),
+        (
+            "grants",
+            format!("{} ({} privileged)", d.grants, d.privileged_grants),
+        ),
+        ("imports", d.imports.to_string()),
+        (
+            "data",
+            d.period.map_or("none".into(), |p| {
+                format!("from {} to {}", when(p.first), when(p.last))
+            }),
+        ),
+    ];
+    rows.retain(|(_, v)| !v.is_empty());
+    print_listing(
+        ctx.format,
+        &["field", "value"],
+        &rows,
+        |(k, v)| vec![(*k).to_owned(), v.clone()],
+        "",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse entitlement …`.
+pub fn entitlement(ctx: &Ctx, cmd: EntitlementCommand) -> Result<ExitCode> {
+    let EntitlementCommand::List { system, privileged } = cmd;
+    let store = ctx.open()?;
+    let mut rows = store.read(|r| {
+        if let Some(s) = &system {
+            r.resolve_system(s)?;
+        }
+        r.entitlements(system.as_deref())
+    })?;
+    if privileged {
+        rows.retain(|e| e.privileged);
+    }
+    print_listing(
+        ctx.format,
+        &["system", "entitlement", "name", "privileged", "holders"],
+        &rows,
+        |e| {
+            vec![
+                e.system.to_string(),
+                e.native_id.clone(),
+                e.name.clone(),
+                yes(e.privileged),
+                e.holders.to_string(),
+            ]
+        },
+        "no entitlements",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse identity …`.
+pub fn identity(ctx: &Ctx, cmd: IdentityCommand) -> Result<ExitCode> {
+    let IdentityCommand::List {
+        kind,
+        status,
+        department,
+    } = cmd;
+    let kind = match kind.as_deref() {
+        None => None,
+        Some("non-human" | "non_human" | "nhi") => Some(None),
+        Some(k) => Some(Some(k.parse::<IdentityKind>()?)),
+    };
+    let status = status
+        .as_deref()
+        .map(str::parse::<EmploymentStatus>)
+        .transpose()?;
+    let store = ctx.open()?;
+    let mut rows = store.read(|r| r.identities())?;
+    rows.retain(|i| {
+        let kind_ok = match kind {
+            None => true,
+            Some(None) => i.kind != IdentityKind::Person,
+            Some(Some(k)) => i.kind == k,
+        };
+        kind_ok
+            && status.is_none_or(|s| i.status == Some(s))
+            && department.as_deref().is_none_or(|d| {
+                i.department
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(d))
+            })
+    });
+    print_listing(
+        ctx.format,
+        &["identity", "kind", "name", "email", "status", "department"],
+        &rows,
+        |i| {
+            vec![
+                i.key.to_string(),
+                i.kind.to_string(),
+                i.name.clone(),
+                opt(i.email.as_deref()),
+                show(i.status.as_ref()),
+                opt(i.department.as_deref()),
+            ]
+        },
+        "no identities",
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -76,7 +76,7 @@ mod inventory;
 pub use findings::FindingEvent;
 pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
-    ImportApplied, ImportFile, InventoryEvent, RoleRemoved, WarrantRecordRemoved,
+    ImportApplied, ImportFile, InventoryEvent, RoleRemoved, SnapshotPart, WarrantRecordRemoved,
 };
 
 /// One recorded change of state.

@@ -15,8 +15,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use gatehouse_model::{
     Account, AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, Entitlement,
     EntitlementRemoved, ErrorCode, EventData, Grant, GrantRemoved, Identity, IdentityKind,
-    IdentityRemoved, ImportApplied, ImportFile, InventoryEvent, Role, RoleRemoved, Stamped,
-    SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
+    IdentityRemoved, ImportApplied, ImportFile, InventoryEvent, Role, RoleRemoved, SnapshotPart,
+    Stamped, SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
 };
 use sha2::{Digest, Sha256};
 
@@ -45,6 +45,9 @@ pub struct ImportOptions {
     pub files: Vec<ImportFile>,
     /// Rows left out with `--skip-invalid`.
     pub skipped_rows: u64,
+    /// The parts of the snapshot that lost rows with `--skip-invalid`: what they lack is not
+    /// recorded as removed (it may be among the rows left out), only reported.
+    pub partial: Vec<SnapshotPart>,
     /// Accept a snapshot that removes more than half of what the source had.
     pub allow_mass_removal: bool,
 }
@@ -63,6 +66,9 @@ pub struct ImportSummary {
     pub warnings: Vec<String>,
     /// The interrupted import of the same source that this one completed.
     pub resumed: Option<u64>,
+    /// What the snapshot lacks but was not recorded as removed, because its part lost rows
+    /// with `--skip-invalid` (`grant acme:alice → acme:admins`), in order.
+    pub unconfirmed: Vec<String>,
 }
 
 impl ImportSummary {
@@ -95,6 +101,7 @@ pub struct ImportPlan {
     applied: ImportApplied,
     events: Vec<EventData>,
     warnings: Vec<String>,
+    unconfirmed: Vec<String>,
     /// New versions per history table, to decide on a bulk load.
     rows: Vec<(&'static str, usize)>,
 }
@@ -119,12 +126,18 @@ impl ImportPlan {
     /// A plan that records a source as read and unchanged, without having compared it: its
     /// files are byte for byte those of its latest, complete import.
     pub fn unchanged(source: &str, options: &ImportOptions) -> ImportPlan {
-        Delta::new(options.as_of).plan(source, options, Vec::new(), None)
+        Delta::new(options).plan(source, options, Vec::new(), None)
     }
 
     /// References to things the store does not know.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// What the snapshot lacks but will not be recorded as removed (see
+    /// [`ImportOptions::partial`]).
+    pub fn unconfirmed(&self) -> &[String] {
+        &self.unconfirmed
     }
 }
 
@@ -134,16 +147,40 @@ struct Delta {
     events: Vec<EventData>,
     counts: BTreeMap<String, u64>,
     rows: Vec<(&'static str, usize)>,
+    partial: Vec<SnapshotPart>,
+    unconfirmed: BTreeMap<String, u64>,
+    unconfirmed_keys: Vec<String>,
 }
 
 impl Delta {
-    fn new(as_of: Timestamp) -> Delta {
+    fn new(options: &ImportOptions) -> Delta {
         Delta {
-            as_of,
+            as_of: options.as_of,
             events: Vec::new(),
             counts: BTreeMap::new(),
             rows: Vec::new(),
+            partial: options.partial.clone(),
+            unconfirmed: BTreeMap::new(),
+            unconfirmed_keys: Vec::new(),
         }
+    }
+
+    /// Splits what a part of the snapshot lacks into the removals to record and, when the
+    /// part lost rows with `--skip-invalid`, none: the lacking ones are kept as unconfirmed
+    /// removals of `kind`, described by `describe`, for the report.
+    fn confirm<T>(
+        &mut self,
+        part: SnapshotPart,
+        kind: &str,
+        lacking: Vec<T>,
+        describe: impl Fn(&T) -> String,
+    ) -> Vec<T> {
+        if lacking.is_empty() || !self.partial.contains(&part) {
+            return lacking;
+        }
+        *self.unconfirmed.entry(kind.to_owned()).or_default() += lacking.len() as u64;
+        self.unconfirmed_keys.extend(lacking.iter().map(describe));
+        Vec::new()
     }
 
     /// One event of its own.
@@ -185,9 +222,12 @@ impl Delta {
                 changes: self.counts,
                 skipped_rows: options.skipped_rows,
                 resumes,
+                partial: options.partial.clone(),
+                unconfirmed: self.unconfirmed,
             },
             events: self.events,
             warnings,
+            unconfirmed: self.unconfirmed_keys,
             rows: self.rows,
         }
     }
@@ -364,8 +404,7 @@ impl Reader<'_> {
             .into_iter()
             .map(|(k, rec)| Ok((k, serde_json::from_str::<Identity>(&rec)?)))
             .collect::<Result<_, StoreError>>()?;
-        let as_of = options.as_of;
-        let mut delta = Delta::new(as_of);
+        let mut delta = Delta::new(options);
         let mut seen = HashSet::with_capacity_and_hasher(identities.len(), Default::default());
         let mut warnings = Vec::new();
         let all_keys: HashSet<String> = identities.iter().map(|i| i.key.to_string()).collect();
@@ -394,6 +433,9 @@ impl Reader<'_> {
         }
         let mut removed: Vec<&String> = current.keys().filter(|k| !seen.contains(*k)).collect();
         removed.sort();
+        let removed = delta.confirm(SnapshotPart::Identities, "identity.removed", removed, |k| {
+            format!("identity {k}")
+        });
         mass_removal_guard(
             "identities",
             source,
@@ -429,7 +471,7 @@ impl Reader<'_> {
         }
         let fp = Fingerprints::new();
         let current = self.load_for_plan(&key, &fp)?;
-        let mut delta = Delta::new(as_of);
+        let mut delta = Delta::new(options);
         if current.config.as_ref() != Some(&snapshot.config) {
             delta.push(InventoryEvent::SystemConfigured(stamped(
                 as_of,
@@ -537,6 +579,13 @@ impl Reader<'_> {
             })
             .collect::<Result<_, StoreError>>()?;
         let (added, changed) = split(grants, &fates);
+        let account_native: HashMap<i64, &String> =
+            current.accounts.iter().map(|(n, a)| (a.id, n)).collect();
+        let entitlement_native: HashMap<i64, &String> = current
+            .entitlements
+            .iter()
+            .map(|(n, (id, _))| (*id, n))
+            .collect();
         let mut removed_g: Vec<(i64, i64)> = current
             .grants
             .keys()
@@ -544,6 +593,21 @@ impl Reader<'_> {
             .copied()
             .collect();
         removed_g.sort_unstable();
+        let grant_name = |(a, e): &(i64, i64)| {
+            let an = account_native.get(a).map_or("?", |s| s.as_str());
+            let en = entitlement_native.get(e).map_or("?", |s| s.as_str());
+            format!("grant {key}:{an} → {key}:{en}")
+        };
+        let removed_g = delta.confirm(SnapshotPart::Grants, "grant.removed", removed_g, grant_name);
+        let removed_a = delta.confirm(SnapshotPart::Accounts, "account.removed", removed_a, |n| {
+            format!("account {key}:{n}")
+        });
+        let removed_e = delta.confirm(
+            SnapshotPart::Entitlements,
+            "entitlement.removed",
+            removed_e,
+            |n| format!("entitlement {key}:{n}"),
+        );
         mass_removal_guard(
             "grants",
             &source,
@@ -558,13 +622,6 @@ impl Reader<'_> {
             current.accounts.len(),
             options.allow_mass_removal,
         )?;
-        let account_native: HashMap<i64, &String> =
-            current.accounts.iter().map(|(n, a)| (a.id, n)).collect();
-        let entitlement_native: HashMap<i64, &String> = current
-            .entitlements
-            .iter()
-            .map(|(n, (id, _))| (*id, n))
-            .collect();
         let mut gone = Vec::with_capacity(removed_g.len());
         for (a, e) in removed_g {
             let (Some(an), Some(en)) = (account_native.get(&a), entitlement_native.get(&e)) else {
@@ -619,10 +676,23 @@ impl Reader<'_> {
             .collect::<Result<_, StoreError>>()?;
         let known_entitlements = self.current_entitlement_refs()?;
         let mut warnings = Vec::new();
-        let mut delta = Delta::new(options.as_of);
+        let mut delta = Delta::new(options);
         let mut seen = HashSet::default();
         let (mut added, mut changed) = (Vec::new(), Vec::new());
-        for r in roles {
+        let members_partial = options.partial.contains(&SnapshotPart::RoleMembers);
+        let mut kept_members = Vec::new();
+        for mut r in roles {
+            // Members a partial members file lacks stay members: their rows may be among
+            // those left out.
+            if members_partial && let Some(old) = current.get(r.key.as_str()) {
+                for m in &old.members {
+                    if !r.members.contains(m) {
+                        kept_members.push((r.key.to_string(), m.clone()));
+                        r.members.push(m.clone());
+                    }
+                }
+                r.members.sort();
+            }
             for e in &r.entitlements {
                 if !known_entitlements.contains(&e.to_string()) {
                     warnings.push(format!(
@@ -647,6 +717,13 @@ impl Reader<'_> {
         delta.batch(&added, InventoryEvent::RoleDefined);
         delta.batch(&changed, InventoryEvent::RoleChanged);
         delta.batch(&removed, InventoryEvent::RoleRemoved);
+        kept_members.sort();
+        delta.confirm(
+            SnapshotPart::RoleMembers,
+            "role.member_removed",
+            kept_members,
+            |(role, m)| format!("member {m} of role {role}"),
+        );
         Ok(delta.plan("roles", options, warnings, resumes))
     }
 
@@ -667,7 +744,7 @@ impl Reader<'_> {
             .collect::<Result<_, StoreError>>()?;
         let known = self.known_identity_keys()?;
         let mut warnings = Vec::new();
-        let mut delta = Delta::new(options.as_of);
+        let mut delta = Delta::new(options);
         let mut seen = HashSet::default();
         let (mut added, mut changed) = (Vec::new(), Vec::new());
         for r in records {
@@ -690,6 +767,12 @@ impl Reader<'_> {
         let mut removed: Vec<&(String, String)> =
             current.keys().filter(|k| !seen.contains(*k)).collect();
         removed.sort();
+        let removed = delta.confirm(
+            SnapshotPart::Warrants,
+            "warrant.removed",
+            removed,
+            |(k, id)| format!("{k} {id}"),
+        );
         mass_removal_guard(
             "warrant records",
             "warrants",
@@ -1134,6 +1217,7 @@ impl<'s> ImportLock<'s> {
             applied,
             mut events,
             warnings,
+            unconfirmed,
             rows,
         } = plan;
         let total: u64 = applied.changes.values().sum();
@@ -1236,6 +1320,7 @@ impl<'s> ImportLock<'s> {
             changes,
             warnings,
             resumed,
+            unconfirmed,
         })
     }
 
