@@ -3332,9 +3332,14 @@ fn report_of(inv: &Inventory, a: &Analysis) -> Report {
             at: now(),
             assessment: report::assess(inv, a, &recorded),
         },
+        recorded: true,
         previous: None,
         top_identities: risk::identities(inv, &recorded, &w),
         top_systems: risk::systems(inv, &recorded, &w),
+        findings: Vec::new(),
+        accepted: Vec::new(),
+        insights: 0,
+        ledger: None,
     }
 }
 

@@ -87,7 +87,8 @@ enum Command {
     Findings(analysis::FindingsCommand),
     /// Explainable risk scores: the riskiest identities and systems, or one subject.
     Risk(analysis::RiskArgs),
-    /// The assessment report: baseline, findings by rule, trend (--format md|html|json).
+    /// The assessment report: baseline, findings, accepted risks, trend, ledger point
+    /// (--format md|html|json); --record records it.
     Assess(analysis::AssessArgs),
     /// The analysis policy and segregation-of-duties ruleset.
     #[command(subcommand)]

@@ -1048,9 +1048,37 @@ fn analysis_flow(env: Env) {
     let err = env.fails(&["risk", "nobody"]);
     assert!(err.contains("is no identity key"), "{err}");
 
-    // The assessment, then a trend.
+    // The assessment: a preview writes nothing, a refused one neither; --record records it,
+    // then a trend.
+    let events = |env: &Env| {
+        let out = env.ok(&["ledger", "verify", "--no-state"]);
+        out.split(" events").next().unwrap().to_owned()
+    };
+    let before = events(&env);
     let out = env.ok(&["assess", "--format", "md"]);
+    assert!(
+        out.contains("A preview: not recorded in the ledger"),
+        "{out}"
+    );
+    let err = env.fails(&["assess", "--format", "csv", "--record"]);
+    assert!(err.contains("the assessment is a report"), "{err}");
+    let err = env.fails(&["assess", "--record", "--out", "missing/report.md"]);
+    assert!(err.contains("the folder `missing` does not exist"), "{err}");
+    assert_eq!(events(&env), before, "previews and refusals write nothing");
+    let out = env.ok(&["assess", "--format", "md", "--record"]);
     assert!(out.contains("This is the first assessment"), "{out}");
+    assert!(out.contains("## Open findings ("), "{out}");
+    assert!(out.contains("| unwarranted_grant |"), "{out}");
+    assert!(
+        out.contains("## Accepted risks (1)")
+            && out.contains("| cli:test | Batch job runs month-end close"),
+        "{out}"
+    );
+    assert!(out.contains("covered by the checkpoint of size"), "{out}");
+    assert!(
+        out.contains("\n— vm/gatehouse "),
+        "the signed note is in the report: {out}"
+    );
     assert!(
         out.contains("| Grants with a valid warrant | 0 (0.0%) |"),
         "{out}"
@@ -1064,12 +1092,19 @@ fn analysis_flow(env: Env) {
         b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu9,role/Admin,direct,\n",
     );
     env.ok(&["import", "system", "erp", "--as-of", "2026-03-01"]);
-    let out = env.ok(&["assess", "--format", "html", "--out", "report.html"]);
+    let out = env.ok(&[
+        "assess",
+        "--format",
+        "html",
+        "--out",
+        "report.html",
+        "--record",
+    ]);
     assert!(out.contains("report written to report.html"), "{out}");
     let html = std::fs::read_to_string(env.path("report.html")).unwrap();
     assert!(html.starts_with("<!doctype html>") && html.contains("<table>"));
     assert!(
-        html.contains("changes are against the assessment of"),
+        html.contains("Changes are against the assessment of"),
         "{html}"
     );
     let resolved = findings_json(&env, &["--status", "resolved"]);

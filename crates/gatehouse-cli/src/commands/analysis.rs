@@ -2,6 +2,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use gatehouse_analysis::report::{LedgerPoint, SignedCheckpoint};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -529,47 +531,109 @@ pub struct AssessArgs {
     /// Exit with code 2 when open findings at or above this severity exist.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Record the analysis and the assessment in the ledger (the evidence of a periodic
+    /// assessment, and the baseline of the next one's trend). Without it nothing is written.
+    #[arg(long)]
+    pub record: bool,
 }
 
 /// Runs `gatehouse assess`.
 pub fn assess(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
+    // Everything that can refuse the command is checked before anything is written.
+    let render: fn(&gatehouse_analysis::report::Report) -> Result<String> = match ctx.format {
+        Format::Json => |r| Ok(serde_json::to_string_pretty(r)? + "\n"),
+        Format::Html => |r| Ok(gatehouse_analysis::report::html(r)),
+        Format::Table | Format::Md => |r| Ok(gatehouse_analysis::report::markdown(r)),
+        Format::Csv => bail!(
+            "the assessment is a report: use --format md, html or json (findings as CSV: \
+             `gatehouse findings list --format csv`)"
+        ),
+    };
+    if let Some(path) = &args.out {
+        check_writable(path)?;
+    }
     let loaded = load_policy(ctx)?;
     let store = ctx.open()?;
-    let (analysis, report) = gatehouse_workflow::assess(
+    let assessed = gatehouse_workflow::assess(
         &store,
         &loaded.policy,
         &loaded.sod,
         &ctx.actor,
         ctx.now,
         args.top,
+        args.record,
     )?;
-    ctx.seal(&store)?;
-    let text = match ctx.format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Html => gatehouse_analysis::report::html(&report),
-        Format::Table | Format::Md => gatehouse_analysis::report::markdown(&report),
-        Format::Csv => bail!("the assessment is a report: use --format md, html or json"),
-    };
+    let mut report = assessed.report;
+    if args.record {
+        ctx.seal(&store)?;
+    }
+    let point = store.read(|r| r.answer_point())?;
+    report.ledger = Some(LedgerPoint {
+        size: point.size,
+        root: gatehouse_ledger::hash_to_hex(&point.root),
+        checkpoint: point.checkpoint.map(|c| SignedCheckpoint {
+            size: c.size,
+            root: gatehouse_ledger::hash_to_hex(&c.root),
+            signed_at: c.signed_at,
+            note: c.note,
+        }),
+    });
+    let text = render(&report)?;
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            println!(
-                "assessment recorded as event {}; report written to {}",
-                report.current.seq,
-                path.display()
-            );
+            let written = std::fs::write(path, &text);
+            let what = if args.record {
+                format!("assessment recorded as event {}", report.current.seq)
+            } else {
+                "assessment previewed (not recorded; --record records it)".to_owned()
+            };
+            written.with_context(|| {
+                format!(
+                    "{what}, but the report could not be written to `{}`",
+                    path.display()
+                )
+            })?;
+            println!("{what}; report written to {}", path.display());
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(gate(
         args.fail_on,
-        analysis
+        assessed
             .open
             .iter()
             .filter(|(_, n)| **n > 0)
             .map(|(s, _)| *s),
     ))
+}
+
+/// Refuses an output path that cannot be written (a missing folder, a folder), before any
+/// work is done.
+fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("--out `{}` is a folder; give a file name", path.display());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "--out `{}`: the folder `{}` does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    let meta = std::fs::metadata(parent)
+        .with_context(|| format!("--out `{}`: cannot read its folder", path.display()))?;
+    if meta.permissions().readonly() {
+        bail!(
+            "--out `{}`: the folder `{}` is read-only",
+            path.display(),
+            parent.display()
+        );
+    }
+    Ok(())
 }
 
 /// `gatehouse policy …`.
