@@ -78,6 +78,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Store location: a SQLite path or a `postgres://` URL.
     pub db: String,
+    /// Where `db` came from.
+    pub db_from: DbFrom,
     /// The ledger's origin line (this instance's name in checkpoints).
     pub origin: Option<String>,
     /// Where the ledger's private key is (unless given in the environment).
@@ -96,6 +98,19 @@ pub struct Config {
     pub witness_quorum: usize,
     /// How long one exchange with a witness may take.
     pub witness_timeout: Duration,
+}
+
+/// Where the store's location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFrom {
+    /// `--db` or `GATEHOUSE_DB`.
+    Flag,
+    /// The file `GATEHOUSE_DB_FILE` names (a secret: never copied into the configuration).
+    SecretFile,
+    /// The configuration file.
+    ConfigFile,
+    /// The default, `gatehouse.db` beside the configuration.
+    Default,
 }
 
 /// A configuration error, with its code (`GH111`).
@@ -230,22 +245,26 @@ impl Config {
             .and_then(|p| p.parent())
             .map(Path::to_owned)
             .unwrap_or_default();
-        let db = match (
+        let (db, db_from) = match (
             db_flag,
             read_secret_file("GATEHOUSE_DB_FILE")?,
             parsed.store.url,
         ) {
-            (Some(flag), _, _) => flag.to_owned(),
-            (None, Some(secret), _) => secret,
-            (None, None, Some(url)) if url.contains("://") => url,
-            (None, None, Some(path)) => relative_to(&base, PathBuf::from(path))
-                .display()
-                .to_string(),
-            (None, None, None) => {
+            (Some(flag), _, _) => (flag.to_owned(), DbFrom::Flag),
+            (None, Some(secret), _) => (secret, DbFrom::SecretFile),
+            (None, None, Some(url)) if url.contains("://") => (url, DbFrom::ConfigFile),
+            (None, None, Some(path)) => (
+                relative_to(&base, PathBuf::from(path))
+                    .display()
+                    .to_string(),
+                DbFrom::ConfigFile,
+            ),
+            (None, None, None) => (
                 relative_to(&base, PathBuf::from(gatehouse_store::DEFAULT_SQLITE))
                     .display()
-                    .to_string()
-            }
+                    .to_string(),
+                DbFrom::Default,
+            ),
         };
         let key_file = std::env::var_os("GATEHOUSE_LEDGER_KEY_FILE")
             .map(PathBuf::from)
@@ -314,6 +333,7 @@ impl Config {
             policy_dir,
             inline_policy,
             db,
+            db_from,
             origin: std::env::var("GATEHOUSE_LEDGER_ORIGIN")
                 .ok()
                 .or(parsed.ledger.origin),
@@ -343,7 +363,26 @@ impl Config {
 }
 
 /// The text of a new `gatehouse.toml`.
-pub fn render_config(db: &str, origin: &str) -> String {
+/// Whether a store URL carries a password (`postgres://user:secret@host/db`, or a
+/// `password=` parameter).
+pub fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let in_userinfo = authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    in_userinfo || rest.to_ascii_lowercase().contains("password=")
+}
+
+/// The configuration file's text; `db` is `None` when the store's location is a secret kept
+/// elsewhere (`GATEHOUSE_DB_FILE`).
+pub fn render_config(db: Option<&str>, origin: &str) -> String {
+    let store = match db {
+        Some(db) => format!("url = {db:?}"),
+        None => "# url: read from the file GATEHOUSE_DB_FILE names (it holds a password)".into(),
+    };
     format!(
         "# Gatehouse configuration. Environment variables override it:\n\
          # GATEHOUSE_DB (or GATEHOUSE_DB_FILE), GATEHOUSE_LEDGER_KEY (or GATEHOUSE_LEDGER_KEY_FILE),\n\
@@ -353,7 +392,7 @@ pub fn render_config(db: &str, origin: &str) -> String {
          \n\
          [store]\n\
          # A SQLite file, or a PostgreSQL URL such as postgres://gatehouse@db.internal/gatehouse\n\
-         url = {db:?}\n\
+         {store}\n\
          \n\
          [ledger]\n\
          # The name of this Gatehouse instance in signed checkpoints; keep it stable.\n\
@@ -376,4 +415,18 @@ pub fn render_config(db: &str, origin: &str) -> String {
          # are; see docs/policy.md. A [policy] table here replaces policy.toml.\n\
          policy_dir = \"policy\"\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_password;
+
+    #[test]
+    fn passwords_in_store_urls_are_seen() {
+        assert!(has_password("postgres://app:s3cret@db.internal/gatehouse"));
+        assert!(has_password("postgres://db.internal/g?user=app&password=x"));
+        assert!(!has_password("postgres://app@db.internal/gatehouse"));
+        assert!(!has_password("postgres://db.internal:5432/gatehouse"));
+        assert!(!has_password("gatehouse.db"));
+    }
 }

@@ -653,6 +653,54 @@ fn init_creates_store_config_and_a_private_key() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("already initialised"));
 }
 
+// A store named at `init` goes into the new configuration, so the next command finds it; a
+// `--db` that differs from an existing configuration's store is said, not silently used.
+fn a_store_named_at_init_is_configured(env: Env) {
+    let db = if env.db.contains("://") {
+        env.db.clone()
+    } else {
+        "elsewhere.db".to_owned()
+    };
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .current_dir(env.dir.path())
+            .env_remove("GATEHOUSE_DB")
+            .env_remove("GATEHOUSE_DB_FILE")
+            .env_remove("GATEHOUSE_LEDGER_KEY")
+            .env("GATEHOUSE_NOW", "2026-11-23T10:00:00Z")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init", "--db", &db, "--origin", "acme.example/gatehouse"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap();
+    assert!(config.contains(&format!("url = {db:?}")), "{config}");
+    env.write("people.csv", PEOPLE.as_bytes());
+    let out = run(&["import", "hr", "people.csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !env.path("gatehouse.db").exists(),
+        "the default store was not created"
+    );
+    let out = run(&["init", "--db", "other.db"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gatehouse.toml names the store") && err.contains("left as it is"),
+        "{err}"
+    );
+}
+
+both!(a_store_named_at_init_is_configured);
+
 #[test]
 fn commands_without_a_store_say_how_to_make_one() {
     let env = Env::sqlite();

@@ -8,7 +8,7 @@ use clap::Args;
 use gatehouse_ledger::{NoteSigner, is_valid_key_name};
 use gatehouse_store::{OpenOptions, SCHEMA_VERSION, Store};
 
-use crate::config::{CONFIG_FILE, render_config};
+use crate::config::{CONFIG_FILE, Config, DbFrom, has_password, render_config};
 use crate::context::Ctx;
 
 /// Arguments of `gatehouse init`.
@@ -55,14 +55,45 @@ pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
     if !is_valid_key_name(&origin) {
         bail!("`{origin}` cannot be an origin: it must be non-empty, without spaces or `+`");
     }
-    if ctx.config.file.is_none() && ctx.config.db == gatehouse_store::DEFAULT_SQLITE {
-        let path = Path::new(CONFIG_FILE);
-        std::fs::write(path, render_config(&ctx.config.db, &origin))
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        if !quiet {
-            println!("wrote {}", path.display());
+    match &ctx.config.file {
+        // The store in use, whichever it is, goes into the new configuration, so that the
+        // next command finds it without --db.
+        None => {
+            let path = Path::new(CONFIG_FILE);
+            let db = (ctx.config.db_from != DbFrom::SecretFile).then_some(ctx.config.db.as_str());
+            write_private(path, &render_config(db, &origin))?;
+            if !quiet {
+                println!(
+                    "wrote {} (store: {})",
+                    path.display(),
+                    gatehouse_store::redact(&ctx.config.db)
+                );
+                if db.is_some_and(has_password) {
+                    println!(
+                        "  it holds the store's password: it is readable by you only; to keep the \
+                         password out of it, remove `url` and set GATEHOUSE_DB_FILE to a file \
+                         holding the URL"
+                    );
+                }
+            }
+            created = true;
         }
-        created = true;
+        Some(file) if ctx.config.db_from == DbFrom::Flag => {
+            // A store named on the command line, with a configuration that may name another.
+            let configured = Config::load(Some(file), None)
+                .map(|c| c.db)
+                .unwrap_or_default();
+            if configured != ctx.config.db && !quiet {
+                eprintln!(
+                    "warning: {} names the store {}; this command used {} (given with --db or \
+                     GATEHOUSE_DB), and the configuration was left as it is",
+                    file.display(),
+                    gatehouse_store::redact(&configured),
+                    gatehouse_store::redact(&ctx.config.db)
+                );
+            }
+        }
+        Some(_) => {}
     }
     let store = Store::open(&ctx.config.db, &OpenOptions::create())?;
     let applied = store.migrations_applied();
