@@ -429,6 +429,8 @@ pub fn import_folder(
         )
         .into());
     }
+    check_folder(dir, &sources)
+        .map_err(|message| StoreError::refused(ErrorCode::SourceUnreadable, message))?;
     let mut lock = store.import_lock()?;
     lock.set_bulk();
     lock.set_progress(progress);
@@ -503,14 +505,73 @@ pub fn import_folder(
     }
 }
 
+/// Checks a snapshot folder as a whole before anything of it is imported: every file its
+/// sources would be read from lies inside it (a symbolic link that leads out of the folder is
+/// refused: the import records files by their place in the folder, which would then not be
+/// where they came from), and no two system folders hold the same system (the second would
+/// silently replace the first). Says what is wrong in a message naming the files or folders.
+pub fn check_folder(dir: &Path, sources: &[(Source, PathBuf)]) -> Result<(), String> {
+    let root = std::fs::canonicalize(dir)
+        .map_err(|e| format!("cannot read the snapshot folder `{}`: {e}", dir.display()))?;
+    for (source, path) in sources {
+        let layout = match source {
+            Source::System => gatehouse_connect::Layout::System,
+            Source::Roles => gatehouse_connect::Layout::Roles,
+            Source::Hr | Source::Nhi | Source::Warrants => gatehouse_connect::Layout::File,
+        };
+        let files = gatehouse_connect::source_files(layout, path);
+        for file in std::iter::once(path).chain(files.iter().map(|(_, f)| f)) {
+            // A link that leads nowhere is the reader's to report, as a file it cannot read.
+            let Ok(real) = std::fs::canonicalize(file) else {
+                continue;
+            };
+            if !real.starts_with(&root) {
+                return Err(format!(
+                    "`{}` leads through a symbolic link to `{}`, outside the snapshot folder \
+                     `{}`; a snapshot folder is imported only from files inside it (copy the \
+                     file in); nothing was imported",
+                    file.display(),
+                    real.display(),
+                    dir.display()
+                ));
+            }
+        }
+    }
+    let mut keys: Vec<(String, &Path)> = Vec::new();
+    for (source, path) in sources {
+        if *source != Source::System {
+            continue;
+        }
+        // A system.toml that cannot be read fails that system's own import, in its turn.
+        let Ok((config, _)) = gatehouse_connect::read_system_config(&path.join("system.toml"))
+        else {
+            continue;
+        };
+        let key = config.key.to_string();
+        if let Some((_, first)) = keys.iter().find(|(k, _)| *k == key) {
+            return Err(format!(
+                "`{}` and `{}` both hold the system `{key}` (their system.toml say `key = \"{key}\"`); \
+                 a snapshot folder holds each system once; nothing was imported",
+                first.display(),
+                path.display()
+            ));
+        }
+        keys.push((key, path));
+    }
+    Ok(())
+}
+
 /// The sources of a snapshot folder laid out as `gatehouse demo` writes it (`hr/people.csv`,
 /// `nhi/identities.csv`, `systems/<key>/`, `roles/`, `warrants/tickets.csv`), in import order:
 /// identities first so that accounts correlate, roles and warrants last so that their
-/// references resolve. Missing optional parts are left out.
+/// references resolve. Missing optional parts are left out; a part that is there but is not
+/// what it should be (a named pipe, a link that leads nowhere) is listed, for its import to
+/// refuse with the reason.
 pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
+    let present = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let mut v = Vec::new();
     let mut add = |source, path: PathBuf| {
-        if path.exists() {
+        if present(&path) {
             v.push((source, path));
         }
     };
@@ -525,7 +586,7 @@ pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
     let mut systems: Vec<PathBuf> = listing
         .into_iter()
         .map(|e| e.path())
-        .filter(|p| p.join("system.toml").is_file())
+        .filter(|p| p.is_dir() && present(&p.join("system.toml")))
         .collect();
     systems.sort();
     for s in systems {
@@ -534,4 +595,119 @@ pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
     add(Source::Roles, dir.join("roles"));
     add(Source::Warrants, dir.join("warrants/tickets.csv"));
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        dir
+    }
+
+    fn check(dir: &Path) -> String {
+        let sources = snapshot_sources(dir).unwrap();
+        match check_folder(dir, &sources) {
+            Ok(()) => format!("ok: {} sources", sources.len()),
+            Err(e) => e.replace(&*dir.to_string_lossy(), ""),
+        }
+    }
+
+    const SYSTEM: &str = "key = \"erp\"\nname = \"ERP\"\n";
+
+    #[test]
+    fn two_system_folders_with_one_key_are_refused_naming_both() {
+        let dir = folder(&[
+            ("hr/people.csv", "employee_id,name,status\n"),
+            ("systems/erp/system.toml", SYSTEM),
+            ("systems/erp-old/system.toml", SYSTEM),
+            ("systems/gl/system.toml", "key = \"gl\"\nname = \"GL\"\n"),
+        ]);
+        assert_eq!(
+            check(dir.path()),
+            "`/systems/erp` and `/systems/erp-old` both hold the system `erp` (their system.toml \
+             say `key = \"erp\"`); a snapshot folder holds each system once; nothing was imported"
+        );
+        std::fs::write(
+            dir.path().join("systems/erp-old/system.toml"),
+            "key = \"erp2\"\nname = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(check(dir.path()), "ok: 4 sources");
+    }
+
+    #[test]
+    fn links_out_of_the_snapshot_folder_are_refused() {
+        let outside = folder(&[
+            ("people.csv", "employee_id,name,status\n"),
+            ("erp/system.toml", SYSTEM),
+            ("erp/grants.csv", "account,entitlement\n"),
+        ]);
+        let out = outside.path().to_string_lossy().into_owned();
+        let dir = folder(&[
+            ("systems/erp/system.toml", SYSTEM),
+            ("systems/erp/accounts.csv", "id\n"),
+        ]);
+        // A link inside the folder is fine.
+        std::fs::create_dir(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("systems/erp/accounts.csv"),
+            dir.path().join("hr/people.csv"),
+        )
+        .unwrap();
+        assert_eq!(check(dir.path()), "ok: 2 sources");
+        // A file that leads out of it is not.
+        std::os::unix::fs::symlink(
+            outside.path().join("erp/grants.csv"),
+            dir.path().join("systems/erp/grants.csv"),
+        )
+        .unwrap();
+        assert_eq!(
+            check(dir.path()).replace(&out, "<outside>"),
+            "`/systems/erp/grants.csv` leads through a symbolic link to `<outside>/erp/grants.csv`, \
+             outside the snapshot folder ``; a snapshot folder is imported only from files inside \
+             it (copy the file in); nothing was imported"
+        );
+        std::fs::remove_file(dir.path().join("systems/erp/grants.csv")).unwrap();
+        // Nor does a linked folder.
+        std::fs::remove_file(dir.path().join("hr/people.csv")).unwrap();
+        std::fs::remove_dir(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("hr")).unwrap();
+        assert!(
+            check(dir.path()).replace(&out, "<outside>").starts_with(
+                "`/hr/people.csv` leads through a symbolic link to `<outside>/people.csv`"
+            ),
+            "{}",
+            check(dir.path())
+        );
+        std::fs::remove_file(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("erp"),
+            dir.path().join("systems/linked"),
+        )
+        .unwrap();
+        assert!(
+            check(dir.path())
+                .replace(&out, "<outside>")
+                .starts_with("`/systems/linked` leads through a symbolic link to `<outside>/erp`"),
+            "{}",
+            check(dir.path())
+        );
+    }
+
+    #[test]
+    fn parts_that_are_there_but_unreadable_are_listed_not_left_out() {
+        let dir = folder(&[("systems/erp/system.toml", SYSTEM)]);
+        std::fs::create_dir(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", dir.path().join("hr/people.csv")).unwrap();
+        let sources = snapshot_sources(dir.path()).unwrap();
+        assert_eq!(sources.len(), 2, "{sources:?}");
+        assert_eq!(sources[0].0, Source::Hr);
+    }
 }
