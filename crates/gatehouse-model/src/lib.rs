@@ -15,6 +15,7 @@ mod finding;
 mod inventory;
 mod keys;
 pub mod state;
+pub mod text;
 mod time;
 
 pub use code::ErrorCode;

@@ -31,6 +31,10 @@ pub struct ImportFlags {
 #[derive(Subcommand)]
 pub enum ImportCommand {
     /// The HR feed: one row per person (CSV or JSON).
+    #[command(after_help = "Examples:
+  gatehouse import hr people.csv
+  gatehouse import hr workday-export.json --as-of 2026-03-31
+  gatehouse import hr people.csv --skip-invalid      # the valid rows; the others are listed")]
     Hr {
         /// The file.
         file: PathBuf,
@@ -38,6 +42,9 @@ pub enum ImportCommand {
         flags: ImportFlags,
     },
     /// The inventory of non-human identities: service accounts, API keys, tokens, certificates.
+    #[command(after_help = "Examples:
+  gatehouse import nhi identities.csv
+  gatehouse import nhi service-accounts.jsonl --as-of 2026-03-31")]
     Nhi {
         /// The file.
         file: PathBuf,
@@ -45,6 +52,9 @@ pub enum ImportCommand {
         flags: ImportFlags,
     },
     /// One system: a folder with system.toml, accounts, entitlements and grants.
+    #[command(after_help = "Examples:
+  gatehouse import system systems/erp                # system.toml, accounts, entitlements, grants
+  gatehouse import system systems/erp --as-of 2026-03-31T18:00:00Z")]
     System {
         /// The folder.
         dir: PathBuf,
@@ -52,6 +62,9 @@ pub enum ImportCommand {
         flags: ImportFlags,
     },
     /// The role catalogue: roles.toml, or a folder with roles.toml and members.csv.
+    #[command(after_help = "Examples:
+  gatehouse import roles roles/                      # roles.toml and members.csv
+  gatehouse import roles roles.toml")]
     Roles {
         /// The file or folder.
         path: PathBuf,
@@ -59,6 +72,9 @@ pub enum ImportCommand {
         flags: ImportFlags,
     },
     /// Warrant records: approved requests, review decisions and break-glass uses.
+    #[command(after_help = "Examples:
+  gatehouse import warrants tickets.csv
+  gatehouse import warrants servicenow-export.json --as-of 2026-03-31")]
     Warrants {
         /// The file.
         file: PathBuf,
@@ -67,6 +83,9 @@ pub enum ImportCommand {
     },
     /// Every source of a snapshot folder, in order: hr/people.csv, nhi/identities.csv,
     /// `systems/<key>/`, roles/, warrants/tickets.csv (the layout `gatehouse demo` writes).
+    #[command(after_help = "Examples:
+  gatehouse import folder snapshot/
+  gatehouse import folder /srv/exports/2026-03-31 --as-of 2026-03-31")]
     Folder {
         /// The folder.
         dir: PathBuf,

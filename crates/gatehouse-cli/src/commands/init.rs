@@ -1,6 +1,6 @@
 //! `gatehouse init`: the store, the configuration file and the ledger key.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -8,7 +8,7 @@ use clap::Args;
 use gatehouse_ledger::{NoteSigner, is_valid_key_name};
 use gatehouse_store::{OpenOptions, SCHEMA_VERSION, Store};
 
-use crate::config::{CONFIG_FILE, render_config};
+use crate::config::{CONFIG_FILE, Config, render_config};
 use crate::context::Ctx;
 
 /// Arguments of `gatehouse init`.
@@ -57,8 +57,9 @@ pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
     }
     if ctx.config.file.is_none() && ctx.config.db == gatehouse_store::DEFAULT_SQLITE {
         let path = Path::new(CONFIG_FILE);
-        std::fs::write(path, render_config(&ctx.config.db, &origin))
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        // Readable by its owner only, like the key: it names where the key and the store are,
+        // and may be given the store's password.
+        write_private(path, &render_config(&ctx.config.db, &origin))?;
         if !quiet {
             println!("wrote {}", path.display());
         }
@@ -95,7 +96,114 @@ pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
         }
         created = true;
     }
+    if let Some(gitignore) = keep_out_of_git(&ctx.config)?
+        && !quiet
+    {
+        println!(
+            "added the signing key{} to {} (they stay out of git)",
+            if sqlite_in_folder(&ctx.config).is_some() {
+                " and the store"
+            } else {
+                ""
+            },
+            gitignore.display()
+        );
+    }
     Ok(created)
+}
+
+/// The folder the signing key is in: where `init` works.
+fn key_folder(config: &Config) -> PathBuf {
+    match config.key_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The SQLite store's file name, when the store is a SQLite file in the key's folder.
+fn sqlite_in_folder(config: &Config) -> Option<String> {
+    if config.db.contains("://") {
+        return None;
+    }
+    let db = Path::new(&config.db);
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let parent = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !same(&parent, &key_folder(config)) {
+        return None;
+    }
+    db.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Whether a folder is inside a git work tree.
+fn in_git(folder: &Path) -> bool {
+    std::fs::canonicalize(folder)
+        .map(|f| f.ancestors().any(|a| a.join(".git").exists()))
+        .unwrap_or(false)
+}
+
+/// Keeps the signing key, and a SQLite store beside it, out of version control: when the
+/// key's folder is in a git work tree or has a `.gitignore`, that `.gitignore` gets the lines
+/// naming them that it lacks. Returns the `.gitignore` when lines were added.
+fn keep_out_of_git(config: &Config) -> Result<Option<PathBuf>> {
+    let folder = key_folder(config);
+    let gitignore = match config.key_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(".gitignore"),
+        _ => PathBuf::from(".gitignore"),
+    };
+    if !gitignore.exists() && !in_git(&folder) {
+        return Ok(None);
+    }
+    let mut wanted = Vec::new();
+    if config.key_file.exists()
+        && let Some(name) = config.key_file.file_name()
+    {
+        wanted.push(format!("/{}", name.to_string_lossy()));
+    }
+    if let Some(db) = sqlite_in_folder(config) {
+        // The database and what SQLite and the import lock keep beside it.
+        wanted.push(format!("/{db}"));
+        wanted.push(format!("/{db}-*"));
+    }
+    let existing = match std::fs::read_to_string(&gitignore) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read `{}`", gitignore.display()));
+        }
+    };
+    let present: Vec<&str> = existing.lines().map(str::trim).collect();
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|w| !present.contains(&w.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    if !existing.is_empty() && !existing.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(
+        "# Gatehouse: the ledger's signing key and the store stay out of version control\n",
+    );
+    for line in missing {
+        text.push_str(line);
+        text.push('\n');
+    }
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&gitignore)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write `{}`", gitignore.display()))?;
+    Ok(Some(gitignore))
 }
 
 /// Runs `gatehouse init`.

@@ -85,6 +85,10 @@ pub struct HistoryArgs {
 #[derive(Subcommand)]
 pub enum AccountCommand {
     /// List current accounts.
+    #[command(after_help = "Examples:
+  gatehouse account list
+  gatehouse account list --uncorrelated
+  gatehouse account list --system erp --format csv > erp-accounts.csv")]
     List {
         /// Only this system's.
         #[arg(long)]
@@ -99,6 +103,9 @@ pub enum AccountCommand {
 #[derive(Subcommand)]
 pub enum SystemCommand {
     /// List systems with their classification, size and last import.
+    #[command(after_help = "Examples:
+  gatehouse system list
+  gatehouse system list --format csv")]
     List,
 }
 
