@@ -5,6 +5,7 @@
 //! batches of short write transactions, so that other writers are never held up for long.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gatehouse_connect::{
@@ -411,6 +412,33 @@ pub fn import_folder(
     actor: &str,
     now: Timestamp,
     progress: Option<Progress>,
+    each: impl FnMut(&Path, &ImportReport),
+) -> Result<FolderReport, WorkflowError> {
+    let never = AtomicBool::new(false);
+    import_folder_until(store, dir, settings, actor, now, progress, &never, each)
+}
+
+/// How a folder import ended early.
+enum Ended {
+    /// The source at this position failed.
+    Failed(usize, PathBuf, WorkflowError),
+    /// Asked to stop, with this many sources imported.
+    Stopped(usize),
+}
+
+/// [`import_folder`], which stops early when `stop` is set (by Ctrl-C, say): the source being
+/// written is finished, no further source is begun, the accounts that the identities imported
+/// so far concern are re-linked, and the result is [`WorkflowError::Stopped`], naming the
+/// sources imported and those not. Everything recorded is complete, ready to be sealed.
+#[allow(clippy::too_many_arguments)]
+pub fn import_folder_until(
+    store: &Store,
+    dir: &Path,
+    settings: &ImportSettings,
+    actor: &str,
+    now: Timestamp,
+    progress: Option<Progress>,
+    stop: &AtomicBool,
     mut each: impl FnMut(&Path, &ImportReport),
 ) -> Result<FolderReport, WorkflowError> {
     let sources = snapshot_sources(dir).map_err(|e| {
@@ -449,7 +477,12 @@ pub fn import_folder(
             }
         });
         let mut reports = Vec::with_capacity(sources.len());
+        let mut stopped = false;
         for (path, parsed) in rx {
+            if stop.load(Ordering::Relaxed) {
+                stopped = true;
+                break;
+            }
             let applied =
                 parsed.and_then(|p| apply_source(&mut lock, p, settings, actor, now, false));
             match applied {
@@ -457,52 +490,68 @@ pub fn import_folder(
                     each(&path, &r);
                     reports.push(r);
                 }
-                Err(cause) => return Err((reports.len(), path, cause)),
+                Err(cause) => return Err(Ended::Failed(reports.len(), path, cause)),
             }
         }
-        let identities_changed = reports
-            .iter()
-            .any(|r| matches!(r.summary.source.as_str(), "hr" | "nhi") && !r.summary.unchanged());
-        let relinked = if identities_changed {
-            // Systems whose files were not read again keep their accounts as they were:
-            // they are re-linked like the systems outside the folder.
-            let in_folder: Vec<SystemKey> = reports
-                .iter()
-                .filter(|r| r.same_files_as.is_none())
-                .filter_map(|r| r.summary.source.strip_prefix("system:"))
-                .filter_map(|k| k.parse().ok())
-                .collect();
-            let as_of = settings.as_of.unwrap_or(now);
-            relink(&mut lock, as_of, &in_folder, actor, now)
-                .map_err(|e| (reports.len(), dir.to_path_buf(), e.into()))?
-        } else {
-            0
-        };
+        // The last source may have been done when the stop came.
+        stopped |= stop.load(Ordering::Relaxed) && reports.len() < sources.len();
+        let relinked = relink_after_folder(&mut lock, &reports, settings, actor, now)
+            .map_err(|e| Ended::Failed(reports.len(), dir.to_path_buf(), e.into()))?;
+        if stopped {
+            return Err(Ended::Stopped(reports.len()));
+        }
         Ok(FolderReport {
             sources: reports,
             relinked,
         })
     });
     let rebuilt = lock.release();
+    let shown = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
     match result {
         Ok(report) => {
             rebuilt?;
             Ok(report)
         }
-        Err((done, failed, cause)) => Err(WorkflowError::Folder {
-            imported: names[..done]
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
+        Err(Ended::Stopped(done)) => {
+            rebuilt?;
+            Err(WorkflowError::Stopped {
+                imported: shown(&names[..done]),
+                not_imported: shown(&names[done..]),
+            })
+        }
+        Err(Ended::Failed(done, failed, cause)) => Err(WorkflowError::Folder {
+            imported: shown(&names[..done]),
             failed: failed.display().to_string(),
-            not_attempted: names
-                .iter()
-                .skip(done + 1)
-                .map(|p| p.display().to_string())
-                .collect(),
+            not_attempted: shown(names.get(done + 1..).unwrap_or_default()),
             cause: Box::new(cause),
         }),
     }
+}
+
+/// After the sources of a folder: when they changed identities, re-links the accounts of the
+/// systems this run did not read (systems outside the folder, and those whose files were not
+/// read again), as of the snapshot time. The folder's own systems were correlated as they
+/// were imported.
+fn relink_after_folder(
+    lock: &mut ImportLock<'_>,
+    reports: &[ImportReport],
+    settings: &ImportSettings,
+    actor: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let identities_changed = reports
+        .iter()
+        .any(|r| matches!(r.summary.source.as_str(), "hr" | "nhi") && !r.summary.unchanged());
+    if !identities_changed {
+        return Ok(0);
+    }
+    let read: Vec<SystemKey> = reports
+        .iter()
+        .filter(|r| r.same_files_as.is_none())
+        .filter_map(|r| r.summary.source.strip_prefix("system:"))
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    relink(lock, settings.as_of.unwrap_or(now), &read, actor, now)
 }
 
 /// Checks a snapshot folder as a whole before anything of it is imported: every file its

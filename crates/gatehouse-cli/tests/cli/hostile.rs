@@ -432,3 +432,81 @@ fn init_keeps_the_key_and_the_store_out_of_git() {
         }
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_folder_import_between_sources_and_seals_what_went_in() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::sqlite();
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    // Enough sources, each of some size, that the import is still running when Ctrl-C comes.
+    env.write("snap/hr/people.csv", PEOPLE.as_bytes());
+    for n in 0..40 {
+        let dir = format!("snap/systems/s{n:02}");
+        env.write(
+            &format!("{dir}/system.toml"),
+            format!("key = \"s{n:02}\"\nname = \"System {n}\"\n").as_bytes(),
+        );
+        let accounts: String = (0..400).map(|i| format!("u{i}\n")).collect();
+        env.write(
+            &format!("{dir}/accounts.csv"),
+            format!("id\n{accounts}").as_bytes(),
+        );
+        env.write(&format!("{dir}/entitlements.csv"), b"id\ne1\ne2\n");
+        let grants: String = (0..400).map(|i| format!("u{i},e{}\n", 1 + i % 2)).collect();
+        env.write(
+            &format!("{dir}/grants.csv"),
+            format!("account,entitlement\n{grants}").as_bytes(),
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["import", "folder", "snap"])
+        .current_dir(env.dir.path())
+        .env("GATEHOUSE_DB", &env.db)
+        .env("GATEHOUSE_NOW", "2026-11-23T10:00:00Z")
+        .env("GATEHOUSE_ACTOR", "cli:test")
+        .env_remove("GATEHOUSE_CONFIG")
+        .env_remove("GATEHOUSE_LEDGER_KEY")
+        .env_remove("GATEHOUSE_LEDGER_WITNESSES")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // The HR feed is in: press Ctrl-C.
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 && !line.contains("imported `hr`") {
+        line.clear();
+    }
+    assert!(line.contains("imported `hr`"), "{line}");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{rest}\n{stderr}");
+    assert!(
+        stderr.contains("stopping after the source being imported"),
+        "{stderr}"
+    );
+    let said = stderr
+        .split_once("stopped: the import was stopped after ")
+        .map(|(_, s)| s)
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(said.contains(" of 41 sources"), "{said}");
+    assert!(said.contains("\nimported: snap/hr/people.csv, "), "{said}");
+    assert!(
+        said.contains("\nnot imported: snap/systems/") && !said.contains("not imported: none"),
+        "{said}"
+    );
+    // What went in is whole, and covered by a signed checkpoint.
+    let verified = env.ok(&["ledger", "verify"]);
+    assert!(verified.starts_with("ledger OK"), "{verified}");
+    assert!(!verified.contains("not yet covered"), "{verified}");
+    // The same command imports the rest.
+    let out = env.ok(&["import", "folder", "snap"]);
+    assert!(out.contains("imported `system:s39`"), "{out}");
+}
