@@ -723,8 +723,9 @@ fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
         |e| {
             let as_of = e.event["data"]["as_of"]
                 .as_str()
-                .unwrap_or("")
-                .replace("T00:00:00Z", "");
+                .and_then(|t| t.parse::<gatehouse_model::Timestamp>().ok())
+                .map(when)
+                .unwrap_or_default();
             vec![
                 e.seq.to_string(),
                 when(e.recorded_at),
