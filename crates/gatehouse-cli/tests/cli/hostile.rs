@@ -497,7 +497,8 @@ fn ctrl_c_stops_a_folder_import_between_sources_and_seals_what_went_in() {
         .map(|(_, s)| s)
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(said.contains(" of 41 sources"), "{said}");
-    assert!(said.contains("\nimported: snap/hr/people.csv, "), "{said}");
+    // The HR feed, and maybe a system that was being written when Ctrl-C came.
+    assert!(said.contains("\nimported: snap/hr/people.csv"), "{said}");
     assert!(
         said.contains("\nnot imported: snap/systems/") && !said.contains("not imported: none"),
         "{said}"
