@@ -170,8 +170,8 @@ pub fn source_files(layout: Layout, path: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// SHA-256 of a file's bytes, lowercase hex, read in blocks (the file is not held in memory).
-/// The file is opened as every source file is (see [`open_source`]), and read up to
-/// [`MAX_FILE_BYTES`].
+/// The file is opened as every source file is (only a regular file, refused by its size
+/// beyond [`MAX_FILE_BYTES`]), and read up to that limit.
 pub fn file_sha256(path: &Path) -> Result<String, ConnectError> {
     let unreadable = |e: std::io::Error| {
         ConnectError::Unreadable(Problem::file(path, format!("cannot read: {e}")))
