@@ -96,16 +96,12 @@ pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
         }
         created = true;
     }
-    if let Some(gitignore) = keep_out_of_git(&ctx.config)?
+    if let Some((gitignore, lines)) = keep_out_of_git(&ctx.config)?
         && !quiet
     {
         println!(
-            "added the signing key{} to {} (they stay out of git)",
-            if sqlite_in_folder(&ctx.config).is_some() {
-                " and the store"
-            } else {
-                ""
-            },
+            "added {} to {} (the signing key and the store stay out of git)",
+            lines.join(", "),
             gitignore.display()
         );
     }
@@ -149,14 +145,10 @@ fn in_git(folder: &Path) -> bool {
 
 /// Keeps the signing key, and a SQLite store beside it, out of version control: when the
 /// key's folder is in a git work tree or has a `.gitignore`, that `.gitignore` gets the lines
-/// naming them that it lacks. Returns the `.gitignore` when lines were added.
-fn keep_out_of_git(config: &Config) -> Result<Option<PathBuf>> {
-    let folder = key_folder(config);
-    let gitignore = match config.key_file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.join(".gitignore"),
-        _ => PathBuf::from(".gitignore"),
-    };
-    if !gitignore.exists() && !in_git(&folder) {
+/// naming them that it lacks. Returns the `.gitignore` and the lines added, if any were.
+fn keep_out_of_git(config: &Config) -> Result<Option<(PathBuf, Vec<String>)>> {
+    let gitignore = config.key_file.with_file_name(".gitignore");
+    if !gitignore.exists() && !in_git(&key_folder(config)) {
         return Ok(None);
     }
     let mut wanted = Vec::new();
@@ -178,8 +170,8 @@ fn keep_out_of_git(config: &Config) -> Result<Option<PathBuf>> {
         }
     };
     let present: Vec<&str> = existing.lines().map(str::trim).collect();
-    let missing: Vec<&String> = wanted
-        .iter()
+    let missing: Vec<String> = wanted
+        .into_iter()
         .filter(|w| !present.contains(&w.as_str()))
         .collect();
     if missing.is_empty() {
@@ -192,7 +184,7 @@ fn keep_out_of_git(config: &Config) -> Result<Option<PathBuf>> {
     text.push_str(
         "# Gatehouse: the ledger's signing key and the store stay out of version control\n",
     );
-    for line in missing {
+    for line in &missing {
         text.push_str(line);
         text.push('\n');
     }
@@ -203,7 +195,7 @@ fn keep_out_of_git(config: &Config) -> Result<Option<PathBuf>> {
         .open(&gitignore)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .with_context(|| format!("cannot write `{}`", gitignore.display()))?;
-    Ok(Some(gitignore))
+    Ok(Some((gitignore, missing)))
 }
 
 /// Runs `gatehouse init`.

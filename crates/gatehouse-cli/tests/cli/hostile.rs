@@ -392,7 +392,10 @@ fn init_keeps_the_key_and_the_store_out_of_git() {
     };
     let out = init(env.dir.path());
     assert!(
-        out.contains("added the signing key and the store to .gitignore"),
+        out.contains(
+            "added /gatehouse.key, /gatehouse.db, /gatehouse.db-* to .gitignore (the signing key \
+             and the store stay out of git)"
+        ),
         "{out}"
     );
     let ignored = std::fs::read_to_string(env.path(".gitignore")).unwrap();
