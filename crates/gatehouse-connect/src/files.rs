@@ -22,6 +22,35 @@ use crate::problem::{ConnectError, Problem};
 /// unread. (Change it here; it is the only place.)
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
+/// The largest `system.toml` or `roles.toml` Gatehouse reads: 64 MiB. These are written by
+/// hand or by a small script, and TOML is parsed whole into memory, several times its size.
+pub const MAX_TOML_BYTES: u64 = 64 << 20;
+
+/// A limit on what is read of one file, as messages name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    /// The most bytes read.
+    pub bytes: u64,
+    /// What it limits, for messages: "one source file".
+    pub what: &'static str,
+    /// The constant that sets it.
+    pub constant: &'static str,
+}
+
+/// The limit of a tabular source file.
+pub(crate) const FILE_LIMIT: Limit = Limit {
+    bytes: MAX_FILE_BYTES,
+    what: "one source file",
+    constant: "MAX_FILE_BYTES",
+};
+
+/// The limit of a TOML source file.
+pub(crate) const TOML_LIMIT: Limit = Limit {
+    bytes: MAX_TOML_BYTES,
+    what: "a TOML file",
+    constant: "MAX_TOML_BYTES",
+};
+
 /// A byte count for messages: `5000000000 bytes (4.7 GiB)`.
 pub(crate) fn bytes_text(n: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
@@ -62,8 +91,8 @@ fn not_a_file(kind: std::fs::FileType) -> Option<&'static str> {
 
 /// Opens a source file for reading, with its size: refuses what is not a regular file before
 /// opening it (a named pipe would block the open; a device would read without end) and a file
-/// larger than [`MAX_FILE_BYTES`], without reading it.
-pub(crate) fn open_source(path: &Path) -> Result<(File, u64), Problem> {
+/// larger than the limit, without reading it.
+pub(crate) fn open_source(path: &Path, limit: Limit) -> Result<(File, u64), Problem> {
     let cannot = |e: std::io::Error| Problem::file(path, format!("cannot read: {e}"));
     // The entry the path leads to (symbolic links followed), before anything opens it.
     let meta = std::fs::metadata(path).map_err(cannot)?;
@@ -85,13 +114,13 @@ pub(crate) fn open_source(path: &Path) -> Result<(File, u64), Problem> {
         return Err(Problem::file(path, why));
     }
     let size = meta.len();
-    if size > MAX_FILE_BYTES {
-        return Err(too_large(path, Some(size)));
+    if size > limit.bytes {
+        return Err(too_large(path, Some(size), limit));
     }
     Ok((file, size))
 }
 
-fn too_large(path: &Path, size: Option<u64>) -> Problem {
+fn too_large(path: &Path, size: Option<u64>, limit: Limit) -> Problem {
     let what = match size {
         Some(n) => format!("is {}", bytes_text(n)),
         None => "grew while it was read".to_owned(),
@@ -99,21 +128,23 @@ fn too_large(path: &Path, size: Option<u64>) -> Problem {
     Problem::file(
         path,
         format!(
-            "{what}; the limit for one source file is {} (split the export, or raise MAX_FILE_BYTES)",
-            bytes_text(MAX_FILE_BYTES)
+            "{what}; the limit for {} is {} (split the export, or raise {})",
+            limit.what,
+            bytes_text(limit.bytes),
+            limit.constant
         ),
     )
 }
 
-/// Reads a whole source file (see [`open_source`]), never more than [`MAX_FILE_BYTES`].
-pub(crate) fn read_source(path: &Path) -> Result<Vec<u8>, Problem> {
-    let (file, size) = open_source(path)?;
+/// Reads a whole source file (see [`open_source`]), never more than its limit.
+pub(crate) fn read_source(path: &Path, limit: Limit) -> Result<Vec<u8>, Problem> {
+    let (file, size) = open_source(path, limit)?;
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(limit.bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Problem::file(path, format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large(path, None));
+    if bytes.len() as u64 > limit.bytes {
+        return Err(too_large(path, None, limit));
     }
     Ok(bytes)
 }
@@ -176,7 +207,7 @@ pub fn file_sha256(path: &Path) -> Result<String, ConnectError> {
     let unreadable = |e: std::io::Error| {
         ConnectError::Unreadable(Problem::file(path, format!("cannot read: {e}")))
     };
-    let (file, _) = open_source(path).map_err(ConnectError::Unreadable)?;
+    let (file, _) = open_source(path, FILE_LIMIT).map_err(ConnectError::Unreadable)?;
     let mut file = file.take(MAX_FILE_BYTES + 1);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -188,7 +219,7 @@ pub fn file_sha256(path: &Path) -> Result<String, ConnectError> {
         }
         read += n as u64;
         if read > MAX_FILE_BYTES {
-            return Err(ConnectError::Unreadable(too_large(path, None)));
+            return Err(ConnectError::Unreadable(too_large(path, None, FILE_LIMIT)));
         }
         hasher.update(&buf[..n]);
     }
@@ -327,11 +358,14 @@ mod tests {
                 let f = std::fs::File::create(dir.path().join(name)).unwrap();
                 f.set_len(5_000_000_000).unwrap();
                 drop(f);
+                let limit = if name.ends_with(".toml") {
+                    "a TOML file is 64 MiB (split the export, or raise MAX_TOML_BYTES)"
+                } else {
+                    "one source file is 4 GiB (split the export, or raise MAX_FILE_BYTES)"
+                };
                 assert_eq!(
                     read(source, dir.path()),
-                    format!(
-                        "/{name}: is 5000000000 bytes (4.7 GiB); the limit for one source file is 4 GiB (split the export, or raise MAX_FILE_BYTES)"
-                    ),
+                    format!("/{name}: is 5000000000 bytes (4.7 GiB); the limit for {limit}"),
                     "{source} {name}"
                 );
                 let e = file_sha256(&dir.path().join(name)).unwrap_err().to_string();

@@ -22,7 +22,7 @@ mod table;
 
 pub use collect::{Outcome, ReadOptions};
 pub use correlate::{CorrelationReport, Correlator, IdentityIndex, compile_pattern, default_rules};
-pub use files::{Layout, MAX_FILE_BYTES, file_sha256, source_files};
+pub use files::{Layout, MAX_FILE_BYTES, MAX_TOML_BYTES, file_sha256, source_files};
 pub use gatehouse_model::Attributes;
 pub use identities::{HR_SCHEMA, IdentitySnapshot, NHI_SCHEMA, read_hr, read_nhi};
 pub use problem::{ConnectError, Problem, SHOWN_PROBLEMS};

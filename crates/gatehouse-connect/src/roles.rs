@@ -74,7 +74,8 @@ pub fn read_roles(path: &Path, options: ReadOptions) -> Result<RoleSnapshot, Con
     } else {
         (path.to_owned(), None)
     };
-    let bytes = crate::files::read_source(&toml_path).map_err(ConnectError::Unreadable)?;
+    let bytes = crate::files::read_source(&toml_path, crate::files::TOML_LIMIT)
+        .map_err(ConnectError::Unreadable)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         ConnectError::Unreadable(Problem::file(
             &toml_path,

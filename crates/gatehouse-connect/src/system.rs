@@ -161,7 +161,8 @@ pub(crate) fn toml_nul(path: &Path, text: &str) -> Result<(), ConnectError> {
 
 /// Reads and checks `system.toml`.
 pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), ConnectError> {
-    let bytes = crate::files::read_source(path).map_err(ConnectError::Unreadable)?;
+    let bytes = crate::files::read_source(path, crate::files::TOML_LIMIT)
+        .map_err(ConnectError::Unreadable)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         ConnectError::Unreadable(Problem::row(
             path,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::files::read_source;
+use crate::files::{FILE_LIMIT, read_source};
 use crate::problem::Problem;
 
 /// Longest accepted value of one field.
@@ -114,7 +114,7 @@ pub fn read_table(
     schema: &Schema,
     mut each: impl FnMut(Result<&Row<'_>, Problem>),
 ) -> Result<FileSummary, Problem> {
-    let bytes = read_source(path)?;
+    let bytes = read_source(path, FILE_LIMIT)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Problem::file(
