@@ -292,7 +292,7 @@ fn rule_rows(r: &Report) -> Vec<(String, Vec<u64>, u64, String)> {
                     .unwrap_or(0)
             });
             (
-                rule.clone(),
+                crate::rule_label(rule),
                 counts,
                 a.accepted_by_rule.get(rule).copied().unwrap_or(0),
                 delta(now, before),
@@ -449,13 +449,17 @@ fn ledger_lines(r: &Report) -> Vec<String> {
     out
 }
 
-/// Text for a Markdown table cell: HTML and the column separator escaped.
+/// Text for a Markdown table cell: control characters shown escaped, HTML and the column
+/// separator escaped.
 fn md(s: &str) -> String {
-    esc(s).replace('|', "\\|").replace('\n', " ")
+    esc(s).replace('|', "\\|")
 }
 
+/// Text for HTML: control characters shown escaped (`\u{1b}`, so that a bidirectional
+/// override cannot reorder what the reader sees), then HTML's own characters escaped.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    gatehouse_model::text::visible(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -3394,8 +3394,8 @@ fn markdown_report_shows_the_headline_numbers() {
         "| Open findings | 4 |",
         "| high | 1 |",
         "| medium | 2 |",
-        "| unwarranted_grant | 0 | 0 | 0 | 0 | 0 | 1 |",
-        "| privileged_without_mfa | 0 | 1 | 0 | 0 | 0 | 0 |",
+        "| Grants without a warrant (unwarranted_grant) | 0 | 0 | 0 | 0 | 0 | 1 |",
+        "| Privileged access without MFA (privileged_without_mfa) | 0 | 1 | 0 | 0 | 0 | 0 |",
         "| 45 | Carl ",
     ] {
         assert!(md.contains(line), "markdown lacks `{line}`:\n{md}");
@@ -3414,6 +3414,14 @@ fn markdown_report_escapes_names() {
         row.contains("Carl") && row.contains("Admin") && row.contains("Ops"),
         "{row}"
     );
+    // Control characters are shown escaped, in Markdown and in HTML.
+    inv.identities[0].name = "Carl \u{1b}[2J\u{202e}Ops".into();
+    let a = run(&inv);
+    let md = report::markdown(&report_of(&inv, &a));
+    assert!(md.contains("Carl \\u{1b}[2J\\u{202e}Ops"), "{md}");
+    let html = report::html(&report_of(&inv, &a));
+    assert!(html.contains("Carl \\u{1b}[2J\\u{202e}Ops"), "{html}");
+    assert!(!html.contains('\u{1b}') && !md.contains('\u{202e}'));
     // Score, who, factors: four cell separators, the one in the name escaped.
     let separators = row
         .char_indices()

@@ -266,6 +266,18 @@ impl Config {
                 DbFrom::Default,
             ),
         };
+        if let Some(shown) = password_outside_url(&db) {
+            return Err(Coded::new(
+                ErrorCode::StoreLocationInvalid,
+                format!(
+                    "the store location `{shown}` is not a postgres:// URL, and a file path \
+                     would not carry the password it seems to hold (not repeated here); give a \
+                     PostgreSQL store as postgres://user:password@host/database, or in a file \
+                     named by GATEHOUSE_DB_FILE"
+                ),
+            )
+            .into());
+        }
         let key_file = std::env::var_os("GATEHOUSE_LEDGER_KEY_FILE")
             .map(PathBuf::from)
             .or(parsed.ledger.key_file.map(|p| relative_to(&base, p)))
@@ -362,6 +374,29 @@ impl Config {
     }
 }
 
+/// A store location that is not a URL but carries what looks like a password — connection
+/// settings (`host=db password=…`), or a URL whose scheme was lost (`user:secret@db/gatehouse`,
+/// `postgres:/user:secret@db`) — shown with the password hidden. Such a value would otherwise
+/// be taken for a SQLite file name and repeated, password and all, in messages.
+fn password_outside_url(db: &str) -> Option<String> {
+    if db.contains("://") {
+        return None;
+    }
+    let lower = db.to_ascii_lowercase();
+    if let Some(at) = lower.find("password=") {
+        let start = at + "password=".len();
+        let end = db[start..]
+            .find(char::is_whitespace)
+            .map_or(db.len(), |e| start + e);
+        return Some(format!("{}***{}", &db[..start], &db[end..]));
+    }
+    // `user:secret@host`: a colon, then an `@`, before any `/`.
+    let head = db.split('/').take(2).collect::<Vec<_>>().join("/");
+    let at = head.rfind('@')?;
+    let colon = head[..at].find(':')?;
+    Some(format!("{}:***{}", &db[..colon], &db[at..]))
+}
+
 /// The text of a new `gatehouse.toml`.
 /// Whether a store URL carries a password (`postgres://user:secret@host/db`, or a
 /// `password=` parameter).
@@ -419,7 +454,26 @@ pub fn render_config(db: Option<&str>, origin: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::has_password;
+    use super::*;
+
+    #[test]
+    fn store_locations_with_a_password_outside_a_url() {
+        for (db, shown) in [
+            ("gatehouse.db", None),
+            ("/srv/gatehouse/gatehouse.db", None),
+            ("postgres://u:secret@db/g", None),
+            ("mysql://u:secret@db/g", None),
+            ("u:secret@db/gatehouse", Some("u:***@db/gatehouse")),
+            ("postgres:/u:secret@db/g", Some("postgres:***@db/g")),
+            (
+                "host=db user=g password=secret dbname=g",
+                Some("host=db user=g password=*** dbname=g"),
+            ),
+            ("PASSWORD=secret", Some("PASSWORD=***")),
+        ] {
+            assert_eq!(password_outside_url(db).as_deref(), shown, "{db}");
+        }
+    }
 
     #[test]
     fn passwords_in_store_urls_are_seen() {

@@ -600,9 +600,12 @@ fn changes_and_discovery(env: Env) {
     assert!(!out.contains("error"), "{out}");
 }
 
-// After `both!`, which it uses.
+// After `both!`, which they use.
 #[path = "cli/witness.rs"]
 mod witness;
+
+#[path = "cli/hostile.rs"]
+mod hostile;
 
 #[test]
 fn init_creates_store_config_and_a_private_key() {
@@ -1132,7 +1135,7 @@ fn analysis_flow(env: Env) {
         "{out}"
     );
     assert!(
-        out.contains("| unwarranted_grant | 0 | 2 | 0 | 0 | 0 | 0 |"),
+        out.contains("| Grants without a warrant (unwarranted_grant) | 0 | 2 | 0 | 0 | 0 | 0 |"),
         "{out}"
     );
     env.write(

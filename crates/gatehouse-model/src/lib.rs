@@ -15,6 +15,7 @@ mod finding;
 mod inventory;
 mod keys;
 pub mod state;
+pub mod text;
 mod time;
 
 pub use code::ErrorCode;
@@ -31,4 +32,7 @@ pub use inventory::{
     NonHuman, Person, RiskLevel, Role, Severity, SystemConfig, Warrant, WarrantKind, WarrantRecord,
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
-pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};
+pub use time::{
+    Date, NO_END, Timestamp, is_no_end, parse_date, parse_end_date, parse_end_timestamp,
+    parse_point_in_time, parse_timestamp,
+};

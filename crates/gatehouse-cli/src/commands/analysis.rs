@@ -1,6 +1,5 @@
 //! `gatehouse analyze`, `findings`, `risk`, `assess` and `policy`: the risk analysis.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use gatehouse_analysis::report::{LedgerPoint, SignedCheckpoint};
@@ -179,13 +178,23 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
 #[derive(Subcommand)]
 pub enum FindingsCommand {
     /// List findings (open and accepted by default), most severe first.
+    #[command(after_help = "Examples:
+  gatehouse findings list
+  gatehouse findings list --severity high --system erp
+  gatehouse findings list --rule sod_conflict --format csv > sod.csv
+  gatehouse findings list --fail-on high       # exit code 2 when one is listed")]
     List(ListArgs),
     /// Everything about one finding: explanation, facts, objects, status.
+    #[command(after_help = "Examples:
+  gatehouse findings show F-3f9a2b7c4d1e6a08
+  gatehouse findings show F-3f9a2b7c4d1e6a08 --format json")]
     Show {
         /// The finding's id (`F-…`).
         id: String,
     },
     /// Accept the risk of a finding until a date; it reopens then if still present.
+    #[command(after_help = "Examples:
+  gatehouse findings accept F-3f9a2b7c4d1e6a08 --reason \"compensating control: monthly review\" --until 2027-03-31")]
     Accept(AcceptArgs),
 }
 
@@ -339,7 +348,7 @@ fn describe(row: &FindingRow) -> String {
     let f: &Finding = &row.finding;
     let mut out = format!("{} — {}\n\n{}\n\n", f.id, f.title, f.explanation);
     let mut rows = vec![
-        vec!["rule".to_owned(), f.rule.clone()],
+        vec!["rule".to_owned(), gatehouse_analysis::rule_label(&f.rule)],
         vec!["severity".into(), f.severity.to_string()],
         vec!["status".into(), row.status.to_string()],
         vec!["first seen".into(), when(row.first_seen)],
@@ -595,7 +604,7 @@ pub fn assess(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
             })?;
             println!("{what}; report written to {}", path.display());
         }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => print!("{text}"),
     }
     Ok(gate(
         args.fail_on,
@@ -640,10 +649,17 @@ fn check_writable(path: &Path) -> Result<()> {
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Print the policy in force (defaults filled in) and where it comes from.
+    #[command(after_help = "Examples:
+  gatehouse policy show")]
     Show,
     /// List the rules with their base severity and whether they run.
+    #[command(after_help = "Examples:
+  gatehouse policy rules
+  gatehouse policy rules --format csv")]
     Rules,
     /// Write the starter segregation-of-duties ruleset to `policy/sod.toml` (if absent).
+    #[command(after_help = "Examples:
+  gatehouse policy init-sod")]
     InitSod,
 }
 

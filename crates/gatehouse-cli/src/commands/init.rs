@@ -1,6 +1,6 @@
 //! `gatehouse init`: the store, the configuration file and the ledger key.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -126,7 +126,106 @@ pub fn ensure(ctx: &Ctx, origin: Option<String>, quiet: bool) -> Result<bool> {
         }
         created = true;
     }
+    if let Some((gitignore, lines)) = keep_out_of_git(&ctx.config)?
+        && !quiet
+    {
+        println!(
+            "added {} to {} (the signing key and the store stay out of git)",
+            lines.join(", "),
+            gitignore.display()
+        );
+    }
     Ok(created)
+}
+
+/// The folder the signing key is in: where `init` works.
+fn key_folder(config: &Config) -> PathBuf {
+    match config.key_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The SQLite store's file name, when the store is a SQLite file in the key's folder.
+fn sqlite_in_folder(config: &Config) -> Option<String> {
+    if config.db.contains("://") {
+        return None;
+    }
+    let db = Path::new(&config.db);
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let parent = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !same(&parent, &key_folder(config)) {
+        return None;
+    }
+    db.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Whether a folder is inside a git work tree.
+fn in_git(folder: &Path) -> bool {
+    std::fs::canonicalize(folder)
+        .map(|f| f.ancestors().any(|a| a.join(".git").exists()))
+        .unwrap_or(false)
+}
+
+/// Keeps the signing key, and a SQLite store beside it, out of version control: when the
+/// key's folder is in a git work tree or has a `.gitignore`, that `.gitignore` gets the lines
+/// naming them that it lacks. Returns the `.gitignore` and the lines added, if any were.
+fn keep_out_of_git(config: &Config) -> Result<Option<(PathBuf, Vec<String>)>> {
+    let gitignore = config.key_file.with_file_name(".gitignore");
+    if !gitignore.exists() && !in_git(&key_folder(config)) {
+        return Ok(None);
+    }
+    let mut wanted = Vec::new();
+    if config.key_file.exists()
+        && let Some(name) = config.key_file.file_name()
+    {
+        wanted.push(format!("/{}", name.to_string_lossy()));
+    }
+    if let Some(db) = sqlite_in_folder(config) {
+        // The database and what SQLite and the import lock keep beside it.
+        wanted.push(format!("/{db}"));
+        wanted.push(format!("/{db}-*"));
+    }
+    let existing = match std::fs::read_to_string(&gitignore) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read `{}`", gitignore.display()));
+        }
+    };
+    let present: Vec<&str> = existing.lines().map(str::trim).collect();
+    let missing: Vec<String> = wanted
+        .into_iter()
+        .filter(|w| !present.contains(&w.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    if !existing.is_empty() && !existing.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(
+        "# Gatehouse: the ledger's signing key and the store stay out of version control\n",
+    );
+    for line in &missing {
+        text.push_str(line);
+        text.push('\n');
+    }
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&gitignore)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write `{}`", gitignore.display()))?;
+    Ok(Some((gitignore, missing)))
 }
 
 /// Runs `gatehouse init`.

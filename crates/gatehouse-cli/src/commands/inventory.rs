@@ -113,6 +113,10 @@ pub struct HistoryArgs {
 #[derive(Subcommand)]
 pub enum AccountCommand {
     /// List current accounts.
+    #[command(after_help = "Examples:
+  gatehouse account list
+  gatehouse account list --uncorrelated
+  gatehouse account list --system erp --format csv > erp-accounts.csv")]
     List {
         /// Only this system's.
         #[arg(long)]
@@ -127,8 +131,14 @@ pub enum AccountCommand {
 #[derive(Subcommand)]
 pub enum SystemCommand {
     /// List systems with their classification, size and last import.
+    #[command(after_help = "Examples:
+  gatehouse system list
+  gatehouse system list --format csv")]
     List,
     /// One system: its description, owner, scope, size and the period its data covers.
+    #[command(after_help = "Examples:
+  gatehouse system show erp
+  gatehouse system show erp --format json")]
     Show {
         /// The system's key, e.g. `erp`.
         system: String,
@@ -139,6 +149,9 @@ pub enum SystemCommand {
 #[derive(Subcommand)]
 pub enum EntitlementCommand {
     /// List current entitlements with their number of holders.
+    #[command(after_help = "Examples:
+  gatehouse entitlement list --system erp
+  gatehouse entitlement list --privileged --format csv")]
     List {
         /// Only this system's.
         #[arg(long)]
@@ -153,6 +166,10 @@ pub enum EntitlementCommand {
 #[derive(Subcommand)]
 pub enum IdentityCommand {
     /// List current identities: people of the HR feed and non-human identities.
+    #[command(after_help = "Examples:
+  gatehouse identity list --status leave
+  gatehouse identity list --kind non-human
+  gatehouse identity list --department finance --format csv")]
     List {
         /// Only this kind: person, service_account, api_key, token, certificate, or
         /// `non-human` for every kind but person.
