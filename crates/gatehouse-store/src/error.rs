@@ -166,7 +166,7 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
 /// PostgreSQL's message once: a server error's text and SQLSTATE, or the client's error
 /// with its cause (which its display leaves out).
 fn pg_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
+    let mut out = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => {
             let mut out = e.to_string();
@@ -181,6 +181,32 @@ fn pg_message(e: &postgres::Error) -> String {
             }
             out
         }
+    };
+    if let Some(hint) = tls_hint(&out) {
+        out.push_str(" — ");
+        out.push_str(hint);
+    }
+    out
+}
+
+/// What to do about a refused TLS handshake.
+fn tls_hint(message: &str) -> Option<&'static str> {
+    if message.contains("UnknownIssuer") {
+        Some(
+            "the server's certificate is not signed by a CA of the file `sslrootcert` names \
+             (or, without it, by a public CA); name the CA that signed it",
+        )
+    } else if message.contains("not valid for name") {
+        Some(
+            "the server's certificate is not issued for the host of the URL; connect by a name \
+             the certificate holds, or use sslmode=verify-ca to check its CA only",
+        )
+    } else if message.contains("no encryption") {
+        Some("the server takes only encrypted connections; remove sslmode=disable")
+    } else if message.contains("server does not support TLS") {
+        Some("the server does not offer TLS; enable `ssl` on it, or use sslmode=prefer")
+    } else {
+        None
     }
 }
 

@@ -1975,3 +1975,61 @@ both!(
         rebuilt_matches(&store);
     }
 );
+
+/// Connections over TLS, with libpq's `sslmode` meanings, to a server that refuses TCP
+/// connections without it.
+#[test]
+fn postgres_over_tls() {
+    let db = testing::tls_database();
+    let ca = db.ca_file.display().to_string();
+    let other = db.other_ca_file.display().to_string();
+    let url = |host: &str, params: &str| {
+        format!(
+            "postgres://postgres@{host}:{}/{}?{params}",
+            db.port, db.name
+        )
+    };
+    // The server's certificate, checked to its CA and name: the store is created and answers.
+    let full = url("127.0.0.1", &format!("sslmode=verify-full&sslrootcert={ca}"));
+    let store = Store::open(&full, &OpenOptions::create()).unwrap();
+    let systems = store.read(|r| r.systems()).unwrap();
+    assert!(systems.is_empty());
+    drop(store);
+    for ok in [
+        // By name, as most deployments do.
+        url("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")),
+        // Encrypted without checking the certificate, as libpq's `require` and `prefer`.
+        url("127.0.0.1", "sslmode=require"),
+        url("127.0.0.1", "connect_timeout=10"),
+        // The chain but not the name.
+        url(
+            "db.example",
+            &format!("sslmode=verify-ca&sslrootcert={ca}&hostaddr=127.0.0.1"),
+        ),
+    ] {
+        Store::open(&ok, &OpenOptions::existing()).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for (refused, why) in [
+        (
+            url("127.0.0.1", &format!("sslmode=verify-full&sslrootcert={other}")),
+            "not signed by a CA of the file `sslrootcert` names",
+        ),
+        (
+            url(
+                "db.example",
+                &format!("sslmode=verify-full&sslrootcert={ca}&hostaddr=127.0.0.1"),
+            ),
+            "not issued for the host of the URL",
+        ),
+        (
+            url("127.0.0.1", "sslmode=disable"),
+            "remove sslmode=disable",
+        ),
+    ] {
+        let err = Store::open(&refused, &OpenOptions::existing())
+            .err()
+            .unwrap_or_else(|| panic!("{why}: accepted"))
+            .to_string();
+        assert!(err.contains(why), "{refused}: {err}");
+    }
+}
