@@ -359,6 +359,15 @@ fn write_listing<T: Serialize>(
     Ok(())
 }
 
+/// `1 grant`, `2 grants`, `3 identities`.
+pub fn plural(n: u64, word: &str) -> String {
+    match (n, word.strip_suffix('y')) {
+        (1, _) => format!("1 {word}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {word}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,14 +467,5 @@ mod tests {
     fn lines_for_a_person_keep_their_breaks() {
         assert_eq!(for_person("a\nb\u{1b}c\n"), "a\nb\\u{1b}c\n");
         assert!(matches!(for_person("plain\n"), Cow::Borrowed(_)));
-    }
-}
-
-/// `1 grant`, `2 grants`, `3 identities`.
-pub fn plural(n: u64, word: &str) -> String {
-    match (n, word.strip_suffix('y')) {
-        (1, _) => format!("1 {word}"),
-        (_, Some(stem)) => format!("{n} {stem}ies"),
-        _ => format!("{n} {word}s"),
     }
 }

@@ -202,7 +202,7 @@ pub fn redact(location: &str) -> String {
 fn target(location: &str, mmap: bool) -> Result<Target, StoreError> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         return Ok(Target::Postgres {
-            pg: pgtls::PgTarget::parse(location)?,
+            pg: Box::new(pgtls::PgTarget::parse(location)?),
         });
     }
     if location.contains("://") && !location.starts_with("sqlite://") {

@@ -22,7 +22,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::StoreError;
@@ -60,7 +62,8 @@ impl std::fmt::Debug for PgTarget {
 impl PgTarget {
     /// Reads a `postgres://` URL with its TLS parameters.
     pub(crate) fn parse(url: &str) -> Result<PgTarget, StoreError> {
-        let invalid = |why: String| StoreError::InvalidLocation(format!("{}: {why}", crate::redact(url)));
+        let invalid =
+            |why: String| StoreError::InvalidLocation(format!("{}: {why}", crate::redact(url)));
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut mode = "prefer".to_owned();
         let (mut root, mut cert, mut key) = (None, None, None);
@@ -100,12 +103,10 @@ impl PgTarget {
         config.ssl_mode(ssl_mode);
         let tls = match verify {
             None => None,
-            Some(v) => Some(MakeRustlsConnect::new(client_config(
-                v,
-                root.as_deref(),
-                cert.as_deref().zip(key.as_deref()),
-            )
-            .map_err(invalid)?)),
+            Some(v) => Some(MakeRustlsConnect::new(
+                client_config(v, root.as_deref(), cert.as_deref().zip(key.as_deref()))
+                    .map_err(invalid)?,
+            )),
         };
         if cert.is_some() != key.is_some() {
             return Err(invalid(
@@ -182,9 +183,10 @@ fn client_config(
     match identity {
         None => Ok(builder.with_no_client_auth()),
         Some((cert, key)) => {
-            let chain = CertificateDer::pem_slice_iter(&read(cert, "client certificate (sslcert)")?)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("the client certificate `{cert}` is not PEM: {e}"))?;
+            let chain =
+                CertificateDer::pem_slice_iter(&read(cert, "client certificate (sslcert)")?)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("the client certificate `{cert}` is not PEM: {e}"))?;
             let key = PrivateKeyDer::from_pem_slice(&read(key, "client key (sslkey)")?)
                 .map_err(|e| format!("the client key `{key}` is not a PEM private key: {e}"))?;
             builder
@@ -284,7 +286,10 @@ mod tests {
         let t = |url: &str| PgTarget::parse(url).map(|t| t.verify);
         assert_eq!(t("postgres://u@h/db").unwrap(), Some(Verify::Nothing));
         assert_eq!(t("postgres://u@h/db?sslmode=disable").unwrap(), None);
-        assert_eq!(t("postgres://u@h/db?sslmode=require").unwrap(), Some(Verify::Nothing));
+        assert_eq!(
+            t("postgres://u@h/db?sslmode=require").unwrap(),
+            Some(Verify::Nothing)
+        );
         assert_eq!(
             t("postgres://u@h/db?sslmode=verify-full").unwrap(),
             Some(Verify::Full)
@@ -293,13 +298,18 @@ mod tests {
             t("postgres://u@h/db?sslmode=verify-ca&connect_timeout=5").unwrap(),
             Some(Verify::Ca)
         );
-        let err = t("postgres://u:pw@h/db?sslmode=sometimes").unwrap_err().to_string();
+        let err = t("postgres://u:pw@h/db?sslmode=sometimes")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`sslmode=sometimes` is not a mode"), "{err}");
         assert!(!err.contains("pw"), "{err}");
         let err = t("postgres://u@h/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("cannot read the CA file (sslrootcert) `/nonexistent/ca.pem`"), "{err}");
+        assert!(
+            err.contains("cannot read the CA file (sslrootcert) `/nonexistent/ca.pem`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) enum Target {
         mmap: bool,
     },
     /// A PostgreSQL server, with its TLS settings.
-    Postgres { pg: crate::pgtls::PgTarget },
+    Postgres { pg: Box<crate::pgtls::PgTarget> },
 }
 
 impl Target {

@@ -131,9 +131,11 @@ fn certificates(base: &Path, root: bool) -> Result<(String, PathBuf, PathBuf), S
     let (_, _, other_pem) = ca("Another CA")?;
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().map_err(err)?;
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).map_err(err)?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .map_err(err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     let server_pem = params.signed_by(&server_key, &issuer).map_err(err)?.pem();
     let (cert, key) = (base.join("server.crt"), base.join("server.key"));
     let (ca_file, other_file) = (base.join("ca.pem"), base.join("other-ca.pem"));

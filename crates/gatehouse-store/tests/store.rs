@@ -1990,14 +1990,20 @@ fn postgres_over_tls() {
         )
     };
     // The server's certificate, checked to its CA and name: the store is created and answers.
-    let full = url("127.0.0.1", &format!("sslmode=verify-full&sslrootcert={ca}"));
+    let full = url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    );
     let store = Store::open(&full, &OpenOptions::create()).unwrap();
     let systems = store.read(|r| r.systems()).unwrap();
     assert!(systems.is_empty());
     drop(store);
     for ok in [
         // By name, as most deployments do.
-        url("localhost", &format!("sslmode=verify-full&sslrootcert={ca}")),
+        url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
         // Encrypted without checking the certificate, as libpq's `require` and `prefer`.
         url("127.0.0.1", "sslmode=require"),
         url("127.0.0.1", "connect_timeout=10"),
@@ -2011,7 +2017,10 @@ fn postgres_over_tls() {
     }
     for (refused, why) in [
         (
-            url("127.0.0.1", &format!("sslmode=verify-full&sslrootcert={other}")),
+            url(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={other}"),
+            ),
             "not signed by a CA of the file `sslrootcert` names",
         ),
         (
