@@ -21,7 +21,7 @@ pub struct CampaignId(u32);
 
 impl CampaignId {
     /// The campaign with this number.
-    pub fn new(number: u32) -> CampaignId {
+    pub const fn new(number: u32) -> CampaignId {
         CampaignId(number)
     }
 
