@@ -362,6 +362,10 @@ pub struct ReviewItem {
     pub identity: Option<IdentityKey>,
     /// Who reviews it, one per stage, in order.
     pub reviewers: Vec<IdentityKey>,
+    /// Why a reviewer is not the one the stage's rule names (the holder reviews nobody's
+    /// access of their own; a reviewer who left is replaced by the escalation path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<String>,
     /// What Gatehouse recommends: keep or revoke.
     pub recommendation: Verdict,
     /// Why, in a few words (`dormant 180 days`, `role baseline for AP Clerk`).
@@ -767,6 +771,7 @@ mod tests {
             role: None,
             identity: Some(IdentityKey::new("E1").unwrap()),
             reviewers: vec![IdentityKey::new("E9").unwrap()],
+            assignment: None,
             recommendation: Verdict::Revoke,
             reason: "dormant 190 days".into(),
             context: ItemContext::default(),

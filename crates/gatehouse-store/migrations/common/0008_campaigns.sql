@@ -31,7 +31,7 @@ CREATE TABLE campaign (
 
 -- One row per review item: what is reviewed (a grant, or a role's entitlement), by whom now
 -- (`stage` of the `reviewers` JSON array, `reviewer` the current one after delegations and
--- escalations), Gatehouse's recommendation, what the reviewer saw (`context`, JSON), and the
+-- escalations, `assignment` why the reviewers are not the ones the rules name), Gatehouse's recommendation, what the reviewer saw (`context`, JSON), and the
 -- final decision once made (`verdict` NULL while open). `item_seq` is the review.items event
 -- that carries the item, `seq` the last event that changed it.
 CREATE TABLE review_item (
@@ -43,6 +43,7 @@ CREATE TABLE review_item (
     role            TEXT,
     identity        TEXT,
     reviewers       TEXT    NOT NULL,
+    assignment      TEXT,
     stage           INTEGER NOT NULL,
     reviewer        TEXT    NOT NULL,
     recommendation  TEXT    NOT NULL,

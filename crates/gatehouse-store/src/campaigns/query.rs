@@ -14,7 +14,7 @@ use crate::conn::{Conn, RowRef, Value};
 use crate::error::StoreError;
 use crate::sink::OPEN;
 use crate::txn::Reader;
-use crate::writer::{from_micros, micros};
+use crate::writer::from_micros;
 
 fn ts(us: i64) -> Result<Timestamp, StoreError> {
     from_micros(us)
@@ -140,7 +140,7 @@ impl ItemRow {
 
 const ITEM_COLUMNS: &str = "i.campaign, i.n, i.system, i.account, i.entitlement, i.role, \
      i.identity, i.reviewers, i.stage, i.reviewer, i.recommendation, i.reason, i.context, \
-     i.verdict, i.until_at, i.comment, i.decided_by, i.decided_at, i.origin, i.item_seq, i.seq";
+     i.verdict, i.until_at, i.comment, i.decided_by, i.decided_at, i.origin, i.item_seq, i.seq, i.assignment";
 
 fn item_row(r: &RowRef<'_, '_>) -> Result<ItemRow, StoreError> {
     let context: Option<ItemContext> = opt_json(r.opt_str(12)?)?;
@@ -165,6 +165,7 @@ fn item_row(r: &RowRef<'_, '_>) -> Result<ItemRow, StoreError> {
             role: r.opt_parse(5)?,
             identity: r.opt_parse(6)?,
             reviewers: serde_json::from_str(&r.str(7)?)?,
+            assignment: r.opt_str(21)?,
             recommendation: r.parse(10)?,
             reason: r.str(11)?,
             context: context.unwrap_or_default(),
@@ -564,7 +565,7 @@ impl Reader<'_> {
         );
         self.conn
             .query(&sql, &[Value::from(reviewer.as_str())], |r| {
-                Ok((opt_ts(r.opt_i64(21)?)?, item_row(r)?))
+                Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?))
             })
     }
 
@@ -826,17 +827,26 @@ impl Reader<'_> {
             notification_row,
         )
     }
+}
 
-    /// The time of the last reminder or escalation of a campaign, if any.
-    pub fn reminders_since(
-        &mut self,
-        id: CampaignId,
-        since: Timestamp,
-    ) -> Result<u64, StoreError> {
-        Ok(self.conn.scalar(
-            "SELECT count(*) FROM review_reminder WHERE campaign = $1 AND at >= $2",
-            &[Value::Int(i64::from(id.number())), Value::Int(micros(since))],
-        )? as u64)
+impl Reader<'_> {
+    /// Every identity currently in its feed, by key.
+    pub fn current_identities(&mut self) -> Result<Vec<gatehouse_model::Identity>, StoreError> {
+        self.conn.query(
+            &format!(
+                "SELECT record FROM identity_version WHERE valid_to = {OPEN} ORDER BY key"
+            ),
+            &[],
+            |r| Ok(serde_json::from_str(&r.str(0)?)?),
+        )
+    }
+
+    /// Every system's configuration, by key.
+    pub fn system_configs(&mut self) -> Result<Vec<gatehouse_model::SystemConfig>, StoreError> {
+        self.conn
+            .query("SELECT config FROM system ORDER BY key", &[], |r| {
+                Ok(serde_json::from_str(&r.str(0)?)?)
+            })
     }
 }
 

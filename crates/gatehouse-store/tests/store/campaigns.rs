@@ -37,6 +37,7 @@ fn item(n: u32, account: &str, entitlement: &str, holder: &str) -> ReviewItem {
         role: None,
         identity: Some(key(holder)),
         reviewers: vec![key("E1"), key("E3")],
+        assignment: None,
         recommendation: Verdict::Keep,
         reason: "warranted by request:R1".into(),
         context: ItemContext {
