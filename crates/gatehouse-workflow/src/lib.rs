@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod analysis;
+pub mod campaigns;
 mod import;
 
 pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess};
@@ -27,6 +28,9 @@ pub enum WorkflowError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] gatehouse_store::StoreError),
+    /// A review campaign refused or failed.
+    #[error(transparent)]
+    Campaign(#[from] campaigns::CampaignError),
     /// A source of a snapshot folder failed; the sources before it were imported.
     #[error("{cause}\n{}", folder_outcome(imported, failed, not_attempted))]
     Folder {
@@ -62,6 +66,7 @@ impl WorkflowError {
         match self {
             WorkflowError::Connect(e) => e.code(),
             WorkflowError::Store(e) => e.code(),
+            WorkflowError::Campaign(e) => e.code(),
             WorkflowError::Folder { cause, .. } => cause.code(),
         }
     }

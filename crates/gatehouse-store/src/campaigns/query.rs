@@ -841,6 +841,60 @@ impl Reader<'_> {
         )
     }
 
+    /// One identity as it is now, if it is in a feed.
+    pub fn current_identity(
+        &mut self,
+        key: &IdentityKey,
+    ) -> Result<Option<gatehouse_model::Identity>, StoreError> {
+        self.conn.query_opt(
+            &format!(
+                "SELECT record FROM identity_version WHERE key = $1 AND valid_to = {OPEN}"
+            ),
+            &[Value::from(key.as_str())],
+            |r| Ok(serde_json::from_str(&r.str(0)?)?),
+        )
+    }
+
+    /// The identity an account was last linked to, if any (the account may be gone).
+    pub fn account_holder(
+        &mut self,
+        system: &SystemKey,
+        account: &str,
+    ) -> Result<Option<IdentityKey>, StoreError> {
+        Ok(self
+            .conn
+            .query_opt(
+                "SELECT v.identity FROM account_version v \
+                 JOIN account a ON a.account_id = v.account_id AND a.system_id = v.system_id \
+                 JOIN system s ON s.system_id = a.system_id \
+                 WHERE s.key = $1 AND a.native_id = $2 ORDER BY v.seq DESC LIMIT 1",
+                &[Value::from(system.as_str()), Value::from(account)],
+                |r| r.opt_parse::<IdentityKey>(0),
+            )?
+            .flatten())
+    }
+
+    /// Every role, by key.
+    pub fn roles(&mut self) -> Result<Vec<Role>, StoreError> {
+        self.conn
+            .query("SELECT record FROM role ORDER BY key", &[], |r| {
+                Ok(serde_json::from_str(&r.str(0)?)?)
+            })
+    }
+
+    /// A warrant record by kind and id.
+    pub fn warrant_record(
+        &mut self,
+        kind: gatehouse_model::WarrantKind,
+        id: &str,
+    ) -> Result<Option<gatehouse_model::WarrantRecord>, StoreError> {
+        self.conn.query_opt(
+            "SELECT record FROM warrant_record WHERE kind = $1 AND id = $2",
+            &[Value::from(kind.as_str()), Value::from(id)],
+            |r| Ok(serde_json::from_str(&r.str(0)?)?),
+        )
+    }
+
     /// Every system's configuration, by key.
     pub fn system_configs(&mut self) -> Result<Vec<gatehouse_model::SystemConfig>, StoreError> {
         self.conn

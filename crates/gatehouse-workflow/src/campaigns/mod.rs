@@ -15,7 +15,6 @@ mod lifecycle;
 pub mod policy;
 mod population;
 mod remediation;
-pub mod report;
 mod warrants;
 
 use gatehouse_model::{ErrorCode, IdentityKey};
@@ -24,9 +23,9 @@ use gatehouse_store::StoreError;
 pub use directory::Directory;
 pub use external::{DecisionsReport, import_decisions};
 pub use lifecycle::{
-    BulkSelection, CloseReport, Created, DecideReport, DecisionInput, DueScope, Launched,
-    NewCampaign, Preview, TickReport, close, create, decide, decide_bulk, delegate, due, launch,
-    preview, reassign, tick,
+    BulkDecision, BulkSelection, CloseReport, Created, DecideReport, DecisionInput, DueScope,
+    Launched, NewCampaign, Preview, TickReport, close, create, decide, decide_bulk, delegate, due,
+    launch, preview, reassign, tick,
 };
 pub use policy::ReviewPolicy;
 pub use remediation::{VerifyReport, mark_done, verify_remediation};
@@ -136,6 +135,3 @@ pub(crate) fn plus_days(t: gatehouse_model::Timestamp, days: i64) -> gatehouse_m
     t.checked_add(jiff::SignedDuration::from_secs(days.saturating_mul(86_400)))
         .unwrap_or(t)
 }
-
-#[cfg(test)]
-mod tests;

@@ -421,9 +421,7 @@ impl ReviewPolicy {
             deadline_default: settings.deadline_default,
             compliance_owner,
             comment_on_revoke: settings.comment_on_revoke,
-            comment_on_privileged_keep: settings
-                .comment_on_keep
-                .contains(&KeepComment::Privileged),
+            comment_on_privileged_keep: settings.comment_on_keep.contains(&KeepComment::Privileged),
             comment_on_sod_keep: settings.comment_on_keep.contains(&KeepComment::Sod),
             remediation_days: settings.remediation_days,
             keep_days: settings.keep_days.unwrap_or(365),
@@ -560,10 +558,7 @@ mod tests {
         assert_eq!(p.scopes.len(), 3);
         let sox = p.scope("sox-quarterly").unwrap();
         let s = p.settings(Some(sox));
-        assert_eq!(
-            s.stages,
-            [ReviewerRule::Manager, ReviewerRule::SystemOwner]
-        );
+        assert_eq!(s.stages, [ReviewerRule::Manager, ReviewerRule::SystemOwner]);
         assert_eq!(s.keep_days, Some(91));
         assert_eq!(p.event_settings().due_days, 7);
         let rules = p.rules(&s).unwrap();
@@ -592,7 +587,10 @@ mod tests {
         let err = read("administrators = [\"E1\"]\n").unwrap_err();
         assert!(err.contains("`compliance_owner` is required"), "{err}");
         let err = read("colour = 1\n").unwrap_err();
-        assert!(err.starts_with("reviews.toml:1: unknown field `colour`"), "{err}");
+        assert!(
+            err.starts_with("reviews.toml:1: unknown field `colour`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -628,7 +626,9 @@ mod tests {
         crit.criticality = Some(Criticality::Critical);
         assert!(scope.covers(&crit));
         let mut tagged = sys("bank");
-        tagged.attributes.insert("tags".into(), "treasury, payments".into());
+        tagged
+            .attributes
+            .insert("tags".into(), "treasury, payments".into());
         assert!(scope.covers(&tagged));
         let mut legacy = sys("legacy");
         legacy.frameworks = vec!["sox".into()];
