@@ -135,3 +135,6 @@ pub(crate) fn plus_days(t: gatehouse_model::Timestamp, days: i64) -> gatehouse_m
     t.checked_add(jiff::SignedDuration::from_secs(days.saturating_mul(86_400)))
         .unwrap_or(t)
 }
+
+#[cfg(test)]
+mod tests;
