@@ -15,6 +15,7 @@ mod lifecycle;
 pub mod policy;
 mod population;
 mod remediation;
+pub mod report;
 mod warrants;
 
 use gatehouse_model::{ErrorCode, IdentityKey};

@@ -1,0 +1,140 @@
+//! `gatehouse campaign report`: the evidence of a campaign, a framework's control evidence
+//! pack, or the history across campaigns, as CSV, XLSX, PDF or JSON (`--format`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use gatehouse_evidence::ExportFormat;
+use gatehouse_model::{CampaignId, parse_point_in_time};
+use gatehouse_workflow::campaigns::report::{self, ControlMapping};
+
+use crate::context::Ctx;
+use crate::output::Format;
+
+/// Arguments of `campaign report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The campaign (`C-0001`); with `--pack`, limits the pack to it.
+    pub id: Option<CampaignId>,
+    /// A control evidence pack for a framework of the control mapping: `sox`, `iso27001`,
+    /// `soc2`, `nist-csf`, `owasp-nhi` (or one of `policy/controls.toml`).
+    #[arg(long, value_name = "FRAMEWORK", conflicts_with = "history")]
+    pub pack: Option<String>,
+    /// The history across campaigns: revocation rates, recurring findings, overdue
+    /// reviewers.
+    #[arg(long)]
+    pub history: bool,
+    /// With `--pack`: campaigns launched from this date (default: a year before now).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// With `--pack`: campaigns launched up to this date (default: now).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// With `--pack`: the seed samples are drawn with (recorded in the pack; default the date
+    /// and time of the command). The same seed draws the same samples.
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Where to write it (default `C-0001-report.<format>`, `<framework>-pack.<format>`,
+    /// `review-history.<format>`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn export_format(ctx: &Ctx) -> Result<ExportFormat> {
+    Ok(match ctx.format {
+        Format::Csv => ExportFormat::Csv,
+        Format::Xlsx => ExportFormat::Xlsx,
+        Format::Pdf => ExportFormat::Pdf,
+        Format::Json => ExportFormat::Json,
+        other => bail!(
+            "reports are written as csv, xlsx, pdf or json (--format), not {}",
+            format!("{other:?}").to_lowercase()
+        ),
+    })
+}
+
+/// The control mapping: the built-in one, with `policy/controls.toml` laid over it.
+fn mapping(ctx: &Ctx) -> Result<ControlMapping> {
+    let base = ControlMapping::from_toml(report::BUILT_IN_CONTROLS, "built-in controls.toml")?;
+    let file = ctx.config.policy_dir.join("controls.toml");
+    if !file.exists() {
+        return Ok(base);
+    }
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    Ok(base.with(ControlMapping::from_toml(
+        &text,
+        &file.display().to_string(),
+    )?))
+}
+
+/// Runs `gatehouse campaign report`.
+pub fn report(ctx: &Ctx, args: ReportArgs) -> Result<ExitCode> {
+    let format = export_format(ctx)?;
+    let store = ctx.open()?;
+    // Evidence is tied to a signed checkpoint: sign one for what the log holds now.
+    ctx.seal(&store)?;
+    let (bytes, default, what) = if let Some(framework) = &args.pack {
+        let to = match &args.to {
+            Some(d) => parse_point_in_time(d)?,
+            None => ctx.now,
+        };
+        let from = match &args.from {
+            Some(d) => gatehouse_model::parse_timestamp(d)?,
+            None => to
+                .checked_sub(jiff::SignedDuration::from_hours(24 * 365))
+                .unwrap_or(to),
+        };
+        let seed = args.seed.clone().unwrap_or_else(|| ctx.now.to_string());
+        let p = report::evidence_pack(
+            &store,
+            &mapping(ctx)?,
+            framework,
+            args.id,
+            (from, to),
+            &seed,
+            ctx.now,
+        )?;
+        let summary = format!(
+            "{} controls over {} campaign{}, samples drawn with seed `{seed}`",
+            p.controls.len(),
+            p.campaigns.len(),
+            if p.campaigns.len() == 1 { "" } else { "s" }
+        );
+        (
+            gatehouse_evidence::pack(&p, format)?,
+            PathBuf::from(format!("{framework}-pack.{}", format.extension())),
+            summary,
+        )
+    } else if args.history {
+        let h = report::history_report(&store, ctx.now)?;
+        let summary = format!("{} system rows", h.systems.len());
+        (
+            gatehouse_evidence::history(&h, format)?,
+            PathBuf::from(format!("review-history.{}", format.extension())),
+            summary,
+        )
+    } else {
+        let Some(id) = args.id else {
+            bail!("name the campaign (`campaign report C-0001`), or ask for --pack or --history");
+        };
+        let r = report::campaign_report(&store, id, ctx.now)?;
+        let summary = format!(
+            "{} items, {} events proven against the checkpoint of {} events",
+            r.items.len(),
+            r.proofs.len(),
+            r.checkpoint.size
+        );
+        (
+            gatehouse_evidence::campaign(&r, format)?,
+            crate::commands::campaign::default_out(id, format.extension()),
+            summary,
+        )
+    };
+    let out = args.out.unwrap_or(default);
+    std::fs::write(&out, &bytes).with_context(|| format!("cannot write `{}`", out.display()))?;
+    println!("wrote {} ({} bytes): {what}", out.display(), bytes.len());
+    Ok(ExitCode::SUCCESS)
+}
