@@ -12,6 +12,7 @@
 mod directory;
 mod external;
 mod lifecycle;
+pub mod notify;
 pub mod policy;
 mod population;
 mod remediation;
