@@ -2337,9 +2337,16 @@ fn access_a_review_revoked_that_came_back_names_the_decision() {
     assert_eq!(fact(f, "decision"), "C-0003/7");
     assert_eq!(fact(f, "decided_by"), "E2");
     assert_eq!(fact(f, "decided_on"), "2026-09-01");
-    explains(f, "Access review decision C-0003/7 by E2 on 2026-09-01 revoked this access");
+    explains(
+        f,
+        "Access review decision C-0003/7 by E2 on 2026-09-01 revoked this access",
+    );
     explains(f, "came back on 2026-10-01 without a new warrant");
-    assert!(f.title.contains("despite review decision C-0003/7"), "{}", f.title);
+    assert!(
+        f.title.contains("despite review decision C-0003/7"),
+        "{}",
+        f.title
+    );
     // One cause per grant: the decision, not the reappearance.
     assert_none(&a, "reappeared_grant");
     assert_eq!(

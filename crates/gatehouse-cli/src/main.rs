@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::commands::{analysis, demo, import, init, inventory, ledger, witness};
+use crate::commands::{analysis, campaign, demo, import, init, inventory, ledger, notify, witness};
 use crate::context::Ctx;
 use crate::output::Format;
 
@@ -83,6 +83,19 @@ enum Command {
     /// The analysis policy and segregation-of-duties ruleset.
     #[command(subcommand)]
     Policy(analysis::PolicyCommand),
+    /// Access review campaigns: due, create, preview, launch, decide, delegate, tick, close,
+    /// report.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
+    /// A reviewer's open items across campaigns.
+    #[command(subcommand)]
+    Review(campaign::ReviewCommand),
+    /// Remediation of revoked access: list tasks, mark them done.
+    #[command(subcommand)]
+    Remediation(campaign::RemediationCommand),
+    /// Notifications: send what is due, list what was sent and what failed, test.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// Run a witness that cosigns other logs' checkpoints (no store involved).
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
@@ -95,6 +108,17 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Witness(cmd) => return witness::run(cmd),
         other => other,
     };
+    if matches!(cli.format, Format::Xlsx | Format::Pdf)
+        && !matches!(
+            command,
+            Command::Campaign(campaign::CampaignCommand::Report(_))
+        )
+    {
+        anyhow::bail!(
+            "--format xlsx and pdf are for `gatehouse campaign report`; listings print table, \
+             json, csv, md or html"
+        );
+    }
     let ctx = Ctx::new(cli.config.as_deref(), cli.db.as_deref(), cli.format)?;
     match command {
         Command::Init(args) => init::run(&ctx, args),
@@ -113,6 +137,10 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Risk(args) => analysis::risk_cmd(&ctx, args),
         Command::Assess(args) => analysis::assess(&ctx, args),
         Command::Policy(cmd) => analysis::policy_cmd(&ctx, cmd),
+        Command::Campaign(cmd) => campaign::run(&ctx, cmd),
+        Command::Review(cmd) => campaign::review(&ctx, cmd),
+        Command::Remediation(cmd) => campaign::remediation(&ctx, cmd),
+        Command::Notify(cmd) => notify::run(&ctx, cmd),
         Command::Witness(cmd) => witness::run(cmd),
     }
 }

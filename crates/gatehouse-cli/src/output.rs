@@ -22,6 +22,10 @@ pub enum Format {
     Md,
     /// An HTML table (reports: a self-contained page).
     Html,
+    /// An Excel workbook (evidence reports only).
+    Xlsx,
+    /// A PDF document (evidence reports only).
+    Pdf,
 }
 
 /// A short form of a time for tables: the date alone at midnight UTC.
@@ -73,6 +77,9 @@ pub fn print_listing<T: Serialize>(
 ) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
+        Format::Xlsx | Format::Pdf => {
+            anyhow::bail!("listings print table, json, csv, md or html")
+        }
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, items)?;
             writeln!(out)?;

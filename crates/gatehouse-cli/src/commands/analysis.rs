@@ -538,7 +538,9 @@ pub fn assess(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Html => gatehouse_analysis::report::html(&report),
         Format::Table | Format::Md => gatehouse_analysis::report::markdown(&report),
-        Format::Csv => bail!("the assessment is a report: use --format md, html or json"),
+        Format::Csv | Format::Xlsx | Format::Pdf => {
+            bail!("the assessment is a report: use --format md, html or json")
+        }
     };
     match &args.out {
         Some(path) => {

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use gatehouse_model::{
-    CampaignId, CampaignKind, CampaignState, DeadlineDefault, IdentityKey, ItemRef, SystemKey,
-    TaskStatus, Verdict, parse_point_in_time,
+    CampaignId, CampaignKind, DeadlineDefault, IdentityKey, ItemRef, SystemKey, TaskStatus,
+    Verdict, parse_point_in_time,
 };
 use gatehouse_store::Store;
 use gatehouse_store::campaigns::query::{CampaignRow, ItemFilter, ItemRow, TaskFilter, TaskRow};
@@ -275,9 +275,7 @@ pub fn acting(store: &Store, ctx: &Ctx, args: &ActingArgs) -> Result<Acting> {
 fn exclusions(list: &[String]) -> Result<Vec<(String, String)>> {
     list.iter()
         .map(|e| match e.split_once('=') {
-            Some((s, r)) if !s.trim().is_empty() => {
-                Ok((s.trim().to_owned(), r.trim().to_owned()))
-            }
+            Some((s, r)) if !s.trim().is_empty() => Ok((s.trim().to_owned(), r.trim().to_owned())),
             _ => bail!("--exclude `{e}`: write the subject, `=` and the reason"),
         })
         .collect()
@@ -405,10 +403,7 @@ fn print_preview(ctx: &Ctx, p: &campaigns::Preview) -> Result<()> {
         .collect();
     println!("{}", table(&["first reviewer", "items"], &reviewers));
     for e in &p.exclusions {
-        println!(
-            "excluded {}: {} grants ({})",
-            e.subject, e.grants, e.reason
-        );
+        println!("excluded {}: {} grants ({})", e.subject, e.grants, e.reason);
     }
     println!("population SHA-256: {}", p.population_sha256);
     Ok(())
@@ -417,7 +412,13 @@ fn print_preview(ctx: &Ctx, p: &campaigns::Preview) -> Result<()> {
 fn preview(ctx: &Ctx, args: LaunchArgs) -> Result<ExitCode> {
     let policy = load_review_policy(ctx)?;
     let store = ctx.open()?;
-    let p = campaigns::preview(&store, &policy, args.id, &exclusions(&args.exclude)?, ctx.now)?;
+    let p = campaigns::preview(
+        &store,
+        &policy,
+        args.id,
+        &exclusions(&args.exclude)?,
+        ctx.now,
+    )?;
     print_preview(ctx, &p)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -453,8 +454,7 @@ fn list(ctx: &Ctx) -> Result<ExitCode> {
     print_listing(
         ctx.format,
         &[
-            "id", "name", "kind", "state", "owner", "items", "decided", "launched", "due",
-            "closed",
+            "id", "name", "kind", "state", "owner", "items", "decided", "launched", "due", "closed",
         ],
         &rows,
         |c| {
@@ -477,7 +477,10 @@ fn list(ctx: &Ctx) -> Result<ExitCode> {
 }
 
 fn summary(c: &CampaignRow) {
-    println!("{} {} — {} review, {}", c.id, c.created.name, c.created.kind, c.state);
+    println!(
+        "{} {} — {} review, {}",
+        c.id, c.created.name, c.created.kind, c.state
+    );
     println!(
         "  systems: {}{}",
         c.created
@@ -537,7 +540,10 @@ fn summary(c: &CampaignRow) {
             );
         }
         for e in &l.exclusions {
-            println!("    excluded {}: {} grants ({})", e.subject, e.grants, e.reason);
+            println!(
+                "    excluded {}: {} grants ({})",
+                e.subject, e.grants, e.reason
+            );
         }
         if let Some(since) = l.since {
             println!("    delta since {since}");
@@ -567,10 +573,6 @@ fn summary(c: &CampaignRow) {
             i.file.name, i.file.sha256, i.file.rows
         );
     }
-}
-
-fn item_rows(items: &[ItemRow]) -> Vec<Vec<String>> {
-    items.iter().map(item_cells).collect()
 }
 
 const ITEM_HEADERS: &[&str] = &[
@@ -686,25 +688,44 @@ fn show_item(ctx: &Ctx, store: &Store, c: &CampaignRow, n: u32) -> Result<ExitCo
         println!("  instructions: {instructions}");
     }
     let facts: Vec<(&str, String)> = vec![
-        ("holder", match (&i.identity, &x.name) {
-            (Some(k), Some(name)) => format!("{name} ({k})"),
-            (Some(k), None) => k.to_string(),
-            _ => String::new(),
-        }),
-        ("manager", x.manager.as_ref().map(|m| m.to_string()).unwrap_or_default()),
+        (
+            "holder",
+            match (&i.identity, &x.name) {
+                (Some(k), Some(name)) => format!("{name} ({k})"),
+                (Some(k), None) => k.to_string(),
+                _ => String::new(),
+            },
+        ),
+        (
+            "manager",
+            x.manager
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+        ),
         ("department", opt(x.department.as_deref())),
         ("title", opt(x.title.as_deref())),
         ("status", opt(x.status.as_deref())),
         ("entitlement", opt(x.entitlement_name.as_deref())),
         ("meaning", opt(x.meaning.as_deref())),
-        ("privileged", if x.privileged { "yes".into() } else { String::new() }),
+        (
+            "privileged",
+            if x.privileged {
+                "yes".into()
+            } else {
+                String::new()
+            },
+        ),
         ("risk", x.risk.map(|r| r.to_string()).unwrap_or_default()),
         ("last login", opt_when(x.last_login)),
         ("granted by", opt(x.source.as_deref())),
         ("warrant", opt(x.warrant.as_deref())),
         ("since", opt_when(x.since)),
         ("open findings", x.findings.join(", ")),
-        ("peers holding it", x.peers.map(|p| format!("{p}%")).unwrap_or_default()),
+        (
+            "peers holding it",
+            x.peers.map(|p| format!("{p}%")).unwrap_or_default(),
+        ),
         ("segregation of duties", opt(x.sod.as_deref())),
         ("purpose", opt(x.purpose.as_deref())),
         ("last rotated", opt_when(x.rotated)),
@@ -733,10 +754,15 @@ fn show_item(ctx: &Ctx, store: &Store, c: &CampaignRow, n: u32) -> Result<ExitCo
             d.stage,
             d.verdict,
             d.until.map(|u| format!(" {}", when(u))).unwrap_or_default(),
-            d.by.as_ref().map(|b| b.to_string()).unwrap_or_else(|| "the deadline".into()),
+            d.by.as_ref()
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "the deadline".into()),
             when(d.at),
             d.origin,
-            d.comment.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
+            d.comment
+                .as_ref()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default()
         );
     }
     for m in &moves {
@@ -769,12 +795,19 @@ fn describe(item: &ItemRow) -> String {
 fn decide(ctx: &Ctx, args: DecideArgs) -> Result<ExitCode> {
     let store = ctx.open()?;
     let who = acting(&store, ctx, &args.acting)?;
-    let verdict = match (args.keep, args.revoke, &args.keep_until, args.accept_recommendations) {
+    let verdict = match (
+        args.keep,
+        args.revoke,
+        &args.keep_until,
+        args.accept_recommendations,
+    ) {
         (true, _, _, _) => Some(Verdict::Keep),
         (_, true, _, _) => Some(Verdict::Revoke),
         (_, _, Some(_), _) => Some(Verdict::KeepUntil),
         (_, _, _, true) => None,
-        _ => bail!("say what to decide: --keep, --revoke, --keep-until DATE or --accept-recommendations"),
+        _ => bail!(
+            "say what to decide: --keep, --revoke, --keep-until DATE or --accept-recommendations"
+        ),
     };
     let until = args
         .keep_until
@@ -890,7 +923,10 @@ fn delegate(ctx: &Ctx, args: DelegateArgs) -> Result<ExitCode> {
         )?,
     };
     ctx.seal(&store)?;
-    println!("{moved} item{} now reviewed by {to}", if moved == 1 { "" } else { "s" });
+    println!(
+        "{moved} item{} now reviewed by {to}",
+        if moved == 1 { "" } else { "s" }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -923,7 +959,10 @@ fn tick(ctx: &Ctx, args: TickArgs) -> Result<ExitCode> {
             );
         }
         if t.replaced > 0 {
-            println!("{id}: {} items of reviewers who left given to the escalation path", t.replaced);
+            println!(
+                "{id}: {} items of reviewers who left given to the escalation path",
+                t.replaced
+            );
         }
         if t.escalated > 0 {
             println!("{id}: {} overdue items escalated", t.escalated);
@@ -961,7 +1000,11 @@ fn tick(ctx: &Ctx, args: TickArgs) -> Result<ExitCode> {
 fn close(ctx: &Ctx, args: CloseArgs) -> Result<ExitCode> {
     let store = ctx.open()?;
     let who = acting(&store, ctx, &args.acting)?;
-    let force = if args.force { args.reason.as_deref() } else { None };
+    let force = if args.force {
+        args.reason.as_deref()
+    } else {
+        None
+    };
     let r = campaigns::close(&store, &who, ctx.now, args.id, &args.statement, force)?;
     ctx.seal(&store)?;
     println!(
@@ -1034,15 +1077,29 @@ pub fn remediation(ctx: &Ctx, cmd: RemediationCommand) -> Result<ExitCode> {
             print_listing(
                 ctx.format,
                 &[
-                    "task", "status", "system", "account", "entitlement", "holder", "assignee",
-                    "due", "paths", "note", "verified", "reopened",
+                    "task",
+                    "status",
+                    "system",
+                    "account",
+                    "entitlement",
+                    "holder",
+                    "assignee",
+                    "due",
+                    "paths",
+                    "note",
+                    "verified",
+                    "reopened",
                 ],
                 &tasks,
                 task_cells,
                 "no remediation task",
             )?;
         }
-        RemediationCommand::Done { task, note, acting: a } => {
+        RemediationCommand::Done {
+            task,
+            note,
+            acting: a,
+        } => {
             let policy = load_review_policy(ctx)?;
             let store = ctx.open()?;
             let who = acting(&store, ctx, &a)?;
@@ -1147,11 +1204,6 @@ pub fn after_import(ctx: &Ctx, store: &Store) -> Result<()> {
         println!("  remediation {v} reopened: {why}");
     }
     Ok(())
-}
-
-/// Whether a campaign is open for decisions.
-pub fn is_active(c: &CampaignRow) -> bool {
-    c.state == CampaignState::Active
 }
 
 /// Where a report goes by default: `C-0007-report.xlsx`.

@@ -65,6 +65,15 @@ pub enum ImportCommand {
         #[command(flatten)]
         flags: ImportFlags,
     },
+    /// Access review decisions taken outside Gatehouse (a spreadsheet review), as a closed
+    /// campaign: CSV with grant (or system, account, entitlement), decision, until,
+    /// reviewer, decided_at, comment.
+    Decisions {
+        /// The file.
+        file: PathBuf,
+        #[command(flatten)]
+        acting: crate::commands::campaign::ActingArgs,
+    },
     /// Every source of a snapshot folder, in order: hr/people.csv, nhi/identities.csv,
     /// `systems/<key>/`, roles/, warrants/tickets.csv (the layout `gatehouse demo` writes).
     Folder {
@@ -273,9 +282,15 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
         ImportCommand::System { dir, flags } => (Source::System, dir, flags),
         ImportCommand::Roles { path, flags } => (Source::Roles, path, flags),
         ImportCommand::Warrants { file, flags } => (Source::Warrants, file, flags),
+        ImportCommand::Decisions { file, acting } => {
+            return crate::commands::campaign::import_decisions(ctx, &file, &acting);
+        }
         ImportCommand::Folder { dir, flags } => {
             let store = ctx.open()?;
             let result = import_folder(ctx, &store, &dir, &settings(&flags)?, true);
+            if result.is_ok() {
+                crate::commands::campaign::after_import(ctx, &store)?;
+            }
             // Whatever went in is sealed, even when a later source failed.
             ctx.seal(&store)?;
             result?;
@@ -285,9 +300,16 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
     let settings = settings(&flags)?;
     let store = ctx.open()?;
     let result = import_one(ctx, &store, source, &path, &settings);
+    let verified = match &result {
+        Ok(report) => {
+            print_report(report);
+            crate::commands::campaign::after_import(ctx, &store)
+        }
+        Err(_) => Ok(()),
+    };
     // What an interrupted import recorded is sealed too.
     ctx.seal(&store)?;
-    let report = result?;
-    print_report(&report);
+    result?;
+    verified?;
     Ok(ExitCode::SUCCESS)
 }

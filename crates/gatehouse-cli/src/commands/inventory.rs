@@ -186,7 +186,7 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
         Format::Json => {
             println!("{}", serde_json::to_string_pretty(&access)?);
         }
-        Format::Csv | Format::Md | Format::Html => {
+        Format::Csv | Format::Md | Format::Html | Format::Xlsx | Format::Pdf => {
             print_listing(
                 ctx.format,
                 &[

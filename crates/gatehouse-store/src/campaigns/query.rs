@@ -475,7 +475,11 @@ fn unknown_campaign(id: CampaignId) -> StoreError {
 impl Reader<'_> {
     /// The id the next campaign gets.
     pub fn next_campaign_id(&mut self) -> Result<CampaignId, StoreError> {
-        campaign_id(self.conn.scalar("SELECT max(campaign) FROM campaign", &[])? + 1)
+        campaign_id(
+            self.conn
+                .scalar("SELECT max(campaign) FROM campaign", &[])?
+                + 1,
+        )
     }
 
     /// One campaign.
@@ -519,7 +523,11 @@ impl Reader<'_> {
                 Value::Int(i64::from(id.number())),
                 Value::Int(i64::from(filter.after.unwrap_or(0))),
                 Value::from(filter.reviewer.as_ref().map_or("", |k| k.as_str())),
-                Value::Int(filter.limit.map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64)),
+                Value::Int(
+                    filter
+                        .limit
+                        .map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64),
+                ),
             ],
             item_row,
         )
@@ -529,7 +537,9 @@ impl Reader<'_> {
     pub fn review_item(&mut self, item: ItemRef) -> Result<ItemRow, StoreError> {
         self.conn
             .query_opt(
-                &format!("SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n = $2"),
+                &format!(
+                    "SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n = $2"
+                ),
                 &[
                     Value::Int(i64::from(item.campaign.number())),
                     Value::Int(i64::from(item.item)),
@@ -833,9 +843,7 @@ impl Reader<'_> {
     /// Every identity currently in its feed, by key.
     pub fn current_identities(&mut self) -> Result<Vec<gatehouse_model::Identity>, StoreError> {
         self.conn.query(
-            &format!(
-                "SELECT record FROM identity_version WHERE valid_to = {OPEN} ORDER BY key"
-            ),
+            &format!("SELECT record FROM identity_version WHERE valid_to = {OPEN} ORDER BY key"),
             &[],
             |r| Ok(serde_json::from_str(&r.str(0)?)?),
         )
@@ -847,9 +855,7 @@ impl Reader<'_> {
         key: &IdentityKey,
     ) -> Result<Option<gatehouse_model::Identity>, StoreError> {
         self.conn.query_opt(
-            &format!(
-                "SELECT record FROM identity_version WHERE key = $1 AND valid_to = {OPEN}"
-            ),
+            &format!("SELECT record FROM identity_version WHERE key = $1 AND valid_to = {OPEN}"),
             &[Value::from(key.as_str())],
             |r| Ok(serde_json::from_str(&r.str(0)?)?),
         )

@@ -343,137 +343,137 @@ fn campaign_life(store: &Store) {
         .unwrap();
 }
 
-both!(campaigns_follow_their_events, |store: Store, _at: String| {
-    campaign_life(&store);
-    let c = store.read(|r| r.campaign(C1)).unwrap();
-    assert_eq!(c.state, CampaignState::Closed);
-    assert_eq!((c.items, c.decided), (1500, 1));
-    assert_eq!(c.due, Some(t("2026-03-16T09:00:00Z")));
-    assert_eq!(c.launch.as_ref().unwrap().exclusions.len(), 1);
-    assert_eq!(
-        c.closing.as_ref().unwrap().forced.as_deref(),
-        Some("auditors arrive Monday")
-    );
-    assert_eq!(store.read(|r| r.campaigns()).unwrap().len(), 1);
-    assert_eq!(
-        store.read(|r| r.next_campaign_id()).unwrap().to_string(),
-        "C-0002"
-    );
+both!(
+    campaigns_follow_their_events,
+    |store: Store, _at: String| {
+        campaign_life(&store);
+        let c = store.read(|r| r.campaign(C1)).unwrap();
+        assert_eq!(c.state, CampaignState::Closed);
+        assert_eq!((c.items, c.decided), (1500, 1));
+        assert_eq!(c.due, Some(t("2026-03-16T09:00:00Z")));
+        assert_eq!(c.launch.as_ref().unwrap().exclusions.len(), 1);
+        assert_eq!(
+            c.closing.as_ref().unwrap().forced.as_deref(),
+            Some("auditors arrive Monday")
+        );
+        assert_eq!(store.read(|r| r.campaigns()).unwrap().len(), 1);
+        assert_eq!(
+            store.read(|r| r.next_campaign_id()).unwrap().to_string(),
+            "C-0002"
+        );
 
-    // Item 1: revoked at stage 2, the first stage's decision kept beside it.
-    let one = store
-        .read(|r| r.review_item("C-0001/1".parse().unwrap()))
-        .unwrap();
-    let d = one.decision.as_ref().unwrap();
-    assert_eq!(
-        (d.verdict, d.by.as_ref().map(|k| k.as_str())),
-        (Verdict::Revoke, Some("E3"))
-    );
-    assert_eq!(d.comment.as_deref(), Some("agreed"));
-    assert_eq!(one.stage, 2);
-    assert_eq!(one.item.context.name.as_deref(), Some("holder E3"));
-    let stages = store.read(|r| r.stage_decisions(C1)).unwrap();
-    assert_eq!(stages.len(), 2 + 1 + 1198);
-    assert_eq!(stages[0].comment.as_deref(), Some("moved to sales"));
-    assert_eq!(stages[1].stage, 2);
+        // Item 1: revoked at stage 2, the first stage's decision kept beside it.
+        let one = store
+            .read(|r| r.review_item("C-0001/1".parse().unwrap()))
+            .unwrap();
+        let d = one.decision.as_ref().unwrap();
+        assert_eq!(
+            (d.verdict, d.by.as_ref().map(|k| k.as_str())),
+            (Verdict::Revoke, Some("E3"))
+        );
+        assert_eq!(d.comment.as_deref(), Some("agreed"));
+        assert_eq!(one.stage, 2);
+        assert_eq!(one.item.context.name.as_deref(), Some("holder E3"));
+        let stages = store.read(|r| r.stage_decisions(C1)).unwrap();
+        assert_eq!(stages.len(), 2 + 1 + 1198);
+        assert_eq!(stages[0].comment.as_deref(), Some("moved to sales"));
+        assert_eq!(stages[1].stage, 2);
 
-    // Items 2..=1200 moved to stage 2 with E3; the rest wait for E1 (two delegated to E4).
-    let e3 = store
-        .read(|r| {
-            r.review_items(
-                C1,
-                &ItemFilter {
-                    reviewer: Some(key("E3")),
-                    open: Some(true),
-                    ..Default::default()
-                },
-            )
-        })
-        .unwrap();
-    assert_eq!(e3.len(), 1199);
-    assert!(e3.iter().all(|i| i.stage == 2 && i.decision.is_none()));
-    let by_reviewer = store.read(|r| r.open_items_by_reviewer(C1)).unwrap();
-    let counts: Vec<(&str, u64)> = by_reviewer
-        .iter()
-        .map(|(k, n)| (k.as_str(), *n))
-        .collect();
-    assert_eq!(counts, [("E1", 298), ("E3", 1199), ("E4", 2)]);
-    let page = store
-        .read(|r| {
-            r.review_items(
-                C1,
-                &ItemFilter {
-                    after: Some(1299),
-                    limit: Some(3),
-                    ..Default::default()
-                },
-            )
-        })
-        .unwrap();
-    let numbers: Vec<u32> = page.iter().map(|i| i.item.n).collect();
-    assert_eq!(numbers, [1300, 1301, 1302]);
-    assert_eq!(page[0].reviewer.as_str(), "E4");
-    // Closed campaigns have no inbox.
-    assert!(store.read(|r| r.inbox(&key("E4"))).unwrap().is_empty());
-
-    let moves = store.read(|r| r.reassignments(C1)).unwrap();
-    assert_eq!(moves.len(), 1);
-    assert_eq!(moves[0].items, [1300, 1301]);
-    assert_eq!(moves[0].how, Reassignment::Delegated);
-    let reminders = store.read(|r| r.reminders(C1)).unwrap();
-    assert_eq!((reminders[0].open, reminders[0].days_before), (298, 7));
-
-    let tasks = store
-        .read(|r| r.remediation_tasks(&TaskFilter::default()))
-        .unwrap();
-    assert_eq!(tasks.len(), 1);
-    let task = &tasks[0];
-    assert_eq!(task.status, TaskStatus::Reopened);
-    assert_eq!(task.note.as_deref(), Some("removed in SU01, ticket CHG-7"));
-    assert_eq!(task.verified_import, Some(4));
-    assert_eq!(task.reopens, 1);
-    assert_eq!(task.task.paths[0].kind, PathKind::Request);
-    let open = store
-        .read(|r| {
-            r.remediation_tasks(&TaskFilter {
-                status: vec![TaskStatus::Open],
-                ..Default::default()
+        // Items 2..=1200 moved to stage 2 with E3; the rest wait for E1 (two delegated to E4).
+        let e3 = store
+            .read(|r| {
+                r.review_items(
+                    C1,
+                    &ItemFilter {
+                        reviewer: Some(key("E3")),
+                        open: Some(true),
+                        ..Default::default()
+                    },
+                )
             })
-        })
-        .unwrap();
-    assert!(open.is_empty());
+            .unwrap();
+        assert_eq!(e3.len(), 1199);
+        assert!(e3.iter().all(|i| i.stage == 2 && i.decision.is_none()));
+        let by_reviewer = store.read(|r| r.open_items_by_reviewer(C1)).unwrap();
+        let counts: Vec<(&str, u64)> = by_reviewer.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(counts, [("E1", 298), ("E3", 1199), ("E4", 2)]);
+        let page = store
+            .read(|r| {
+                r.review_items(
+                    C1,
+                    &ItemFilter {
+                        after: Some(1299),
+                        limit: Some(3),
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        let numbers: Vec<u32> = page.iter().map(|i| i.item.n).collect();
+        assert_eq!(numbers, [1300, 1301, 1302]);
+        assert_eq!(page[0].reviewer.as_str(), "E4");
+        // Closed campaigns have no inbox.
+        assert!(store.read(|r| r.inbox(&key("E4"))).unwrap().is_empty());
 
-    let notes = store.read(|r| r.notifications(10)).unwrap();
-    assert_eq!(notes.len(), 2);
-    assert!(notes[0].delivered && !notes[1].delivered);
-    assert_eq!(notes[1].error.as_deref(), Some("connection refused"));
-    let latest = store.read(|r| r.latest_notification_attempts()).unwrap();
-    assert_eq!((latest.len(), latest[0].attempt), (1, 2));
+        let moves = store.read(|r| r.reassignments(C1)).unwrap();
+        assert_eq!(moves.len(), 1);
+        assert_eq!(moves[0].items, [1300, 1301]);
+        assert_eq!(moves[0].how, Reassignment::Delegated);
+        let reminders = store.read(|r| r.reminders(C1)).unwrap();
+        assert_eq!((reminders[0].open, reminders[0].days_before), (298, 7));
 
-    // Item and grant lookups the workflow relies on.
-    let verdicts = store.read(|r| r.grant_verdicts()).unwrap();
-    assert_eq!(verdicts.len(), 1);
-    assert_eq!(verdicts[0].verdict, Verdict::Revoke);
-    let trace = store
-        .read(|r| r.grant_trace(&SystemKey::new("erp").unwrap(), "bob", "role/AP_Approver"))
-        .unwrap();
-    assert!(trace.current().is_some());
-    assert_eq!(trace.last_import.as_ref().unwrap().as_of, t("2026-03-01"));
-    let gone = store
-        .read(|r| r.grant_trace(&SystemKey::new("erp").unwrap(), "ada", "role/Admin"))
-        .unwrap();
-    assert!(gone.current().is_none());
-    assert_eq!(gone.versions.len(), 1);
-    let changed = store
-        .read(|r| r.grants_changed_since(0, &[SystemKey::new("erp").unwrap()]))
-        .unwrap();
-    assert_eq!(changed.len(), 1);
-    assert!(store.read(|r| r.inventory_changed_since(1)).unwrap());
-    let size = store.event_count().unwrap();
-    assert!(!store.read(|r| r.inventory_changed_since(size)).unwrap());
+        let tasks = store
+            .read(|r| r.remediation_tasks(&TaskFilter::default()))
+            .unwrap();
+        assert_eq!(tasks.len(), 1);
+        let task = &tasks[0];
+        assert_eq!(task.status, TaskStatus::Reopened);
+        assert_eq!(task.note.as_deref(), Some("removed in SU01, ticket CHG-7"));
+        assert_eq!(task.verified_import, Some(4));
+        assert_eq!(task.reopens, 1);
+        assert_eq!(task.task.paths[0].kind, PathKind::Request);
+        let open = store
+            .read(|r| {
+                r.remediation_tasks(&TaskFilter {
+                    status: vec![TaskStatus::Open],
+                    ..Default::default()
+                })
+            })
+            .unwrap();
+        assert!(open.is_empty());
 
-    rebuilt_matches(&store);
-});
+        let notes = store.read(|r| r.notifications(10)).unwrap();
+        assert_eq!(notes.len(), 2);
+        assert!(notes[0].delivered && !notes[1].delivered);
+        assert_eq!(notes[1].error.as_deref(), Some("connection refused"));
+        let latest = store.read(|r| r.latest_notification_attempts()).unwrap();
+        assert_eq!((latest.len(), latest[0].attempt), (1, 2));
+
+        // Item and grant lookups the workflow relies on.
+        let verdicts = store.read(|r| r.grant_verdicts()).unwrap();
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(verdicts[0].verdict, Verdict::Revoke);
+        let trace = store
+            .read(|r| r.grant_trace(&SystemKey::new("erp").unwrap(), "bob", "role/AP_Approver"))
+            .unwrap();
+        assert!(trace.current().is_some());
+        assert_eq!(trace.last_import.as_ref().unwrap().as_of, t("2026-03-01"));
+        let gone = store
+            .read(|r| r.grant_trace(&SystemKey::new("erp").unwrap(), "ada", "role/Admin"))
+            .unwrap();
+        assert!(gone.current().is_none());
+        assert_eq!(gone.versions.len(), 1);
+        let changed = store
+            .read(|r| r.grants_changed_since(0, &[SystemKey::new("erp").unwrap()]))
+            .unwrap();
+        assert_eq!(changed.len(), 1);
+        assert!(store.read(|r| r.inventory_changed_since(1)).unwrap());
+        let size = store.event_count().unwrap();
+        assert!(!store.read(|r| r.inventory_changed_since(size)).unwrap());
+
+        rebuilt_matches(&store);
+    }
+);
 
 both!(
     a_decision_changed_in_the_database_is_caught,
@@ -498,17 +498,14 @@ both!(
     }
 );
 
-both!(
-    an_unknown_campaign_is_named,
-    |store: Store, _at: String| {
-        let err = store
-            .read(|r| r.campaign("C-0042".parse().unwrap()))
-            .unwrap_err();
-        assert_eq!(err.to_string(), "there is no campaign `C-0042`");
-        assert_eq!(err.code(), ErrorCode::UnknownObject);
-        let err = store
-            .read(|r| r.review_item("C-0042/3".parse().unwrap()))
-            .unwrap_err();
-        assert_eq!(err.to_string(), "there is no review item `C-0042/3`");
-    }
-);
+both!(an_unknown_campaign_is_named, |store: Store, _at: String| {
+    let err = store
+        .read(|r| r.campaign("C-0042".parse().unwrap()))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "there is no campaign `C-0042`");
+    assert_eq!(err.code(), ErrorCode::UnknownObject);
+    let err = store
+        .read(|r| r.review_item("C-0042/3".parse().unwrap()))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "there is no review item `C-0042/3`");
+});
