@@ -151,7 +151,21 @@ struct DecisionRow<'a> {
 /// Applies a batch of decisions to `review_item` (`$1` campaign, `$2` seq, `$3` JSON array of
 /// [`DecisionRow`]s): a decision with a `next` reviewer moves the item to its next stage, one
 /// without decides it.
-const DECIDE_SQLITE: &str = "UPDATE review_item SET \
+///
+/// The decisions are materialized first, with the campaign as a column: with the JSON as a
+/// plain subquery, SQLite walks the campaign's items and reads the whole array again for
+/// each of them (a campaign of 20,000 items decided in bulk took minutes); this way it reads
+/// the array once and looks each item up by its key.
+const DECIDE_SQLITE: &str = "WITH d AS MATERIALIZED (SELECT $1 AS campaign, \
+           json_extract(j.value, '$.n') AS n, json_extract(j.value, '$.stage') AS stage, \
+           json_extract(j.value, '$.verdict') AS verdict, \
+           json_extract(j.value, '$.until_at') AS until_at, \
+           json_extract(j.value, '$.comment') AS comment, \
+           json_extract(j.value, '$.decided_by') AS decided_by, \
+           json_extract(j.value, '$.decided_at') AS decided_at, \
+           json_extract(j.value, '$.origin') AS origin, \
+           json_extract(j.value, '$.next') AS next FROM json_each($3) j) \
+     UPDATE review_item SET \
      stage = CASE WHEN d.next IS NULL THEN review_item.stage ELSE d.stage + 1 END, \
      reviewer = COALESCE(d.next, review_item.reviewer), \
      verdict = CASE WHEN d.next IS NULL THEN d.verdict ELSE NULL END, \
@@ -161,15 +175,7 @@ const DECIDE_SQLITE: &str = "UPDATE review_item SET \
      decided_at = CASE WHEN d.next IS NULL THEN d.decided_at ELSE NULL END, \
      origin = CASE WHEN d.next IS NULL THEN d.origin ELSE NULL END, \
      seq = $2 \
-     FROM (SELECT json_extract(j.value, '$.n') AS n, json_extract(j.value, '$.stage') AS stage, \
-           json_extract(j.value, '$.verdict') AS verdict, \
-           json_extract(j.value, '$.until_at') AS until_at, \
-           json_extract(j.value, '$.comment') AS comment, \
-           json_extract(j.value, '$.decided_by') AS decided_by, \
-           json_extract(j.value, '$.decided_at') AS decided_at, \
-           json_extract(j.value, '$.origin') AS origin, \
-           json_extract(j.value, '$.next') AS next FROM json_each($3) j) AS d \
-     WHERE review_item.campaign = $1 AND review_item.n = d.n";
+     FROM d WHERE review_item.campaign = d.campaign AND review_item.n = d.n";
 
 const DECIDE_POSTGRES: &str = "UPDATE review_item SET \
      stage = CASE WHEN d.next IS NULL THEN review_item.stage ELSE d.stage + 1 END, \
