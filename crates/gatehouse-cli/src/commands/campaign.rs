@@ -967,6 +967,18 @@ fn tick(ctx: &Ctx, args: TickArgs) -> Result<ExitCode> {
         if t.escalated > 0 {
             println!("{id}: {} overdue items escalated", t.escalated);
         }
+        if !t.stranded.is_empty() {
+            println!(
+                "{id}: nobody on the escalation path can take {} (their reviewer left; the \
+                 others would review their own access): name someone with `gatehouse campaign \
+                 delegate {id} <item> --from <reviewer> --to <person>`",
+                t.stranded
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if t.defaulted > 0 {
             println!(
                 "{id}: deadline passed: {} undecided items got the default; {} remediation tasks opened",

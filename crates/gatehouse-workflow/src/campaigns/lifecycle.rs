@@ -1340,6 +1340,10 @@ pub struct CampaignTick {
     pub defaulted: u64,
     /// Remediation tasks opened by defaults.
     pub tasks: Vec<ItemRef>,
+    /// Items whose reviewer left and whom nobody on the escalation path can take (they
+    /// would review their own access, or have left too): they wait for someone to be
+    /// named with `campaign delegate --from`, or for the deadline default.
+    pub stranded: Vec<ItemRef>,
 }
 
 /// What a tick did.
@@ -1376,7 +1380,12 @@ pub fn tick(
         let dir = Directory::new(&identities, now);
         for id in active_ids {
             let t = store.write(&acting.actor, now, |w| tick_campaign(w, &dir, id, now))?;
-            if !t.reminded.is_empty() || t.escalated > 0 || t.replaced > 0 || t.defaulted > 0 {
+            if !t.reminded.is_empty()
+                || t.escalated > 0
+                || t.replaced > 0
+                || t.defaulted > 0
+                || !t.stranded.is_empty()
+            {
                 report.campaigns.push(t);
             }
         }
@@ -1446,31 +1455,37 @@ fn tick_campaign(
     let mut escalations: BTreeMap<(IdentityKey, IdentityKey), Vec<u32>> = BTreeMap::new();
     for item in &open {
         let holder = item.item.identity.as_ref();
+        // One item nobody can take must not stop the schedule of the others: it is
+        // reported (a reviewer who left) or stays where it is (an escalation).
         if !dir.can_review(&item.reviewer) {
-            let (to, _) = dir.settle(
+            match dir.settle(
                 dir.manager(&item.reviewer),
                 holder,
                 &fallbacks,
                 "manager of a reviewer who left",
-            )?;
-            replaced
-                .entry((item.reviewer.clone(), to))
-                .or_default()
-                .push(item.item.n);
+            ) {
+                Ok((to, _)) => replaced
+                    .entry((item.reviewer.clone(), to))
+                    .or_default()
+                    .push(item.item.n),
+                Err(_) => t.stranded.push(item.reference()),
+            }
             continue;
         }
         let done = escalated_level.get(&item.item.n).copied().unwrap_or(0);
         if level > done {
-            let (to, _) = if level == 1 {
+            let up = if level == 1 {
                 dir.settle(
                     dir.manager(&item.reviewer),
                     holder,
                     &fallbacks,
                     "reviewer's manager",
-                )?
+                )
             } else {
-                dir.settle(Some(&compliance), holder, &[&owner], "compliance owner")?
+                dir.settle(Some(&compliance), holder, &[&owner], "compliance owner")
             };
+            // Nobody above can take it: its reviewer keeps it.
+            let Ok((to, _)) = up else { continue };
             if to != item.reviewer {
                 escalations
                     .entry((item.reviewer.clone(), to))

@@ -783,6 +783,100 @@ fn the_schedule_reminds_escalates_and_defaults(store: Store) {
 }
 both!(the_schedule_reminds_escalates_and_defaults);
 
+/// The compliance owner and campaign owner is M1 (E10), whose manager VP (E2) has none: past
+/// VP, the escalation path reaches only M1, who holds the access.
+fn items_nobody_above_can_take_stay_and_do_not_stop_the_schedule(store: Store) {
+    org(&store);
+    let p = ReviewPolicy::from_toml(
+        &POLICY.replace(
+            "compliance_owner = \"E100\"",
+            "compliance_owner = \"E10\"\nsigners = [\"E100\"]",
+        ),
+        Path::new("reviews.toml"),
+    )
+    .unwrap();
+    let c = create(
+        &store,
+        &p,
+        &as_("E100"),
+        t("2026-04-02T09:00:00Z"),
+        NewCampaign {
+            scope: Some("erp-single".into()),
+            ..NewCampaign::default()
+        },
+    )
+    .unwrap();
+    launch(
+        &store,
+        &p,
+        &as_("E100"),
+        t("2026-04-02T09:00:00Z"),
+        c.id,
+        &[],
+    )
+    .unwrap();
+    let tick_at = |s: &str| tick(&store, &p, &Acting::system("scheduler"), t(s)).unwrap();
+    assert_eq!(item_of(&store, c.id, "m1", "role/AP").reviewer, k("E2"));
+
+    // Overdue: E10's items go up to E2; E2's item about E10 has nobody above E2 but E10.
+    let r = tick_at("2026-04-19T09:00:00Z");
+    assert!(r.campaigns[0].escalated > 0, "{r:?}");
+    assert_eq!(item_of(&store, c.id, "a1", "role/AP").reviewer, k("E2"));
+    assert_eq!(item_of(&store, c.id, "m1", "role/AP").reviewer, k("E2"));
+    assert!(r.campaigns[0].stranded.is_empty());
+
+    // E2 leaves: the item is reported as stranded, the others still move and the schedule
+    // goes on.
+    let mut hr = people();
+    for i in &mut hr {
+        if i.key.as_str() == "E2"
+            && let Some(pp) = i.person.as_mut()
+        {
+            pp.status = EmploymentStatus::Terminated;
+        }
+    }
+    store
+        .import_lock()
+        .unwrap()
+        .import_identities(
+            "hr",
+            hr,
+            &opts("2026-04-20"),
+            "import:test",
+            t("2026-04-20"),
+        )
+        .unwrap();
+    let r = tick_at("2026-04-20T09:00:00Z");
+    let m1 = item_of(&store, c.id, "m1", "role/AP");
+    assert_eq!(r.campaigns[0].stranded, vec![m1.reference()]);
+    assert!(r.campaigns[0].replaced > 0);
+    assert_eq!(item_of(&store, c.id, "a1", "role/AP").reviewer, k("E10"));
+    // An administrator names someone, and the item can be decided.
+    reassign(
+        &store,
+        &p,
+        &as_("E100"),
+        t("2026-04-20T10:00:00Z"),
+        c.id,
+        &[m1.item.n],
+        Some(&k("E2")),
+        &k("E100"),
+        "E2 left; the compliance owner holds this access",
+    )
+    .unwrap();
+    decide(
+        &store,
+        &as_("E100"),
+        t("2026-04-20T11:00:00Z"),
+        c.id,
+        vec![keep(m1.item.n, None)],
+    )
+    .unwrap();
+    assert!(tick_at("2026-04-20T12:00:00Z").campaigns.is_empty());
+    verify_ledger(&store);
+}
+both!(items_nobody_above_can_take_stay_and_do_not_stop_the_schedule);
+
 fn reviewers_who_leave_are_replaced_and_signers_do_not_approve_themselves(store: Store) {
     org(&store);
     let p = policy();
