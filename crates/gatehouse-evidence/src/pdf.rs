@@ -437,6 +437,7 @@ fn cells(row: Vec<Cell>) -> Vec<String> {
         .map(|c| match c {
             Cell::Text(t) => t,
             Cell::Number(n) => n.to_string(),
+            Cell::Decimal(x) => format!("{x:.1}"),
         })
         .collect()
 }

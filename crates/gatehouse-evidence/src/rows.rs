@@ -26,6 +26,8 @@ pub fn neutralise(s: &str) -> Cow<'_, str> {
 pub(crate) enum Cell {
     Text(String),
     Number(u64),
+    /// A number shown with one decimal (a rate in per cent).
+    Decimal(f64),
 }
 
 impl Cell {
@@ -33,6 +35,7 @@ impl Cell {
         match self {
             Cell::Text(t) => neutralise(t),
             Cell::Number(n) => Cow::Owned(n.to_string()),
+            Cell::Decimal(x) => Cow::Owned(format!("{x:.1}")),
         }
     }
 }
@@ -46,6 +49,12 @@ impl From<String> for Cell {
 impl From<&str> for Cell {
     fn from(s: &str) -> Cell {
         Cell::Text(s.to_owned())
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(x: f64) -> Cell {
+        Cell::Decimal(x)
     }
 }
 

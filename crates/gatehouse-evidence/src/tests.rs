@@ -345,7 +345,7 @@ fn exports(store: Store) {
     );
 
     let h = report::history_report(&store, now).unwrap();
-    assert_eq!(h.systems[0].rate, 33);
+    assert_eq!(h.systems[0].rate, 33.3);
     for f in [
         ExportFormat::Csv,
         ExportFormat::Xlsx,

@@ -14,6 +14,7 @@ struct Book {
     wb: Workbook,
     bold: Format,
     wrap: Format,
+    decimal: Format,
 }
 
 impl Book {
@@ -32,6 +33,7 @@ impl Book {
             wb,
             bold: Format::new().set_bold().set_background_color(0xD9E1F2),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+            decimal: Format::new().set_num_format("0.0"),
         }
     }
 
@@ -63,7 +65,7 @@ impl Book {
         widths: &[f64],
         body: impl IntoIterator<Item = Vec<Cell>>,
     ) -> Result<(), EvidenceError> {
-        let bold = self.bold.clone();
+        let (bold, decimal) = (self.bold.clone(), self.decimal.clone());
         let ws = self.sheet(name)?;
         for (c, h) in headers.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
@@ -77,6 +79,9 @@ impl Book {
                 match cell {
                     Cell::Number(n) => {
                         ws.write_number(r, c as u16, *n as f64)?;
+                    }
+                    Cell::Decimal(x) => {
+                        ws.write_number_with_format(r, c as u16, *x, &decimal)?;
                     }
                     Cell::Text(t) if t.is_empty() => {}
                     Cell::Text(t) => {

@@ -473,8 +473,8 @@ pub struct SystemHistory {
     pub items: u64,
     /// Final revokes.
     pub revoked: u64,
-    /// Revocation rate, per cent.
-    pub rate: u64,
+    /// Revocation rate, per cent, to one decimal.
+    pub rate: f64,
     /// Items decided by the deadline default.
     pub defaulted: u64,
 }
@@ -523,7 +523,11 @@ pub fn history_report(store: &Store, now: Timestamp) -> Result<HistoryReport, Ca
                     system,
                     items,
                     revoked,
-                    rate: (revoked * 100).checked_div(items).unwrap_or(0),
+                    rate: if items == 0 {
+                        0.0
+                    } else {
+                        (revoked as f64 * 1000.0 / items as f64).round() / 10.0
+                    },
                     defaulted,
                 });
             }
