@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod campaign;
 pub mod demo;
+pub mod demo_review;
 pub mod evidence;
 pub mod import;
 pub mod init;

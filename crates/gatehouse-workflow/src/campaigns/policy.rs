@@ -493,8 +493,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// The starter policy `gatehouse demo` writes, for an organisation whose compliance owner and
-/// administrator is `owner`.
-pub fn starter(owner: &IdentityKey) -> String {
+/// administrator is `owner`, with revoked access to be removed within `remediation_days`.
+pub fn starter(owner: &IdentityKey, remediation_days: u32) -> String {
     format!(
         "# Gatehouse review policy: see docs/reviews.md.\n\
          administrators = [\"{owner}\"]\n\
@@ -509,7 +509,7 @@ pub fn starter(owner: &IdentityKey) -> String {
          deadline_default = \"revoke\"\n\
          comment_on_revoke = true\n\
          comment_on_keep = [\"privileged\", \"sod\"]\n\
-         remediation_days = 14\n\
+         remediation_days = {remediation_days}\n\
          dormant_days = 90\n\
          instructions = \"Keep what the person needs for their current job; revoke the rest. A revoke needs a comment, and so does keeping privileged access.\"\n\
          \n\
@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn the_starter_policy_reads() {
-        let p = read(&starter(&IdentityKey::new("E1").unwrap())).unwrap();
+        let p = read(&starter(&IdentityKey::new("E1").unwrap(), 30)).unwrap();
         assert_eq!(p.scopes.len(), 3);
         let sox = p.scope("sox-quarterly").unwrap();
         let s = p.settings(Some(sox));
