@@ -2,12 +2,20 @@
 //! Secrets can come from files (`*_FILE`) so that they never appear in a process listing.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use gatehouse_ledger::WitnessVerifier;
+use gatehouse_model::ErrorCode;
 use serde::Deserialize;
+
+use crate::errors::Coded;
 
 /// The configuration file's name, looked for in the current directory.
 pub const CONFIG_FILE: &str = "gatehouse.toml";
+
+/// How long one exchange with a witness may take unless configured otherwise.
+pub const DEFAULT_WITNESS_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +49,26 @@ struct LedgerSection {
     key_file: Option<PathBuf>,
     public_key_file: Option<PathBuf>,
     publish_dir: Option<PathBuf>,
+    witnesses: Option<Vec<WitnessEntry>>,
+    witness_quorum: Option<usize>,
+    witness_timeout: Option<f64>,
+}
+
+/// One entry of `[ledger] witnesses`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessEntry {
+    url: String,
+    vkey: String,
+}
+
+/// A witness the ledger sends its checkpoints to.
+#[derive(Debug, Clone)]
+pub struct WitnessSetting {
+    /// Its submission URL (`https://…` or `http://…`).
+    pub url: String,
+    /// Its public key (a cosignature vkey).
+    pub key: WitnessVerifier,
 }
 
 /// The resolved configuration.
@@ -50,6 +78,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Store location: a SQLite path or a `postgres://` URL.
     pub db: String,
+    /// Where `db` came from.
+    pub db_from: DbFrom,
     /// The ledger's origin line (this instance's name in checkpoints).
     pub origin: Option<String>,
     /// Where the ledger's private key is (unless given in the environment).
@@ -62,6 +92,109 @@ pub struct Config {
     pub policy_dir: PathBuf,
     /// The `[policy]` table of the configuration file, as TOML text, when there is one.
     pub inline_policy: Option<String>,
+    /// The witnesses every new checkpoint is sent to.
+    pub witnesses: Vec<WitnessSetting>,
+    /// How many of their cosignatures make a checkpoint witnessed (default: all of them).
+    pub witness_quorum: usize,
+    /// How long one exchange with a witness may take.
+    pub witness_timeout: Duration,
+}
+
+/// Where the store's location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFrom {
+    /// `--db` or `GATEHOUSE_DB`.
+    Flag,
+    /// The file `GATEHOUSE_DB_FILE` names (a secret: never copied into the configuration).
+    SecretFile,
+    /// The configuration file.
+    ConfigFile,
+    /// The default, `gatehouse.db` beside the configuration.
+    Default,
+}
+
+/// A configuration error, with its code (`GH111`).
+fn invalid(message: impl Into<String>) -> anyhow::Error {
+    Coded::new(ErrorCode::Config, message).into()
+}
+
+/// Reads a witness key given as its text, or as a file holding it (a relative path is taken
+/// from `base`).
+fn witness_key(text: &str, base: &Path, what: &str) -> Result<WitnessVerifier> {
+    let text = text.trim();
+    let parsed = WitnessVerifier::from_vkey(text);
+    if let Ok(key) = parsed {
+        return Ok(key);
+    }
+    let path = relative_to(base, PathBuf::from(text));
+    if path.is_file() {
+        let content = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        return WitnessVerifier::from_vkey(content.trim()).map_err(|e| {
+            invalid(format!(
+                "{what}: `{}` does not hold a witness public key: {e}",
+                path.display()
+            ))
+        });
+    }
+    Err(invalid(format!(
+        "{what}: `{text}` is neither a witness public key nor a file holding one: {}",
+        parsed.err().map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+fn witness_setting(url: &str, key: &str, base: &Path, what: &str) -> Result<WitnessSetting> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let Some(rest) = rest.filter(|r| !r.is_empty() && !r.contains(char::is_whitespace)) else {
+        return Err(invalid(format!(
+            "{what}: `{url}` is not an http:// or https:// URL"
+        )));
+    };
+    // Witness URLs appear in messages: they must not carry a password.
+    if rest.split('/').next().unwrap_or_default().contains('@') {
+        return Err(invalid(format!(
+            "{what}: the URL carries a user name or password, which messages would show; give the witness's URL without them"
+        )));
+    }
+    Ok(WitnessSetting {
+        url: url.to_owned(),
+        key: witness_key(key, base, what)?,
+    })
+}
+
+/// Parses `GATEHOUSE_LEDGER_WITNESSES`: `<url>=<witness key or file>` entries separated by
+/// commas or white space.
+fn witnesses_from_env(value: &str) -> Result<Vec<WitnessSetting>> {
+    let mut out = Vec::new();
+    for (i, entry) in value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        let what = format!("GATEHOUSE_LEDGER_WITNESSES entry {}", i + 1);
+        let Some((url, key)) = entry.split_once('=') else {
+            return Err(invalid(format!(
+                "{what}: `{entry}` is not `<url>=<witness public key>`"
+            )));
+        };
+        out.push(witness_setting(url, key, Path::new(""), &what)?);
+    }
+    Ok(out)
+}
+
+/// An environment variable that overrides a number of the file.
+fn env_number<T: std::str::FromStr>(var: &str) -> Result<Option<T>> {
+    match std::env::var(var) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid(format!("{var}: `{v}` is not a number"))),
+        Err(_) => Ok(None),
+    }
 }
 
 fn relative_to(base: &Path, p: PathBuf) -> PathBuf {
@@ -102,7 +235,7 @@ impl Config {
                         .span()
                         .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                         .unwrap_or(1);
-                    anyhow::anyhow!("{}:{line}: {}", p.display(), e.message().trim())
+                    invalid(format!("{}:{line}: {}", p.display(), e.message().trim()))
                 })?
             }
             None => FileConfig::default(),
@@ -112,23 +245,39 @@ impl Config {
             .and_then(|p| p.parent())
             .map(Path::to_owned)
             .unwrap_or_default();
-        let db = match (
+        let (db, db_from) = match (
             db_flag,
             read_secret_file("GATEHOUSE_DB_FILE")?,
             parsed.store.url,
         ) {
-            (Some(flag), _, _) => flag.to_owned(),
-            (None, Some(secret), _) => secret,
-            (None, None, Some(url)) if url.contains("://") => url,
-            (None, None, Some(path)) => relative_to(&base, PathBuf::from(path))
-                .display()
-                .to_string(),
-            (None, None, None) => {
+            (Some(flag), _, _) => (flag.to_owned(), DbFrom::Flag),
+            (None, Some(secret), _) => (secret, DbFrom::SecretFile),
+            (None, None, Some(url)) if url.contains("://") => (url, DbFrom::ConfigFile),
+            (None, None, Some(path)) => (
+                relative_to(&base, PathBuf::from(path))
+                    .display()
+                    .to_string(),
+                DbFrom::ConfigFile,
+            ),
+            (None, None, None) => (
                 relative_to(&base, PathBuf::from(gatehouse_store::DEFAULT_SQLITE))
                     .display()
-                    .to_string()
-            }
+                    .to_string(),
+                DbFrom::Default,
+            ),
         };
+        if let Some(shown) = password_outside_url(&db) {
+            return Err(Coded::new(
+                ErrorCode::StoreLocationInvalid,
+                format!(
+                    "the store location `{shown}` is not a postgres:// URL, and a file path \
+                     would not carry the password it seems to hold (not repeated here); give a \
+                     PostgreSQL store as postgres://user:password@host/database, or in a file \
+                     named by GATEHOUSE_DB_FILE"
+                ),
+            )
+            .into());
+        }
         let key_file = std::env::var_os("GATEHOUSE_LEDGER_KEY_FILE")
             .map(PathBuf::from)
             .or(parsed.ledger.key_file.map(|p| relative_to(&base, p)))
@@ -143,6 +292,50 @@ impl Config {
             .map(|t| toml::to_string(&t))
             .transpose()
             .context("cannot read the [policy] table")?;
+        let witnesses = match std::env::var("GATEHOUSE_LEDGER_WITNESSES") {
+            Ok(value) => witnesses_from_env(&value)?,
+            Err(_) => parsed
+                .ledger
+                .witnesses
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let what = format!("`[ledger] witnesses` entry {}", i + 1);
+                    witness_setting(&w.url, &w.vkey, &base, &what)
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        for (i, w) in witnesses.iter().enumerate() {
+            if witnesses[..i].iter().any(|o| o.key == w.key) {
+                return Err(invalid(format!(
+                    "the witness key `{}` is configured twice",
+                    w.key.label()
+                )));
+            }
+        }
+        let witness_quorum = env_number("GATEHOUSE_LEDGER_WITNESS_QUORUM")?
+            .or(parsed.ledger.witness_quorum)
+            .unwrap_or(witnesses.len());
+        if witness_quorum > witnesses.len() {
+            return Err(invalid(format!(
+                "witness_quorum is {witness_quorum} but {} witness(es) are configured",
+                witnesses.len()
+            )));
+        }
+        let witness_timeout = match env_number::<f64>("GATEHOUSE_LEDGER_WITNESS_TIMEOUT")?
+            .or(parsed.ledger.witness_timeout)
+        {
+            None => DEFAULT_WITNESS_TIMEOUT,
+            Some(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
+                Duration::from_secs_f64(secs)
+            }
+            Some(secs) => {
+                return Err(invalid(format!(
+                    "witness_timeout is {secs}: give a number of seconds above 0 and at most 3600"
+                )));
+            }
+        };
         let policy_dir = std::env::var_os("GATEHOUSE_POLICY_DIR")
             .map(PathBuf::from)
             .or(parsed.analysis.policy_dir.map(|p| relative_to(&base, p)))
@@ -152,6 +345,7 @@ impl Config {
             policy_dir,
             inline_policy,
             db,
+            db_from,
             origin: std::env::var("GATEHOUSE_LEDGER_ORIGIN")
                 .ok()
                 .or(parsed.ledger.origin),
@@ -160,6 +354,9 @@ impl Config {
             publish_dir: std::env::var_os("GATEHOUSE_LEDGER_PUBLISH_DIR")
                 .map(PathBuf::from)
                 .or(parsed.ledger.publish_dir.map(|p| relative_to(&base, p))),
+            witnesses,
+            witness_quorum,
+            witness_timeout,
         })
     }
 
@@ -177,16 +374,60 @@ impl Config {
     }
 }
 
+/// A store location that is not a URL but carries what looks like a password — connection
+/// settings (`host=db password=…`), or a URL whose scheme was lost (`user:secret@db/gatehouse`,
+/// `postgres:/user:secret@db`) — shown with the password hidden. Such a value would otherwise
+/// be taken for a SQLite file name and repeated, password and all, in messages.
+fn password_outside_url(db: &str) -> Option<String> {
+    if db.contains("://") {
+        return None;
+    }
+    let lower = db.to_ascii_lowercase();
+    if let Some(at) = lower.find("password=") {
+        let start = at + "password=".len();
+        let end = db[start..]
+            .find(char::is_whitespace)
+            .map_or(db.len(), |e| start + e);
+        return Some(format!("{}***{}", &db[..start], &db[end..]));
+    }
+    // `user:secret@host`: a colon, then an `@`, before any `/`.
+    let head = db.split('/').take(2).collect::<Vec<_>>().join("/");
+    let at = head.rfind('@')?;
+    let colon = head[..at].find(':')?;
+    Some(format!("{}:***{}", &db[..colon], &db[at..]))
+}
+
 /// The text of a new `gatehouse.toml`.
-pub fn render_config(db: &str, origin: &str) -> String {
+/// Whether a store URL carries a password (`postgres://user:secret@host/db`, or a
+/// `password=` parameter).
+pub fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let in_userinfo = authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    in_userinfo || rest.to_ascii_lowercase().contains("password=")
+}
+
+/// The configuration file's text; `db` is `None` when the store's location is a secret kept
+/// elsewhere (`GATEHOUSE_DB_FILE`).
+pub fn render_config(db: Option<&str>, origin: &str) -> String {
+    let store = match db {
+        Some(db) => format!("url = {db:?}"),
+        None => "# url: read from the file GATEHOUSE_DB_FILE names (it holds a password)".into(),
+    };
     format!(
         "# Gatehouse configuration. Environment variables override it:\n\
          # GATEHOUSE_DB (or GATEHOUSE_DB_FILE), GATEHOUSE_LEDGER_KEY (or GATEHOUSE_LEDGER_KEY_FILE),\n\
-         # GATEHOUSE_LEDGER_ORIGIN, GATEHOUSE_LEDGER_PUBLISH_DIR. Paths are relative to this file.\n\
+         # GATEHOUSE_LEDGER_ORIGIN, GATEHOUSE_LEDGER_PUBLISH_DIR, GATEHOUSE_LEDGER_WITNESSES,\n\
+         # GATEHOUSE_LEDGER_WITNESS_QUORUM, GATEHOUSE_LEDGER_WITNESS_TIMEOUT. Paths are relative to\n\
+         # this file.\n\
          \n\
          [store]\n\
          # A SQLite file, or a PostgreSQL URL such as postgres://gatehouse@db.internal/gatehouse\n\
-         url = {db:?}\n\
+         {store}\n\
          \n\
          [ledger]\n\
          # The name of this Gatehouse instance in signed checkpoints; keep it stable.\n\
@@ -196,10 +437,50 @@ pub fn render_config(db: &str, origin: &str) -> String {
          public_key_file = \"gatehouse.pub\"\n\
          # A folder an outside system keeps, where every new checkpoint is also written.\n\
          # publish_dir = \"/srv/gatehouse-checkpoints\"\n\
+         # Witnesses that cosign every new checkpoint, run by people the operators of this\n\
+         # server cannot overrule (an auditor, a second team); see docs/ledger.md, section 7.\n\
+         # witnesses = [\n\
+         #   {{ url = \"https://witness.audit-firm.example\", vkey = \"witness.pub\" }},\n\
+         # ]\n\
+         # witness_quorum = 1   # cosignatures a checkpoint needs to count as witnessed (default: all)\n\
+         # witness_timeout = 5  # seconds to wait for each witness\n\
          \n\
          [analysis]\n\
          # Where the analysis policy (policy.toml) and segregation-of-duties ruleset (sod.toml)\n\
          # are; see docs/policy.md. A [policy] table here replaces policy.toml.\n\
          policy_dir = \"policy\"\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_locations_with_a_password_outside_a_url() {
+        for (db, shown) in [
+            ("gatehouse.db", None),
+            ("/srv/gatehouse/gatehouse.db", None),
+            ("postgres://u:secret@db/g", None),
+            ("mysql://u:secret@db/g", None),
+            ("u:secret@db/gatehouse", Some("u:***@db/gatehouse")),
+            ("postgres:/u:secret@db/g", Some("postgres:***@db/g")),
+            (
+                "host=db user=g password=secret dbname=g",
+                Some("host=db user=g password=*** dbname=g"),
+            ),
+            ("PASSWORD=secret", Some("PASSWORD=***")),
+        ] {
+            assert_eq!(password_outside_url(db).as_deref(), shown, "{db}");
+        }
+    }
+
+    #[test]
+    fn passwords_in_store_urls_are_seen() {
+        assert!(has_password("postgres://app:s3cret@db.internal/gatehouse"));
+        assert!(has_password("postgres://db.internal/g?user=app&password=x"));
+        assert!(!has_password("postgres://app@db.internal/gatehouse"));
+        assert!(!has_password("postgres://db.internal:5432/gatehouse"));
+        assert!(!has_password("gatehouse.db"));
+    }
 }

@@ -1,11 +1,14 @@
 //! What every command needs: configuration, output format, who is acting, and the time.
 
+use std::cell::OnceCell;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use gatehouse_ledger::NoteSigner;
 use gatehouse_model::Timestamp;
 use gatehouse_store::{OpenOptions, Store};
+use gatehouse_witness::WitnessClient;
+use gatehouse_workflow::{Sealed, WitnessOutcome, Witnesses};
 
 use crate::config::Config;
 use crate::output::Format;
@@ -21,6 +24,8 @@ pub struct Ctx {
     /// The time of this command. The binary is the only place that reads the clock;
     /// `GATEHOUSE_NOW` pins it (for reproducible runs and tests).
     pub now: Timestamp,
+    /// The configured witnesses' clients, made when first needed.
+    witnesses: OnceCell<Witnesses>,
 }
 
 impl Ctx {
@@ -39,7 +44,26 @@ impl Ctx {
             format,
             actor,
             now,
+            witnesses: OnceCell::new(),
         })
+    }
+
+    /// The configured witnesses (none when `[ledger] witnesses` is empty).
+    pub fn witnesses(&self) -> Result<&Witnesses> {
+        if let Some(w) = self.witnesses.get() {
+            return Ok(w);
+        }
+        let clients = self
+            .config
+            .witnesses
+            .iter()
+            .map(|w| {
+                Ok(WitnessClient::new(&w.url, w.key.clone())?
+                    .with_timeout(self.config.witness_timeout))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let witnesses = Witnesses::new(clients, self.config.witness_quorum)?;
+        Ok(self.witnesses.get_or_init(|| witnesses))
     }
 
     /// Opens the configured store, which must exist and have this build's schema.
@@ -66,9 +90,13 @@ impl Ctx {
         }
     }
 
-    /// Ends a command that may have appended events: signs a checkpoint of the new tree head
-    /// and publishes it when a publish folder is configured.
-    pub fn seal(&self, store: &Store) -> Result<()> {
+    /// Ends a command that may have appended events: signs a checkpoint of the new tree head,
+    /// has the configured witnesses cosign the latest checkpoint (those that have not yet),
+    /// stores their cosignatures with it, and publishes it when a publish folder is configured.
+    /// Says on stderr whether the checkpoint is witnessed and, if not, why per witness. A
+    /// witness that holds a history this log no longer extends fails the command
+    /// ([`gatehouse_workflow::WorkflowError::WitnessConflict`]).
+    pub fn seal(&self, store: &Store) -> Result<Option<Sealed>> {
         let Some(signer) = self.signer()? else {
             if store.event_count()? > 0 {
                 eprintln!(
@@ -77,12 +105,20 @@ impl Ctx {
                     self.config.key_file.display()
                 );
             }
-            return Ok(());
+            return Ok(None);
         };
-        if let Some(cp) = store.sign_checkpoint(&signer, self.now)? {
-            self.publish(cp.size, &cp.note)?;
+        // What witnessing adds to the command: making the clients, and the exchanges.
+        let setup = std::time::Instant::now();
+        let witnesses = self.witnesses()?;
+        let setup = setup.elapsed();
+        let Some(sealed) = gatehouse_workflow::seal(store, &signer, witnesses, self.now)? else {
+            return Ok(None);
+        };
+        if sealed.changed {
+            self.publish(sealed.checkpoint.size, &sealed.checkpoint.note)?;
         }
-        Ok(())
+        report_witnessing(&sealed, setup + sealed.witness_time);
+        Ok(Some(sealed))
     }
 
     /// Writes a new checkpoint to the publish folder, when one is configured.
@@ -97,6 +133,50 @@ impl Ctx {
             .with_context(|| format!("cannot publish the checkpoint to `{}`", file.display()))?;
         std::fs::write(dir.join("checkpoint"), note)?;
         Ok(())
+    }
+}
+
+/// Tells on stderr what the witnesses did with a sealed checkpoint.
+fn report_witnessing(sealed: &Sealed, took: std::time::Duration) {
+    if sealed.witnesses.is_empty() {
+        return;
+    }
+    let size = sealed.checkpoint.size;
+    let (have, total) = (sealed.cosigned(), sealed.witnesses.len());
+    let asked = sealed
+        .witnesses
+        .iter()
+        .any(|w| !matches!(w.outcome, WitnessOutcome::Held { .. }));
+    let took = if asked {
+        format!(" ({:.1} ms)", took.as_secs_f64() * 1000.0)
+    } else {
+        String::new()
+    };
+    if sealed.witnessed() {
+        eprintln!(
+            "witnessed: the checkpoint of size {size} is cosigned by {have} of {total} witnesses (quorum {}){took}",
+            sealed.quorum
+        );
+    } else {
+        eprintln!(
+            "warning: the checkpoint of size {size} is not yet witnessed: cosigned by {have} of {total} witnesses, {} required{took}",
+            sealed.quorum
+        );
+    }
+    for w in &sealed.witnesses {
+        let why = match &w.outcome {
+            WitnessOutcome::Held { .. } | WitnessOutcome::Cosigned { .. } => continue,
+            WitnessOutcome::Failed(e) => e.to_string(),
+            WitnessOutcome::ForgedLine(e) => format!(
+                "the stored checkpoint carries a line of this witness that does not verify ({e}); `gatehouse ledger verify` reports it"
+            ),
+        };
+        eprintln!("  not cosigned by `{}`: {why}", w.witness);
+    }
+    if !sealed.witnessed() {
+        eprintln!(
+            "  the next command that seals sends it again; `gatehouse ledger checkpoint` does so now"
+        );
     }
 }
 

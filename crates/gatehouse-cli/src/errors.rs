@@ -4,9 +4,37 @@
 
 use gatehouse_model::ErrorCode;
 
+/// An error the command line itself finds (the configuration, a check it makes), with its code.
+#[derive(Debug)]
+pub struct Coded {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Coded {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Coded {
+        Coded {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
+
 /// The stable code of an error, from the first error in its chain that has one.
 pub fn code(e: &anyhow::Error) -> Option<ErrorCode> {
     e.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<Coded>() {
+            return Some(e.code);
+        }
         if let Some(e) = cause.downcast_ref::<gatehouse_store::StoreError>() {
             return Some(e.code());
         }
@@ -76,7 +104,18 @@ pub fn hint(code: ErrorCode, e: &anyhow::Error) -> Option<&'static str> {
         ErrorCode::ImportInterrupted => {
             "run the same import again (same files, same --as-of) to complete it"
         }
-        ErrorCode::NotCheckpointed => "sign one with `gatehouse ledger checkpoint`",
+        ErrorCode::NotCheckpointed => {
+            "if a command stopped before it signed, run it again (an import completes itself), or sign one with `gatehouse ledger checkpoint`"
+        }
+        ErrorCode::WitnessConflict => {
+            "keep the database as it is: `gatehouse ledger verify` names the first size the log departs from; compare with backups and published checkpoints (docs/ledger.md, section 7)"
+        }
+        ErrorCode::WitnessesUnreachable => {
+            "check that the witnesses run and their URLs in `[ledger] witnesses`; `gatehouse ledger verify --offline` checks everything else without asking them"
+        }
+        ErrorCode::Config => {
+            "fix the setting the message names, in gatehouse.toml or the GATEHOUSE_* variable that overrides it"
+        }
         ErrorCode::LedgerKey => {
             "give the trusted public key with --key, or the signing key with GATEHOUSE_LEDGER_KEY"
         }
@@ -108,7 +147,7 @@ pub fn hint(code: ErrorCode, e: &anyhow::Error) -> Option<&'static str> {
             "check policy/notify.toml and the server; `gatehouse notify list --failed` shows what waits"
         }
         ErrorCode::UnknownObject => {
-            "list what exists with `gatehouse system list`, `gatehouse account list` or `gatehouse findings list`"
+            "list what exists with `gatehouse system list`, `gatehouse entitlement list`, `gatehouse identity list`, `gatehouse account list` or `gatehouse findings list`"
         }
         _ => return None,
     })

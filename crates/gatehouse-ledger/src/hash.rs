@@ -58,35 +58,18 @@ pub(crate) fn fold_right(parts: &[Hash]) -> Option<Hash> {
 
 /// Writes a hash as 64 lowercase hex digits.
 pub fn hash_to_hex(hash: &Hash) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in hash {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
+    hex::encode(hash)
 }
 
 /// Parses a hash written as exactly 64 lowercase hex digits.
 pub fn hash_from_hex(text: &str) -> Result<Hash, LedgerError> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
     let err = || LedgerError::Hex(text.chars().take(80).collect());
-    if bytes.len() != 64 {
+    // One spelling per hash: uppercase digits are refused, as a canonical form should be.
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(err());
     }
     let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = digit(pair[0]).ok_or_else(err)?;
-        let lo = digit(pair[1]).ok_or_else(err)?;
-        out[i] = hi << 4 | lo;
-    }
+    hex::decode_to_slice(text, &mut out).map_err(|_| err())?;
     Ok(out)
 }
 

@@ -84,6 +84,11 @@ codes! {
     LedgerKey = "GH404", "ledger_key";
     /// A proof or export was asked for sizes the log does not have.
     LedgerRange = "GH405", "ledger_range";
+    /// A witness holds a checkpoint of this log that the log no longer extends: it was rolled
+    /// back or its history rewritten after the witness cosigned.
+    WitnessConflict = "GH406", "witness_conflict";
+    /// No configured witness could be asked for its latest checkpoint of this log.
+    WitnessesUnreachable = "GH407", "witnesses_unreachable";
     /// The analysis policy or segregation-of-duties ruleset is invalid.
     PolicyInvalid = "GH501", "policy_invalid";
     /// A risk acceptance was refused.

@@ -20,6 +20,7 @@ mod finding;
 mod keys;
 mod notification;
 pub mod state;
+pub mod text;
 mod time;
 
 pub use campaign::{
@@ -35,7 +36,7 @@ pub use error::ModelError;
 pub use event::{
     AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, CampaignEvent, EntitlementRemoved,
     Event, EventData, FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile,
-    InventoryEvent, RoleRemoved, Stamped, WarrantRecordRemoved,
+    InventoryEvent, RoleRemoved, SnapshotPart, Stamped, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{
@@ -45,4 +46,7 @@ pub use inventory::{
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
 pub use notification::{Channel, Notice, NotificationFailed, NotificationSent};
-pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};
+pub use time::{
+    Date, NO_END, Timestamp, is_no_end, parse_date, parse_end_date, parse_end_timestamp,
+    parse_point_in_time, parse_timestamp,
+};

@@ -114,6 +114,8 @@ pub struct Inventory {
     /// Current grants an access review decided to revoke whose remediation was reopened: still
     /// present after the task's due date, or back without a new warrant.
     pub contradicted: Vec<ContradictedRevoke>,
+    /// Every source ever imported, with the time of its latest snapshot.
+    pub feeds: Vec<Feed>,
 }
 
 /// A grant a review decided to revoke that is still (or again) present.
@@ -132,6 +134,16 @@ pub struct ContradictedRevoke {
     /// What the remediation saw: "still present after the due date 2026-04-15", "came back on
     /// 2026-06-01 without a new warrant".
     pub why: String,
+}
+
+/// A source of data (`hr`, `nhi`, `roles`, `warrants`, `system:<key>`) and how fresh it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    /// The source, as imports name it.
+    pub source: String,
+    /// The time its latest snapshot describes (an import that changed nothing counts: the
+    /// source was read).
+    pub last_snapshot: Timestamp,
 }
 
 /// A system and when its data was last imported.

@@ -241,6 +241,7 @@ fn org(store: &Store) -> CampaignId {
         as_of: t("2026-04-01"),
         files: vec![],
         skipped_rows: 0,
+        partial: vec![],
         allow_mass_removal: false,
     };
     let person = |key: &str, manager: Option<&str>, email: bool| Identity {

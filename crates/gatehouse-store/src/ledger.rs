@@ -1,11 +1,15 @@
 //! The log as a whole: listing and searching events, replaying them, the Merkle tree's heads.
 
-use gatehouse_ledger::{Checkpoint, Hash, NoteSigner, SignedCheckpoint, root};
+use gatehouse_ledger::{
+    Checkpoint, Cosignature, Hash, NoteSigner, SignedCheckpoint, merge_cosignatures, root,
+    split_note,
+};
+use gatehouse_model::ErrorCode;
 use gatehouse_model::{Event, Timestamp};
 use serde::Serialize;
 
 use crate::Store;
-use crate::conn::{Backend, Conn, Value};
+use crate::conn::{Backend, Conn, RowRef, Value};
 use crate::domain::state_tables;
 use crate::error::StoreError;
 use crate::txn::Reader;
@@ -62,6 +66,23 @@ pub struct CheckpointRow {
     pub note: String,
     /// When it was signed.
     pub signed_at: Timestamp,
+}
+
+/// Reads a `size, root, note, signed_at` row of the checkpoint table.
+fn checkpoint_row(r: &RowRef<'_, '_>) -> Result<CheckpointRow, StoreError> {
+    let size = r.i64(0)? as u64;
+    let root = r.blob(1)?;
+    Ok(CheckpointRow {
+        size,
+        root: root.as_slice().try_into().map_err(|_| {
+            StoreError::Corrupt(format!(
+                "checkpoint {size} has a root of {} bytes",
+                root.len()
+            ))
+        })?,
+        note: r.str(2)?,
+        signed_at: from_micros(r.i64(3)?)?,
+    })
 }
 
 fn like_prefix(p: &str) -> String {
@@ -150,21 +171,33 @@ impl Reader<'_> {
         self.conn.query(
             "SELECT size, root, note, signed_at FROM checkpoint ORDER BY size",
             &[],
-            |r| {
-                let root = r.blob(1)?;
-                Ok(CheckpointRow {
-                    size: r.i64(0)? as u64,
-                    root: root.as_slice().try_into().map_err(|_| {
-                        StoreError::Corrupt(format!(
-                            "checkpoint {} has a root of {} bytes",
-                            r.i64(0).unwrap_or(0),
-                            root.len()
-                        ))
-                    })?,
-                    note: r.str(2)?,
-                    signed_at: from_micros(r.i64(3)?)?,
-                })
-            },
+            checkpoint_row,
+        )
+    }
+
+    /// The stored checkpoint of `size` events, if one was signed.
+    pub fn checkpoint(&mut self, size: u64) -> Result<Option<CheckpointRow>, StoreError> {
+        self.conn.query_opt(
+            "SELECT size, root, note, signed_at FROM checkpoint WHERE size = $1",
+            &[Value::Int(size as i64)],
+            checkpoint_row,
+        )
+    }
+
+    /// At most `limit` stored checkpoints of at most `up_to` events, newest first.
+    pub fn recent_checkpoints(
+        &mut self,
+        up_to: u64,
+        limit: u64,
+    ) -> Result<Vec<CheckpointRow>, StoreError> {
+        self.conn.query(
+            "SELECT size, root, note, signed_at FROM checkpoint WHERE size <= $1 \
+             ORDER BY size DESC LIMIT $2",
+            &[
+                Value::Int(up_to.min(i64::MAX as u64) as i64),
+                Value::Int(limit.min(i64::MAX as u64) as i64),
+            ],
+            checkpoint_row,
         )
     }
 
@@ -181,7 +214,7 @@ impl Reader<'_> {
 
     /// The latest stored checkpoint.
     pub fn latest_checkpoint(&mut self) -> Result<Option<CheckpointRow>, StoreError> {
-        Ok(self.checkpoints()?.pop())
+        Ok(self.recent_checkpoints(u64::MAX, 1)?.pop())
     }
 
     /// Replays every event this transaction sees, in order, into `target` (an empty store),
@@ -283,6 +316,73 @@ impl Store {
         })
     }
 
+    /// Adds witness cosignatures to the stored checkpoint of `size` events and returns the
+    /// checkpoint as stored now.
+    ///
+    /// Only signature lines are added: the checkpoint's text and the lines it holds stay byte
+    /// for byte, and a witness (name and key id) that has a line already keeps it, the earliest
+    /// time it saw this tree head. The store holds no witness keys and does not verify the
+    /// cosignatures: the caller has (a witness client returns only verified ones), and
+    /// `ledger verify` checks every stored cosignature against the witness keys it trusts.
+    /// The merge happens inside the write transaction, so that two processes adding
+    /// cosignatures to one checkpoint at once keep both.
+    ///
+    /// The commit does not wait for the disk: it is on the path of every command that seals,
+    /// and a cosignature lost in a power cut is asked for again by the next seal (the witness
+    /// cosigns the checkpoint it holds once more), while the next durable commit makes it
+    /// durable.
+    pub fn add_cosignatures(
+        &self,
+        size: u64,
+        cosignatures: &[Cosignature],
+    ) -> Result<CheckpointRow, StoreError> {
+        self.maintain_with(crate::writer::Durability::Batch, |conn| {
+            let row = conn
+                .query_opt(
+                    "SELECT size, root, note, signed_at FROM checkpoint WHERE size = $1",
+                    &[Value::Int(size as i64)],
+                    checkpoint_row,
+                )?
+                .ok_or_else(|| {
+                    StoreError::refused(
+                        ErrorCode::NotCheckpointed,
+                        format!("there is no signed checkpoint of size {size}"),
+                    )
+                })?;
+            let merged = merge_cosignatures(&row.note, cosignatures)?;
+            if merged == row.note {
+                return Ok(row);
+            }
+            // INVARIANT: the stored note is a prefix of the merged one, which holds the same
+            // checkpoint text: nothing but added lines is ever written.
+            let (body, _) = split_note(&row.note)?;
+            let (merged_body, _) = split_note(&merged)?;
+            if !merged.starts_with(&row.note) || body != merged_body {
+                return Err(StoreError::refused(
+                    ErrorCode::Internal,
+                    format!("adding cosignatures would change the checkpoint of size {size}"),
+                ));
+            }
+            let changed = conn.exec(
+                "UPDATE checkpoint SET note = $1 WHERE size = $2 AND note = $3",
+                &[
+                    Value::from(merged.as_str()),
+                    Value::Int(size as i64),
+                    Value::from(row.note.as_str()),
+                ],
+            )?;
+            if changed != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "the checkpoint of size {size} changed while cosignatures were added"
+                )));
+            }
+            Ok(CheckpointRow {
+                note: merged,
+                ..row
+            })
+        })
+    }
+
     /// A fresh in-memory SQLite store rebuilt from this store's events.
     pub fn rebuilt(&self) -> Result<Store, StoreError> {
         self.read(|r| r.rebuilt())
@@ -339,7 +439,7 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn columns_of(conn: &mut Conn, table: &str) -> Result<Vec<String>, StoreError> {
+pub(crate) fn columns_of(conn: &mut Conn, table: &str) -> Result<Vec<String>, StoreError> {
     match conn.backend() {
         Backend::Sqlite => conn.query(
             "SELECT name FROM pragma_table_info($1) ORDER BY cid",
@@ -466,5 +566,38 @@ impl Reader<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+/// Where an answer stands in the log: the ledger size the read transaction saw, the tree's root
+/// at that size, and the latest signed checkpoint that covers no more than it — so that an
+/// exported answer can be traced to the log (and, once a checkpoint covers it, proven).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerPoint {
+    /// Events in the log as the answer saw it.
+    pub size: u64,
+    /// The Merkle root at that size.
+    #[serde(with = "gatehouse_ledger::serde_hex::hash")]
+    pub root: Hash,
+    /// The latest signed checkpoint of at most that size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointRow>,
+}
+
+impl Reader<'_> {
+    /// Where this transaction's answers stand in the log.
+    pub fn answer_point(&mut self) -> Result<AnswerPoint, StoreError> {
+        let size = self.size();
+        let root = if size == 0 {
+            gatehouse_ledger::empty_root()
+        } else {
+            self.tree_root(size)?
+        };
+        let checkpoint = self.checkpoints()?.into_iter().rfind(|c| c.size <= size);
+        Ok(AnswerPoint {
+            size,
+            root,
+            checkpoint,
+        })
     }
 }

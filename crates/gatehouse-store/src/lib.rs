@@ -36,6 +36,7 @@ pub mod findings;
 pub mod inventory;
 mod ledger;
 mod lock;
+mod pgtls;
 mod pool;
 mod schema;
 mod sink;
@@ -53,13 +54,13 @@ use gatehouse_model::Timestamp;
 pub use conn::Backend;
 pub use error::StoreError;
 pub use inventory::import::{
-    ImportLock, ImportOptions, ImportPlan, ImportSummary, IncompleteImport, SystemImport,
-    UNIT_CHANGES,
+    ImportLock, ImportLogEntry, ImportOptions, ImportPlan, ImportSummary, IncompleteImport,
+    LastImport, SystemImport, UNIT_CHANGES,
 };
-pub use ledger::{CheckpointRow, EventFilter, EventRow, StateDifference};
+pub use ledger::{AnswerPoint, CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};
 pub use txn::Reader;
-pub use verify::{VerifyError, VerifyOptions, VerifyReport};
+pub use verify::{VerifyError, VerifyOptions, VerifyReport, WitnessChecks};
 pub use writer::{Progress, Writer};
 
 use crate::lock::{Nesting, WriterQueue};
@@ -152,21 +153,45 @@ struct Shared {
     directory: Mutex<Option<(i64, inventory::Directory)>>,
     /// Time the ledger added to this process's writes.
     ledger_nanos: std::sync::atomic::AtomicU64,
+    /// The ledger's right edge after this process's last commit: the next write starts from it
+    /// instead of reading its tiles again, when nobody has appended since (same size).
+    ledger_edge: Mutex<Option<gatehouse_ledger::Appender>>,
     /// Migrations applied when the store was opened.
     migrated: Vec<Migration>,
 }
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
-/// Hides the password of a PostgreSQL URL for messages.
+/// Hides the password of a PostgreSQL URL for messages (in its user part, or a `password`
+/// parameter).
 pub fn redact(location: &str) -> String {
     if let Some(rest) = location
         .strip_prefix("postgres://")
         .or_else(|| location.strip_prefix("postgresql://"))
-        && let Some((cred, host)) = rest.split_once('@')
     {
-        let user = cred.split(':').next().unwrap_or("");
-        return format!("postgres://{user}:***@{host}");
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let mut out = match rest.split_once('@') {
+            Some((cred, host)) => {
+                let user = cred.split(':').next().unwrap_or("");
+                format!("postgres://{user}:***@{host}")
+            }
+            None => format!("postgres://{rest}"),
+        };
+        if let Some(q) = query {
+            let params: Vec<String> = q
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            out.push('?');
+            out.push_str(&params.join("&"));
+        }
+        return out;
     }
     if location.contains("://") && !location.starts_with("sqlite://") {
         // Not a location we take; keep only the scheme in messages.
@@ -182,7 +207,7 @@ pub fn redact(location: &str) -> String {
 fn target(location: &str, mmap: bool) -> Result<Target, StoreError> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         return Ok(Target::Postgres {
-            url: location.to_owned(),
+            pg: Box::new(pgtls::PgTarget::parse(location)?),
         });
     }
     if location.contains("://") && !location.starts_with("sqlite://") {
@@ -253,6 +278,7 @@ impl Store {
                 indexes_checked: AtomicBool::new(false),
                 directory: Mutex::new(None),
                 ledger_nanos: Default::default(),
+                ledger_edge: Mutex::new(None),
                 migrated,
             }),
         })
@@ -354,17 +380,23 @@ impl Store {
             if !self.shared.indexes_checked.load(Ordering::Relaxed) {
                 inventory::restore_indexes(conn)?;
             }
-            let mut w = Writer::begin(conn, actor, now, &self.shared.directory)?;
+            let edge = self
+                .shared
+                .ledger_edge
+                .lock()
+                .ok()
+                .and_then(|mut e| e.take());
+            let mut w = Writer::begin(conn, actor, now, &self.shared.directory, edge)?;
             w.inventory.ids = carried;
             let out = f(&mut w)?;
             w.finish()?;
             ledger_nanos = w.ledger_time().as_nanos() as u64;
-            Ok::<(T, Option<inventory::Ids>), E>((out, w.inventory.ids.take()))
+            Ok::<_, E>((out, w.inventory.ids.take(), w.edge()))
         })();
         self.shared
             .ledger_nanos
             .fetch_add(ledger_nanos, Ordering::Relaxed);
-        let (out, ids) = match result {
+        let (out, ids, edge) = match result {
             Ok(out) => out,
             Err(e) => {
                 if conn.batch("ROLLBACK").is_err() {
@@ -380,6 +412,9 @@ impl Store {
             return Err(e.into());
         }
         self.shared.indexes_checked.store(true, Ordering::Relaxed);
+        if let Ok(mut cached) = self.shared.ledger_edge.lock() {
+            *cached = Some(edge);
+        }
         *carry = ids;
         Ok(out)
     }
@@ -390,11 +425,21 @@ impl Store {
         &self,
         f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.maintain_with(writer::Durability::Full, f)
+    }
+
+    /// [`Store::maintain`] with a choice of durability, for writes that may be lost in a power
+    /// cut without harm (the next commit, which is durable, makes them durable too).
+    pub(crate) fn maintain_with<T>(
+        &self,
+        durability: writer::Durability,
+        f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let _nesting = Nesting::enter(self.shared.id)?;
         let _turn = self.shared.writers.enter()?;
         let mut lease = self.shared.pool.get()?;
         let conn = lease.conn();
-        writer::begin(conn, writer::Durability::Full)?;
+        writer::begin(conn, durability)?;
         match f(conn) {
             Ok(out) => {
                 if let Err(e) = conn.batch("COMMIT") {

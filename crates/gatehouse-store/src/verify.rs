@@ -4,15 +4,20 @@
 //! it with the stored tiles (which names the first event whose bytes changed), checks every
 //! stored and published checkpoint against the rebuilt tree and the trusted public key, and
 //! replays the events into an empty store to compare every state table row by row (which
-//! catches a change made directly to the tables).
+//! catches a change made directly to the tables). With witnesses, it also checks every stored
+//! cosignature against the witness keys it trusts, and compares the log with the latest
+//! checkpoint each witness holds (handed in by the caller: the store does not talk to
+//! witnesses), which catches a rollback or a rewrite re-signed with the genuine key.
 
 use std::path::Path;
 use std::time::Instant;
 
 use gatehouse_ledger::bundle::{BundleEvidence, BundleWriter, Manifest};
+use gatehouse_ledger::witness::find_divergence;
 use gatehouse_ledger::{
-    Appender, Hash, InclusionProof, NoteVerifier, SignedCheckpoint, compact_range,
-    consistency_proof, decode_tile, hash_to_hex, inclusion_proof, leaf_hash,
+    Appender, Checkpoint, Hash, InclusionProof, NoteVerifier, SignedCheckpoint, WitnessCosignature,
+    WitnessPolicy, WitnessVerifier, compact_range, consistency_proof, decode_tile, hash_to_hex,
+    inclusion_proof, leaf_hash,
 };
 
 use gatehouse_model::ErrorCode;
@@ -36,6 +41,28 @@ pub struct VerifyOptions<'a> {
     pub state: bool,
 }
 
+/// What witnesses vouch for, as `verify` takes it.
+#[derive(Debug, Clone)]
+pub struct WitnessChecks {
+    /// The witnesses whose cosignatures on stored checkpoints are checked (every one must
+    /// verify), and how many of them make a checkpoint witnessed.
+    pub policy: WitnessPolicy,
+    /// The latest checkpoint of this log each witness holds, as `(witness, checkpoint)`, each
+    /// already opened with the trusted log key and checked for that witness's cosignature. The
+    /// log must extend every one of them.
+    pub held: Vec<(String, Checkpoint)>,
+}
+
+impl WitnessChecks {
+    /// No witnesses: nothing to check.
+    pub fn none() -> Self {
+        WitnessChecks {
+            policy: WitnessPolicy::none(),
+            held: Vec::new(),
+        }
+    }
+}
+
 /// What `verify` found to be right.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyReport {
@@ -57,6 +84,17 @@ pub struct VerifyReport {
     pub state_seconds: f64,
     /// Whether the state tables were compared.
     pub state_checked: bool,
+    /// Cosignatures by trusted witnesses on stored checkpoints, every one verified.
+    pub cosignatures: usize,
+    /// How many trusted witnesses' cosignatures make a checkpoint witnessed.
+    pub witness_quorum: usize,
+    /// The largest stored checkpoint cosigned by the quorum of trusted witnesses (0 if none);
+    /// `None` when no witness is trusted.
+    pub witnessed_size: Option<u64>,
+    /// The trusted witnesses whose cosignature is on the latest stored checkpoint.
+    pub latest_cosigned: Vec<WitnessCosignature>,
+    /// The checkpoints witnesses hold, `(witness, size)`, each one extended by the log.
+    pub witnesses_held: Vec<(String, u64)>,
 }
 
 /// Why verification failed: what and where.
@@ -65,6 +103,15 @@ pub enum VerifyError {
     /// The stored data contradicts the ledger.
     #[error("{0}")]
     Tampered(String),
+    /// The events, the tree and the state agree, but no signed checkpoint covers the log:
+    /// none was signed yet (a command stopped before it signed, such as a first import that
+    /// crashed), or every checkpoint was deleted.
+    #[error(
+        "no signed checkpoint covers the log: its {} events agree with the tree{}, but no signature vouches for them. Either none was signed yet (a command stopped before it signed, such as a first import that crashed) or every checkpoint was deleted",
+        .0.events,
+        if .0.state_checked { " and the state tables" } else { "" }
+    )]
+    NotCheckpointed(Box<VerifyReport>),
     /// Verification could not run.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -75,6 +122,7 @@ impl VerifyError {
     pub fn code(&self) -> ErrorCode {
         match self {
             VerifyError::Tampered(_) => ErrorCode::LedgerTampered,
+            VerifyError::NotCheckpointed(_) => ErrorCode::NotCheckpointed,
             VerifyError::Store(e) => e.code(),
         }
     }
@@ -211,6 +259,19 @@ impl Reader<'_> {
         &mut self,
         options: &VerifyOptions<'_>,
     ) -> Result<VerifyReport, VerifyError> {
+        self.verify_ledger_with(options, &WitnessChecks::none())
+    }
+
+    /// [`Reader::verify_ledger`], and also what witnesses vouch for: every cosignature by a
+    /// trusted witness on a stored checkpoint must verify, and the log must extend the latest
+    /// checkpoint each witness holds. A log rolled back or rewritten after a witness cosigned,
+    /// even re-signed with the genuine key, fails, naming the first cosigned size it departs
+    /// from.
+    pub fn verify_ledger_with(
+        &mut self,
+        options: &VerifyOptions<'_>,
+        witnesses: &WitnessChecks,
+    ) -> Result<VerifyReport, VerifyError> {
         let started = Instant::now();
         let total = self.size();
         let count = self.conn.scalar("SELECT count(*) FROM event", &[])? as u64;
@@ -237,6 +298,17 @@ impl Reader<'_> {
                 "a checkpoint covers {largest} events but the log holds only {total}: events were removed from the end of the log"
             )));
         }
+        // The checkpoints witnesses hold: a size beyond the log is a divergence found below,
+        // once the roots at the smaller cosigned sizes are known.
+        sizes.extend(
+            witnesses
+                .held
+                .iter()
+                .map(|(_, c)| c.size)
+                .filter(|s| *s <= total),
+        );
+        sizes.sort_unstable();
+        sizes.dedup();
         let mut roots: Vec<(u64, Hash)> = Vec::new();
         let mut next_size = sizes.iter().copied().peekable();
         let mut appender = Appender::new();
@@ -332,12 +404,6 @@ impl Reader<'_> {
             }
             signed_size = signed_size.max(cp.size);
         }
-        if total > 0 && checkpoints.is_empty() && published.is_empty() {
-            return Err(tampered(format!(
-                "no checkpoint signed by `{}` covers the log: nothing vouches for its {total} events",
-                options.key.label()
-            )));
-        }
         // Consistency between consecutive checkpoints, from the stored tiles.
         for pair in checkpoints.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
@@ -348,6 +414,10 @@ impl Reader<'_> {
                     a.size, b.size
                 ))
             })?;
+        }
+        let cosigned = check_cosignatures(&checkpoints, options.key, witnesses, total, root_at)?;
+        for (_, c) in &witnesses.held {
+            signed_size = signed_size.max(c.size);
         }
         let tree_seconds = started.elapsed().as_secs_f64();
         let mut state_seconds = 0.0;
@@ -364,7 +434,7 @@ impl Reader<'_> {
             }
             state_seconds = t.elapsed().as_secs_f64();
         }
-        Ok(VerifyReport {
+        let report = VerifyReport {
             events: total,
             bytes,
             root: appender.root(),
@@ -374,7 +444,21 @@ impl Reader<'_> {
             tree_seconds,
             state_seconds,
             state_checked: options.state,
-        })
+            cosignatures: cosigned.cosignatures,
+            witness_quorum: witnesses.policy.quorum(),
+            witnessed_size: cosigned.witnessed_size,
+            latest_cosigned: cosigned.latest,
+            witnesses_held: witnesses
+                .held
+                .iter()
+                .map(|(w, c)| (w.clone(), c.size))
+                .collect(),
+        };
+        if total > 0 && checkpoints.is_empty() && published.is_empty() && witnesses.held.is_empty()
+        {
+            return Err(VerifyError::NotCheckpointed(Box::new(report)));
+        }
+        Ok(report)
     }
 
     /// The inclusion proof of event `seq` in the tree of `size` events.
@@ -415,6 +499,20 @@ impl Reader<'_> {
         from: u64,
         to: u64,
         key: &NoteVerifier,
+    ) -> Result<Manifest, StoreError> {
+        self.export_bundle_with(dir, from, to, key, &[])
+    }
+
+    /// [`Reader::export_bundle`], listing in the bundle (`witnesses.pub`) the witnesses the log
+    /// asks to cosign its checkpoints. Checkpoints carry the cosignatures stored with them
+    /// either way.
+    pub fn export_bundle_with(
+        &mut self,
+        dir: &Path,
+        from: u64,
+        to: u64,
+        key: &NoteVerifier,
+        witnesses: &[WitnessVerifier],
     ) -> Result<Manifest, StoreError> {
         let latest = self.latest_checkpoint()?.ok_or_else(|| {
             StoreError::refused(
@@ -463,6 +561,7 @@ impl Reader<'_> {
         let origin = checkpoint.checkpoint().origin.clone();
         let bundle_err = |e: gatehouse_ledger::bundle::BundleError| StoreError::Io(e.to_string());
         let mut writer = BundleWriter::create(dir, &origin, from, size).map_err(bundle_err)?;
+        writer.set_witnesses(witnesses);
         let mut next = from;
         while next <= to {
             let rows = self.events(&EventFilter {
@@ -489,6 +588,92 @@ impl Reader<'_> {
             })
             .map_err(bundle_err)
     }
+}
+
+/// What the cosignatures on stored checkpoints come to.
+struct Cosigned {
+    cosignatures: usize,
+    witnessed_size: Option<u64>,
+    latest: Vec<WitnessCosignature>,
+}
+
+/// Checks every trusted witness's cosignature on the stored checkpoints (a line that does not
+/// verify is tampering), then that the log extends every checkpoint a witness cosigned: those
+/// stored with a trusted cosignature, and the latest each witness holds.
+fn check_cosignatures(
+    checkpoints: &[crate::ledger::CheckpointRow],
+    key: &NoteVerifier,
+    witnesses: &WitnessChecks,
+    total: u64,
+    root_at: impl Fn(u64) -> Option<Hash>,
+) -> Result<Cosigned, VerifyError> {
+    let policy = &witnesses.policy;
+    let mut cosignatures = 0;
+    let mut witnessed_size = (!policy.witnesses().is_empty()).then_some(0);
+    let mut cosigned: Vec<Checkpoint> = Vec::new();
+    for c in checkpoints {
+        let mut n = 0;
+        for w in policy.witnesses() {
+            match w.cosignature_of(&c.note) {
+                Ok(Some(_)) => n += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(tampered(format!("the checkpoint of size {}: {e}", c.size)));
+                }
+            }
+        }
+        cosignatures += n;
+        if n > 0 {
+            cosigned.push(Checkpoint::new(key.name(), c.size, c.root));
+        }
+        if n >= policy.quorum().max(1)
+            && let Some(w) = witnessed_size.as_mut()
+        {
+            *w = c.size;
+        }
+    }
+    let latest = match checkpoints.last() {
+        Some(c) if !policy.witnesses().is_empty() => {
+            policy
+                .cosignatures(&c.note, key)
+                .map_err(|e| tampered(format!("the checkpoint of size {}: {e}", c.size)))?
+                .cosigned
+        }
+        _ => Vec::new(),
+    };
+    cosigned.extend(witnesses.held.iter().map(|(_, c)| c.clone()));
+    let divergence = find_divergence(&cosigned, total, |size| {
+        root_at(size).ok_or_else(|| {
+            VerifyError::Store(StoreError::Corrupt(format!(
+                "no root was kept for the cosigned size {size}"
+            )))
+        })
+    })?;
+    if let Some(d) = divergence {
+        let size = match d {
+            gatehouse_ledger::witness::Divergence::Truncated { witnessed, .. } => witnessed,
+            gatehouse_ledger::witness::Divergence::Rewritten { size, .. } => size,
+        };
+        let holders: Vec<String> = witnesses
+            .held
+            .iter()
+            .filter(|(_, c)| c.size == size)
+            .map(|(w, _)| format!("`{w}`"))
+            .collect();
+        let who = match holders.len() {
+            0 => "a trusted witness cosigned it".to_string(),
+            1 => format!("witness {} holds it", holders[0]),
+            _ => format!("witnesses {} hold it", holders.join(", ")),
+        };
+        return Err(tampered(format!(
+            "{d}; {who}: the log was rolled back or rewritten after the checkpoint of size {size} was cosigned"
+        )));
+    }
+    Ok(Cosigned {
+        cosignatures,
+        witnessed_size,
+        latest,
+    })
 }
 
 fn check_checkpoint(

@@ -39,6 +39,7 @@ fn opts(as_of: &str) -> ImportOptions {
         as_of: t(as_of),
         files: vec![],
         skipped_rows: 0,
+        partial: vec![],
         allow_mass_removal: false,
     }
 }
@@ -285,13 +286,19 @@ both!(
         let s = import_people(&store, people(), &opts("2026-01-01")).unwrap();
         assert_eq!(s.changes.get("identity.added"), Some(&3));
         assert!(s.import_seq.is_some());
-        // Same content again: nothing happens, and it says so.
+        // Same content again: nothing changes, and it says so; the read itself is recorded.
         let again = import_people(&store, people(), &opts("2026-02-01")).unwrap();
         assert!(again.unchanged());
+        assert_eq!(again.import_seq, Some(3));
         assert_eq!(
             store.event_count().unwrap(),
-            2,
-            "one import event and one batch of three identities"
+            3,
+            "one import event and one batch of three identities, then the unchanged read"
+        );
+        let read = store.read(|r| r.last_import("hr")).unwrap().unwrap();
+        assert_eq!(
+            (read.seq, read.as_of, read.complete),
+            (3, t("2026-02-01"), true)
         );
         // A mover and a leaver.
         let mut p = people();
@@ -478,6 +485,65 @@ both!(
         o.allow_mass_removal = true;
         let s = import_system(&store, small, &o).unwrap();
         assert_eq!(s.changes.get("grant.removed"), Some(&190));
+    }
+);
+
+both!(
+    a_partial_part_records_no_removal,
+    |store: Store, _at: String| {
+        let full = erp(vec![
+            grant("ada", "role/AP_Approver", None),
+            grant("bob", "role/Admin", None),
+            grant("cy", "role/Vendor_Maint", None),
+        ]);
+        import_system(&store, full.clone(), &opts("2026-01-01")).unwrap();
+        // The grants file lost bob's row to --skip-invalid, and cy's grant really went.
+        let mut lacking = full.clone();
+        lacking.grants.retain(|g| g.account == "ada");
+        let mut o = opts("2026-02-01");
+        o.skipped_rows = 1;
+        o.partial = vec![SnapshotPart::Grants];
+        let s = import_system(&store, lacking.clone(), &o).unwrap();
+        assert!(s.changes.is_empty(), "no removal recorded: {:?}", s.changes);
+        assert_eq!(
+            s.unconfirmed,
+            vec![
+                "grant erp:bob → erp:role/Admin".to_owned(),
+                "grant erp:cy → erp:role/Vendor_Maint".to_owned()
+            ]
+        );
+        assert_eq!(holders(&store, "erp:role/Admin", "2026-02-15"), vec!["bob"]);
+        let applied = store
+            .read(|r| r.last_import("system:erp"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(applied.skipped_rows, 1);
+        // The accounts part was complete: an account it lacks is removed all the same.
+        let mut o = opts("2026-02-02");
+        o.partial = vec![SnapshotPart::Grants];
+        let mut gone = full.clone();
+        gone.accounts.retain(|a| a.native_id != "svc");
+        let s = import_system(&store, gone, &o).unwrap();
+        assert_eq!(s.changes.get("account.removed"), Some(&1));
+        // The fixed file, complete again: only the removal that really happened.
+        let mut fixed = full.clone();
+        fixed.accounts.retain(|a| a.native_id != "svc");
+        fixed.grants.retain(|g| g.account != "cy");
+        let s = import_system(&store, fixed, &opts("2026-03-01")).unwrap();
+        assert_eq!(
+            s.changes,
+            [("grant.removed".to_owned(), 1)].into_iter().collect()
+        );
+        assert!(s.unconfirmed.is_empty());
+        assert_eq!(holders(&store, "erp:role/Admin", "2026-03-15"), vec!["bob"]);
+        // People: a partial HR file removes nobody.
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let mut o = opts("2026-02-01");
+        o.partial = vec![SnapshotPart::Identities];
+        let s = import_people(&store, people()[..1].to_vec(), &o).unwrap();
+        assert!(s.changes.is_empty(), "{:?}", s.changes);
+        assert_eq!(s.unconfirmed.len(), people().len() - 1);
+        rebuilt_matches(&store);
     }
 );
 
@@ -1207,7 +1273,7 @@ fn verify(store: &Store) -> Result<gatehouse_store::VerifyReport, String> {
         })
         .map_err(|e| match e {
             VerifyError::Tampered(m) => m,
-            VerifyError::Store(e) => format!("store error: {e}"),
+            other => format!("{}: {other}", other.code()),
         })
 }
 
@@ -1226,6 +1292,43 @@ fn body(store: &Store, seq: i64) -> Vec<u8> {
         other => panic!("{other:?}"),
     }
 }
+
+// Two handles on one store (two processes, say) append in turn: each starts from the ledger's
+// edge it left only while nobody else has appended, and the tree stays right.
+both!(
+    two_handles_append_in_turn,
+    |store: Store, location: String| {
+        let other = Store::open(&location, &OpenOptions::existing()).unwrap();
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        import_system(
+            &other,
+            erp(vec![grant("ada", "role/Admin", None)]),
+            &opts("2026-02-01"),
+        )
+        .unwrap();
+        import_system(
+            &store,
+            erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
+            &opts("2026-03-01"),
+        )
+        .unwrap();
+        // A refused write leaves nothing behind, the edge included.
+        import_system(&other, erp(vec![]), &opts("2026-01-15")).unwrap_err();
+        import_system(
+            &other,
+            erp(vec![
+                grant("ada", "role/Admin", None),
+                grant("bob", "role/AP_Approver", Some("request:R1")),
+            ]),
+            &opts("2026-04-01"),
+        )
+        .unwrap();
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        let r = verify(&other).unwrap();
+        assert_eq!(r.events, store.event_count().unwrap());
+        assert_eq!(r.signed_size, r.events);
+    }
+);
 
 both!(clean_ledger_verifies, |store: Store, _at: String| {
     ledgered(&store);
@@ -1411,11 +1514,13 @@ both!(truncation_is_caught, |store: Store, _at: String| {
         ),
         "{err}"
     );
-    // Or with no checkpoint at all.
+    // Or with no checkpoint at all: the state tables still hold what the removed events did.
+    // (A store whose events and state agree but that has no checkpoint is reported as not
+    // covered: see `events_after_the_last_checkpoint_are_not_a_failure`.)
     exec(&store, "DELETE FROM checkpoint", &[]);
     let err = verify(&store).unwrap_err();
     assert!(
-        err.starts_with("no checkpoint signed by `test.example/gatehouse+"),
+        err.starts_with("the state does not follow from the events: table `import`"),
         "{err}"
     );
 });
@@ -1599,6 +1704,392 @@ both!(findings_follow_their_events, |store: Store, _at: String| {
         "{err}"
     );
 });
+
+// ---- witnesses: stored cosignatures, and the log against what witnesses hold ---------------
+
+use gatehouse_ledger::{Checkpoint, Cosignature, WitnessPolicy, WitnessSigner, split_note};
+use gatehouse_store::WitnessChecks;
+
+fn witness(n: u8) -> WitnessSigner {
+    WitnessSigner::generate_from_seed(&format!("witness.test/w{n}"), [n + 100; 32]).unwrap()
+}
+
+/// Witness `n`'s cosignature of the stored checkpoint of `size`.
+fn cosign(store: &Store, n: u8, size: u64) -> Cosignature {
+    let note = store.read(|r| r.checkpoint(size)).unwrap().unwrap().note;
+    let (body, _) = split_note(&note).unwrap();
+    witness(n)
+        .cosign(body, 1_790_000_000 + u64::from(n))
+        .unwrap()
+}
+
+/// What witness `n` holds: the stored checkpoint of `size`, as it cosigned it.
+fn held(store: &Store, n: u8, size: u64) -> (String, Checkpoint) {
+    let row = store.read(|r| r.checkpoint(size)).unwrap().unwrap();
+    (
+        witness(n).verifier().label(),
+        Checkpoint::new("test.example/gatehouse", row.size, row.root),
+    )
+}
+
+fn verify_witnessed(
+    store: &Store,
+    checks: &WitnessChecks,
+) -> Result<gatehouse_store::VerifyReport, String> {
+    let key = signer(1).verifier();
+    store
+        .read(|r| {
+            r.verify_ledger_with(
+                &VerifyOptions {
+                    key: &key,
+                    published: vec![],
+                    state: true,
+                },
+                checks,
+            )
+        })
+        .map_err(|e| match e {
+            VerifyError::Tampered(m) => m,
+            other => format!("{}: {other}", other.code()),
+        })
+}
+
+fn both_witnesses() -> WitnessPolicy {
+    WitnessPolicy::all(vec![witness(1).verifier(), witness(2).verifier()])
+}
+
+both!(
+    cosignatures_are_added_and_nothing_else,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let size = store.event_count().unwrap();
+        let before = store.read(|r| r.checkpoint(size)).unwrap().unwrap();
+        let row = store
+            .add_cosignatures(size, &[cosign(&store, 1, size)])
+            .unwrap();
+        assert!(row.note.starts_with(&before.note), "{}", row.note);
+        assert_eq!(row.note.lines().count(), before.note.lines().count() + 1);
+        assert_eq!(
+            (row.size, row.root, row.signed_at),
+            (before.size, before.root, before.signed_at)
+        );
+        // A second witness's line is added after it; a witness that has a line keeps its first.
+        let later = witness(1)
+            .cosign(split_note(&before.note).unwrap().0, 1_800_000_000)
+            .unwrap();
+        let row2 = store
+            .add_cosignatures(size, &[later, cosign(&store, 2, size)])
+            .unwrap();
+        assert!(row2.note.starts_with(&row.note));
+        assert_eq!(row2.note.lines().count(), before.note.lines().count() + 2);
+        assert_eq!(store.read(|r| r.checkpoint(size)).unwrap().unwrap(), row2);
+        let report = both_witnesses()
+            .check(&row2.note, &signer(1).verifier())
+            .unwrap();
+        assert_eq!(report.cosigned[0].timestamp, 1_790_000_001);
+        // Nothing new: nothing written.
+        assert_eq!(
+            store
+                .add_cosignatures(size, &[cosign(&store, 2, size)])
+                .unwrap(),
+            row2
+        );
+        let err = store.add_cosignatures(size + 1, &[]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotCheckpointed);
+        assert_eq!(
+            err.to_string(),
+            format!("there is no signed checkpoint of size {}", size + 1)
+        );
+
+        // verify checks every trusted cosignature and reports the latest.
+        let checks = WitnessChecks {
+            policy: both_witnesses(),
+            held: vec![held(&store, 1, size), held(&store, 2, size)],
+        };
+        let r = verify_witnessed(&store, &checks).unwrap();
+        assert_eq!(r.cosignatures, 2);
+        assert_eq!(r.witnessed_size, Some(size));
+        assert_eq!(r.latest_cosigned.len(), 2);
+        assert_eq!(r.witnesses_held.len(), 2);
+        assert_eq!(r.witness_quorum, 2);
+    }
+);
+
+both!(
+    a_forged_cosignature_is_tampering,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let cps = store.read(|r| r.checkpoints()).unwrap();
+        let (small, large) = (cps[0].size, cps[2].size);
+        store
+            .add_cosignatures(small, &[cosign(&store, 1, small)])
+            .unwrap();
+        let checks = WitnessChecks {
+            policy: both_witnesses(),
+            held: vec![],
+        };
+        let r = verify_witnessed(&store, &checks).unwrap();
+        assert_eq!(r.cosignatures, 1);
+        assert_eq!(r.witnessed_size, Some(0), "one of two is not the quorum");
+        // The line copied onto another checkpoint does not verify there.
+        let line = store.read(|r| r.checkpoint(small)).unwrap().unwrap().note;
+        let line = line.lines().last().unwrap().to_owned();
+        let note = store.read(|r| r.checkpoint(large)).unwrap().unwrap().note;
+        exec(
+            &store,
+            "UPDATE checkpoint SET note = $1 WHERE size = $2",
+            &[
+                Value::Text(format!("{note}{line}\n")),
+                Value::Int(large as i64),
+            ],
+        );
+        let err = verify_witnessed(&store, &checks).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "the checkpoint of size {large}: cosignature by witness `{}` does not verify: the checkpoint was modified, or the line was forged or copied from another checkpoint",
+                witness(1).verifier().label()
+            )
+        );
+        // Without witness keys, the line is not looked at.
+        verify(&store).unwrap();
+    }
+);
+
+both!(
+    a_rollback_is_caught_by_what_a_witness_holds,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let cps = store.read(|r| r.checkpoints()).unwrap();
+        let (first, last) = (cps[0].size, cps[2].size);
+        for size in [first, last] {
+            store
+                .add_cosignatures(size, &[cosign(&store, 1, size), cosign(&store, 2, size)])
+                .unwrap();
+        }
+        let checks = WitnessChecks {
+            policy: both_witnesses(),
+            held: vec![held(&store, 1, last), held(&store, 2, last)],
+        };
+        verify_witnessed(&store, &checks).unwrap();
+
+        // The last import is removed with its checkpoint; tiles and state go back with it. The
+        // store is consistent on its own.
+        testing::roll_back(&store, cps[1].size);
+        assert_eq!(store.event_count().unwrap(), cps[1].size);
+        let r = verify(&store).unwrap();
+        assert_eq!(r.checkpoints, 2);
+        let err = verify_witnessed(&store, &checks).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "a witness cosigned the tree of {last} events but the log holds only {}: events {} to {last} were removed; the log agrees with what was cosigned up to size {first}; witnesses `{}`, `{}` hold it: the log was rolled back or rewritten after the checkpoint of size {last} was cosigned",
+                cps[1].size,
+                cps[1].size + 1,
+                witness(1).verifier().label(),
+                witness(2).verifier().label(),
+            )
+        );
+
+        // The log grows again with another history, past the witnessed size, re-signed with the
+        // genuine key: still caught, at the cosigned size.
+        import_system(
+            &store,
+            erp(vec![
+                grant("cy", "role/Admin", None),
+                grant("ada", "role/Admin", None),
+            ]),
+            &opts("2026-03-02"),
+        )
+        .unwrap();
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        assert!(
+            store.event_count().unwrap() >= last,
+            "{}",
+            store.event_count().unwrap()
+        );
+        verify(&store).unwrap();
+        let err = verify_witnessed(&store, &checks).unwrap_err();
+        assert!(
+        err.starts_with(&format!(
+            "the log's tree of {last} events differs from the one a witness cosigned: an event after {first} and at or before {last} was changed, removed or inserted, and the log re-signed; witnesses `"
+        )),
+        "{err}"
+    );
+    }
+);
+
+both!(
+    events_after_the_last_checkpoint_are_not_a_failure,
+    |store: Store, _at: String| {
+        // A fresh store whose first command stopped before it signed: not covered, not tampered.
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let err = verify(&store).unwrap_err();
+        assert!(err.starts_with("GH403: no signed checkpoint covers the log: its 2 events agree with the tree and the state tables, but no signature vouches for them"), "{err}");
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        let r = verify(&store).unwrap();
+        assert_eq!(r.signed_size, r.events);
+        // Later events without a checkpoint yet are reported, not refused.
+        import_system(
+            &store,
+            erp(vec![grant("ada", "role/Admin", None)]),
+            &opts("2026-02-01"),
+        )
+        .unwrap();
+        let r = verify(&store).unwrap();
+        assert!(r.signed_size < r.events);
+    }
+);
+
+// A re-import compares each account and grant with the store through fingerprints of their
+// stored columns: every field that is stored counts, a last login alone is activity, and the
+// same snapshot again changes nothing.
+both!(
+    every_stored_field_is_compared,
+    |store: Store, _at: String| {
+        let base = erp(vec![grant("ada", "role/Admin", Some("request:R1"))]);
+        import_system(&store, base.clone(), &opts("2026-01-01")).unwrap();
+        type Edit = fn(&mut SystemImport);
+        let edits: Vec<(&str, &str, Edit)> = vec![
+            ("username", "account.changed", |s| {
+                s.accounts[0].username = "ada2".into()
+            }),
+            ("identity", "account.changed", |s| {
+                s.accounts[0].identity = Some(IdentityKey::new("E2").unwrap())
+            }),
+            ("linked_by", "account.changed", |s| {
+                s.accounts[0].linked_by = Some("manual".into())
+            }),
+            ("kind", "account.changed", |s| {
+                s.accounts[0].kind = AccountKind::Admin
+            }),
+            ("enabled", "account.changed", |s| {
+                s.accounts[0].enabled = false
+            }),
+            ("mfa", "account.changed", |s| s.accounts[0].mfa = Some(true)),
+            ("employee_id", "account.changed", |s| {
+                s.accounts[0].employee_id = Some("X9".into())
+            }),
+            ("email", "account.changed", |s| {
+                s.accounts[0].email = Some("a@example.com".into())
+            }),
+            ("account attributes", "account.changed", |s| {
+                s.accounts[0].attributes.insert("team".into(), "ap".into());
+            }),
+            ("last login", "account.activity", |s| {
+                s.accounts[0].last_login = Some(t("2026-01-15"))
+            }),
+            ("source", "grant.changed", |s| {
+                s.grants[0].source = GrantSource::Direct
+            }),
+            ("warrant", "grant.changed", |s| {
+                s.grants[0].warrant = Some("request:R2".parse().unwrap())
+            }),
+            ("expiry", "grant.changed", |s| {
+                s.grants[0].expires_at = Some(t("2027-01-01"))
+            }),
+            ("grant attributes", "grant.changed", |s| {
+                s.grants[0].attributes.insert("ticket".into(), "T-1".into());
+            }),
+            ("granted at", "grant.changed", |s| {
+                s.grants[0].granted_at = Some(t("2025-06-01"))
+            }),
+        ];
+        let mut current = base;
+        for (i, (field, kind, edit)) in edits.into_iter().enumerate() {
+            let mut next = current.clone();
+            edit(&mut next);
+            let as_of = t("2026-02-01")
+                .checked_add(jiff::SignedDuration::from_hours(24 * i as i64))
+                .unwrap();
+            let mut o = opts("2026-02-01");
+            o.as_of = as_of;
+            let s = import_system(&store, next.clone(), &o).unwrap();
+            assert_eq!(
+                s.changes.keys().collect::<Vec<_>>(),
+                vec![kind],
+                "{field}: {:?}",
+                s.changes
+            );
+            o.as_of = as_of
+                .checked_add(jiff::SignedDuration::from_hours(1))
+                .unwrap();
+            assert!(
+                import_system(&store, next.clone(), &o).unwrap().unchanged(),
+                "{field}"
+            );
+            current = next;
+        }
+        rebuilt_matches(&store);
+    }
+);
+
+/// Connections over TLS, with libpq's `sslmode` meanings, to a server that refuses TCP
+/// connections without it.
+#[test]
+fn postgres_over_tls() {
+    let db = testing::tls_database();
+    let ca = db.ca_file.display().to_string();
+    let other = db.other_ca_file.display().to_string();
+    let url = |host: &str, params: &str| {
+        format!(
+            "postgres://postgres@{host}:{}/{}?{params}",
+            db.port, db.name
+        )
+    };
+    // The server's certificate, checked to its CA and name: the store is created and answers.
+    let full = url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    );
+    let store = Store::open(&full, &OpenOptions::create()).unwrap();
+    let systems = store.read(|r| r.systems()).unwrap();
+    assert!(systems.is_empty());
+    drop(store);
+    for ok in [
+        // By name, as most deployments do.
+        url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        // Encrypted without checking the certificate, as libpq's `require` and `prefer`.
+        url("127.0.0.1", "sslmode=require"),
+        url("127.0.0.1", "connect_timeout=10"),
+        // The chain but not the name.
+        url(
+            "db.example",
+            &format!("sslmode=verify-ca&sslrootcert={ca}&hostaddr=127.0.0.1"),
+        ),
+    ] {
+        Store::open(&ok, &OpenOptions::existing()).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for (refused, why) in [
+        (
+            url(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={other}"),
+            ),
+            "not signed by a CA of the file `sslrootcert` names",
+        ),
+        (
+            url(
+                "db.example",
+                &format!("sslmode=verify-full&sslrootcert={ca}&hostaddr=127.0.0.1"),
+            ),
+            "not issued for the host of the URL",
+        ),
+        (
+            url("127.0.0.1", "sslmode=disable"),
+            "remove sslmode=disable",
+        ),
+    ] {
+        let err = Store::open(&refused, &OpenOptions::existing())
+            .err()
+            .unwrap_or_else(|| panic!("{why}: accepted"))
+            .to_string();
+        assert!(err.contains(why), "{refused}: {err}");
+    }
+}
 
 #[path = "store/campaigns.rs"]
 mod campaigns;

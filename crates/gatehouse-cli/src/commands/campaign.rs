@@ -54,7 +54,7 @@ pub enum CampaignCommand {
     Tick(TickArgs),
     /// Close a campaign and sign it off with a statement.
     Close(CloseArgs),
-    /// The evidence report of a campaign (CSV, XLSX, PDF or JSON), or the control evidence
+    /// The evidence report of a campaign (PDF, XLSX, CSV or JSON), or the control evidence
     /// pack or the history across campaigns.
     Report(crate::commands::evidence::ReportArgs),
 }

@@ -5,13 +5,36 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use gatehouse_evidence::ExportFormat;
 use gatehouse_model::{CampaignId, parse_point_in_time};
 use gatehouse_workflow::campaigns::report::{self, ControlMapping};
 
 use crate::context::Ctx;
-use crate::output::Format;
+
+/// How a report is written: its own formats, not the listings'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A PDF document: title page, summary, tables, sign-off, proofs.
+    Pdf,
+    /// An Excel workbook, a sheet per part.
+    Xlsx,
+    /// CSV: a preamble of `#` lines, the rows, the proofs.
+    Csv,
+    /// JSON, everything.
+    Json,
+}
+
+impl From<ReportFormat> for ExportFormat {
+    fn from(f: ReportFormat) -> ExportFormat {
+        match f {
+            ReportFormat::Pdf => ExportFormat::Pdf,
+            ReportFormat::Xlsx => ExportFormat::Xlsx,
+            ReportFormat::Csv => ExportFormat::Csv,
+            ReportFormat::Json => ExportFormat::Json,
+        }
+    }
+}
 
 /// Arguments of `campaign report`.
 #[derive(Args)]
@@ -40,19 +63,16 @@ pub struct ReportArgs {
     /// `review-history.<format>`).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-fn export_format(ctx: &Ctx) -> Result<ExportFormat> {
-    Ok(match ctx.format {
-        Format::Csv => ExportFormat::Csv,
-        Format::Xlsx => ExportFormat::Xlsx,
-        Format::Pdf => ExportFormat::Pdf,
-        Format::Json => ExportFormat::Json,
-        other => bail!(
-            "reports are written as csv, xlsx, pdf or json (--format), not {}",
-            format!("{other:?}").to_lowercase()
-        ),
-    })
+    /// How the report is written. (Listings' formats do not apply to reports: a report is a
+    /// file an auditor takes away.)
+    #[arg(
+        long,
+        short = 'f',
+        value_name = "FORMAT",
+        default_value = "pdf",
+        help_heading = crate::GLOBAL_OPTIONS
+    )]
+    pub format: ReportFormat,
 }
 
 /// The control mapping: the built-in one, with `policy/controls.toml` laid over it.
@@ -72,7 +92,7 @@ fn mapping(ctx: &Ctx) -> Result<ControlMapping> {
 
 /// Runs `gatehouse campaign report`.
 pub fn report(ctx: &Ctx, args: ReportArgs) -> Result<ExitCode> {
-    let format = export_format(ctx)?;
+    let format = ExportFormat::from(args.format);
     let store = ctx.open()?;
     // Evidence is tied to a signed checkpoint: sign one for what the log holds now.
     ctx.seal(&store)?;

@@ -432,7 +432,8 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
     ok_at(
         &env,
         &day("14"),
-        &["campaign", "report", "C-0001", "--format", "pdf"],
+        // PDF unless told otherwise.
+        &["campaign", "report", "C-0001"],
     );
     assert!(
         std::fs::read(env.path("C-0001-report.pdf"))
@@ -482,9 +483,12 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         ],
     );
     assert!(out.contains("samples drawn with seed `Q4`"), "{out}");
-    let err = fails_at(&env, &day("14"), &["campaign", "list", "--format", "xlsx"]);
+    // Workbooks and documents are reports' formats, not listings'.
+    let out = at(&env, &day("14"), &["campaign", "list", "--format", "xlsx"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--format xlsx and pdf are for `gatehouse campaign report`"),
+        err.contains("invalid value 'xlsx' for '--format <FORMAT>'"),
         "{err}"
     );
 

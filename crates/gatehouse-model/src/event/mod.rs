@@ -78,7 +78,7 @@ pub use campaigns::CampaignEvent;
 pub use findings::FindingEvent;
 pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
-    ImportApplied, ImportFile, InventoryEvent, RoleRemoved, WarrantRecordRemoved,
+    ImportApplied, ImportFile, InventoryEvent, RoleRemoved, SnapshotPart, WarrantRecordRemoved,
 };
 
 /// One recorded change of state.

@@ -708,15 +708,16 @@ impl Reader<'_> {
                 })
             },
         )?;
-        let last_import = self.last_import(&format!("system:{system}"))?;
+        let last_import = self.latest_import_ref(&format!("system:{system}"))?;
         Ok(GrantTrace {
             versions,
             last_import,
         })
     }
 
-    /// The latest import of a source (`system:erp`, `roles`, `hr`, …).
-    pub fn last_import(&mut self, source: &str) -> Result<Option<ImportRef>, StoreError> {
+    /// The latest import of a source (`system:erp`, `roles`, `hr`, …), as the review workflow
+    /// cites it: event, snapshot time, digest.
+    pub fn latest_import_ref(&mut self, source: &str) -> Result<Option<ImportRef>, StoreError> {
         self.conn.query_opt(
             "SELECT seq, source, as_of, digest FROM import WHERE source = $1 \
              ORDER BY seq DESC LIMIT 1",

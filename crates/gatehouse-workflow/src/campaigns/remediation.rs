@@ -418,7 +418,7 @@ fn check(
     let task = &t.task;
     let decided = t.opened_at;
     if let Some(role) = &task.role {
-        let Some(last) = r.last_import("roles")? else {
+        let Some(last) = r.latest_import_ref("roles")? else {
             return Ok(None);
         };
         let target = format!("{}:{}", task.system, task.entitlement);

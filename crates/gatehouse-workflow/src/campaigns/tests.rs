@@ -48,6 +48,7 @@ fn opts(as_of: &str) -> ImportOptions {
         as_of: t(as_of),
         files: vec![],
         skipped_rows: 0,
+        partial: vec![],
         allow_mass_removal: true,
     }
 }
