@@ -236,16 +236,40 @@ enum Command {
     Policy(analysis::PolicyCommand),
     /// Access review campaigns: due, create, preview, launch, decide, delegate, tick, close,
     /// report.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse campaign due
+  gatehouse campaign create --scope sox-quarterly --as E000010
+  gatehouse campaign launch C-0001 --as E000010
+  gatehouse campaign decide C-0001 17 --revoke --comment \"moved to sales\" --as E000045
+  gatehouse campaign report C-0001 --format xlsx"
+    )]
     Campaign(campaign::CampaignCommand),
     /// A reviewer's open items across campaigns.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse review inbox --reviewer E000045
+  gatehouse review inbox --reviewer ada@example.com --format csv"
+    )]
     Review(campaign::ReviewCommand),
     /// Remediation of revoked access: list tasks, mark them done.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse remediation list --status open
+  gatehouse remediation done C-0001/17 --note \"removed in SU01, CHG-4411\" --as E000030"
+    )]
     Remediation(campaign::RemediationCommand),
     /// Notifications: send what is due, list what was sent and what failed, test.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse notify test --to ops@example.com
+  gatehouse notify send
+  gatehouse notify list --failed"
+    )]
     Notify(notify::NotifyCommand),
     /// Run a witness that cosigns other logs' checkpoints (no store involved).
     #[command(
@@ -278,6 +302,13 @@ const WITHOUT_FORMAT: &[&str] = &[
     "policy init-sod",
     "witness init",
     "witness serve",
+    "campaign create",
+    "campaign delegate",
+    "campaign close",
+    "remediation done",
+    "import decisions",
+    "notify send",
+    "notify test",
     // Not a listing: a report file, with formats of its own (pdf, xlsx, csv, json).
     "campaign report",
 ];

@@ -34,28 +34,69 @@ pub struct ActingArgs {
 #[derive(Subcommand)]
 pub enum CampaignCommand {
     /// The review policy's scopes, and which are due for a campaign.
+    #[command(after_help = "Examples:
+  gatehouse campaign due
+  gatehouse campaign due --format csv")]
     Due,
     /// Create a draft campaign from a scope of the review policy (or named systems).
+    #[command(after_help = "Examples:
+  gatehouse campaign create --scope sox-quarterly --as E000010
+  gatehouse campaign create --scope sox-quarterly --kind delta --as E000010
+  gatehouse campaign create --system erp --privileged-only --deadline-default exception --as E000010")]
     Create(CreateArgs),
     /// What launching a draft would freeze: items per system and reviewer, privileged items.
+    #[command(after_help = "Examples:
+  gatehouse campaign preview C-0001
+  gatehouse campaign preview C-0001 --exclude 'account:erp:svc-batch=reviewed with the NHI campaign'
+  gatehouse campaign preview C-0001 --format json")]
     Preview(LaunchArgs),
     /// Launch a draft: freeze and hash its population, create its review items.
+    #[command(after_help = "Examples:
+  gatehouse campaign launch C-0001 --as E000010
+  gatehouse campaign launch C-0001 --exclude 'system:sandbox=not in production' --as E000010")]
     Launch(LaunchArgs),
     /// Every campaign, newest first.
+    #[command(after_help = "Examples:
+  gatehouse campaign list
+  gatehouse campaign list --format csv")]
     List,
     /// One campaign: scope, population, progress, sign-off; its items, or one item in full.
+    #[command(after_help = "Examples:
+  gatehouse campaign show C-0001
+  gatehouse campaign show C-0001 --item 17
+  gatehouse campaign show C-0001 --reviewer E000045 --open --format csv")]
     Show(ShowArgs),
     /// Decide items: keep, revoke or keep until a date; in bulk, or accept recommendations.
+    #[command(after_help = "Examples:
+  gatehouse campaign decide C-0001 17 18 --revoke --comment \"moved to sales\" --as E000045
+  gatehouse campaign decide C-0001 25 --keep-until 2026-09-30 --comment \"covers the close\" --as E000045
+  gatehouse campaign decide C-0001 --all --keep --recommended keep --as E000045
+  gatehouse campaign decide C-0001 --accept-recommendations --system erp --as E000045")]
     Decide(DecideArgs),
     /// Hand items to another reviewer, with a reason (`--from`: reassign someone's items).
+    #[command(after_help = "Examples:
+  gatehouse campaign delegate C-0001 31 32 --to E000046 --reason \"runs that team now\" --as E000045
+  gatehouse campaign delegate C-0001 --from E000045 --to E000012 --reason \"on leave\" --as E000010")]
     Delegate(DelegateArgs),
     /// Run the schedule now: reminders, escalations, deadline defaults, remediation
     /// verification, event-driven reviews, notifications.
+    #[command(after_help = "Examples:
+  gatehouse campaign tick                 # from cron or a systemd timer, e.g. hourly
+  gatehouse campaign tick --no-notify
+  GATEHOUSE_NOW=2026-07-01T09:00:00Z gatehouse campaign tick   # a rehearsal with the clock set")]
     Tick(TickArgs),
     /// Close a campaign and sign it off with a statement.
+    #[command(after_help = "Examples:
+  gatehouse campaign close C-0001 --statement \"Q2 ERP access reviewed as required\" --as E000011
+  gatehouse campaign close C-0001 --statement \"Q2 review\" --force --reason \"audit fieldwork starts\" --as E000011")]
     Close(CloseArgs),
     /// The evidence report of a campaign (PDF, XLSX, CSV or JSON), or the control evidence
     /// pack or the history across campaigns.
+    #[command(after_help = "Examples:
+  gatehouse campaign report C-0001                       # C-0001-report.pdf
+  gatehouse campaign report C-0001 --format xlsx -o q2-erp-review.xlsx
+  gatehouse campaign report --pack sox --seed 2026-Q2 --format xlsx
+  gatehouse campaign report --history --format csv")]
     Report(crate::commands::evidence::ReportArgs),
 }
 
@@ -209,6 +250,9 @@ pub struct CloseArgs {
 #[derive(Subcommand)]
 pub enum ReviewCommand {
     /// A reviewer's open items across campaigns, soonest due first.
+    #[command(after_help = "Examples:
+  gatehouse review inbox --reviewer E000045
+  gatehouse review inbox --reviewer ada@example.com --format csv")]
     Inbox {
         /// The reviewer (identity key or e-mail).
         #[arg(long, value_name = "PERSON")]
@@ -220,6 +264,10 @@ pub enum ReviewCommand {
 #[derive(Subcommand)]
 pub enum RemediationCommand {
     /// Remediation tasks and where they stand.
+    #[command(after_help = "Examples:
+  gatehouse remediation list
+  gatehouse remediation list --status reopened
+  gatehouse remediation list --campaign C-0001 --assignee E000030 --format csv")]
     List {
         /// Only in this status: open, done, verified, reopened.
         #[arg(long)]
@@ -232,6 +280,8 @@ pub enum RemediationCommand {
         assignee: Option<String>,
     },
     /// Say a task is done, with what was done; the next import of the system verifies it.
+    #[command(after_help = "Examples:
+  gatehouse remediation done C-0001/17 --note \"removed in SU01, change CHG-4411\" --as E000030")]
     Done {
         /// The task (`C-0001/17`, the item it carries out).
         task: ItemRef,

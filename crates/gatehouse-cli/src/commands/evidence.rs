@@ -63,8 +63,8 @@ pub struct ReportArgs {
     /// `review-history.<format>`).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// How the report is written. (Listings' formats do not apply to reports: a report is a
-    /// file an auditor takes away.)
+    /// How the report is written: a file to take away, in a format of its own (not the
+    /// listings' table, md or html).
     #[arg(
         long,
         short = 'f',

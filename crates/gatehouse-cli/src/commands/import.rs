@@ -104,6 +104,9 @@ pub enum ImportCommand {
     /// Access review decisions taken outside Gatehouse (a spreadsheet review), as a closed
     /// campaign: CSV with grant (or system, account, entitlement), decision, until,
     /// reviewer, decided_at, comment.
+    #[command(after_help = "Examples:
+  gatehouse import decisions q1-review.csv --as E000010
+  GATEHOUSE_IDENTITY=compliance@example.com gatehouse import decisions 2025-h2.csv")]
     Decisions {
         /// The file.
         file: PathBuf,

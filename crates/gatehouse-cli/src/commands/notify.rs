@@ -18,8 +18,13 @@ use crate::output::{opt_when, print_listing, when};
 #[derive(Subcommand)]
 pub enum NotifyCommand {
     /// Send what is due now: reviewers' digests, alerts, retries of failed sends.
+    #[command(after_help = "Examples:
+  gatehouse notify send")]
     Send,
     /// Notifications sent and attempted, newest first.
+    #[command(after_help = "Examples:
+  gatehouse notify list
+  gatehouse notify list --failed --format csv")]
     List {
         /// Only those whose latest attempt failed.
         #[arg(long)]
@@ -29,6 +34,9 @@ pub enum NotifyCommand {
         limit: u64,
     },
     /// Send a test message to an e-mail address or `webhook:<name>`.
+    #[command(after_help = "Examples:
+  gatehouse notify test --to ops@example.com
+  gatehouse notify test --to webhook:security")]
     Test {
         /// The recipient.
         #[arg(long)]
