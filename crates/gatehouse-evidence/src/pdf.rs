@@ -147,7 +147,8 @@ impl Layout {
             y,
             size,
             bold,
-            text: text.to_owned(),
+            // Imported text is shown as stored: control characters escaped, never obeyed.
+            text: gatehouse_model::text::visible(text).into_owned(),
         });
     }
 
@@ -164,6 +165,7 @@ impl Layout {
     fn wrap(&mut self, text: &str, size: f32, bold: bool, width: f32, max: usize) -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
         for para in text.split('\n') {
+            let para = gatehouse_model::text::visible(para);
             let mut line = String::new();
             for word in para.split_whitespace() {
                 let candidate = if line.is_empty() {

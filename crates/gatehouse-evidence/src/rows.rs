@@ -12,12 +12,14 @@ use gatehouse_workflow::campaigns::report::{
 use crate::{day, opt_day, stamp};
 
 /// Neutralises a cell against formula injection: text that a spreadsheet would read as a
-/// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading
-/// `'`, which shows as text. Everything else is unchanged.
+/// formula (it starts, after any spaces, with `=`, `+`, `-`, `@`, a tab or a carriage return,
+/// or a full-width `＝`, `＋`, `－`, `＠`; the rule of the command line's CSV listings) gets a
+/// leading `'`, which shows as text. Everything else is unchanged.
 pub fn neutralise(s: &str) -> Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
+    if gatehouse_model::text::looks_like_formula(s) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
     }
 }
 

@@ -379,6 +379,8 @@ fn cells_that_a_spreadsheet_would_run_are_neutralised() {
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        ("  =1+1", "'  =1+1"),
+        ("\u{ff1d}1+1", "'\u{ff1d}1+1"),
         ("plain", "plain"),
         ("", ""),
         ("a=b", "a=b"),

@@ -37,7 +37,7 @@ pub struct DemoArgs {
 }
 
 /// Midnight UTC at the start of a date.
-fn ctx_day(d: jiff::civil::Date) -> gatehouse_model::Timestamp {
+fn midnight(d: jiff::civil::Date) -> gatehouse_model::Timestamp {
     d.to_zoned(jiff::tz::TimeZone::UTC)
         .map(|z| z.timestamp())
         .unwrap_or(gatehouse_model::Timestamp::UNIX_EPOCH)
@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     // The quarterly access review runs three weeks before the last day, after the last
     // snapshot taken by then (see `demo_review`).
     let times = generator.snapshot_times();
-    let review_from = ctx_day(today)
+    let review_from = midnight(today)
         .checked_sub(jiff::SignedDuration::from_hours(21 * 24))
         .unwrap_or(ctx.now);
     let review_after = times.iter().rposition(|t| *t <= review_from);
@@ -106,7 +106,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
                 .checked_add(jiff::SignedDuration::from_hours(24))
                 .unwrap_or(as_of)
                 .max(review_from);
-            let next = times.get(months).copied().unwrap_or(ctx_day(today));
+            let next = times.get(months).copied().unwrap_or(midnight(today));
             let end = start
                 .checked_add(jiff::SignedDuration::from_hours(13 * 24))
                 .unwrap_or(start)
