@@ -358,6 +358,81 @@ fn org(store: &Store) -> CampaignId {
     c.id
 }
 
+/// The ERP again: without u7's Admin role, and with an emergency account.
+fn reimport_erp(store: &Store, as_of: &str) {
+    let sys = SystemKey::new("erp").unwrap();
+    let account = |id: &str, holder: Option<&str>, kind: AccountKind| Account {
+        system: sys.clone(),
+        native_id: id.into(),
+        username: id.into(),
+        identity: holder.map(k),
+        linked_by: holder.map(|_| "employee_id".into()),
+        kind,
+        enabled: true,
+        mfa: holder.is_none().then_some(false),
+        last_login: Some(t("2026-03-30")),
+        employee_id: None,
+        email: None,
+        attributes: Attributes::new(),
+    };
+    let grant = |a: &str| Grant {
+        system: sys.clone(),
+        account: a.into(),
+        entitlement: "role/Admin".into(),
+        source: GrantSource::Direct,
+        warrant: None,
+        expires_at: None,
+        granted_at: None,
+        attributes: Attributes::new(),
+    };
+    store
+        .import_lock()
+        .unwrap()
+        .import_system(
+            SystemImport {
+                config: SystemConfig {
+                    key: sys.clone(),
+                    name: "ERP".into(),
+                    description: None,
+                    owner: Some(k("E1")),
+                    criticality: Some(Criticality::Critical),
+                    frameworks: vec!["sox".into()],
+                    financial_reporting: true,
+                    review_cadence_days: None,
+                    correlation: vec![],
+                    attributes: Attributes::new(),
+                },
+                accounts: vec![
+                    account("u3", Some("E3"), AccountKind::Human),
+                    account("u4", Some("E4"), AccountKind::Human),
+                    account("u7", Some("E7"), AccountKind::Human),
+                    account("bg", None, AccountKind::Emergency),
+                ],
+                entitlements: vec![Entitlement {
+                    system: sys.clone(),
+                    native_id: "role/Admin".into(),
+                    name: "Admin".into(),
+                    description: None,
+                    privileged: true,
+                    risk: None,
+                    owner: None,
+                    attributes: Attributes::new(),
+                }],
+                grants: vec![grant("u3"), grant("u4")],
+            },
+            &ImportOptions {
+                as_of: t(as_of),
+                files: vec![],
+                skipped_rows: 0,
+                partial: vec![],
+                allow_mass_removal: true,
+            },
+            "test",
+            t(as_of),
+        )
+        .unwrap();
+}
+
 fn settings(dir: &Path, smtp_port: u16, ca: &Path, hook: &str, extra: &str) -> NotifySettings {
     std::fs::write(dir.join("smtp-password"), "s3cret\n").unwrap();
     // The webhook's URL comes from a file (it holds a token).
@@ -368,7 +443,8 @@ fn settings(dir: &Path, smtp_port: u16, ca: &Path, hook: &str, extra: &str) -> N
          username = \"gatehouse\"\npassword_file = \"smtp-password\"\n\
          from = \"Gatehouse <gatehouse@example.com>\"\nca_file = \"{}\"\ntimeout_seconds = 10\n\
          [[webhook]]\nname = \"security\"\nkind = \"slack\"\nurl_file = \"hook-url\"\n\
-         [[route]]\nrules = [\"unwarranted_grant\"]\nmin_severity = \"high\"\nto = [\"webhook:security\", \"email:secops@example.com\"]\n",
+         [[route]]\nrules = [\"unwarranted_grant\"]\nmin_severity = \"high\"\nto = [\"webhook:security\", \"email:secops@example.com\"]\n\
+         [[route]]\nrules = [\"privileged_access_changed\"]\nto = [\"webhook:security\"]\n",
         ca.display()
     );
     NotifySettings::from_toml(&text, "notify.toml", dir).unwrap()
@@ -498,6 +574,32 @@ fn notifications(store: Store) {
     );
     assert!(
         dispatch(&store, &s, &who, t("2026-04-10T10:02:00Z"))
+            .unwrap()
+            .sent
+            .is_empty()
+    );
+
+    // The next import: u7 loses the privileged role and an emergency account appears. Each
+    // change is an alert for the route that asks for privileged changes, once.
+    reimport_erp(&store, "2026-04-11");
+    let d = dispatch(&store, &s, &who, t("2026-04-11T10:00:00Z")).unwrap();
+    assert_eq!(d.sent.len(), 1, "{d}");
+    let hooks = bodies.lock().unwrap().clone();
+    assert_eq!(hooks.len(), 2);
+    let text = serde_json::from_str::<serde_json::Value>(&hooks[1]).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains("privileged `erp:role/Admin` (Admin) removed from `u7` (Person E7, E7)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("emergency account `bg` added (enabled: yes, MFA: no)"),
+        "{text}"
+    );
+    assert!(
+        dispatch(&store, &s, &who, t("2026-04-11T10:05:00Z"))
             .unwrap()
             .sent
             .is_empty()

@@ -18,8 +18,50 @@ use gatehouse_workflow::campaigns::{
     self, Acting, BulkDecision, BulkSelection, DecisionInput, NewCampaign, ReviewPolicy,
 };
 
+use crate::answer::{About, print_answer};
 use crate::context::Ctx;
-use crate::output::{Format, opt, opt_when, print_listing, table, when};
+use crate::output::{Format, opt, opt_when, table, when};
+
+/// Rows read together with where the answer stands in the ledger and the period the store's
+/// data covers, in one read transaction.
+pub(crate) fn answered<T>(
+    store: &Store,
+    rows: impl FnOnce(&mut gatehouse_store::Reader<'_>) -> Result<T, gatehouse_store::StoreError>,
+) -> Result<(T, Answered)> {
+    Ok(store.read(|r| {
+        let rows = rows(r)?;
+        Ok::<_, gatehouse_store::StoreError>((
+            rows,
+            Answered {
+                data: r.recorded_period()?,
+                ledger: r.answer_point()?,
+            },
+        ))
+    })?)
+}
+
+/// Where an answer stands: the data it covers and its ledger point.
+pub(crate) struct Answered {
+    data: Option<gatehouse_store::inventory::query::Period>,
+    ledger: gatehouse_store::AnswerPoint,
+}
+
+impl Answered {
+    /// What an exported answer says about itself: the question, when it was asked, of which
+    /// store, how many rows, at which ledger point and covering checkpoint.
+    pub(crate) fn about(self, ctx: &Ctx, store: &Store, question: String, count: usize) -> About {
+        About {
+            question,
+            at: None,
+            asked_at: ctx.now,
+            store: store.location().to_owned(),
+            data: self.data,
+            count: count as u64,
+            ledger: self.ledger,
+            warnings: Vec::new(),
+        }
+    }
+}
 
 /// Who is acting: a person, by identity key or e-mail.
 #[derive(Args, Clone, Default)]
@@ -352,8 +394,16 @@ fn due(ctx: &Ctx) -> Result<ExitCode> {
     let policy = load_review_policy(ctx)?;
     let store = ctx.open()?;
     let scopes = campaigns::due(&store, &policy, ctx.now)?;
-    print_listing(
+    let (_, at) = answered(&store, |_| Ok(()))?;
+    let about = at.about(
+        ctx,
+        &store,
+        "which scopes of the review policy are due for a campaign".into(),
+        scopes.len(),
+    );
+    print_answer(
         ctx.format,
+        &about,
         &[
             "scope", "kind", "systems", "cadence", "last", "running", "due on", "due",
         ],
@@ -500,9 +550,16 @@ fn launch(ctx: &Ctx, args: LaunchArgs) -> Result<ExitCode> {
 
 fn list(ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.open()?;
-    let rows = store.read(|r| r.campaigns())?;
-    print_listing(
+    let (rows, at) = answered(&store, |r| r.campaigns())?;
+    let about = at.about(
+        ctx,
+        &store,
+        "which access review campaigns exist".into(),
+        rows.len(),
+    );
+    print_answer(
         ctx.format,
+        &about,
         &[
             "id", "name", "kind", "state", "owner", "items", "decided", "launched", "due", "closed",
         ],
@@ -675,8 +732,8 @@ fn item_cells(i: &ItemRow) -> Vec<String> {
 
 fn show(ctx: &Ctx, args: ShowArgs) -> Result<ExitCode> {
     let store = ctx.open()?;
-    let c = store.read(|r| r.campaign(args.id))?;
     if let Some(n) = args.item {
+        let c = store.read(|r| r.campaign(args.id))?;
         return show_item(ctx, &store, &c, n);
     }
     let reviewer = args
@@ -684,18 +741,31 @@ fn show(ctx: &Ctx, args: ShowArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|p| person(&store, ctx, p))
         .transpose()?;
-    let items = store.read(|r| {
-        r.review_items(
-            args.id,
-            &ItemFilter {
-                reviewer,
-                open: args.open.then_some(true),
-                ..ItemFilter::default()
-            },
-        )
+    let question = format!(
+        "what was decided in campaign {}{}{}",
+        args.id,
+        reviewer
+            .as_ref()
+            .map(|r| format!(", items {r} reviews"))
+            .unwrap_or_default(),
+        if args.open { ", open items" } else { "" }
+    );
+    let ((c, items), at) = answered(&store, |r| {
+        Ok((
+            r.campaign(args.id)?,
+            r.review_items(
+                args.id,
+                &ItemFilter {
+                    reviewer,
+                    open: args.open.then_some(true),
+                    ..ItemFilter::default()
+                },
+            )?,
+        ))
     })?;
+    let about = at.about(ctx, &store, question, items.len());
     if ctx.format == Format::Json {
-        let json = serde_json::json!({ "campaign": c, "items": items });
+        let json = serde_json::json!({ "about": about, "campaign": c, "items": items });
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -703,7 +773,14 @@ fn show(ctx: &Ctx, args: ShowArgs) -> Result<ExitCode> {
         summary(&c);
         println!();
     }
-    print_listing(ctx.format, ITEM_HEADERS, &items, item_cells, "no item")?;
+    print_answer(
+        ctx.format,
+        &about,
+        ITEM_HEADERS,
+        &items,
+        item_cells,
+        "no item",
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1097,11 +1174,18 @@ pub fn review(ctx: &Ctx, cmd: ReviewCommand) -> Result<ExitCode> {
         ReviewCommand::Inbox { reviewer } => {
             let store = ctx.open()?;
             let who = person(&store, ctx, &reviewer)?;
-            let items = store.read(|r| r.inbox(&who))?;
+            let (items, at) = answered(&store, |r| r.inbox(&who))?;
+            let about = at.about(
+                ctx,
+                &store,
+                format!("which review items wait for {who}"),
+                items.len(),
+            );
             let mut headers = vec!["due"];
             headers.extend_from_slice(ITEM_HEADERS);
-            print_listing(
+            print_answer(
                 ctx.format,
+                &about,
                 &headers,
                 &items,
                 |(due, i)| {
@@ -1129,15 +1213,28 @@ pub fn remediation(ctx: &Ctx, cmd: RemediationCommand) -> Result<ExitCode> {
                 .as_deref()
                 .map(|p| person(&store, ctx, p))
                 .transpose()?;
-            let tasks = store.read(|r| {
+            let question = format!(
+                "where remediation of revoked access stands{}{}{}",
+                status.map(|s| format!(", tasks {s}")).unwrap_or_default(),
+                campaign
+                    .map(|c| format!(", campaign {c}"))
+                    .unwrap_or_default(),
+                assignee
+                    .as_ref()
+                    .map(|a| format!(", assigned to {a}"))
+                    .unwrap_or_default()
+            );
+            let (tasks, at) = answered(&store, |r| {
                 r.remediation_tasks(&TaskFilter {
                     status: status.into_iter().collect(),
                     campaign,
                     assignee,
                 })
             })?;
-            print_listing(
+            let about = at.about(ctx, &store, question, tasks.len());
+            print_answer(
                 ctx.format,
+                &about,
                 &[
                     "task",
                     "status",

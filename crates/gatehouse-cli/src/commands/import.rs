@@ -426,6 +426,7 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
                 Ok(_) => crate::commands::campaign::after_import(ctx, &store),
                 Err(_) => Ok(()),
             };
+            crate::commands::notify::send_due(ctx, &store);
             // Whatever went in is sealed, even when a later source failed or the import was
             // stopped.
             ctx.seal(&store)?;
@@ -458,6 +459,9 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
         }
         Err(_) => Ok(()),
     };
+    // Alerts about what the import showed (privileged changes, reopened remediation) go out
+    // now, with whatever else is due.
+    crate::commands::notify::send_due(ctx, &store);
     // What an interrupted import recorded is sealed too.
     ctx.seal(&store)?;
     result?;

@@ -12,7 +12,7 @@ use gatehouse_workflow::campaigns::Acting;
 use gatehouse_workflow::campaigns::notify::{Recipient, test_message};
 
 use crate::context::Ctx;
-use crate::output::{opt_when, print_listing, when};
+use crate::output::{opt_when, when};
 
 /// `gatehouse notify …`.
 #[derive(Subcommand)]
@@ -72,6 +72,27 @@ pub fn dispatch(ctx: &Ctx, store: &Store) -> Result<Option<Dispatched>> {
     )?))
 }
 
+/// Sends what is due once an import or the analysis has recorded its work — alerts about
+/// new findings, reopened remediation and privileged changes, with any digests and retries
+/// that are due — when notifications are configured, and says what was sent or failed. A
+/// problem here does not undo the command's work: it is said, and `notify send` or the next
+/// `campaign tick` tries again.
+pub fn send_due(ctx: &Ctx, store: &Store) -> Option<Dispatched> {
+    match dispatch(ctx, store) {
+        Ok(Some(d)) => {
+            if !d.sent.is_empty() || !d.failed.is_empty() {
+                println!("{d}");
+            }
+            Some(d)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("warning: notifications were not sent: {e:#}");
+            None
+        }
+    }
+}
+
 /// Runs `gatehouse notify …`.
 pub fn run(ctx: &Ctx, cmd: NotifyCommand) -> Result<ExitCode> {
     match cmd {
@@ -89,18 +110,31 @@ pub fn run(ctx: &Ctx, cmd: NotifyCommand) -> Result<ExitCode> {
         }
         NotifyCommand::List { failed, limit } => {
             let store = ctx.open()?;
-            let mut rows = if failed {
-                store.read(|r| r.latest_notification_attempts())?
-            } else {
-                store.read(|r| r.notifications(limit))?
-            };
+            let (mut rows, at) = crate::commands::campaign::answered(&store, |r| {
+                if failed {
+                    r.latest_notification_attempts()
+                } else {
+                    r.notifications(limit)
+                }
+            })?;
             if failed {
                 rows.retain(|r| !r.delivered);
                 rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
                 rows.truncate(limit as usize);
             }
-            print_listing(
+            let about = at.about(
+                ctx,
+                &store,
+                if failed {
+                    "which notifications could not be delivered".into()
+                } else {
+                    "which notifications were sent and attempted".into()
+                },
+                rows.len(),
+            );
+            crate::answer::print_answer(
                 ctx.format,
+                &about,
                 &[
                     "event",
                     "id",

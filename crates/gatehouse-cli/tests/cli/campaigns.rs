@@ -175,7 +175,14 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         &day("02"),
         &["review", "inbox", "--reviewer", "E1", "--format", "csv"],
     );
-    let lines: Vec<&str> = out.lines().collect();
+    // The export says what it answers, when, and where it stands in the ledger.
+    assert!(
+        out.starts_with("# question: which review items wait for E1\n# asked at: 2026-11-02"),
+        "{out}"
+    );
+    assert!(out.contains("\n# rows: 1\n"), "{out}");
+    assert!(out.contains("\n# checkpoint: size "), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
         lines[1].contains(",C-0001/2,erp,u2,role/Vendor_Maint,E2,Bob Stone,E1,1/1,"),

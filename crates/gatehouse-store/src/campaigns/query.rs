@@ -935,3 +935,177 @@ impl Reader<'_> {
         each_item(self.conn, id, f)
     }
 }
+
+/// A change to privileged access, or to an administrator or emergency account, that an
+/// import recorded: what the alert routes send as `privileged_access_changed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrivilegedChange {
+    /// The snapshot time it was seen at.
+    pub at: Timestamp,
+    /// The event that recorded it.
+    pub seq: u64,
+    /// The system.
+    pub system: SystemKey,
+    /// The account's native id.
+    pub account: String,
+    /// What changed, in one line.
+    pub what: String,
+}
+
+/// Versions of administrator and emergency accounts that began in a period (`$1`, `$2`,
+/// snapshot times), after their system's first snapshot, with the version before each.
+const ACCOUNT_CHANGES: &str = "SELECT v.valid_from, v.seq, s.key, a.native_id, v.username, \
+        v.kind, v.enabled, v.mfa, v.identity, p.kind, p.enabled, p.mfa, p.identity, p.username \
+     FROM account_version v \
+     JOIN system s ON s.system_id = v.system_id \
+     JOIN account a ON a.account_id = v.account_id \
+     JOIN (SELECT source, min(as_of) AS first FROM import GROUP BY source) f \
+          ON f.source = 'system:' || s.key \
+     LEFT JOIN account_version p ON p.system_id = v.system_id AND p.account_id = v.account_id \
+          AND p.valid_to = v.valid_from \
+     WHERE v.valid_from >= $1 AND v.valid_from <= $2 AND v.valid_from > f.first \
+       AND (v.kind IN ('admin', 'emergency') OR p.kind IN ('admin', 'emergency'))";
+
+/// Administrator and emergency accounts that went away in a period.
+const ACCOUNT_REMOVALS: &str = "SELECT p.valid_to, p.end_seq, s.key, a.native_id, p.username, \
+        p.kind \
+     FROM account_version p \
+     JOIN system s ON s.system_id = p.system_id \
+     JOIN account a ON a.account_id = p.account_id \
+     WHERE p.valid_to >= $1 AND p.valid_to <= $2 AND p.kind IN ('admin', 'emergency') \
+       AND NOT EXISTS (SELECT 1 FROM account_version v \
+            WHERE v.system_id = p.system_id AND v.account_id = p.account_id \
+              AND v.valid_from = p.valid_to)";
+
+fn yes_no(v: Option<i64>) -> &'static str {
+    match v {
+        Some(0) => "no",
+        Some(_) => "yes",
+        None => "unknown",
+    }
+}
+
+impl Reader<'_> {
+    /// Changes to privileged access and to administrator and emergency accounts seen by
+    /// imports from `from` to `to` (snapshot times, both included), by time: privileged
+    /// access gained or lost (a system's first snapshot is not a change), and such accounts
+    /// added, changed (kind, enabled, MFA, owner, username) or removed.
+    pub fn privileged_changes(
+        &mut self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<PrivilegedChange>, StoreError> {
+        let mut out: Vec<PrivilegedChange> = self
+            .changes(
+                from,
+                to,
+                &crate::inventory::changes::ChangeFilter {
+                    privileged: true,
+                    ..Default::default()
+                },
+            )?
+            .changes
+            .into_iter()
+            .map(|c| {
+                let holder = match (&c.identity, &c.name) {
+                    (Some(k), Some(n)) => format!(" ({n}, {k})"),
+                    (Some(k), None) => format!(" ({k})"),
+                    _ => " (linked to nobody)".into(),
+                };
+                let what = match c.change {
+                    crate::inventory::changes::ChangeKind::Gained => format!(
+                        "privileged `{}:{}` ({}) granted to `{}`{holder}, {}",
+                        c.system,
+                        c.entitlement,
+                        c.entitlement_name,
+                        c.username,
+                        match &c.warrant {
+                            Some(w) => format!("warrant `{w}`"),
+                            None => format!("{}, citing no warrant", c.source),
+                        }
+                    ),
+                    crate::inventory::changes::ChangeKind::Lost => format!(
+                        "privileged `{}:{}` ({}) removed from `{}`{holder}",
+                        c.system, c.entitlement, c.entitlement_name, c.username
+                    ),
+                };
+                PrivilegedChange {
+                    at: c.at,
+                    seq: c.event,
+                    system: c.system,
+                    account: c.account,
+                    what,
+                }
+            })
+            .collect();
+        let (lo, hi) = (
+            Value::Int(crate::writer::micros(from)),
+            Value::Int(crate::writer::micros(to).min(OPEN - 1)),
+        );
+        out.extend(
+            self.conn
+                .query(ACCOUNT_CHANGES, &[lo.clone(), hi.clone()], |r| {
+                    let (kind, username) = (r.str(5)?, r.str(4)?);
+                    let what = match r.opt_str(9)? {
+                        None => format!(
+                            "{kind} account `{username}` added (enabled: {}, MFA: {})",
+                            yes_no(r.opt_i64(6)?),
+                            yes_no(r.opt_i64(7)?)
+                        ),
+                        Some(before) => {
+                            let mut parts = Vec::new();
+                            if before != kind {
+                                parts.push(format!("kind {before} → {kind}"));
+                            }
+                            for (label, now, was) in [
+                                ("enabled", r.opt_i64(6)?, r.opt_i64(10)?),
+                                ("MFA", r.opt_i64(7)?, r.opt_i64(11)?),
+                            ] {
+                                if now != was {
+                                    parts.push(format!(
+                                        "{label} {} → {}",
+                                        yes_no(was),
+                                        yes_no(now)
+                                    ));
+                                }
+                            }
+                            let (owner, owner_was) = (r.opt_str(8)?, r.opt_str(12)?);
+                            if owner != owner_was {
+                                parts.push(format!(
+                                    "linked to {} → {}",
+                                    owner_was.as_deref().unwrap_or("nobody"),
+                                    owner.as_deref().unwrap_or("nobody")
+                                ));
+                            }
+                            let username_was = r.opt_str(13)?.unwrap_or_default();
+                            if username_was != username {
+                                parts.push(format!("username `{username_was}` → `{username}`"));
+                            }
+                            if parts.is_empty() {
+                                parts.push("attributes changed".into());
+                            }
+                            format!("{kind} account `{username}` changed: {}", parts.join(", "))
+                        }
+                    };
+                    Ok(PrivilegedChange {
+                        at: ts(r.i64(0)?)?,
+                        seq: r.i64(1)? as u64,
+                        system: r.parse(2)?,
+                        account: r.str(3)?,
+                        what,
+                    })
+                })?,
+        );
+        out.extend(self.conn.query(ACCOUNT_REMOVALS, &[lo, hi], |r| {
+            Ok(PrivilegedChange {
+                at: ts(r.i64(0)?)?,
+                seq: r.opt_i64(1)?.unwrap_or_default() as u64,
+                system: r.parse(2)?,
+                account: r.str(3)?,
+                what: format!("{} account `{}` removed", r.str(5)?, r.str(4)?),
+            })
+        })?);
+        out.sort_by(|a, b| (a.at, a.seq, &a.what).cmp(&(b.at, b.seq, &b.what)));
+        Ok(out)
+    }
+}

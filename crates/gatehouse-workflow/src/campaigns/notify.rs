@@ -1,7 +1,7 @@
 //! What to tell whom: reviewers learn of work waiting for them in one digest (new
 //! campaigns, reminders, items delegated or escalated to them), and alerts go where the
 //! routing rules say the moment the store shows them (findings of the analysis, reopened
-//! remediation). This module decides and records; sending is the caller's
+//! remediation, changes to privileged access and to administrator and emergency accounts). This module decides and records; sending is the caller's
 //! (`gatehouse-notify`), so that nothing here does network IO.
 //!
 //! Each message covers a set of *tokens* (`reminder:<event>`, `finding:<id>`, …). A token is
@@ -26,12 +26,17 @@ use super::{Acting, date, plus_days};
 /// Attempts per notification before it is given up (and shown as failed).
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// The alert for a change to privileged access or to an administrator or emergency account,
+/// as routes name it.
+pub const PRIVILEGED_CHANGE: &str = "privileged_access_changed";
+
 /// An alert routing rule: which findings (by rule, system, severity) and remediation
 /// reopenings go to whom.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Route {
-    /// Finding rules (`unwarranted_grant`, …), and `remediation_reopened`; empty: all.
+    /// Finding rules (`unwarranted_grant`, …), `remediation_reopened` and
+    /// `privileged_access_changed`; empty: all.
     pub rules: Vec<String>,
     /// Only these systems; empty: all.
     pub systems: Vec<String>,
@@ -331,7 +336,7 @@ pub fn pending(
     let mut alerts: BTreeMap<String, Alert> = BTreeMap::new();
     if !routing.routes.is_empty() {
         let since = plus_days(now, -i64::from(routing.alert_max_age_days.max(1)));
-        let (findings, reopened) = store.read(|r| {
+        let (findings, reopened, privileged) = store.read(|r| {
             Ok::<_, StoreError>((
                 r.findings(&FindingFilter {
                     status: vec![FindingStatus::Open],
@@ -341,6 +346,7 @@ pub fn pending(
                     status: vec![gatehouse_model::TaskStatus::Reopened],
                     ..Default::default()
                 })?,
+                r.privileged_changes(since, now)?,
             ))
         })?;
         let link = |path: String| {
@@ -388,6 +394,27 @@ pub fn pending(
                     )
                 }),
         );
+        // Changes to privileged access and to administrator and emergency accounts, as the
+        // imports saw them: one alert per change, for the routes that ask for them.
+        candidates.extend(privileged.into_iter().map(|c| {
+            let token = format!(
+                "privileged:{}:{}:{}",
+                c.seq,
+                c.account,
+                hex(&Sha256::digest(c.what.as_bytes()))[..12].to_owned()
+            );
+            (
+                token,
+                Alert {
+                    reference: format!("event {}", c.seq),
+                    rule: PRIVILEGED_CHANGE.into(),
+                    severity: Severity::High.to_string(),
+                    title: format!("{} on {} ({})", c.what, c.system, date(c.at)),
+                    system: Some(c.system.to_string()),
+                    link: link(format!("/ledger/events/{}", c.seq)),
+                },
+            )
+        }));
         for (token, alert) in candidates {
             for route in &routing.routes {
                 if !route.rules.is_empty() && !route.rules.contains(&alert.rule) {
