@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use gatehouse_evidence::ExportFormat;
 use gatehouse_model::{CampaignId, parse_point_in_time};
+use gatehouse_workflow::campaigns::CampaignError;
 use gatehouse_workflow::campaigns::report::{self, ControlMapping};
 
 use crate::context::Ctx;
@@ -93,24 +94,55 @@ fn mapping(ctx: &Ctx) -> Result<ControlMapping> {
 /// Runs `gatehouse campaign report`.
 pub fn report(ctx: &Ctx, args: ReportArgs) -> Result<ExitCode> {
     let format = ExportFormat::from(args.format);
+    // Everything that can refuse the command is checked before it signs anything: a refused
+    // command writes nothing.
+    let to = match &args.to {
+        Some(d) => parse_point_in_time(d)?,
+        None => ctx.now,
+    };
+    let from = match &args.from {
+        Some(d) => gatehouse_model::parse_timestamp(d)?,
+        None => to
+            .checked_sub(jiff::SignedDuration::from_hours(24 * 365))
+            .unwrap_or(to),
+    };
+    let mapping = match &args.pack {
+        Some(framework) => {
+            let m = mapping(ctx)?;
+            if !m.frameworks().contains(&framework.as_str()) {
+                return Err(CampaignError::Policy(format!(
+                    "the control mapping has no framework `{framework}`; it has: {}",
+                    m.frameworks().join(", ")
+                ))
+                .into());
+            }
+            Some(m)
+        }
+        None => None,
+    };
     let store = ctx.open()?;
+    match args.id {
+        Some(id) => {
+            let c = store.read(|r| r.campaign(id))?;
+            if c.state == gatehouse_model::CampaignState::Draft && args.pack.is_none() {
+                return Err(CampaignError::State(format!(
+                    "campaign {id} is a draft: it has no population or decisions to report"
+                ))
+                .into());
+            }
+        }
+        None if args.pack.is_none() && !args.history => {
+            bail!("name the campaign (`campaign report C-0001`), or ask for --pack or --history");
+        }
+        None => {}
+    }
     // Evidence is tied to a signed checkpoint: sign one for what the log holds now.
     ctx.seal(&store)?;
-    let (bytes, default, what) = if let Some(framework) = &args.pack {
-        let to = match &args.to {
-            Some(d) => parse_point_in_time(d)?,
-            None => ctx.now,
-        };
-        let from = match &args.from {
-            Some(d) => gatehouse_model::parse_timestamp(d)?,
-            None => to
-                .checked_sub(jiff::SignedDuration::from_hours(24 * 365))
-                .unwrap_or(to),
-        };
+    let (bytes, default, what) = if let (Some(framework), Some(mapping)) = (&args.pack, &mapping) {
         let seed = args.seed.clone().unwrap_or_else(|| ctx.now.to_string());
         let p = report::evidence_pack(
             &store,
-            &mapping(ctx)?,
+            mapping,
             framework,
             args.id,
             (from, to),

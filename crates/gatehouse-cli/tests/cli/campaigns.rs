@@ -126,6 +126,38 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         "{out}"
     );
 
+    // A refused command writes nothing, not even a checkpoint.
+    let checkpoints = ok_at(
+        &env,
+        &day("02"),
+        &["ledger", "checkpoints", "--format", "csv"],
+    );
+    let err = fails_at(&env, &day("02"), &["campaign", "report", "C-0001"]);
+    assert!(
+        err.starts_with("error[GH602]: campaign C-0001 is a draft: it has no population"),
+        "{err}"
+    );
+    let err = fails_at(&env, &day("02"), &["campaign", "report", "--pack", "pci"]);
+    assert!(
+        err.starts_with("error[GH601]: the control mapping has no framework `pci`; it has: iso27001, nist-csf, owasp-nhi, soc2, sox"),
+        "{err}"
+    );
+    let err = fails_at(
+        &env,
+        &day("02"),
+        &["campaign", "decide", "C-0001", "1", "--keep", "--as", "E2"],
+    );
+    assert!(err.starts_with("error[GH602]"), "{err}");
+    assert_eq!(
+        ok_at(
+            &env,
+            &day("02"),
+            &["ledger", "checkpoints", "--format", "csv"]
+        ),
+        checkpoints
+    );
+    assert!(!env.path("C-0001-report.pdf").exists());
+
     let out = ok_at(
         &env,
         &day("02"),
