@@ -237,6 +237,12 @@ pub const RULES: &[RuleInfo] = &[
         "Time-bound access is still present after its end date",
     ),
     rule(
+        "revoked_access_present",
+        "Revoked access still present",
+        Severity::High,
+        "Access an access review revoked is still present after its remediation was due, or came back without a new warrant",
+    ),
+    rule(
         "stale_source",
         "Sources not imported in time",
         Severity::Medium,
@@ -417,6 +423,9 @@ pub(crate) struct Context<'a> {
     pub ent_by_ref: FxHashMap<String, EntitlementIx>,
     /// `(kind, id)` → position in `inv.warrant_records`.
     pub records: FxHashMap<(WarrantKind, &'a str), usize>,
+    /// Grants a review revoked that are still or again present → position in
+    /// `inv.contradicted`.
+    pub contradicted: FxHashMap<(AccountIx, EntitlementIx), usize>,
     /// Per identity: its accounts.
     pub accounts_of: Vec<Vec<AccountIx>>,
     /// Per identity: the entitlements it holds on any account, sorted, distinct.
@@ -616,6 +625,12 @@ impl<'a> Context<'a> {
         for (i, w) in inv.warrant_records.iter().enumerate() {
             records.insert((w.kind, w.id.as_str()), i);
         }
+        let contradicted = inv
+            .contradicted
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((c.account, c.entitlement), i))
+            .collect();
         let mut accounts_of: Vec<Vec<AccountIx>> = vec![Vec::new(); n];
         let mut holds: Vec<Vec<EntitlementIx>> = vec![Vec::new(); n];
         for (a, acc) in inv.accounts_ix() {
@@ -655,6 +670,7 @@ impl<'a> Context<'a> {
             roles_of,
             ent_by_ref,
             records,
+            contradicted,
             accounts_of,
             holds,
             access,

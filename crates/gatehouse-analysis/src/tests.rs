@@ -461,6 +461,7 @@ const COVERED: &[&str] = &[
     "reappeared_grant",
     "self_approved_grant",
     "expired_grant",
+    "revoked_access_present",
     "stale_source",
 ];
 
@@ -2293,6 +2294,73 @@ fn grant_back_with_a_new_approval_after_the_removal_is_not_reappeared() {
     // Approved at the very moment of the removal counts as new.
     let a = run(&reappeared(Some("request:REQ-1"), at("2026-06-01")));
     assert_none(&a, "reappeared_grant");
+}
+
+/// Fay's report access, which review decision C-0003/7 revoked on 2026-09-01, is still held;
+/// `removed_before` marks a grant that was removed and came back.
+fn revoked_but_present(contradicted: bool) -> Inventory {
+    let mut org = fay();
+    let g = org.grant(FAY, REPORTS, GrantSource::Request, Some("request:REQ-1"));
+    g.removed_before = Some(at("2026-09-20"));
+    g.first_seen = at("2026-10-01");
+    org.record(
+        WarrantKind::Request,
+        "REQ-1",
+        "E6",
+        REPORTS,
+        Some("M1"),
+        at("2026-03-01"),
+    );
+    let mut inv = org.finish();
+    if contradicted {
+        inv.contradicted
+            .push(gatehouse_model::state::ContradictedRevoke {
+                account: FAY,
+                entitlement: REPORTS,
+                decision: "C-0003/7".into(),
+                decided_by: "E2".into(),
+                decided_at: at("2026-09-01"),
+                why: "came back on 2026-10-01 without a new warrant".into(),
+            });
+    }
+    inv
+}
+
+#[test]
+fn access_a_review_revoked_that_came_back_names_the_decision() {
+    let a = run(&revoked_but_present(true));
+    let f = the(&a, "revoked_access_present");
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(identity_of(f), Some("E6"));
+    assert_eq!(system_of(f), Some("erp"));
+    assert_eq!(f.account.as_deref(), Some("fay"));
+    assert_eq!(f.entitlements, refs(&["erp:role/Reports"]));
+    assert_eq!(fact(f, "decision"), "C-0003/7");
+    assert_eq!(fact(f, "decided_by"), "E2");
+    assert_eq!(fact(f, "decided_on"), "2026-09-01");
+    explains(
+        f,
+        "Access review decision C-0003/7 by E2 on 2026-09-01 revoked this access",
+    );
+    explains(f, "came back on 2026-10-01 without a new warrant");
+    assert!(
+        f.title.contains("despite review decision C-0003/7"),
+        "{}",
+        f.title
+    );
+    // One cause per grant: the decision, not the reappearance.
+    assert_none(&a, "reappeared_grant");
+    assert_eq!(
+        f.id,
+        finding_id("revoked_access_present", &["E6", "erp", "fay", "C-0003/7"])
+    );
+}
+
+#[test]
+fn without_a_contradicted_revoke_the_grant_is_judged_as_before() {
+    let a = run(&revoked_but_present(false));
+    assert_none(&a, "revoked_access_present");
+    the(&a, "reappeared_grant");
 }
 
 #[test]

@@ -187,6 +187,8 @@ pub(crate) fn covered_emergency(cx: &Context<'_>, a: AccountIx) -> bool {
 /// The grants of one person sorted by cause.
 #[derive(Default)]
 struct Causes {
+    /// Grants a review revoked, with their position in `inv.contradicted`.
+    contradicted: Vec<(Item, usize)>,
     unwarranted: Vec<Item>,
     reappeared: Vec<Item>,
     self_approved: Vec<Item>,
@@ -225,6 +227,25 @@ pub(crate) fn run(cx: &mut Context<'_>) {
                 let severity = |rule: &str, escalate: bool| {
                     cx.severity(rule, i32::from(escalate), Some(acc.system))
                 };
+
+                // A review decided this access must go: that decision is the cause, whatever
+                // else could be said about the grant.
+                if let Some(&c) = cx.contradicted.get(&(a, ent)) {
+                    let rev = &inv.contradicted[c];
+                    causes.contradicted.push((
+                        Item {
+                            account: a,
+                            entitlements: vec![ent],
+                            severity: severity("revoked_access_present", false),
+                            since: Some(rev.decided_at),
+                            line: format!("{}: {}", place(), rev.why),
+                            facts: grant_facts(cx, g, Vec::new()),
+                        },
+                        c,
+                    ));
+                    reported.push((ent, "revoked_access_present"));
+                    continue;
+                }
 
                 if let Some(removed) = g.removed_before {
                     let renewed = match &verdict {
@@ -420,6 +441,41 @@ fn emit(cx: &mut Context<'_>, i: IdentityIx, c: Causes, change: Option<&creep::C
     let who = cx.who(i);
     let name = cx.identity(i).name.clone();
     let single = |items: &[Item]| items.len() == 1;
+
+    if cx.enabled("revoked_access_present") {
+        let inv = cx.inv;
+        for (item, k) in &c.contradicted {
+            let rev = &inv.contradicted[*k];
+            let mut d = cx.group(
+                "revoked_access_present",
+                i,
+                std::slice::from_ref(item),
+                &format!(
+                    "Access review decision {} by {} on {} revoked this access of {who}, and it is \
+                     still there:",
+                    rev.decision,
+                    rev.decided_by,
+                    date(rev.decided_at)
+                ),
+                "Remove the access as decided (the remediation task has the same id as the \
+                 decision and lists every path to it), or record a new warrant if it is needed \
+                 after all.",
+            );
+            // One finding per decision, whatever else the person holds.
+            d.per_person = false;
+            d.key = vec![rev.decision.clone()];
+            d.fact("decision", rev.decision.clone());
+            d.fact("decided_by", rev.decided_by.clone());
+            d.fact("decided_on", date(rev.decided_at));
+            d.fact("seen", rev.why.clone());
+            d.title = format!(
+                "{} kept despite review decision {}",
+                item.line_head(),
+                rev.decision
+            );
+            cx.push(d);
+        }
+    }
 
     if !c.unwarranted.is_empty() && cx.enabled("unwarranted_grant") {
         let items = &c.unwarranted;

@@ -9,6 +9,7 @@
 //! cargo run --release -p gatehouse-bench -- writes
 //! cargo run --release -p gatehouse-bench -- demo
 //! cargo run --release -p gatehouse-bench -- witness
+//! cargo run --release -p gatehouse-bench -- campaigns --people 54000
 //! ```
 //!
 //! Each phase that is timed runs in a child process of its own, so that its peak memory
@@ -27,6 +28,7 @@ use gatehouse_store::{OpenOptions, Store};
 use gatehouse_workflow::{ImportSettings, Source};
 use serde::{Deserialize, Serialize};
 
+mod campaigns;
 mod concurrency;
 mod witness;
 
@@ -181,6 +183,23 @@ enum Cmd {
         people: usize,
         /// Working folder.
         #[arg(long, default_value = "target/bench-demo")]
+        work: PathBuf,
+    },
+    /// Access review campaigns: launching over every grant (about a million at 54,000
+    /// people), 100,000 decisions in bulk, the XLSX report of a campaign of about 100,000
+    /// items.
+    Campaigns {
+        /// People in the organisation (about 18.5 grants each).
+        #[arg(long, default_value_t = 54_000)]
+        people: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Decisions in the bulk decision.
+        #[arg(long, default_value_t = 100_000)]
+        decisions: usize,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-campaigns")]
         work: PathBuf,
     },
     /// (internal) Analyse a store and report times and peak memory.
@@ -889,6 +908,12 @@ fn main() -> Result<ExitCode> {
             work,
         } => concurrency::bench_small_writes(&backend, &work, count, writers)?,
         Cmd::Demo { people, work } => concurrency::bench_demo(people, &work)?,
+        Cmd::Campaigns {
+            people,
+            seed,
+            decisions,
+            work,
+        } => campaigns::bench_campaigns(people, seed, &work, decisions)?,
         Cmd::Witness {
             leaves,
             logs,

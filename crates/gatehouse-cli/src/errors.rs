@@ -44,6 +44,15 @@ pub fn code(e: &anyhow::Error) -> Option<ErrorCode> {
         if let Some(e) = cause.downcast_ref::<gatehouse_workflow::AcceptError>() {
             return Some(e.code());
         }
+        if let Some(e) = cause.downcast_ref::<gatehouse_workflow::campaigns::CampaignError>() {
+            return Some(e.code());
+        }
+        if let Some(e) = cause.downcast_ref::<gatehouse_evidence::EvidenceError>() {
+            return Some(e.code());
+        }
+        if let Some(e) = cause.downcast_ref::<gatehouse_notify::NotifyError>() {
+            return Some(e.code());
+        }
         if let Some(e) = cause.downcast_ref::<gatehouse_connect::ConnectError>() {
             return Some(e.code());
         }
@@ -109,6 +118,33 @@ pub fn hint(code: ErrorCode, e: &anyhow::Error) -> Option<&'static str> {
         }
         ErrorCode::LedgerKey => {
             "give the trusted public key with --key, or the signing key with GATEHOUSE_LEDGER_KEY"
+        }
+        ErrorCode::ReviewPolicyInvalid => {
+            "fix policy/reviews.toml (or policy/controls.toml); see docs/reviews.md"
+        }
+        ErrorCode::CampaignState => {
+            "`gatehouse campaign show <id>` shows where the campaign stands"
+        }
+        ErrorCode::NotAuthorized => {
+            "act as the right person with --as (or GATEHOUSE_IDENTITY); a reviewer can hand items on with `campaign delegate`, an administrator with `campaign delegate --from`"
+        }
+        ErrorCode::SelfReview => {
+            "nobody reviews their own access: delegate the item to someone else with `campaign delegate`"
+        }
+        ErrorCode::AlreadyDecided => {
+            "a decision is final; `gatehouse campaign show <id> --item <n>` shows it"
+        }
+        ErrorCode::DecisionInvalid => {
+            "add --comment \"…\" (or --keep-until DATE) as the message says"
+        }
+        ErrorCode::UndecidedItems => {
+            "wait for the decisions or the deadline, or close with --force --reason \"…\" (open items then get the deadline default)"
+        }
+        ErrorCode::RemediationRefused => {
+            "`gatehouse remediation list` shows where each task stands"
+        }
+        ErrorCode::NotificationFailed => {
+            "check policy/notify.toml and the server; `gatehouse notify list --failed` shows what waits"
         }
         ErrorCode::UnknownObject => {
             "list what exists with `gatehouse system list`, `gatehouse entitlement list`, `gatehouse identity list`, `gatehouse account list` or `gatehouse findings list`"

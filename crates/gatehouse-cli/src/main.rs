@@ -55,7 +55,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::commands::{analysis, demo, import, init, inventory, ledger, witness};
+use crate::commands::{analysis, campaign, demo, import, init, inventory, ledger, notify, witness};
 use crate::context::Ctx;
 use crate::output::Format;
 
@@ -234,6 +234,43 @@ enum Command {
   gatehouse policy init-sod"
     )]
     Policy(analysis::PolicyCommand),
+    /// Access review campaigns: due, create, preview, launch, decide, delegate, tick, close,
+    /// report.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse campaign due
+  gatehouse campaign create --scope sox-quarterly --as E000010
+  gatehouse campaign launch C-0001 --as E000010
+  gatehouse campaign decide C-0001 17 --revoke --comment \"moved to sales\" --as E000045
+  gatehouse campaign report C-0001 --format xlsx"
+    )]
+    Campaign(campaign::CampaignCommand),
+    /// A reviewer's open items across campaigns.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse review inbox --reviewer E000045
+  gatehouse review inbox --reviewer ada@example.com --format csv"
+    )]
+    Review(campaign::ReviewCommand),
+    /// Remediation of revoked access: list tasks, mark them done.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse remediation list --status open
+  gatehouse remediation done C-0001/17 --note \"removed in SU01, CHG-4411\" --as E000030"
+    )]
+    Remediation(campaign::RemediationCommand),
+    /// Notifications: send what is due, list what was sent and what failed, test.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse notify test --to ops@example.com
+  gatehouse notify send
+  gatehouse notify list --failed"
+    )]
+    Notify(notify::NotifyCommand),
     /// Run a witness that cosigns other logs' checkpoints (no store involved).
     #[command(
         subcommand,
@@ -265,6 +302,15 @@ const WITHOUT_FORMAT: &[&str] = &[
     "policy init-sod",
     "witness init",
     "witness serve",
+    "campaign create",
+    "campaign delegate",
+    "campaign close",
+    "remediation done",
+    "import decisions",
+    "notify send",
+    "notify test",
+    // Not a listing: a report file, with formats of its own (pdf, xlsx, csv, json).
+    "campaign report",
 ];
 
 /// The `--format` option, offered on the commands that print listings or reports.
@@ -352,6 +398,10 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Risk(args) => analysis::risk_cmd(&ctx, args),
         Command::Assess(args) => analysis::assess(&ctx, args),
         Command::Policy(cmd) => analysis::policy_cmd(&ctx, cmd),
+        Command::Campaign(cmd) => campaign::run(&ctx, cmd),
+        Command::Review(cmd) => campaign::review(&ctx, cmd),
+        Command::Remediation(cmd) => campaign::remediation(&ctx, cmd),
+        Command::Notify(cmd) => notify::run(&ctx, cmd),
         Command::Witness(cmd) => witness::run(cmd),
     }
 }

@@ -210,18 +210,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     t.to_string()
 }
 
-/// The leading characters that make a spreadsheet read a cell as a formula: `=`, `+`, `-`,
-/// `@`, tab and carriage return (OWASP's list), and their full-width forms, which some
-/// spreadsheets read alike.
-const FORMULA_STARTS: &[char] = &[
-    '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
-];
-
 /// One CSV cell (RFC 4180): a value a spreadsheet would take for a formula gets a leading `'`
 /// and is quoted (OWASP's advice), so that it shows as text and runs nothing; a value with a
 /// comma, quote or line break is quoted; anything else is written as it is.
 pub fn csv_cell(value: &str) -> Cow<'_, str> {
-    let formula = value.trim_start_matches(' ').starts_with(FORMULA_STARTS);
+    let formula = gatehouse_model::text::looks_like_formula(value);
     let quote = formula || value.contains([',', '"', '\n', '\r']);
     if !quote {
         return Cow::Borrowed(value);

@@ -834,10 +834,21 @@ fn demo_builds_a_verifiable_organisation() {
     assert!(out.contains("demo organisation imported in"), "{out}");
     assert!(out.contains("4 monthly snapshots"), "{out}");
     assert!(out.contains("12 systems"), "{out}");
+    assert!(out.contains("quarterly access review C-0001 ("), "{out}");
     assert!(env.path("gatehouse-demo/planted.json").exists());
+    assert!(env.path("policy/reviews.toml").exists());
+    let out = env.ok(&["campaign", "list", "--format", "csv"]);
+    assert!(
+        out.contains("C-0001,sox-quarterly full review 2026-11,full,closed,"),
+        "{out}"
+    );
     assert!(env.path("gatehouse-demo/systems/erp/grants.csv").exists());
     let out = env.ok(&["ledger", "checkpoints", "--format", "csv"]);
-    assert_eq!(out.lines().count(), 5, "one checkpoint per month:\n{out}");
+    assert_eq!(
+        out.lines().count(),
+        6,
+        "a header, one checkpoint per month and one after the quarterly review:\n{out}"
+    );
     let out = env.ok(&["ledger", "verify"]);
     assert!(out.starts_with("ledger OK"), "{out}");
     let out = env.ok(&[
@@ -1332,3 +1343,6 @@ fn demo_findings_match_what_was_planted() {
         assert!(findings.iter().any(|f| f["rule"] == kind), "{kind}");
     }
 }
+
+#[path = "cli/campaigns.rs"]
+mod campaigns;

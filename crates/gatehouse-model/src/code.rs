@@ -93,6 +93,24 @@ codes! {
     PolicyInvalid = "GH501", "policy_invalid";
     /// A risk acceptance was refused.
     AcceptanceRefused = "GH502", "acceptance_refused";
+    /// The review policy (or the evidence mapping) is invalid.
+    ReviewPolicyInvalid = "GH601", "review_policy_invalid";
+    /// The campaign is not in a state that allows this.
+    CampaignState = "GH602", "campaign_state";
+    /// The acting person may not do this.
+    NotAuthorized = "GH603", "not_authorized";
+    /// A person would review their own access.
+    SelfReview = "GH604", "self_review";
+    /// The review item was decided already.
+    AlreadyDecided = "GH605", "already_decided";
+    /// A decision is incomplete or inconsistent.
+    DecisionInvalid = "GH606", "decision_invalid";
+    /// Sign-off while items are undecided, without forcing.
+    UndecidedItems = "GH607", "undecided_items";
+    /// A remediation task cannot take this step.
+    RemediationRefused = "GH608", "remediation_refused";
+    /// A notification could not be sent, or the notification settings are invalid.
+    NotificationFailed = "GH609", "notification_failed";
     /// The stored data contradicts itself.
     Corrupt = "GH901", "store_corrupt";
     /// An unexpected internal failure.

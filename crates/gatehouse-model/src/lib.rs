@@ -8,22 +8,35 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+// `word_enum!` is declared in `inventory` and used by the modules after it.
+#[macro_use]
+mod inventory;
+
+mod campaign;
 mod code;
 mod error;
 mod event;
 mod finding;
-mod inventory;
 mod keys;
+mod notification;
 pub mod state;
 pub mod text;
 mod time;
 
+pub use campaign::{
+    AccessPath, CampaignClosed, CampaignCreated, CampaignId, CampaignKind, CampaignLaunched,
+    CampaignRules, CampaignState, DeadlineDefault, Decision, DecisionOrigin, DecisionsImported,
+    Exclusion, ItemContext, ItemRef, PathKind, PopulationSource, Reassignment, RemediationDone,
+    RemediationOpened, RemediationReopened, RemediationTask, RemediationVerified, Reopening,
+    ReviewDecided, ReviewItem, ReviewItems, ReviewReassigned, ReviewReminded, ReviewerRule,
+    TaskStatus, Verdict, Verification,
+};
 pub use code::ErrorCode;
 pub use error::ModelError;
 pub use event::{
-    AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, EntitlementRemoved, Event, EventData,
-    FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, InventoryEvent,
-    RoleRemoved, SnapshotPart, Stamped, WarrantRecordRemoved,
+    AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, CampaignEvent, EntitlementRemoved,
+    Event, EventData, FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile,
+    InventoryEvent, RoleRemoved, SnapshotPart, Stamped, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{
@@ -32,6 +45,7 @@ pub use inventory::{
     NonHuman, Person, RiskLevel, Role, Severity, SystemConfig, Warrant, WarrantKind, WarrantRecord,
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
+pub use notification::{Channel, Notice, NotificationFailed, NotificationSent};
 pub use time::{
     Date, NO_END, Timestamp, is_no_end, parse_date, parse_end_date, parse_end_timestamp,
     parse_point_in_time, parse_timestamp,

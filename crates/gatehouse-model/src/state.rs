@@ -111,8 +111,29 @@ pub struct Inventory {
     pub roles: Vec<Role>,
     /// Warrant records (approved requests, review decisions, break-glass uses).
     pub warrant_records: Vec<WarrantRecord>,
+    /// Current grants an access review decided to revoke whose remediation was reopened: still
+    /// present after the task's due date, or back without a new warrant.
+    pub contradicted: Vec<ContradictedRevoke>,
     /// Every source ever imported, with the time of its latest snapshot.
     pub feeds: Vec<Feed>,
+}
+
+/// A grant a review decided to revoke that is still (or again) present.
+#[derive(Debug, Clone)]
+pub struct ContradictedRevoke {
+    /// The account holding it.
+    pub account: AccountIx,
+    /// The entitlement.
+    pub entitlement: EntitlementIx,
+    /// The review item that decided the revoke (`C-0007/42`), also the remediation task.
+    pub decision: String,
+    /// Who decided it.
+    pub decided_by: String,
+    /// When.
+    pub decided_at: Timestamp,
+    /// What the remediation saw: "still present after the due date 2026-04-15", "came back on
+    /// 2026-06-01 without a new warrant".
+    pub why: String,
 }
 
 /// A source of data (`hr`, `nhi`, `roles`, `warrants`, `system:<key>`) and how fresh it is.

@@ -43,6 +43,20 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The leading characters that make a spreadsheet read a cell as a formula: `=`, `+`, `-`,
+/// `@`, tab and carriage return (OWASP's list), and their full-width forms, which some
+/// spreadsheets read alike.
+pub const FORMULA_STARTS: &[char] = &[
+    '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+];
+
+/// Whether a spreadsheet would take a cell holding `value` for a formula: it begins, after
+/// any spaces, with one of [`FORMULA_STARTS`]. Such a cell is written with a leading `'`
+/// (OWASP's advice), in CSV listings and in evidence exports alike.
+pub fn looks_like_formula(value: &str) -> bool {
+    value.trim_start_matches(' ').starts_with(FORMULA_STARTS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,8 @@
 //! [`Store::write_async`] with the `tokio` feature, or `tokio::task::spawn_blocking`).
 //!
 //! The store is organised by domain: `inventory` (imports, systems, identities, accounts,
-//! entitlements, grants, roles, warrant records) and `findings` (the risk analysis). Each
+//! entitlements, grants, roles, warrant records), `findings` (the risk analysis) and
+//! `campaigns` (access reviews, remediation, notifications). Each
 //! domain module owns its events' projection, its tables and its queries; see
 //! ARCHITECTURE.md for how a domain is added.
 //!
@@ -27,6 +28,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod campaigns;
 mod conn;
 mod domain;
 mod error;

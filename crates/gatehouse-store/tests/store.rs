@@ -1015,7 +1015,7 @@ both!(
             assert_eq!(err.code(), ErrorCode::SchemaTooNew);
             assert!(
                 err.to_string().starts_with(
-                    "the store has schema version 99, newer than this gatehouse understands (7)"
+                    "the store has schema version 99, newer than this gatehouse understands (8)"
                 ),
                 "{err}"
             );
@@ -1033,8 +1033,8 @@ fn an_outdated_store_is_refused_until_migrated() {
         testing::postgres_url(),
     ] {
         let store = Store::open(&location, &OpenOptions::create()).unwrap();
-        assert_eq!(store.migrations_applied().len(), 7);
-        // As the previous release left it: without migrations 4 to 7, and with a last login.
+        assert_eq!(store.migrations_applied().len(), 8);
+        // As an earlier release left it: without migrations 4 to 8, and with a last login.
         import_system(&store, erp(vec![]), &opts("2026-01-01")).unwrap();
         import_system(
             &store,
@@ -1062,6 +1062,17 @@ fn an_outdated_store_is_refused_until_migrated() {
         );
         testing::batch(&store, "DROP TABLE account_login");
         testing::batch(&store, "ALTER TABLE grant_version DROP COLUMN granted_at");
+        for table in [
+            "campaign",
+            "review_item",
+            "review_decision",
+            "review_reassignment",
+            "review_reminder",
+            "remediation",
+            "notification",
+        ] {
+            testing::batch(&store, &format!("DROP TABLE {table}"));
+        }
         if store.backend() == gatehouse_store::Backend::Postgres {
             testing::batch(&store, "DROP INDEX identity_version_current");
             testing::batch(&store, "DROP INDEX account_version_current");
@@ -1083,7 +1094,7 @@ fn an_outdated_store_is_refused_until_migrated() {
                 .iter()
                 .map(|m| m.version)
                 .collect::<Vec<_>>(),
-            vec![4, 5, 6, 7]
+            vec![4, 5, 6, 7, 8]
         );
         assert_eq!(
             testing::rows(
@@ -2079,3 +2090,6 @@ fn postgres_over_tls() {
         assert!(err.contains(why), "{refused}: {err}");
     }
 }
+
+#[path = "store/campaigns.rs"]
+mod campaigns;

@@ -55,8 +55,12 @@ pub fn analyze(
     actor: &str,
     now: Timestamp,
 ) -> Result<(AnalyzeReport, Inventory), WorkflowError> {
+    // Remediation is compared with the imports first, so that a revoke contradicted by the
+    // latest import is reported by this analysis.
+    crate::campaigns::verify_remediation(store, &crate::campaigns::Acting::system(actor), now)?;
     let started = Instant::now();
-    let inventory = store.load_inventory()?;
+    let mut inventory = store.load_inventory()?;
+    crate::campaigns::apply_reviews(store, &mut inventory, now)?;
     let load_time = started.elapsed();
     let started = Instant::now();
     let mut analysis = gatehouse_analysis::analyze(&inventory, policy, sod, now);

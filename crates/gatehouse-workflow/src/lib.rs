@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod analysis;
+pub mod campaigns;
 mod import;
 mod seal;
 
@@ -33,6 +34,9 @@ pub enum WorkflowError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] gatehouse_store::StoreError),
+    /// A review campaign refused or failed.
+    #[error(transparent)]
+    Campaign(#[from] campaigns::CampaignError),
     /// A source of a snapshot folder failed; the sources before it were imported.
     #[error("{cause}\n{}", folder_outcome(imported, Some(failed), not_attempted))]
     Folder {
@@ -105,6 +109,7 @@ impl WorkflowError {
         match self {
             WorkflowError::Connect(e) => e.code(),
             WorkflowError::Store(e) => e.code(),
+            WorkflowError::Campaign(e) => e.code(),
             WorkflowError::Folder { cause, .. } => cause.code(),
             // Run again, it imports the rest: as for an interrupted import.
             WorkflowError::Stopped { .. } => gatehouse_model::ErrorCode::ImportInterrupted,

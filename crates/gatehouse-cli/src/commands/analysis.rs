@@ -104,6 +104,12 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
     let store = ctx.open()?;
     let (report, _) =
         gatehouse_workflow::analyze(&store, &loaded.policy, &loaded.sod, &ctx.actor, ctx.now)?;
+    // Alerts about what the analysis found go out now, not at the next tick (a problem
+    // sending them is said and does not undo the analysis).
+    let sent = crate::commands::notify::dispatch(ctx, &store).unwrap_or_else(|e| {
+        eprintln!("warning: notifications were not sent: {e:#}");
+        None
+    });
     ctx.seal(&store)?;
     if ctx.format == Format::Json {
         let json = serde_json::json!({
@@ -121,6 +127,7 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
             "warnings": report.analysis.warnings,
             "policy": loaded.policy_from,
             "sod_ruleset": loaded.sod_from.as_ref().map(|p| p.display().to_string()),
+            "notifications": sent,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
@@ -167,6 +174,9 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
             report.write_time.as_secs_f64()
         );
         println!("see: gatehouse findings list --severity high");
+        if let Some(d) = sent.filter(|d| !d.sent.is_empty() || !d.failed.is_empty()) {
+            println!("{d}");
+        }
     }
     Ok(gate(
         args.fail_on,

@@ -36,6 +36,13 @@ pub struct DemoArgs {
     pub dir: PathBuf,
 }
 
+/// Midnight UTC at the start of a date.
+fn midnight(d: jiff::civil::Date) -> gatehouse_model::Timestamp {
+    d.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .unwrap_or(gatehouse_model::Timestamp::UNIX_EPOCH)
+}
+
 /// Runs `gatehouse demo`.
 pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
@@ -63,6 +70,15 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot create `{}`", args.dir.display()))?;
     let mut months = 0;
     let total = generator.remaining();
+    let sod = crate::commands::analysis::write_starter_sod(&ctx.config.policy_dir)?;
+    // The quarterly access review runs three weeks before the last day, after the last
+    // snapshot taken by then (see `demo_review`).
+    let times = generator.snapshot_times();
+    let review_from = midnight(today)
+        .checked_sub(jiff::SignedDuration::from_hours(21 * 24))
+        .unwrap_or(ctx.now);
+    let review_after = times.iter().rposition(|t| *t <= review_from);
+    let mut review = None;
     while let Some(as_of) = generator.write_next_snapshot(&args.dir)? {
         months += 1;
         eprintln!(
@@ -85,12 +101,33 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         .with_context(|| format!("importing the demo snapshot in `{}`", args.dir.display()))?;
         // One signed checkpoint per month, as a scheduled import job would leave.
         ctx.seal(&store)?;
+        if review_after == Some(months - 1) {
+            let start = as_of
+                .checked_add(jiff::SignedDuration::from_hours(24))
+                .unwrap_or(as_of)
+                .max(review_from);
+            let next = times.get(months).copied().unwrap_or(midnight(today));
+            let end = start
+                .checked_add(jiff::SignedDuration::from_hours(13 * 24))
+                .unwrap_or(start)
+                .min(
+                    next.checked_sub(jiff::SignedDuration::from_hours(1))
+                        .unwrap_or(next),
+                );
+            review = Some(crate::commands::demo_review::quarterly_review(
+                ctx,
+                &store,
+                &ctx.config.policy_dir,
+                start,
+                end,
+            )?);
+            ctx.seal(&store)?;
+        }
     }
     let planted = generator.planted();
     let planted_path = args.dir.join("planted.json");
     std::fs::write(&planted_path, serde_json::to_vec_pretty(planted)?)?;
     ctx.seal(&store)?;
-    let sod = crate::commands::analysis::write_starter_sod(&ctx.config.policy_dir)?;
 
     let systems = store.read(|r| r.systems())?;
     let grants: i64 = systems.iter().map(|s| s.grants).sum();
@@ -114,6 +151,23 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         "segregation-of-duties ruleset: {} (the starter ruleset for the ERP, GL and payroll)",
         sod.display()
     );
+    if let Some(r) = &review {
+        println!(
+            "quarterly access review {} ({} items: {}) signed off on {} by {}; {} remediation \
+             tasks under way (`gatehouse campaign show {}`, `gatehouse remediation list`)",
+            r.id,
+            r.items,
+            r.verdicts
+                .iter()
+                .map(|(v, n)| format!("{n} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::output::when(r.closed),
+            r.owner,
+            r.tasks,
+            r.id
+        );
+    }
     println!("try: gatehouse analyze && gatehouse findings list --severity high");
     println!("     gatehouse system list");
     println!(

@@ -101,6 +101,18 @@ pub enum ImportCommand {
         #[arg(long, value_name = "DATE")]
         to: Option<String>,
     },
+    /// Access review decisions taken outside Gatehouse (a spreadsheet review), as a closed
+    /// campaign: CSV with grant (or system, account, entitlement), decision, until,
+    /// reviewer, decided_at, comment.
+    #[command(after_help = "Examples:
+  gatehouse import decisions q1-review.csv --as E000010
+  GATEHOUSE_IDENTITY=compliance@example.com gatehouse import decisions 2025-h2.csv")]
+    Decisions {
+        /// The file.
+        file: PathBuf,
+        #[command(flatten)]
+        acting: crate::commands::campaign::ActingArgs,
+    },
     /// Every source of a snapshot folder, in order: hr/people.csv, nhi/identities.csv,
     /// `systems/<key>/`, roles/, warrants/tickets.csv (the layout `gatehouse demo` writes).
     #[command(after_help = "Examples:
@@ -401,14 +413,24 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
         ImportCommand::System { dir, flags } => (Source::System, dir, flags),
         ImportCommand::Roles { path, flags } => (Source::Roles, path, flags),
         ImportCommand::Warrants { file, flags } => (Source::Warrants, file, flags),
+        ImportCommand::Decisions { file, acting } => {
+            return crate::commands::campaign::import_decisions(ctx, &file, &acting);
+        }
         ImportCommand::Folder { dir, flags } => {
             let settings = settings(&flags)?;
             let store = ctx.open()?;
             let stop = stop_on_interrupt()?;
             let result = import_folder(ctx, &store, &dir, &settings, true, &stop);
+            // Remediation is compared with what the folder's imports showed.
+            let verified = match &result {
+                Ok(_) => crate::commands::campaign::after_import(ctx, &store),
+                Err(_) => Ok(()),
+            };
+            crate::commands::notify::send_due(ctx, &store);
             // Whatever went in is sealed, even when a later source failed or the import was
             // stopped.
             ctx.seal(&store)?;
+            verified?;
             return match result {
                 Ok(_) => Ok(ExitCode::SUCCESS),
                 Err(e) => match e.downcast::<gatehouse_workflow::WorkflowError>() {
@@ -430,10 +452,20 @@ pub fn run(ctx: &Ctx, cmd: ImportCommand) -> Result<ExitCode> {
     let settings = settings(&flags)?;
     let store = ctx.open()?;
     let result = import_one(ctx, &store, source, &path, &settings);
+    let verified = match &result {
+        Ok(report) => {
+            print_report(report);
+            crate::commands::campaign::after_import(ctx, &store)
+        }
+        Err(_) => Ok(()),
+    };
+    // Alerts about what the import showed (privileged changes, reopened remediation) go out
+    // now, with whatever else is due.
+    crate::commands::notify::send_due(ctx, &store);
     // What an interrupted import recorded is sealed too.
     ctx.seal(&store)?;
-    let report = result?;
-    print_report(&report);
+    result?;
+    verified?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -277,6 +277,14 @@ fn every_command_explains_itself_with_examples() {
         "account list",
         "ledger show",
         "assess",
+        "campaign due",
+        "campaign list",
+        "campaign show",
+        "campaign decide",
+        "campaign report",
+        "review inbox",
+        "remediation list",
+        "notify list",
     ] {
         assert!(
             with_format.iter().any(|p| p == listing),
@@ -290,6 +298,11 @@ fn every_command_explains_itself_with_examples() {
         "demo",
         "ledger verify",
         "correlate",
+        "campaign create",
+        "campaign close",
+        "remediation done",
+        "import decisions",
+        "notify test",
     ] {
         assert!(
             !with_format.iter().any(|p| p == action),

@@ -70,9 +70,11 @@ macro_rules! domain_events {
     };
 }
 
+mod campaigns;
 mod findings;
 mod inventory;
 
+pub use campaigns::CampaignEvent;
 pub use findings::FindingEvent;
 pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
@@ -132,6 +134,8 @@ pub enum EventData {
     Inventory(InventoryEvent),
     /// The risk analysis and its findings.
     Findings(FindingEvent),
+    /// Access review campaigns, remediation and notifications.
+    Campaigns(CampaignEvent),
 }
 
 impl From<InventoryEvent> for EventData {
@@ -146,12 +150,19 @@ impl From<FindingEvent> for EventData {
     }
 }
 
+impl From<CampaignEvent> for EventData {
+    fn from(e: CampaignEvent) -> Self {
+        EventData::Campaigns(e)
+    }
+}
+
 impl EventData {
     /// Every kind of every domain, as written in events.
     pub fn kinds() -> impl Iterator<Item = &'static str> {
         InventoryEvent::KINDS
             .iter()
             .chain(FindingEvent::KINDS)
+            .chain(CampaignEvent::KINDS)
             .copied()
     }
 
@@ -160,6 +171,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.kind(),
             EventData::Findings(e) => e.kind(),
+            EventData::Campaigns(e) => e.kind(),
         }
     }
 
@@ -171,6 +183,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.object(),
             EventData::Findings(e) => e.object(),
+            EventData::Campaigns(e) => e.object(),
         }
     }
 
@@ -179,6 +192,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.changes(),
             EventData::Findings(e) => e.changes(),
+            EventData::Campaigns(e) => e.changes(),
         }
     }
 
@@ -187,6 +201,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.as_of(),
             EventData::Findings(e) => e.as_of(),
+            EventData::Campaigns(e) => e.as_of(),
         }
     }
 
@@ -195,6 +210,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.import(),
             EventData::Findings(e) => e.import(),
+            EventData::Campaigns(e) => e.import(),
         }
     }
 
@@ -202,6 +218,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.serialize_data(s),
             EventData::Findings(e) => e.serialize_data(s),
+            EventData::Campaigns(e) => e.serialize_data(s),
         }
     }
 
@@ -211,6 +228,9 @@ impl EventData {
         }
         if let Some(e) = FindingEvent::from_raw(kind, raw) {
             return e.map(EventData::Findings);
+        }
+        if let Some(e) = CampaignEvent::from_raw(kind, raw) {
+            return e.map(EventData::Campaigns);
         }
         Err(serde_json::Error::custom(format!(
             "unknown event kind `{kind}`"

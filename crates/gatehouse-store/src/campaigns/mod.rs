@@ -1,0 +1,552 @@
+//! The campaigns domain: access review campaigns, their items and decisions, delegations,
+//! reminders and escalations, sign-off, the remediation of revokes and its verification, and
+//! the notifications sent about them.
+//!
+//! - `project` (here): how each [`CampaignEvent`] changes the tables;
+//! - [`query`]: campaigns, items, inboxes, decisions, tasks, and the facts the workflow needs
+//!   to verify remediation and to count keep decisions as warrants.
+//!
+//! Items and tasks are inserted through the writer's sink (in bulk: `COPY` on PostgreSQL).
+//! Decisions on many items change them with one statement per event (a JSON array of the
+//! decisions, read by `json_each` on SQLite and `json_to_recordset` on PostgreSQL), so that a
+//! hundred thousand decisions make a hundred statements rather than a hundred thousand.
+
+use gatehouse_model::{CampaignEvent, ItemRef, Notice, Timestamp};
+use serde::Serialize;
+
+use crate::conn::{Backend, Value};
+use crate::domain::StateTable;
+use crate::error::StoreError;
+use crate::sink::{Phase, TableSpec};
+use crate::writer::{Writer, micros};
+
+pub mod query;
+
+/// The domain's state tables, with their key columns.
+pub(crate) const TABLES: &[StateTable] = &[
+    StateTable {
+        name: "campaign",
+        keys: "campaign",
+    },
+    StateTable {
+        name: "review_item",
+        keys: "campaign, n",
+    },
+    StateTable {
+        name: "review_decision",
+        keys: "campaign, n, stage",
+    },
+    StateTable {
+        name: "review_reassignment",
+        keys: "seq",
+    },
+    StateTable {
+        name: "review_reminder",
+        keys: "seq",
+    },
+    StateTable {
+        name: "remediation",
+        keys: "campaign, n",
+    },
+    StateTable {
+        name: "notification",
+        keys: "seq",
+    },
+];
+
+const REVIEW_ITEM: TableSpec = TableSpec {
+    name: "review_item",
+    columns: &[
+        "campaign",
+        "n",
+        "system",
+        "account",
+        "entitlement",
+        "role",
+        "identity",
+        "reviewers",
+        "assignment",
+        "stage",
+        "reviewer",
+        "recommendation",
+        "reason",
+        "context",
+        "item_seq",
+        "seq",
+    ],
+    phase: Phase::Objects,
+};
+
+const REVIEW_DECISION: TableSpec = TableSpec {
+    name: "review_decision",
+    columns: &[
+        "campaign",
+        "n",
+        "stage",
+        "verdict",
+        "until_at",
+        "comment",
+        "decided_by",
+        "decided_at",
+        "origin",
+        "seq",
+    ],
+    phase: Phase::Objects,
+};
+
+const REMEDIATION: TableSpec = TableSpec {
+    name: "remediation",
+    columns: &[
+        "campaign",
+        "n",
+        "system",
+        "account",
+        "entitlement",
+        "role",
+        "identity",
+        "assignee",
+        "due",
+        "status",
+        "opened_at",
+        "paths",
+        "reopens",
+        "seq",
+    ],
+    phase: Phase::Objects,
+};
+
+const NOTIFICATION: TableSpec = TableSpec {
+    name: "notification",
+    columns: &[
+        "seq",
+        "id",
+        "attempt",
+        "channel",
+        "recipient",
+        "kind",
+        "subject",
+        "about",
+        "delivered",
+        "error",
+        "retry_at",
+        "at",
+    ],
+    phase: Phase::Objects,
+};
+
+/// One decision as the bulk update reads it from JSON.
+#[derive(Serialize)]
+struct DecisionRow<'a> {
+    n: u32,
+    stage: u32,
+    verdict: &'a str,
+    until_at: Option<i64>,
+    comment: Option<&'a str>,
+    decided_by: Option<&'a str>,
+    decided_at: i64,
+    origin: &'a str,
+    next: Option<&'a str>,
+}
+
+/// Applies a batch of decisions to `review_item` (`$1` campaign, `$2` seq, `$3` JSON array of
+/// [`DecisionRow`]s): a decision with a `next` reviewer moves the item to its next stage, one
+/// without decides it.
+///
+/// The decisions are materialized first, with the campaign as a column: with the JSON as a
+/// plain subquery, SQLite walks the campaign's items and reads the whole array again for
+/// each of them (a campaign of 20,000 items decided in bulk took minutes); this way it reads
+/// the array once and looks each item up by its key.
+const DECIDE_SQLITE: &str = "WITH d AS MATERIALIZED (SELECT $1 AS campaign, \
+           json_extract(j.value, '$.n') AS n, json_extract(j.value, '$.stage') AS stage, \
+           json_extract(j.value, '$.verdict') AS verdict, \
+           json_extract(j.value, '$.until_at') AS until_at, \
+           json_extract(j.value, '$.comment') AS comment, \
+           json_extract(j.value, '$.decided_by') AS decided_by, \
+           json_extract(j.value, '$.decided_at') AS decided_at, \
+           json_extract(j.value, '$.origin') AS origin, \
+           json_extract(j.value, '$.next') AS next FROM json_each($3) j) \
+     UPDATE review_item SET \
+     stage = CASE WHEN d.next IS NULL THEN review_item.stage ELSE d.stage + 1 END, \
+     reviewer = COALESCE(d.next, review_item.reviewer), \
+     verdict = CASE WHEN d.next IS NULL THEN d.verdict ELSE NULL END, \
+     until_at = CASE WHEN d.next IS NULL THEN d.until_at ELSE NULL END, \
+     comment = CASE WHEN d.next IS NULL THEN d.comment ELSE NULL END, \
+     decided_by = CASE WHEN d.next IS NULL THEN d.decided_by ELSE NULL END, \
+     decided_at = CASE WHEN d.next IS NULL THEN d.decided_at ELSE NULL END, \
+     origin = CASE WHEN d.next IS NULL THEN d.origin ELSE NULL END, \
+     seq = $2 \
+     FROM d WHERE review_item.campaign = d.campaign AND review_item.n = d.n";
+
+const DECIDE_POSTGRES: &str = "UPDATE review_item SET \
+     stage = CASE WHEN d.next IS NULL THEN review_item.stage ELSE d.stage + 1 END, \
+     reviewer = COALESCE(d.next, review_item.reviewer), \
+     verdict = CASE WHEN d.next IS NULL THEN d.verdict ELSE NULL END, \
+     until_at = CASE WHEN d.next IS NULL THEN d.until_at ELSE NULL END, \
+     comment = CASE WHEN d.next IS NULL THEN d.comment ELSE NULL END, \
+     decided_by = CASE WHEN d.next IS NULL THEN d.decided_by ELSE NULL END, \
+     decided_at = CASE WHEN d.next IS NULL THEN d.decided_at ELSE NULL END, \
+     origin = CASE WHEN d.next IS NULL THEN d.origin ELSE NULL END, \
+     seq = $2 \
+     FROM json_to_recordset($3::text::json) AS d(n bigint, stage bigint, verdict text, \
+          until_at bigint, comment text, decided_by text, decided_at bigint, origin text, \
+          next text) \
+     WHERE review_item.campaign = $1 AND review_item.n = d.n";
+
+/// Gives open items (`$3`, a JSON array of numbers) of campaign `$1` a new reviewer `$2`.
+const REASSIGN_SQLITE: &str = "UPDATE review_item SET reviewer = $2, seq = $4 \
+     WHERE campaign = $1 AND verdict IS NULL AND n IN (SELECT value FROM json_each($3))";
+
+const REASSIGN_POSTGRES: &str = "UPDATE review_item SET reviewer = $2, seq = $4 \
+     WHERE campaign = $1 AND verdict IS NULL \
+     AND n IN (SELECT value::bigint FROM json_array_elements_text($3::text::json))";
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<Value, StoreError> {
+    Ok(Value::Text(serde_json::to_string(value)?))
+}
+
+fn key(k: Option<&impl ToString>) -> Value {
+    Value::from(k.map(ToString::to_string))
+}
+
+/// Writes what is buffered when anything is, so that an update sees the rows inserted before
+/// it in the same transaction (the sink runs statements before inserts).
+fn settle(w: &mut Writer<'_>) -> Result<(), StoreError> {
+    if w.sink.pending() > 0 {
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// Applies one campaigns event to the tables.
+pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result<(), StoreError> {
+    use CampaignEvent as E;
+    let seq = seq as i64;
+    match e {
+        E::CampaignCreated(s) => {
+            let c = &s.record;
+            w.sink.statement(
+                "INSERT INTO campaign (campaign, name, kind, scope, state, owner, created_at, \
+                 items, decided, record, seq) VALUES ($1, $2, $3, $4, 'draft', $5, $6, 0, 0, $7, $8)",
+                vec![
+                    Value::Int(i64::from(c.id.number())),
+                    Value::from(c.name.as_str()),
+                    Value::from(c.kind.as_str()),
+                    Value::from(c.scope.clone()),
+                    Value::from(c.owner.as_str()),
+                    Value::Int(micros(s.as_of)),
+                    json(c)?,
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::CampaignLaunched(s) => {
+            let l = &s.record;
+            w.sink.statement(
+                "UPDATE campaign SET state = 'active', launched_at = $2, due = $3, launch = $4, \
+                 seq = $5 WHERE campaign = $1",
+                vec![
+                    Value::Int(i64::from(l.id.number())),
+                    Value::Int(micros(s.as_of)),
+                    Value::Int(micros(l.due)),
+                    json(l)?,
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::ReviewItems(s) => {
+            let campaign = i64::from(s.record.campaign.number());
+            for item in &s.record.items {
+                let first = item.reviewers.first().ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "event {seq}: item {} has no reviewer",
+                        ItemRef {
+                            campaign: s.record.campaign,
+                            item: item.n
+                        }
+                    ))
+                })?;
+                let context = if item.context == Default::default() {
+                    Value::Null
+                } else {
+                    json(&item.context)?
+                };
+                w.sink.insert(
+                    &REVIEW_ITEM,
+                    vec![
+                        Value::Int(campaign),
+                        Value::Int(i64::from(item.n)),
+                        Value::from(item.system.as_str()),
+                        Value::from(item.account.clone()),
+                        Value::from(item.entitlement.as_str()),
+                        key(item.role.as_ref()),
+                        key(item.identity.as_ref()),
+                        json(&item.reviewers)?,
+                        Value::from(item.assignment.clone()),
+                        Value::Int(1),
+                        Value::from(first.as_str()),
+                        Value::from(item.recommendation.as_str()),
+                        Value::from(item.reason.as_str()),
+                        context,
+                        Value::Int(seq),
+                        Value::Int(seq),
+                    ],
+                );
+            }
+            w.sink.statement(
+                "UPDATE campaign SET items = items + $2, seq = $3 WHERE campaign = $1",
+                vec![
+                    Value::Int(campaign),
+                    Value::Int(s.record.items.len() as i64),
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::ReviewDecided(s) => {
+            settle(w)?;
+            let d = &s.record;
+            let campaign = i64::from(d.campaign.number());
+            let batch_by = d.by.as_ref().map(|k| k.as_str());
+            let mut rows = Vec::with_capacity(d.decisions.len());
+            let mut finals = 0i64;
+            for x in &d.decisions {
+                let decided_by = x.by.as_ref().map(|k| k.as_str()).or(batch_by);
+                let decided_at = micros(x.at.unwrap_or(s.as_of));
+                if x.next.is_none() {
+                    finals += 1;
+                }
+                w.sink.insert(
+                    &REVIEW_DECISION,
+                    vec![
+                        Value::Int(campaign),
+                        Value::Int(i64::from(x.n)),
+                        Value::Int(i64::from(x.stage)),
+                        Value::from(x.verdict.as_str()),
+                        Value::from(x.until.map(micros)),
+                        Value::from(x.comment.clone()),
+                        Value::from(decided_by),
+                        Value::Int(decided_at),
+                        Value::from(d.origin.as_str()),
+                        Value::Int(seq),
+                    ],
+                );
+                rows.push(DecisionRow {
+                    n: x.n,
+                    stage: x.stage,
+                    verdict: x.verdict.as_str(),
+                    until_at: x.until.map(micros),
+                    comment: x.comment.as_deref(),
+                    decided_by,
+                    decided_at,
+                    origin: d.origin.as_str(),
+                    next: x.next.as_ref().map(|k| k.as_str()),
+                });
+            }
+            let sql = match w.conn.backend() {
+                Backend::Sqlite => DECIDE_SQLITE,
+                Backend::Postgres => DECIDE_POSTGRES,
+            };
+            w.sink.statement(
+                sql,
+                vec![Value::Int(campaign), Value::Int(seq), json(&rows)?],
+            );
+            w.sink.statement(
+                "UPDATE campaign SET decided = decided + $2, seq = $3 WHERE campaign = $1",
+                vec![Value::Int(campaign), Value::Int(finals), Value::Int(seq)],
+            );
+        }
+        E::ReviewReassigned(s) => {
+            settle(w)?;
+            let r = &s.record;
+            let campaign = i64::from(r.campaign.number());
+            w.sink.statement(
+                "INSERT INTO review_reassignment (seq, campaign, how, from_reviewer, to_reviewer, \
+                 by_identity, reason, items, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                vec![
+                    Value::Int(seq),
+                    Value::Int(campaign),
+                    Value::from(r.how.as_str()),
+                    Value::from(r.from.as_str()),
+                    Value::from(r.to.as_str()),
+                    key(r.by.as_ref()),
+                    Value::from(r.reason.as_str()),
+                    json(&r.items)?,
+                    Value::Int(micros(s.as_of)),
+                ],
+            );
+            let sql = match w.conn.backend() {
+                Backend::Sqlite => REASSIGN_SQLITE,
+                Backend::Postgres => REASSIGN_POSTGRES,
+            };
+            w.sink.statement(
+                sql,
+                vec![
+                    Value::Int(campaign),
+                    Value::from(r.to.as_str()),
+                    json(&r.items)?,
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::ReviewReminded(s) => {
+            let r = &s.record;
+            w.sink.statement(
+                "INSERT INTO review_reminder (seq, campaign, reviewer, open_items, due, \
+                 days_before, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    Value::Int(seq),
+                    Value::Int(i64::from(r.campaign.number())),
+                    Value::from(r.reviewer.as_str()),
+                    Value::Int(r.open as i64),
+                    Value::Int(micros(r.due)),
+                    Value::Int(i64::from(r.days_before)),
+                    Value::Int(micros(s.as_of)),
+                ],
+            );
+        }
+        E::CampaignClosed(s) => {
+            let c = &s.record;
+            w.sink.statement(
+                "UPDATE campaign SET state = 'closed', closed_at = $2, closing = $3, seq = $4 \
+                 WHERE campaign = $1",
+                vec![
+                    Value::Int(i64::from(c.id.number())),
+                    Value::Int(micros(s.as_of)),
+                    json(c)?,
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::DecisionsImported(s) => {
+            let d = &s.record;
+            w.sink.statement(
+                "UPDATE campaign SET state = 'closed', closed_at = $2, imported = $3, seq = $4 \
+                 WHERE campaign = $1",
+                vec![
+                    Value::Int(i64::from(d.id.number())),
+                    Value::Int(micros(s.as_of)),
+                    json(d)?,
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::RemediationOpened(s) => {
+            for t in &s.record.tasks {
+                w.sink.insert(
+                    &REMEDIATION,
+                    vec![
+                        Value::Int(i64::from(t.item.campaign.number())),
+                        Value::Int(i64::from(t.item.item)),
+                        Value::from(t.system.as_str()),
+                        Value::from(t.account.clone()),
+                        Value::from(t.entitlement.as_str()),
+                        key(t.role.as_ref()),
+                        key(t.identity.as_ref()),
+                        key(t.assignee.as_ref()),
+                        Value::Int(micros(t.due)),
+                        Value::from("open"),
+                        Value::Int(micros(s.as_of)),
+                        json(&t.paths)?,
+                        Value::Int(0),
+                        Value::Int(seq),
+                    ],
+                );
+            }
+        }
+        E::RemediationDone(s) => {
+            settle(w)?;
+            let d = &s.record;
+            w.sink.statement(
+                "UPDATE remediation SET status = 'done', note = $3, done_by = $4, done_at = $5, \
+                 seq = $6 WHERE campaign = $1 AND n = $2",
+                vec![
+                    Value::Int(i64::from(d.item.campaign.number())),
+                    Value::Int(i64::from(d.item.item)),
+                    Value::from(d.note.as_str()),
+                    key(d.by.as_ref()),
+                    Value::Int(micros(s.as_of)),
+                    Value::Int(seq),
+                ],
+            );
+        }
+        E::RemediationVerified(s) => {
+            settle(w)?;
+            for v in &s.record.tasks {
+                w.sink.statement(
+                    "UPDATE remediation SET status = 'verified', verified_at = $3, \
+                     verified_import = $4, seq = $5 WHERE campaign = $1 AND n = $2",
+                    vec![
+                        Value::Int(i64::from(v.item.campaign.number())),
+                        Value::Int(i64::from(v.item.item)),
+                        Value::Int(micros(v.as_of)),
+                        Value::Int(v.import as i64),
+                        Value::Int(seq),
+                    ],
+                );
+            }
+        }
+        E::RemediationReopened(s) => {
+            settle(w)?;
+            for r in &s.record.tasks {
+                w.sink.statement(
+                    "UPDATE remediation SET status = 'reopened', reopened_at = $3, \
+                     reopen_reason = $4, reopens = reopens + 1, seq = $5 \
+                     WHERE campaign = $1 AND n = $2",
+                    vec![
+                        Value::Int(i64::from(r.item.campaign.number())),
+                        Value::Int(i64::from(r.item.item)),
+                        Value::Int(micros(s.as_of)),
+                        Value::from(r.reason.as_str()),
+                        Value::Int(seq),
+                    ],
+                );
+            }
+        }
+        E::NotificationSent(s) => {
+            notification(w, seq, &s.record.notice, None, None, s.as_of)?;
+        }
+        E::NotificationFailed(s) => {
+            let f = &s.record;
+            notification(
+                w,
+                seq,
+                &f.notice,
+                Some(f.error.as_str()),
+                f.retry_at,
+                s.as_of,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn notification(
+    w: &mut Writer<'_>,
+    seq: i64,
+    n: &Notice,
+    error: Option<&str>,
+    retry_at: Option<Timestamp>,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    w.sink.insert(
+        &NOTIFICATION,
+        vec![
+            Value::Int(seq),
+            Value::from(n.id.as_str()),
+            Value::Int(i64::from(n.attempt)),
+            Value::from(n.channel.as_str()),
+            Value::from(n.to.as_str()),
+            Value::from(n.kind.as_str()),
+            Value::from(n.subject.as_str()),
+            if n.about.is_empty() {
+                Value::Null
+            } else {
+                json(&n.about)?
+            },
+            Value::from(error.is_none()),
+            Value::from(error),
+            Value::from(retry_at.map(micros)),
+            Value::Int(micros(at)),
+        ],
+    );
+    Ok(())
+}

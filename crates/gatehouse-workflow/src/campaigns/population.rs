@@ -1,0 +1,754 @@
+//! A campaign's population: from the current inventory, the grants (or role entitlements) in
+//! its scope, each with what the reviewer sees beside it, who reviews it at each stage, and a
+//! recommendation with its reason. Items are numbered in a fixed order (system, account,
+//! entitlement), and the population is hashed over the same order, so the same inventory and
+//! campaign always give the same items and the same hash.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gatehouse_model::state::{AccountIx, AccountState, EntitlementIx, GrantState, Inventory};
+use gatehouse_model::{
+    AccountKind, CampaignCreated, CampaignKind, EntitlementRef, Exclusion, Finding, Identity,
+    IdentityKind, ItemContext, ReviewItem, ReviewerRule, SystemKey, Timestamp, Verdict,
+    WarrantKind,
+};
+use rustc_hash::{FxHashMap, FxHashSet};
+use sha2::{Digest, Sha256};
+
+use super::policy::hex;
+use super::{CampaignError, Directory, date};
+
+/// What a population is built from besides the inventory.
+pub(crate) struct Inputs<'a> {
+    /// The campaign (kind, systems, stages, trigger).
+    pub campaign: &'a CampaignCreated,
+    /// Open (not accepted, not resolved) findings.
+    pub findings: &'a [Finding],
+    /// What to leave out: `(subject, reason)`.
+    pub exclusions: &'a [(String, String)],
+    /// For a delta campaign: the grants new or changed since the last one.
+    pub changed: Option<&'a BTreeSet<(String, String, String)>>,
+    /// Recommend revoking what was not used for this many days.
+    pub dormant_days: u32,
+    /// The time of the launch.
+    pub now: Timestamp,
+}
+
+/// A frozen population.
+pub(crate) struct Population {
+    /// The items, numbered from 1.
+    pub items: Vec<ReviewItem>,
+    /// SHA-256 over the population's lines.
+    pub sha256: String,
+    /// Items by system.
+    pub systems: BTreeMap<String, u64>,
+    /// What was left out.
+    pub exclusions: Vec<Exclusion>,
+}
+
+/// A subject to leave out.
+enum Subject {
+    Grant(String, String, String),
+    Account(String, String),
+    Entitlement(String, String),
+    Identity(String),
+    System(String),
+}
+
+fn parse_subject(s: &str) -> Result<Subject, CampaignError> {
+    let invalid = || {
+        CampaignError::Invalid(format!(
+            "`{s}` names nothing to exclude: write `grant:system:account/entitlement`, \
+             `account:system:account`, `entitlement:system:entitlement`, `identity:KEY` or \
+             `system:KEY`"
+        ))
+    };
+    let (kind, rest) = s.split_once(':').ok_or_else(invalid)?;
+    let split_system = |r: &str| {
+        r.split_once(':')
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .ok_or_else(invalid)
+    };
+    Ok(match kind {
+        "grant" => {
+            let (system, rest) = split_system(rest)?;
+            let (account, entitlement) = rest.split_once('/').ok_or_else(invalid)?;
+            Subject::Grant(system, account.to_owned(), entitlement.to_owned())
+        }
+        "account" => {
+            let (system, account) = split_system(rest)?;
+            Subject::Account(system, account)
+        }
+        "entitlement" => {
+            let (system, e) = split_system(rest)?;
+            Subject::Entitlement(system, e)
+        }
+        "identity" if !rest.is_empty() => Subject::Identity(rest.to_owned()),
+        "system" if !rest.is_empty() => Subject::System(rest.to_owned()),
+        _ => return Err(invalid()),
+    })
+}
+
+impl Subject {
+    fn matches(&self, system: &str, account: &str, entitlement: &str, holder: &str) -> bool {
+        match self {
+            Subject::Grant(s, a, e) => s == system && a == account && e == entitlement,
+            Subject::Account(s, a) => s == system && a == account,
+            Subject::Entitlement(s, e) => s == system && e == entitlement,
+            Subject::Identity(k) => k == holder,
+            Subject::System(s) => s == system,
+        }
+    }
+}
+
+/// Open findings about one identity: (id, rule, entitlements, account, sod rule).
+struct FindingFacts<'a> {
+    id: &'a str,
+    rule: &'a str,
+    entitlements: FxHashSet<String>,
+    account: Option<(&'a str, &'a str)>,
+    sod_rule: Option<&'a str>,
+}
+
+/// A peer group: its members and how many of them hold each entitlement.
+type Group = (u32, FxHashMap<EntitlementIx, u32>);
+
+/// The peer groups, by department and title.
+#[derive(Default)]
+struct Peers<'a> {
+    groups: FxHashMap<(&'a str, &'a str), Group>,
+}
+
+fn job(identity: &Identity) -> Option<(&str, &str)> {
+    let p = identity.person.as_ref()?;
+    Some((p.department.as_deref()?, p.title.as_deref()?))
+}
+
+impl<'a> Peers<'a> {
+    fn new(inv: &'a Inventory, dir: &Directory) -> Peers<'a> {
+        let mut peers = Peers::default();
+        let mut holds: FxHashMap<usize, FxHashSet<EntitlementIx>> = FxHashMap::default();
+        for acc in &inv.accounts {
+            if let Some(i) = acc.identity {
+                holds
+                    .entry(i.index())
+                    .or_default()
+                    .extend(inv.grants_of(acc).iter().map(|g| g.entitlement));
+            }
+        }
+        for (i, identity) in inv.identities.iter().enumerate() {
+            let Some(key) = job(identity) else { continue };
+            if !dir.is_current(&identity.key) {
+                continue;
+            }
+            let g = peers.groups.entry(key).or_default();
+            g.0 += 1;
+            if let Some(h) = holds.get(&i) {
+                for e in h {
+                    *g.1.entry(*e).or_default() += 1;
+                }
+            }
+        }
+        peers
+    }
+
+    /// Share (per cent) of the holder's peers, the holder left out, who hold `ent`.
+    fn share(&self, identity: &Identity, ent: EntitlementIx) -> Option<u32> {
+        let (members, holders) = self.groups.get(&job(identity)?)?;
+        let others = members.saturating_sub(1);
+        if others == 0 {
+            return None;
+        }
+        let held = holders.get(&ent).copied().unwrap_or(0).saturating_sub(1);
+        Some(held * 100 / others)
+    }
+}
+
+/// Builds a grant campaign's population (every kind but role definitions).
+pub(crate) fn grants(
+    inv: &Inventory,
+    dir: &Directory,
+    input: &Inputs<'_>,
+) -> Result<Population, CampaignError> {
+    let c = input.campaign;
+    let in_scope: FxHashSet<&str> = c.systems.iter().map(SystemKey::as_str).collect();
+    let subjects: Vec<(Subject, &str, &str)> = input
+        .exclusions
+        .iter()
+        .map(|(s, why)| Ok((parse_subject(s)?, s.as_str(), why.as_str())))
+        .collect::<Result<_, CampaignError>>()?;
+    let mut excluded = vec![0u64; subjects.len()];
+
+    // Open findings by identity.
+    let mut by_identity: FxHashMap<&str, Vec<FindingFacts<'_>>> = FxHashMap::default();
+    for f in input.findings {
+        let Some(who) = f.identity.as_ref() else {
+            continue;
+        };
+        by_identity
+            .entry(who.as_str())
+            .or_default()
+            .push(FindingFacts {
+                id: &f.id,
+                rule: &f.rule,
+                entitlements: f.entitlements.iter().map(|e| e.to_string()).collect(),
+                account: f
+                    .system
+                    .as_ref()
+                    .zip(f.account.as_deref())
+                    .map(|(s, a)| (s.as_str(), a)),
+                sod_rule: f.facts.get("sod_rule").map(String::as_str),
+            });
+    }
+    // The trigger of an event-driven review: only what its finding lists.
+    let trigger = match (&c.kind, &c.trigger) {
+        (CampaignKind::EventDriven, Some(id)) => {
+            let f = input.findings.iter().find(|f| &f.id == id).ok_or_else(|| {
+                CampaignError::State(format!(
+                    "finding `{id}` that opened this review is no longer open"
+                ))
+            })?;
+            Some(f)
+        }
+        _ => None,
+    };
+    let peers = Peers::new(inv, dir);
+    let role_of = RolesOf::new(inv, dir);
+    let records: FxHashMap<(WarrantKind, &str), usize> = inv
+        .warrant_records
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((w.kind, w.id.as_str()), i))
+        .collect();
+    let fallbacks_owner = c.owner.clone();
+    let compliance = c.rules.compliance_owner.clone();
+    let fallbacks = [&compliance, &fallbacks_owner];
+
+    let mut out: Vec<(AccountIx, &AccountState, &GrantState)> = Vec::new();
+    for (a, acc) in inv.accounts_ix() {
+        let system = &inv.systems[acc.system].config;
+        if !in_scope.contains(system.key.as_str()) {
+            continue;
+        }
+        for g in inv.grants_of(acc) {
+            out.push((a, acc, g));
+        }
+    }
+    out.sort_unstable_by(|x, y| {
+        let sx = inv.systems[x.1.system].config.key.as_str();
+        let sy = inv.systems[y.1.system].config.key.as_str();
+        sx.cmp(sy)
+            .then_with(|| x.1.native_id.cmp(&y.1.native_id))
+            .then_with(|| {
+                inv.entitlements[x.2.entitlement]
+                    .record
+                    .native_id
+                    .cmp(&inv.entitlements[y.2.entitlement].record.native_id)
+            })
+    });
+
+    let mut items = Vec::new();
+    let mut hash = Sha256::new();
+    let mut systems: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, acc, g) in out {
+        let ent = &inv.entitlements[g.entitlement];
+        let system_state = &inv.systems[acc.system];
+        let system = &system_state.config;
+        let holder = inv.identity(acc.identity);
+        let holder_key = holder
+            .map(|h| h.key.as_str())
+            .or(acc.dangling_identity.as_ref().map(|k| k.as_str()))
+            .unwrap_or("");
+        let privileged = ent.privileged();
+        let non_human = holder.is_some_and(|h| h.kind != IdentityKind::Person)
+            || acc.kind == AccountKind::Service;
+        let facts = holder
+            .and_then(|h| by_identity.get(h.key.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let ent_ref = format!("{}:{}", system.key, ent.record.native_id);
+        let about: Vec<&FindingFacts<'_>> = facts
+            .iter()
+            .filter(|f| {
+                f.entitlements.contains(&ent_ref)
+                    || (f.entitlements.is_empty()
+                        && f.account
+                            .is_some_and(|(s, a)| s == system.key.as_str() && a == &*acc.native_id))
+            })
+            .collect();
+        let sod = about.iter().find_map(|f| {
+            (f.rule == "sod_conflict").then(|| f.sod_rule.unwrap_or(f.id).to_owned())
+        });
+        let selected = match c.kind {
+            CampaignKind::Full | CampaignKind::External => true,
+            CampaignKind::Privileged => privileged,
+            CampaignKind::NonHuman => non_human,
+            CampaignKind::Sod => sod.is_some(),
+            CampaignKind::Delta => input.changed.is_none_or(|set| {
+                set.contains(&(
+                    system.key.to_string(),
+                    acc.native_id.to_string(),
+                    ent.record.native_id.clone(),
+                ))
+            }),
+            CampaignKind::EventDriven => trigger.is_some_and(|f| {
+                f.identity.as_ref().map(|k| k.as_str()) == Some(holder_key)
+                    && (f.entitlements.iter().any(|e| e.to_string() == ent_ref))
+            }),
+            CampaignKind::RoleDefinitions => false,
+        } && (!c.privileged_only || privileged);
+        if !selected {
+            continue;
+        }
+        if let Some(i) = subjects.iter().position(|(s, _, _)| {
+            s.matches(
+                system.key.as_str(),
+                &acc.native_id,
+                &ent.record.native_id,
+                holder_key,
+            )
+        }) {
+            excluded[i] += 1;
+            continue;
+        }
+
+        let context = ItemContext {
+            name: holder.map(|h| h.name.clone()),
+            manager: holder.and_then(|h| dir.manager(&h.key).cloned()),
+            department: holder.and_then(|h| h.person.as_ref()?.department.clone()),
+            title: holder.and_then(|h| h.person.as_ref()?.title.clone()),
+            status: holder.map(|h| match &h.person {
+                Some(p) => p.status_text().to_owned(),
+                None => h.kind.as_str().to_owned(),
+            }),
+            entitlement_name: Some(ent.record.name.clone()).filter(|n| *n != ent.record.native_id),
+            meaning: ent.record.description.clone(),
+            privileged,
+            risk: ent.record.risk,
+            last_login: acc.last_login,
+            source: Some(g.source.as_str().to_owned()),
+            warrant: inv.warrant(g).map(|w| w.to_string()),
+            since: Some(g.since()),
+            findings: about.iter().map(|f| f.id.to_owned()).collect(),
+            peers: holder.and_then(|h| peers.share(h, g.entitlement)),
+            sod: sod.clone(),
+            purpose: holder.and_then(|h| h.non_human.as_ref()?.purpose.clone()),
+            rotated: holder.and_then(|h| {
+                let n = h.non_human.as_ref()?;
+                n.last_rotated.or(n.credential_created)
+            }),
+        };
+        let observed = system_state.as_of.unwrap_or(input.now);
+        let (recommendation, reason) = recommend(&Judge {
+            inv,
+            dir,
+            holder,
+            acc,
+            g,
+            about: &about,
+            context: &context,
+            records: &records,
+            roles: role_of.explaining(holder, g.entitlement),
+            dormant_days: input.dormant_days,
+            observed,
+        });
+
+        // Reviewers, stage by stage.
+        let holder_id = holder.map(|h| &h.key).or(acc.dangling_identity.as_ref());
+        let mut reviewers = Vec::with_capacity(c.rules.stages.len());
+        let mut notes = Vec::new();
+        for rule in &c.rules.stages {
+            let candidate = match rule {
+                ReviewerRule::Manager => holder
+                    .and_then(|h| dir.manager(&h.key))
+                    .or(system.owner.as_ref()),
+                ReviewerRule::SystemOwner | ReviewerRule::RoleOwner => system.owner.as_ref(),
+                ReviewerRule::EntitlementOwner => {
+                    ent.record.owner.as_ref().or(system.owner.as_ref())
+                }
+                ReviewerRule::NhiOwner => holder
+                    .and_then(|h| dir.owner(&h.key).or(dir.manager(&h.key)))
+                    .or(system.owner.as_ref()),
+            };
+            let (who, note) = dir.settle(candidate, holder_id, &fallbacks, rule.as_str())?;
+            if let Some(n) = note {
+                notes.push(n);
+            }
+            reviewers.push(who);
+        }
+
+        let n = items.len() as u32 + 1;
+        let line = format!(
+            "{}\t{}\t{}\t{}\n",
+            system.key, acc.native_id, ent.record.native_id, holder_key
+        );
+        hash.update(line.as_bytes());
+        *systems.entry(system.key.to_string()).or_default() += 1;
+        items.push(ReviewItem {
+            n,
+            system: system.key.clone(),
+            account: Some(acc.native_id.to_string()),
+            entitlement: ent.record.native_id.clone(),
+            role: None,
+            identity: holder_id.cloned(),
+            reviewers,
+            assignment: (!notes.is_empty()).then(|| notes.join("; ")),
+            recommendation,
+            reason,
+            context,
+        });
+    }
+    let exclusions = exclusions_of(subjects, excluded)?;
+    Ok(Population {
+        items,
+        sha256: hex(&hash.finalize()),
+        systems,
+        exclusions,
+    })
+}
+
+fn exclusions_of(
+    subjects: Vec<(Subject, &str, &str)>,
+    counts: Vec<u64>,
+) -> Result<Vec<Exclusion>, CampaignError> {
+    subjects
+        .into_iter()
+        .zip(counts)
+        .map(|((_, subject, reason), grants)| {
+            if grants == 0 {
+                return Err(CampaignError::Invalid(format!(
+                    "the exclusion `{subject}` leaves out nothing of this campaign's population"
+                )));
+            }
+            if reason.trim().is_empty() {
+                return Err(CampaignError::Invalid(format!(
+                    "the exclusion `{subject}` needs a reason"
+                )));
+            }
+            Ok(Exclusion {
+                subject: subject.to_owned(),
+                reason: reason.trim().to_owned(),
+                grants,
+            })
+        })
+        .collect()
+}
+
+/// Which roles apply to whom, and what they bundle.
+struct RolesOf<'a> {
+    inv: &'a Inventory,
+    /// Per identity index: the roles (positions) that apply.
+    applying: Vec<Vec<usize>>,
+    /// Per role: its entitlements.
+    bundles: Vec<FxHashSet<EntitlementIx>>,
+}
+
+impl<'a> RolesOf<'a> {
+    fn new(inv: &'a Inventory, dir: &Directory) -> RolesOf<'a> {
+        let by_ref: FxHashMap<String, EntitlementIx> = inv
+            .entitlements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    format!("{}:{}", e.record.system, e.record.native_id),
+                    EntitlementIx::new(i),
+                )
+            })
+            .collect();
+        let bundles = inv
+            .roles
+            .iter()
+            .map(|r| {
+                r.entitlements
+                    .iter()
+                    .filter_map(|e| by_ref.get(&e.to_string()).copied())
+                    .collect()
+            })
+            .collect();
+        let applying = inv
+            .identities
+            .iter()
+            .map(|identity| {
+                let current = dir.is_current(&identity.key);
+                inv.roles
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| current && r.applies_to(identity))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        RolesOf {
+            inv,
+            applying,
+            bundles,
+        }
+    }
+
+    /// A role that applies to the holder and bundles the entitlement.
+    fn explaining(&self, holder: Option<&Identity>, ent: EntitlementIx) -> Option<&'a str> {
+        let i = self.inv.identity_index(holder?.key.as_str())?;
+        self.applying[i.index()]
+            .iter()
+            .find(|&&r| self.bundles[r].contains(&ent))
+            .map(|&r| self.inv.roles[r].name.as_str())
+    }
+}
+
+/// What a recommendation is made from.
+struct Judge<'a, 'b> {
+    inv: &'a Inventory,
+    dir: &'b Directory,
+    holder: Option<&'a Identity>,
+    acc: &'a AccountState,
+    g: &'a GrantState,
+    about: &'b [&'b FindingFacts<'a>],
+    context: &'b ItemContext,
+    records: &'b FxHashMap<(WarrantKind, &'a str), usize>,
+    roles: Option<&'a str>,
+    dormant_days: u32,
+    observed: Timestamp,
+}
+
+/// Short reasons for findings that make access a candidate for revoking.
+const REVOKE_RULES: &[(&str, &str)] = &[
+    ("revoked_access_present", "revoked by an earlier review"),
+    ("leaver_access", "holder has left"),
+    ("status_access", "holder's status keeps no access"),
+    ("unwarranted_grant", "nothing warrants it"),
+    ("reappeared_grant", "came back after a removal"),
+    ("self_approved_grant", "approved by its holder"),
+    ("expired_grant", "past its end date"),
+    ("mover_kept_access", "kept from a previous job"),
+    ("rehire_kept_access", "kept from an earlier employment"),
+    ("nhi_owner_left", "its owner has left"),
+    ("nhi_no_owner", "no owner"),
+    ("nhi_unused", "unused"),
+    ("nhi_rotation_overdue", "credential not rotated"),
+    ("orphaned_account", "account linked to nobody"),
+];
+
+/// Keep or revoke, and why in a few words.
+fn recommend(j: &Judge<'_, '_>) -> (Verdict, String) {
+    let revoke = |why: String| (Verdict::Revoke, why);
+    if let Some(h) = j.holder
+        && !j.dir.is_current(&h.key)
+    {
+        let end = h.person.as_ref().and_then(|p| p.end_date);
+        return revoke(match end {
+            Some(d) => format!("holder left (last day {d})"),
+            None => "holder left".into(),
+        });
+    }
+    if j.holder.is_none() && j.acc.dangling_identity.is_none() && j.acc.kind != AccountKind::Service
+    {
+        return revoke("account linked to nobody".into());
+    }
+    if !j.acc.enabled {
+        return revoke("account disabled".into());
+    }
+    if let Some(sod) = &j.context.sod {
+        return revoke(format!("segregation-of-duties conflict ({sod})"));
+    }
+    for (rule, why) in REVOKE_RULES {
+        if j.about.iter().any(|f| f.rule == *rule) {
+            return revoke((*why).to_owned());
+        }
+    }
+    if j.acc.kind != AccountKind::Emergency {
+        let idle = match j.acc.last_login {
+            Some(t) => gatehouse_analysis::days_between(t, j.observed),
+            None => gatehouse_analysis::days_between(j.acc.first_seen, j.observed),
+        };
+        if idle >= i64::from(j.dormant_days) && j.dormant_days > 0 {
+            return revoke(match j.acc.last_login {
+                Some(_) => format!("dormant {idle} days"),
+                None => format!("never used in {idle} days"),
+            });
+        }
+    }
+    if let Some(role) = j.roles {
+        return (
+            Verdict::Keep,
+            match j.context.title.as_deref() {
+                Some(t) => format!("role baseline for {t} ({role})"),
+                None => format!("role baseline ({role})"),
+            },
+        );
+    }
+    if let Some(w) = j.inv.warrant(j.g)
+        && let Some(&r) = j.records.get(&(w.kind, w.reference.as_str()))
+    {
+        let rec = &j.inv.warrant_records[r];
+        let holder = j.holder.map(|h| &h.key);
+        if rec.approved_by.is_some() && rec.approved_by.as_ref() != holder {
+            return (
+                Verdict::Keep,
+                format!("{} approved on {}", w, date(rec.approved_at)),
+            );
+        }
+    }
+    if let Some(h) = j.holder
+        && h.kind != IdentityKind::Person
+    {
+        return match &j.context.purpose {
+            Some(p) => (Verdict::Keep, format!("owned, purpose: {p}")),
+            None => revoke("no declared purpose".into()),
+        };
+    }
+    match j.context.peers {
+        Some(p) if p >= 50 => (Verdict::Keep, format!("held by {p}% of peers")),
+        Some(p) if p < 10 => revoke(format!("held by {p}% of peers, nothing warrants it")),
+        Some(p) => (Verdict::Keep, format!("in use; held by {p}% of peers")),
+        None => (Verdict::Keep, "in use".into()),
+    }
+}
+
+/// Builds a role definitions review: one item per entitlement of each role with an
+/// entitlement in scope, reviewed by the role's owner.
+pub(crate) fn role_entitlements(
+    inv: &Inventory,
+    dir: &Directory,
+    input: &Inputs<'_>,
+) -> Result<Population, CampaignError> {
+    let c = input.campaign;
+    let in_scope: FxHashSet<&str> = c.systems.iter().map(SystemKey::as_str).collect();
+    let subjects: Vec<(Subject, &str, &str)> = input
+        .exclusions
+        .iter()
+        .map(|(s, why)| Ok((parse_subject(s)?, s.as_str(), why.as_str())))
+        .collect::<Result<_, CampaignError>>()?;
+    let mut excluded = vec![0u64; subjects.len()];
+    let by_ref: FxHashMap<String, EntitlementIx> = inv
+        .entitlements
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                format!("{}:{}", e.record.system, e.record.native_id),
+                EntitlementIx::new(i),
+            )
+        })
+        .collect();
+    // Who holds each entitlement, by identity index.
+    let mut holders: FxHashMap<EntitlementIx, FxHashSet<usize>> = FxHashMap::default();
+    for acc in &inv.accounts {
+        if let Some(i) = acc.identity {
+            for g in inv.grants_of(acc) {
+                holders.entry(g.entitlement).or_default().insert(i.index());
+            }
+        }
+    }
+    let compliance = c.rules.compliance_owner.clone();
+    let owner = c.owner.clone();
+    let fallbacks = [&compliance, &owner];
+    // Who each role applies to now, by identity index.
+    let members_of: Vec<Vec<usize>> = inv
+        .roles
+        .iter()
+        .map(|role| {
+            inv.identities
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| dir.is_current(&i.key) && role.applies_to(i))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect();
+    let role_index: FxHashMap<&str, usize> = inv
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.key.as_str(), i))
+        .collect();
+    let mut rows: Vec<(&gatehouse_model::Role, &EntitlementRef)> = Vec::new();
+    for role in &inv.roles {
+        for e in &role.entitlements {
+            if in_scope.contains(e.system.as_str()) {
+                rows.push((role, e));
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        (
+            a.1.system.as_str(),
+            a.0.key.as_str(),
+            a.1.native_id.as_str(),
+        )
+            .cmp(&(
+                b.1.system.as_str(),
+                b.0.key.as_str(),
+                b.1.native_id.as_str(),
+            ))
+    });
+    let mut items = Vec::new();
+    let mut hash = Sha256::new();
+    let mut systems: BTreeMap<String, u64> = BTreeMap::new();
+    for (role, e) in rows {
+        if let Some(i) = subjects.iter().position(|(s, _, _)| {
+            s.matches(e.system.as_str(), "", &e.native_id, "")
+                || matches!(s, Subject::Identity(k) if k == role.key.as_str())
+        }) {
+            excluded[i] += 1;
+            continue;
+        }
+        let members = role_index
+            .get(role.key.as_str())
+            .map_or(&[][..], |&r| members_of[r].as_slice());
+        let ent = by_ref.get(&e.to_string()).map(|&x| &inv.entitlements[x]);
+        let held = by_ref
+            .get(&e.to_string())
+            .and_then(|x| holders.get(x))
+            .map_or(0, |h| members.iter().filter(|m| h.contains(m)).count());
+        let (recommendation, reason) = match (ent, members.len()) {
+            (None, _) => (
+                Verdict::Revoke,
+                "the entitlement no longer exists".to_owned(),
+            ),
+            (_, 0) => (Verdict::Keep, "the role has no holder yet".to_owned()),
+            (_, n) if held == 0 => (
+                Verdict::Revoke,
+                format!("none of the role's {n} holders has it"),
+            ),
+            (_, n) => (
+                Verdict::Keep,
+                format!("held by {held} of the role's {n} holders"),
+            ),
+        };
+        let (who, note) = dir.settle(role.owner.as_ref(), None, &fallbacks, "role owner")?;
+        let line = format!("{}\t\t{}\trole:{}\n", e.system, e.native_id, role.key);
+        hash.update(line.as_bytes());
+        *systems.entry(e.system.to_string()).or_default() += 1;
+        items.push(ReviewItem {
+            n: items.len() as u32 + 1,
+            system: e.system.clone(),
+            account: None,
+            entitlement: e.native_id.clone(),
+            role: Some(role.key.clone()),
+            identity: None,
+            reviewers: vec![who; c.rules.stages.len().max(1)],
+            assignment: note,
+            recommendation,
+            reason,
+            context: ItemContext {
+                name: Some(role.name.clone()),
+                entitlement_name: ent
+                    .map(|x| x.record.name.clone())
+                    .filter(|n| *n != e.native_id),
+                meaning: role.description.clone(),
+                privileged: ent.is_some_and(|x| x.privileged()),
+                risk: ent.and_then(|x| x.record.risk),
+                ..ItemContext::default()
+            },
+        });
+    }
+    let exclusions = exclusions_of(subjects, excluded)?;
+    Ok(Population {
+        items,
+        sha256: hex(&hash.finalize()),
+        systems,
+        exclusions,
+    })
+}
