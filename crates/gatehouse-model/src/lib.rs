@@ -16,13 +16,14 @@ mod inventory;
 mod keys;
 pub mod state;
 mod time;
+mod user;
 
 pub use code::ErrorCode;
 pub use error::ModelError;
 pub use event::{
     AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, EntitlementRemoved, Event, EventData,
     FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, InventoryEvent,
-    RoleRemoved, Stamped, WarrantRecordRemoved,
+    RoleRemoved, Stamped, UserEvent, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{
@@ -31,4 +32,8 @@ pub use inventory::{
     NonHuman, Person, RiskLevel, Role, Severity, SystemConfig, Warrant, WarrantKind, WarrantRecord,
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
+pub use user::{
+    AccessDenied, CredentialKind, CredentialSet, SignInFailed, SignedIn, TokenCreated, TokenRevoked,
+    UserRecord, UserRole,
+};
 pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};

@@ -8,7 +8,7 @@
 //! a flush, [`before_flush`].
 
 use crate::writer::Writer;
-use crate::{findings, inventory};
+use crate::{findings, inventory, users};
 
 /// A table whose content is a function of the events, with its key columns (the order in
 /// which `ledger verify` compares it with the state rebuilt from the events).
@@ -29,6 +29,7 @@ pub(crate) fn state_tables() -> impl Iterator<Item = &'static StateTable> {
     inventory::TABLES
         .iter()
         .chain(findings::TABLES)
+        .chain(users::TABLES)
         .chain(LEDGER_TABLES)
 }
 

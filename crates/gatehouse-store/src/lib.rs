@@ -18,7 +18,8 @@
 //! [`Store::write_async`] with the `tokio` feature, or `tokio::task::spawn_blocking`).
 //!
 //! The store is organised by domain: `inventory` (imports, systems, identities, accounts,
-//! entitlements, grants, roles, warrant records) and `findings` (the risk analysis). Each
+//! entitlements, grants, roles, warrant records), `findings` (the risk analysis) and `users`
+//! (who signs in to Gatehouse, their credentials and API tokens). Each
 //! domain module owns its events' projection, its tables and its queries; see
 //! ARCHITECTURE.md for how a domain is added.
 //!
@@ -40,6 +41,7 @@ mod sink;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod txn;
+pub mod users;
 mod verify;
 mod writer;
 

@@ -80,10 +80,15 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
         "granted_at",
         Script::Common(include_str!("../migrations/common/0007_granted_at.sql")),
     ),
+    (
+        20,
+        "users",
+        Script::Common(include_str!("../migrations/common/0020_users.sql")),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 20;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.

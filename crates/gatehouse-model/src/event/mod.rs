@@ -72,8 +72,10 @@ macro_rules! domain_events {
 
 mod findings;
 mod inventory;
+mod users;
 
 pub use findings::FindingEvent;
+pub use users::UserEvent;
 pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
     ImportApplied, ImportFile, InventoryEvent, RoleRemoved, WarrantRecordRemoved,
@@ -132,6 +134,14 @@ pub enum EventData {
     Inventory(InventoryEvent),
     /// The risk analysis and its findings.
     Findings(FindingEvent),
+    /// Gatehouse users, sign-ins and API tokens.
+    Users(UserEvent),
+}
+
+impl From<UserEvent> for EventData {
+    fn from(e: UserEvent) -> Self {
+        EventData::Users(e)
+    }
 }
 
 impl From<InventoryEvent> for EventData {
@@ -152,6 +162,7 @@ impl EventData {
         InventoryEvent::KINDS
             .iter()
             .chain(FindingEvent::KINDS)
+            .chain(UserEvent::KINDS)
             .copied()
     }
 
@@ -160,6 +171,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.kind(),
             EventData::Findings(e) => e.kind(),
+            EventData::Users(e) => e.kind(),
         }
     }
 
@@ -171,6 +183,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.object(),
             EventData::Findings(e) => e.object(),
+            EventData::Users(e) => e.object(),
         }
     }
 
@@ -179,6 +192,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.changes(),
             EventData::Findings(e) => e.changes(),
+            EventData::Users(e) => e.changes(),
         }
     }
 
@@ -187,6 +201,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.as_of(),
             EventData::Findings(e) => e.as_of(),
+            EventData::Users(e) => e.as_of(),
         }
     }
 
@@ -195,6 +210,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.import(),
             EventData::Findings(e) => e.import(),
+            EventData::Users(e) => e.import(),
         }
     }
 
@@ -202,6 +218,7 @@ impl EventData {
         match self {
             EventData::Inventory(e) => e.serialize_data(s),
             EventData::Findings(e) => e.serialize_data(s),
+            EventData::Users(e) => e.serialize_data(s),
         }
     }
 
@@ -211,6 +228,9 @@ impl EventData {
         }
         if let Some(e) = FindingEvent::from_raw(kind, raw) {
             return e.map(EventData::Findings);
+        }
+        if let Some(e) = UserEvent::from_raw(kind, raw) {
+            return e.map(EventData::Users);
         }
         Err(serde_json::Error::custom(format!(
             "unknown event kind `{kind}`"
