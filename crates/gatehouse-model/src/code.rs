@@ -93,6 +93,20 @@ codes! {
     PolicyInvalid = "GH501", "policy_invalid";
     /// A risk acceptance was refused.
     AcceptanceRefused = "GH502", "acceptance_refused";
+    /// A page or API call that needs a signed-in user or a token got neither.
+    SignInRequired = "GH601", "sign_in_required";
+    /// A sign-in was refused: wrong name, password or code, or a disabled user.
+    SignInFailed = "GH602", "sign_in_failed";
+    /// Too many failed sign-ins for a user name or address; wait before trying again.
+    SignInRateLimited = "GH603", "sign_in_rate_limited";
+    /// The signed-in user or token may not do this.
+    PermissionDenied = "GH604", "permission_denied";
+    /// A form or change request came without the right anti-forgery token.
+    CsrfRejected = "GH605", "csrf_rejected";
+    /// A privileged action needs a second factor given within the last minutes.
+    SecondFactorRequired = "GH606", "second_factor_required";
+    /// An API token that is unknown, expired or revoked.
+    TokenInvalid = "GH607", "token_invalid";
     /// The stored data contradicts itself.
     Corrupt = "GH901", "store_corrupt";
     /// An unexpected internal failure.

@@ -328,3 +328,53 @@ pub fn assess(
         },
     ))
 }
+
+/// Reopens every accepted finding whose acceptance has ended by `now` (one
+/// `finding.reopened` event per 1,000), without running the analysis; the server's scheduler
+/// calls it so that an expired acceptance shows as open the moment it expires. Returns how
+/// many were reopened.
+pub fn expire_acceptances(
+    store: &Store,
+    actor: &str,
+    now: Timestamp,
+) -> Result<usize, WorkflowError> {
+    let filter = FindingFilter {
+        status: vec![FindingStatus::Accepted],
+        ..FindingFilter::default()
+    };
+    let due: Vec<FindingReopened> = store
+        .read(|r| r.findings(&filter))?
+        .into_iter()
+        .filter(|f| f.accepted_until.is_some_and(|u| u <= now))
+        .map(|f| FindingReopened {
+            id: f.finding.id,
+            reason: "acceptance expired".into(),
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let n = due.len();
+    store.write(actor, now, |w| {
+        // Checked again inside the transaction: another writer may have reopened some.
+        let still: Vec<FindingReopened> = {
+            let present = w.read()?.present_findings()?;
+            due.into_iter()
+                .filter(|f| {
+                    present
+                        .get(&f.id)
+                        .is_some_and(|row| row.status == FindingStatus::Accepted)
+                })
+                .collect()
+        };
+        for chunk in still.chunks(BATCH_RECORDS) {
+            w.append(FindingEvent::FindingReopened(Batch {
+                as_of: now,
+                import: None,
+                records: chunk.to_vec(),
+            }))?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(n)
+}

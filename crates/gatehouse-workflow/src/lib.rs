@@ -13,7 +13,7 @@ mod analysis;
 mod import;
 mod seal;
 
-pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess};
+pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess, expire_acceptances};
 
 pub use seal::{
     Sealed, WitnessOutcome, WitnessReport, WitnessView, Witnesses, ask_witnesses, seal,
