@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::commands::{analysis, demo, import, init, inventory, ledger, witness};
+use crate::commands::{analysis, demo, import, init, inventory, ledger, serve, user, witness};
 use crate::context::Ctx;
 use crate::output::Format;
 
@@ -83,6 +83,11 @@ enum Command {
     /// The analysis policy and segregation-of-duties ruleset.
     #[command(subcommand)]
     Policy(analysis::PolicyCommand),
+    /// Serve the web UI and the JSON API (and run the scheduler) until Ctrl-C.
+    Serve(serve::ServeArgs),
+    /// Gatehouse users of the web UI and API: add, list, reset, API tokens.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Run a witness that cosigns other logs' checkpoints (no store involved).
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
@@ -113,6 +118,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Risk(args) => analysis::risk_cmd(&ctx, args),
         Command::Assess(args) => analysis::assess(&ctx, args),
         Command::Policy(cmd) => analysis::policy_cmd(&ctx, cmd),
+        Command::Serve(args) => serve::run(&ctx, args),
+        Command::User(cmd) => user::run(&ctx, cmd),
         Command::Witness(cmd) => witness::run(cmd),
     }
 }

@@ -6,4 +6,6 @@ pub mod import;
 pub mod init;
 pub mod inventory;
 pub mod ledger;
+pub mod serve;
+pub mod user;
 pub mod witness;

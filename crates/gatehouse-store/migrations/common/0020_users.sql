@@ -45,5 +45,3 @@ CREATE TABLE web_credential (
     PRIMARY KEY (user_name, kind)
 );
 
--- An identity's timeline (the web server's identity page) looks its accounts up by identity.
-CREATE INDEX account_version_identity ON account_version (identity);
