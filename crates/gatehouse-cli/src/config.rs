@@ -345,7 +345,9 @@ impl Config {
         let mut server = parsed.server;
         if let Ok(v) = std::env::var("GATEHOUSE_SERVER_LISTEN") {
             server.listen = Some(v.trim().parse().map_err(|_| {
-                invalid(format!("GATEHOUSE_SERVER_LISTEN: `{v}` is not an address such as 127.0.0.1:8080"))
+                invalid(format!(
+                    "GATEHOUSE_SERVER_LISTEN: `{v}` is not an address such as 127.0.0.1:8080"
+                ))
             })?);
         }
         server.tls_cert = std::env::var_os("GATEHOUSE_TLS_CERT")

@@ -32,8 +32,8 @@ pub use inventory::{
     NonHuman, Person, RiskLevel, Role, Severity, SystemConfig, Warrant, WarrantKind, WarrantRecord,
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
-pub use user::{
-    AccessDenied, CredentialKind, CredentialSet, SignInFailed, SignedIn, TokenCreated, TokenRevoked,
-    UserRecord, UserRole,
-};
 pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};
+pub use user::{
+    AccessDenied, CredentialKind, CredentialSet, SignInFailed, SignedIn, TokenCreated,
+    TokenRevoked, UserRecord, UserRole,
+};

@@ -62,7 +62,9 @@ pub async fn tick(app: &App) {
 }
 
 fn fail(app: &App, what: &str, e: &str) {
-    app.metrics.scheduler_failures.fetch_add(1, Ordering::Relaxed);
+    app.metrics
+        .scheduler_failures
+        .fetch_add(1, Ordering::Relaxed);
     tracing::error!(error = %e, "scheduler: {what} failed");
 }
 
@@ -84,7 +86,11 @@ pub async fn seal(app: &App, now: Timestamp) -> Result<(), String> {
     };
     if sealed.signed {
         app.metrics.checkpoints.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(size = sealed.checkpoint.size, witnessed = sealed.witnessed(), "checkpoint signed");
+        tracing::info!(
+            size = sealed.checkpoint.size,
+            witnessed = sealed.witnessed(),
+            "checkpoint signed"
+        );
     }
     if sealed.changed
         && let Some(dir) = &app.config.publish_dir

@@ -53,11 +53,7 @@ pub fn bars(title: &str, items: &[(String, f64)], max: f64, unit: &str) -> Strin
 /// A line over time, one point per `(label, value)`.
 pub fn line(title: &str, points: &[(String, f64)], unit: &str) -> String {
     let (w, h, left, top) = (640.0, 200.0, 40.0, 20.0);
-    let max = points
-        .iter()
-        .map(|p| p.1)
-        .fold(0.0_f64, f64::max)
-        .max(1.0);
+    let max = points.iter().map(|p| p.1).fold(0.0_f64, f64::max).max(1.0);
     let n = points.len().max(2) as f64 - 1.0;
     let x = |i: usize| left + (w - left - 40.0) * i as f64 / n;
     let y = |v: f64| top + (h - top - 40.0) * (1.0 - v / max);

@@ -1888,12 +1888,7 @@ fn users_check(store: Store) {
     assert_eq!(by_email.map(|u| u.name), Some("ada".to_string()));
     // Replaying the log rebuilds the users' state.
     let rebuilt = store.read(|r| r.rebuilt()).unwrap();
-    assert!(
-        store
-            .read(|r| r.compare_state(&rebuilt))
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.read(|r| r.compare_state(&rebuilt)).unwrap().is_none());
     // A password hash replaced behind the log's back is refused.
     testing::execute(
         &store,

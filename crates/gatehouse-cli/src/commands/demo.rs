@@ -167,7 +167,12 @@ fn demo_users(
         ("admin", "admin", None, "admin"),
         ("manager", "reviewer", manager, "reviewer: a manager"),
         ("owner", "reviewer", owner, "reviewer: a system owner"),
-        ("auditor", "auditor", None, "auditor: reads, changes nothing"),
+        (
+            "auditor",
+            "auditor",
+            None,
+            "auditor: reads, changes nothing",
+        ),
     ] {
         let otp = crate::commands::user::add(
             ctx,

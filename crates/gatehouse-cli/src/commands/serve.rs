@@ -36,14 +36,19 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     };
     let store = Store::open(&ctx.config.db, &OpenOptions::migrate().for_questions())?;
     for m in store.migrations_applied() {
-        eprintln!("migrated the store to schema version {} ({})", m.version, m.name);
+        eprintln!(
+            "migrated the store to schema version {} ({})",
+            m.version, m.name
+        );
     }
     let loaded = load_policy(ctx)?;
     let trusted_key = match std::fs::read_to_string(&ctx.config.public_key_file) {
-        Ok(text) => Some(
-            NoteVerifier::from_vkey(text.trim())
-                .with_context(|| format!("`{}` is not a public key", ctx.config.public_key_file.display()))?,
-        ),
+        Ok(text) => Some(NoteVerifier::from_vkey(text.trim()).with_context(|| {
+            format!(
+                "`{}` is not a public key",
+                ctx.config.public_key_file.display()
+            )
+        })?),
         Err(_) => None,
     };
     let minutes = |m: u64| Duration::from_secs(m * 60);

@@ -85,15 +85,28 @@ pub fn run(ctx: &Ctx, cmd: UserCommand) -> Result<ExitCode> {
     let store = ctx.open()?;
     let code = match cmd {
         UserCommand::Add(a) => {
-            let otp = add(ctx, &store, &a.name, &a.role, a.identity.as_deref(), a.email.as_deref())?;
-            println!("added user `{}` ({}); one-time password: {otp}", a.name, a.role);
+            let otp = add(
+                ctx,
+                &store,
+                &a.name,
+                &a.role,
+                a.identity.as_deref(),
+                a.email.as_deref(),
+            )?;
+            println!(
+                "added user `{}` ({}); one-time password: {otp}",
+                a.name, a.role
+            );
             println!("the first sign-in replaces it and sets up the authenticator app");
             ExitCode::SUCCESS
         }
         UserCommand::List => list(ctx, &store)?,
         UserCommand::Reset(a) => {
             let otp = reset(ctx, &store, &a.name)?;
-            println!("user `{}`: new one-time password {otp}; their second factor and recovery codes were removed (they enrol again)", a.name);
+            println!(
+                "user `{}`: new one-time password {otp}; their second factor and recovery codes were removed (they enrol again)",
+                a.name
+            );
             ExitCode::SUCCESS
         }
         UserCommand::Token(t) => token(ctx, &store, t)?,
@@ -182,7 +195,16 @@ fn list(ctx: &Ctx, store: &Store) -> Result<ExitCode> {
         .collect();
     print_listing(
         ctx.format,
-        &["user", "role", "identity", "e-mail", "2nd factor", "must change password", "disabled", "last sign-in"],
+        &[
+            "user",
+            "role",
+            "identity",
+            "e-mail",
+            "2nd factor",
+            "must change password",
+            "disabled",
+            "last sign-in",
+        ],
         &rows,
         |u| {
             let yes = |b: bool| if b { "yes" } else { "" }.to_owned();

@@ -75,11 +75,11 @@ mod inventory;
 mod users;
 
 pub use findings::FindingEvent;
-pub use users::UserEvent;
 pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
     ImportApplied, ImportFile, InventoryEvent, RoleRemoved, WarrantRecordRemoved,
 };
+pub use users::UserEvent;
 
 /// One recorded change of state.
 #[derive(Debug, Clone, PartialEq, Eq)]

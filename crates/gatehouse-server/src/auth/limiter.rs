@@ -34,8 +34,12 @@ impl Limiter {
             .filter_map(|k| {
                 let v = m.get(k)?;
                 let recent: Vec<i64> = v.iter().copied().filter(|f| t - f < self.window).collect();
-                (recent.len() as u32 >= self.attempts)
-                    .then(|| recent.iter().min().map_or(0, |first| first + self.window - t))
+                (recent.len() as u32 >= self.attempts).then(|| {
+                    recent
+                        .iter()
+                        .min()
+                        .map_or(0, |first| first + self.window - t)
+                })
             })
             .max()
     }

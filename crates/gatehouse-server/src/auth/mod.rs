@@ -324,11 +324,7 @@ fn parse_token(token: &str) -> Option<(&str, &str)> {
 }
 
 /// A new API token for `user`: the text to hand over once, and the event record.
-pub fn new_token(
-    user: &str,
-    scopes: &[Scope],
-    expires_at: Timestamp,
-) -> (String, TokenCreated) {
+pub fn new_token(user: &str, scopes: &[Scope], expires_at: Timestamp) -> (String, TokenCreated) {
     let id = hex::encode(random_bytes::<6>());
     let secret = random_token(32);
     let record = TokenCreated {

@@ -57,9 +57,7 @@ pub fn check_new(password: &str, confirm: &str, user: &str) -> Result<(), String
         return Err("the two passwords differ".into());
     }
     if password.chars().count() < MIN_LENGTH {
-        return Err(format!(
-            "a password needs at least {MIN_LENGTH} characters"
-        ));
+        return Err(format!("a password needs at least {MIN_LENGTH} characters"));
     }
     if password.eq_ignore_ascii_case(user) {
         return Err("the password may not be the user name".into());

@@ -116,20 +116,20 @@ pub fn decide(user: &UserRow, scopes: Option<&[Scope]>, action: &Action<'_>) -> 
     let by_role = match action {
         Action::ViewIdentity(k) if is_self(k) => Decision::Allow,
         Action::ViewSystem(Some(owner)) if is_self(owner) && role != Person => Decision::Allow,
-        Action::ViewOrganisation | Action::ViewIdentity(_) | Action::ViewSystem(_) => {
-            match role {
-                Admin | Auditor => Decision::Allow,
-                Reviewer | Person => match action {
-                    Action::ViewOrganisation => {
-                        Decision::Forbidden("your role sees your own access and reviews only")
-                    }
-                    _ => Decision::Hidden,
-                },
-            }
-        }
+        Action::ViewOrganisation | Action::ViewIdentity(_) | Action::ViewSystem(_) => match role {
+            Admin | Auditor => Decision::Allow,
+            Reviewer | Person => match action {
+                Action::ViewOrganisation => {
+                    Decision::Forbidden("your role sees your own access and reviews only")
+                }
+                _ => Decision::Hidden,
+            },
+        },
         Action::VerifyLedger | Action::ExportEvidence => match role {
             Admin | Auditor => Decision::Allow,
-            _ => Decision::Forbidden("only admins and auditors verify the ledger and take evidence"),
+            _ => {
+                Decision::Forbidden("only admins and auditors verify the ledger and take evidence")
+            }
         },
         Action::AcceptRisk => match role {
             Admin => Decision::Allow,

@@ -155,6 +155,11 @@ impl Sessions {
         m.len()
     }
 
+    /// Whether no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// How many sessions are open.
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)

@@ -71,7 +71,12 @@ pub fn router() -> Router<App> {
         "/api/openapi.json",
         axum::routing::get(move || {
             let doc = doc.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
+            }
         }),
     )
 }
@@ -90,9 +95,11 @@ async fn period(State(app): State<App>, p: Principal) -> WebResult<Response> {
         .store
         .read_async(|r| Ok::<_, StoreError>((r.recorded_period()?, r.incomplete_imports()?)))
         .await?;
-    ok(json!({ "period": period, "incomplete_imports": incomplete.iter().map(|i| json!({
+    ok(
+        json!({ "period": period, "incomplete_imports": incomplete.iter().map(|i| json!({
         "source": i.source, "as_of": i.as_of, "recorded": i.recorded, "total": i.total
-    })).collect::<Vec<_>>() }))
+    })).collect::<Vec<_>>() }),
+    )
 }
 
 /// The signed-in user (or the token's user).
@@ -117,15 +124,22 @@ async fn systems(State(app): State<App>, p: Principal) -> WebResult<Response> {
     params(("key" = String, Path, description = "System key")),
     responses((status = 200, description = "The system", body = Object), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn system(State(app): State<App>, p: Principal, Path(key): Path<String>) -> WebResult<Response> {
+async fn system(
+    State(app): State<App>,
+    p: Principal,
+    Path(key): Path<String>,
+) -> WebResult<Response> {
     let systems = app.store.read_async(|r| r.systems()).await?;
     let found = systems.into_iter().find(|s| s.key.as_str() == key);
     let owner = found.as_ref().and_then(|s| s.owner.clone());
-    p.authorize(&app, Action::ViewSystem(owner.as_ref())).await?;
+    p.authorize(&app, Action::ViewSystem(owner.as_ref()))
+        .await?;
     let system = found.ok_or_else(|| WebError::not_found(format!("there is no system `{key}`")))?;
     let (entitlements, accounts) = app
         .store
-        .read_async(move |r| Ok::<_, StoreError>((r.entitlements(Some(&key))?, r.accounts(Some(&key), false)?)))
+        .read_async(move |r| {
+            Ok::<_, StoreError>((r.entitlements(Some(&key))?, r.accounts(Some(&key), false)?))
+        })
         .await?;
     ok(json!({ "system": system, "entitlements": entitlements, "accounts": accounts }))
 }
@@ -184,14 +198,25 @@ struct WhoHasQuery {
 #[utoipa::path(get, path = "/api/who-has", tag = "inventory", params(WhoHasQuery),
     responses((status = 200, description = "Holders", body = Object), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn who_has(State(app): State<App>, p: Principal, Query(q): Query<WhoHasQuery>) -> WebResult<Response> {
+async fn who_has(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<WhoHasQuery>,
+) -> WebResult<Response> {
     p.authorize(&app, Action::ViewOrganisation).await?;
     let at = parse_at(q.at.as_deref(), p.now)?;
     ok(app
         .store
         .read_async(move |r| {
             let e = r.resolve_entitlement(&q.entitlement)?;
-            let h = r.who_has(&e, at, &HolderPage { after: q.after, limit: Some(q.limit.unwrap_or(1000).min(10_000)) })?;
+            let h = r.who_has(
+                &e,
+                at,
+                &HolderPage {
+                    after: q.after,
+                    limit: Some(q.limit.unwrap_or(1000).min(10_000)),
+                },
+            )?;
             Ok::<_, StoreError>(json!({ "entitlement": e, "at": at, "holders": h }))
         })
         .await?)
@@ -209,19 +234,30 @@ struct HistoryQuery {
 #[utoipa::path(get, path = "/api/history", tag = "inventory", params(HistoryQuery),
     responses((status = 200, description = "History", body = Object), (status = 400, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn history(State(app): State<App>, p: Principal, Query(q): Query<HistoryQuery>) -> WebResult<Response> {
+async fn history(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<HistoryQuery>,
+) -> WebResult<Response> {
     let kind = match q.kind.as_str() {
         "grant" => ObjectKind::Grant,
         "account" => ObjectKind::Account,
         "entitlement" => ObjectKind::Entitlement,
         "identity" => ObjectKind::Identity,
-        other => return Err(WebError::bad_request(format!("`{other}` is not grant, account, entitlement or identity"))),
+        other => {
+            return Err(WebError::bad_request(format!(
+                "`{other}` is not grant, account, entitlement or identity"
+            )));
+        }
     };
     match (kind, IdentityKey::new(q.reference.clone())) {
         (ObjectKind::Identity, Ok(k)) => p.authorize(&app, Action::ViewIdentity(&k)).await?,
         _ => p.authorize(&app, Action::ViewOrganisation).await?,
     }
-    ok(app.store.read_async(move |r| r.history(kind, &q.reference)).await?)
+    ok(app
+        .store
+        .read_async(move |r| r.history(kind, &q.reference))
+        .await?)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -242,15 +278,29 @@ struct FindingQuery {
 #[utoipa::path(get, path = "/api/findings", tag = "findings", params(FindingQuery),
     responses((status = 200, description = "Findings", body = Object), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn findings(State(app): State<App>, p: Principal, Query(q): Query<FindingQuery>) -> WebResult<Response> {
+async fn findings(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<FindingQuery>,
+) -> WebResult<Response> {
     p.authorize(&app, Action::ViewOrganisation).await?;
     let bad = |e: gatehouse_model::ModelError| WebError::bad_request(e.to_string());
     let filter = FindingFilter {
         rule: q.rule,
-        min_severity: q.severity.map(|s| s.parse::<Severity>()).transpose().map_err(bad)?,
+        min_severity: q
+            .severity
+            .map(|s| s.parse::<Severity>())
+            .transpose()
+            .map_err(bad)?,
         system: q.system,
         identity: q.identity,
-        status: q.status.map(|s| s.parse::<FindingStatus>()).transpose().map_err(bad)?.into_iter().collect(),
+        status: q
+            .status
+            .map(|s| s.parse::<FindingStatus>())
+            .transpose()
+            .map_err(bad)?
+            .into_iter()
+            .collect(),
     };
     ok(app.store.read_async(move |r| r.findings(&filter)).await?)
 }
@@ -260,7 +310,11 @@ async fn findings(State(app): State<App>, p: Principal, Query(q): Query<FindingQ
     params(("id" = String, Path, description = "Finding id")),
     responses((status = 200, description = "The finding", body = Object), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn finding(State(app): State<App>, p: Principal, Path(id): Path<String>) -> WebResult<Response> {
+async fn finding(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
     p.authorize(&app, Action::ViewOrganisation).await?;
     ok(app.store.read_async(move |r| r.finding(&id)).await?)
 }
@@ -285,7 +339,11 @@ struct EventQuery {
 #[utoipa::path(get, path = "/api/ledger/events", tag = "ledger", params(EventQuery),
     responses((status = 200, description = "Events", body = Object), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn events(State(app): State<App>, p: Principal, Query(q): Query<EventQuery>) -> WebResult<Response> {
+async fn events(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<EventQuery>,
+) -> WebResult<Response> {
     p.authorize(&app, Action::ViewOrganisation).await?;
     let filter = EventFilter {
         kind: q.kind,
@@ -341,7 +399,11 @@ async fn verify(
         .map_err(|e| WebError::bad_request(e.to_string()))?
         .unwrap_or_default();
     let key = app.config.verifier().ok_or_else(|| {
-        WebError::new(axum::http::StatusCode::CONFLICT, gatehouse_model::ErrorCode::LedgerKey, "the server has no ledger key")
+        WebError::new(
+            axum::http::StatusCode::CONFLICT,
+            gatehouse_model::ErrorCode::LedgerKey,
+            "the server has no ledger key",
+        )
     })?;
     let witnesses = app.config.witnesses.clone();
     let store = app.store.clone();
@@ -352,12 +414,26 @@ async fn verify(
             .iter()
             .zip(&views)
             .filter_map(|(c, v)| match v {
-                gatehouse_workflow::WitnessView::Holds { checkpoint, .. } => Some((c.witness().label(), checkpoint.clone())),
+                gatehouse_workflow::WitnessView::Holds { checkpoint, .. } => {
+                    Some((c.witness().label(), checkpoint.clone()))
+                }
                 _ => None,
             })
             .collect();
-        let checks = WitnessChecks { policy: witnesses.policy().clone(), held };
-        store.read(|r| r.verify_ledger_with(&VerifyOptions { key: &key, published: Vec::new(), state: body.state }, &checks))
+        let checks = WitnessChecks {
+            policy: witnesses.policy().clone(),
+            held,
+        };
+        store.read(|r| {
+            r.verify_ledger_with(
+                &VerifyOptions {
+                    key: &key,
+                    published: Vec::new(),
+                    state: body.state,
+                },
+                &checks,
+            )
+        })
     })
     .await
     .map_err(WebError::internal)?;
@@ -376,10 +452,16 @@ async fn verify(
 #[utoipa::path(post, path = "/api/ledger/checkpoint", tag = "ledger",
     responses((status = 200, description = "The latest checkpoint", body = Object), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn checkpoint(State(app): State<App>, p: Principal, headers: HeaderMap) -> WebResult<Response> {
+async fn checkpoint(
+    State(app): State<App>,
+    p: Principal,
+    headers: HeaderMap,
+) -> WebResult<Response> {
     p.check_csrf(csrf_of(None, &headers))?;
     p.authorize(&app, Action::Operate).await?;
-    crate::scheduler::seal(&app, p.now).await.map_err(WebError::internal)?;
+    crate::scheduler::seal(&app, p.now)
+        .await
+        .map_err(WebError::internal)?;
     ok(app.store.read_async(|r| r.latest_checkpoint()).await?)
 }
 
@@ -390,12 +472,24 @@ async fn checkpoint(State(app): State<App>, p: Principal, headers: HeaderMap) ->
 async fn analyze(State(app): State<App>, p: Principal, headers: HeaderMap) -> WebResult<Response> {
     p.check_csrf(csrf_of(None, &headers))?;
     p.authorize(&app, Action::Operate).await?;
-    let (store, policy, sod, actor, now) = (app.store.clone(), app.config.policy.clone(), app.config.sod.clone(), p.actor(), p.now);
-    let (report, _) = tokio::task::spawn_blocking(move || gatehouse_workflow::analyze(&store, &policy, &sod, &actor, now))
-        .await
-        .map_err(WebError::internal)??;
+    let (store, policy, sod, actor, now) = (
+        app.store.clone(),
+        app.config.policy.clone(),
+        app.config.sod.clone(),
+        p.actor(),
+        p.now,
+    );
+    let (report, _) = tokio::task::spawn_blocking(move || {
+        gatehouse_workflow::analyze(&store, &policy, &sod, &actor, now)
+    })
+    .await
+    .map_err(WebError::internal)??;
     app.changed();
-    let by = |m: &std::collections::BTreeMap<Severity, u64>| m.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>();
+    let by = |m: &std::collections::BTreeMap<Severity, u64>| {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
     ok(json!({
         "event": report.seq, "open": by(&report.open), "opened": report.opened, "changed": report.changed,
         "resolved": report.resolved, "reopened": report.reopened, "insights": report.insights,

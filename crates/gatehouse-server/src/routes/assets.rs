@@ -14,7 +14,10 @@ const JS: &str = include_str!("../../assets/app.js");
 
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/assets/htmx.min.js", get(|| asset(HTMX, "text/javascript")))
+        .route(
+            "/assets/htmx.min.js",
+            get(|| asset(HTMX, "text/javascript")),
+        )
         .route("/assets/app.js", get(|| asset(JS, "text/javascript")))
         .route("/assets/app.css", get(|| asset(CSS, "text/css")))
 }

@@ -88,7 +88,9 @@ async fn dashboard(State(app): State<App>, p: Principal) -> WebResult<Response> 
             .iter()
             .position(|s| *s == f.finding.severity)
             .unwrap_or(SEVERITIES.len() - 1);
-        by_system.entry(system).or_insert_with(|| vec![0; SEVERITIES.len()])[i] += 1;
+        by_system
+            .entry(system)
+            .or_insert_with(|| vec![0; SEVERITIES.len()])[i] += 1;
         totals[i] += 1;
     }
     let mut rows: Vec<SeverityRow> = by_system
@@ -99,10 +101,20 @@ async fn dashboard(State(app): State<App>, p: Principal) -> WebResult<Response> 
             counts,
         })
         .collect();
-    rows.sort_by(|a, b| b.counts.cmp(&a.counts).then_with(|| a.system.cmp(&b.system)));
+    rows.sort_by(|a, b| {
+        b.counts
+            .cmp(&a.counts)
+            .then_with(|| a.system.cmp(&b.system))
+    });
     let grants: u64 = coverage.iter().map(|c| c.grants).sum();
     let warranted: u64 = coverage.iter().map(|c| c.warranted).sum();
-    let share = |w: u64, g: u64| if g == 0 { 0.0 } else { w as f64 * 100.0 / g as f64 };
+    let share = |w: u64, g: u64| {
+        if g == 0 {
+            0.0
+        } else {
+            w as f64 * 100.0 / g as f64
+        }
+    };
     let coverage_items: Vec<(String, f64)> = coverage
         .iter()
         .map(|c| (c.system.to_string(), share(c.warranted, c.grants)))

@@ -58,7 +58,11 @@ struct ListPage {
 
 const LIMIT: usize = 500;
 
-async fn list(State(app): State<App>, p: Principal, Query(f): Query<Filter>) -> WebResult<Response> {
+async fn list(
+    State(app): State<App>,
+    p: Principal,
+    Query(f): Query<Filter>,
+) -> WebResult<Response> {
     p.authorize(&app, Action::ViewOrganisation).await?;
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
     let min_severity = nonempty(&f.severity)
@@ -68,7 +72,10 @@ async fn list(State(app): State<App>, p: Principal, Query(f): Query<Filter>) -> 
     let status = match nonempty(&f.status).as_deref() {
         None => vec![FindingStatus::Open],
         Some("all") => vec![],
-        Some(s) => vec![s.parse().map_err(|e: gatehouse_model::ModelError| WebError::bad_request(e.to_string()))?],
+        Some(s) => vec![
+            s.parse()
+                .map_err(|e: gatehouse_model::ModelError| WebError::bad_request(e.to_string()))?,
+        ],
     };
     let filter = FindingFilter {
         rule: nonempty(&f.rule),
@@ -79,7 +86,9 @@ async fn list(State(app): State<App>, p: Principal, Query(f): Query<Filter>) -> 
     };
     let (rows, systems) = app
         .store
-        .read_async(move |r| Ok::<_, gatehouse_store::StoreError>((r.findings(&filter)?, r.systems()?)))
+        .read_async(move |r| {
+            Ok::<_, gatehouse_store::StoreError>((r.findings(&filter)?, r.systems()?))
+        })
         .await?;
     let mut rules: Vec<String> = rows.iter().map(|r| r.finding.rule.clone()).collect();
     rules.sort();
@@ -103,8 +112,18 @@ fn item(r: &FindingRow) -> FindingItem {
         severity: r.finding.severity.to_string(),
         title: r.finding.title.clone(),
         rule: r.finding.rule.clone(),
-        system: r.finding.system.as_ref().map(|s| s.to_string()).unwrap_or_default(),
-        identity: r.finding.identity.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        system: r
+            .finding
+            .system
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        identity: r
+            .finding
+            .identity
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
         status: r.status.to_string(),
         last_seen: date(r.last_seen),
     }
@@ -147,7 +166,12 @@ async fn finding_page(
         id,
         explanation: row.finding.explanation.clone(),
         facts: row.finding.facts.clone().into_iter().collect(),
-        entitlements: row.finding.entitlements.iter().map(|e| e.to_string()).collect(),
+        entitlements: row
+            .finding
+            .entitlements
+            .iter()
+            .map(|e| e.to_string())
+            .collect(),
         account: row.finding.account.clone().unwrap_or_default(),
         identity_href: row
             .finding

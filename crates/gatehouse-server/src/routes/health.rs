@@ -22,7 +22,11 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<App>) -> impl IntoResponse {
-    match app.store.read_async(|r| Ok::<_, gatehouse_store::StoreError>(r.size())).await {
+    match app
+        .store
+        .read_async(|r| Ok::<_, gatehouse_store::StoreError>(r.size()))
+        .await
+    {
         Ok(size) => (StatusCode::OK, format!("ready: {size} events\n")),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");

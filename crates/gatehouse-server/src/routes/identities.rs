@@ -69,8 +69,12 @@ async fn list(
             needle.is_empty()
                 || i.key.as_str().to_lowercase().contains(&needle)
                 || i.name.to_lowercase().contains(&needle)
-                || i.email.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
-                || i.department.as_deref().is_some_and(|d| d.to_lowercase().contains(&needle))
+                || i.email
+                    .as_deref()
+                    .is_some_and(|e| e.to_lowercase().contains(&needle))
+                || i.department
+                    .as_deref()
+                    .is_some_and(|d| d.to_lowercase().contains(&needle))
         })
         .collect();
     let page_no = q.page.unwrap_or(1).max(1);
@@ -166,7 +170,10 @@ struct IdentityPage {
 
 async fn me(p: Principal) -> WebResult<Response> {
     match &p.user.identity {
-        Some(k) => Ok(see_other(&format!("/identities/{}", url_encode(k.as_str())))),
+        Some(k) => Ok(see_other(&format!(
+            "/identities/{}",
+            url_encode(k.as_str())
+        ))),
         None => Err(WebError::not_found(
             "your Gatehouse user is not linked to an identity in the inventory",
         )),
@@ -181,7 +188,8 @@ async fn show(
     Query(q): Query<AtQuery>,
 ) -> WebResult<Response> {
     let at = parse_at(q.at.as_deref(), now)?;
-    let asked = IdentityKey::new(key.clone()).map_err(|_| WebError::not_found("no such identity"))?;
+    let asked =
+        IdentityKey::new(key.clone()).map_err(|_| WebError::not_found("no such identity"))?;
     // Decided on the key asked for, before anything is looked up: a person asking for
     // someone else learns nothing, not even whether they exist.
     p.authorize(&app, Action::ViewIdentity(&asked)).await?;
@@ -242,7 +250,7 @@ async fn show(
             });
         }
     }
-    items.sort_by(|a, b| b.sort.cmp(&a.sort));
+    items.sort_by_key(|i| std::cmp::Reverse(i.sort));
     items.truncate(300);
     let path = format!("/identities/{}", url_encode(id.key.as_str()));
     let own = p.user.identity.as_ref() == Some(&id.key);
@@ -306,4 +314,3 @@ async fn show(
         timeline: items,
     })
 }
-

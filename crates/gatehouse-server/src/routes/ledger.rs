@@ -65,10 +65,16 @@ struct LedgerPage {
 const PAGE: u64 = 100;
 
 fn nonempty(s: &Option<String>) -> Option<String> {
-    s.clone().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    s.clone()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
-async fn browse(State(app): State<App>, p: Principal, Query(q): Query<EventQuery>) -> WebResult<Response> {
+async fn browse(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<EventQuery>,
+) -> WebResult<Response> {
     p.authorize(&app, Action::ViewOrganisation).await?;
     let (kind, actor, object) = (nonempty(&q.kind), nonempty(&q.actor), nonempty(&q.object));
     let before = q.before;
@@ -84,7 +90,10 @@ async fn browse(State(app): State<App>, p: Principal, Query(q): Query<EventQuery
             let size = r.size();
             // Newest first: a window of sequence numbers ending before `before`, widened
             // until it holds a page or reaches the start.
-            let end = before.map(|b| b.saturating_sub(1)).unwrap_or(size).min(size);
+            let end = before
+                .map(|b| b.saturating_sub(1))
+                .unwrap_or(size)
+                .min(size);
             let mut found = Vec::new();
             let mut span = 1_000u64;
             let mut top = end;
@@ -189,7 +198,11 @@ async fn verify(
         for (c, v) in witnesses.clients().iter().zip(&views) {
             match v {
                 WitnessView::Holds { checkpoint, .. } => {
-                    details.push(format!("witness {} holds size {}", c.witness().label(), checkpoint.size));
+                    details.push(format!(
+                        "witness {} holds size {}",
+                        c.witness().label(),
+                        checkpoint.size
+                    ));
                     held.push((c.witness().label(), checkpoint.clone()));
                 }
                 other => details.push(format!("witness {}: {other:?}", c.witness().label())),
@@ -244,7 +257,10 @@ async fn verify(
         },
         Err(VerifyError::NotCheckpointed(r)) => VerifyResult {
             ok: false,
-            summary: format!("No signed checkpoint covers the log yet ({} events).", r.events),
+            summary: format!(
+                "No signed checkpoint covers the log yet ({} events).",
+                r.events
+            ),
             details,
         },
         Err(VerifyError::Store(e)) => return Err(e.into()),

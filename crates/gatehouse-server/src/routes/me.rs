@@ -37,10 +37,18 @@ struct TokensPage {
     error: Option<String>,
 }
 
-async fn render(app: &App, p: &Principal, created: Option<String>, error: Option<String>) -> WebResult<Response> {
+async fn render(
+    app: &App,
+    p: &Principal,
+    created: Option<String>,
+    error: Option<String>,
+) -> WebResult<Response> {
     p.authorize(app, Action::ManageOwnTokens).await?;
     let name = p.user.name.clone();
-    let rows = app.store.read_async(move |r| r.api_tokens(Some(&name))).await?;
+    let rows = app
+        .store
+        .read_async(move |r| r.api_tokens(Some(&name)))
+        .await?;
     let now = p.now;
     page(&TokensPage {
         chrome: Chrome::new(app, p, "API tokens", "/me/tokens").await,
@@ -98,7 +106,11 @@ async fn create(
         return render(&app, &p, None, Some(e.message)).await;
     }
     let mut scopes = Vec::new();
-    for (on, s) in [(&f.read, Scope::Read), (&f.evidence, Scope::Evidence), (&f.write, Scope::Write)] {
+    for (on, s) in [
+        (&f.read, Scope::Read),
+        (&f.evidence, Scope::Evidence),
+        (&f.write, Scope::Write),
+    ] {
         if on.is_some() {
             scopes.push(s);
         }

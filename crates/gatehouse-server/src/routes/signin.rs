@@ -126,7 +126,11 @@ async fn login_form(
         next,
         username: String::new(),
     })?;
-    Ok(if fresh { with_cookie(&app, &id, res) } else { res })
+    Ok(if fresh {
+        with_cookie(&app, &id, res)
+    } else {
+        res
+    })
 }
 
 #[derive(Deserialize)]
@@ -159,7 +163,13 @@ fn limiter_keys(user: &str, addr: &Option<String>) -> Vec<String> {
     keys
 }
 
-async fn record_failure(app: &App, user: &str, reason: &str, addr: &Option<String>, now: Timestamp) {
+async fn record_failure(
+    app: &App,
+    user: &str,
+    reason: &str,
+    addr: &Option<String>,
+    now: Timestamp,
+) {
     app.metrics
         .sign_in_failures
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -281,18 +291,22 @@ fn at_stage(
     headers: &HeaderMap,
     now: Timestamp,
     stage: Stage,
-) -> Result<(String, Session), Response> {
+) -> Result<(String, Session), Box<Response>> {
     match current(app, headers, now) {
         Some((id, s)) if s.stage == stage => Ok((id, s)),
-        Some((_, s)) => Err(see_other(stage_path(&s.stage))),
-        None => Err(see_other("/login")),
+        Some((_, s)) => Err(Box::new(see_other(stage_path(&s.stage)))),
+        None => Err(Box::new(see_other("/login"))),
     }
 }
 
-async fn totp_form(State(app): State<App>, Now(now): Now, headers: HeaderMap) -> WebResult<Response> {
+async fn totp_form(
+    State(app): State<App>,
+    Now(now): Now,
+    headers: HeaderMap,
+) -> WebResult<Response> {
     let (_, s) = match at_stage(&app, &headers, now, Stage::NeedTotp) {
         Ok(x) => x,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     page(&TotpPage {
         chrome: Chrome::anonymous("Authenticator code", &s.csrf),
@@ -316,7 +330,8 @@ async fn complete(
     now: Timestamp,
 ) -> String {
     let user = session.user.clone().unwrap_or_default();
-    app.limiter.succeed(&format!("user:{}", user.to_lowercase()));
+    app.limiter
+        .succeed(&format!("user:{}", user.to_lowercase()));
     let id = app.sessions.rotate(
         old,
         Session {
@@ -429,7 +444,7 @@ async fn password_form(
 ) -> WebResult<Response> {
     let (_, s) = match at_stage(&app, &headers, now, Stage::ChangePassword) {
         Ok(x) => x,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     page(&PasswordPage {
         chrome: Chrome::anonymous("Choose your password", &s.csrf),
@@ -495,7 +510,7 @@ async fn enrol_form(
 ) -> WebResult<Response> {
     let (id, mut s) = match at_stage(&app, &headers, now, Stage::EnrolTotp) {
         Ok(x) => x,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let secret = match &s.enrolling {
         Some(secret) => secret.clone(),
@@ -509,7 +524,12 @@ async fn enrol_form(
     enrol_page(&app, &s, secret, None)
 }
 
-fn enrol_page(app: &App, s: &Session, secret: String, error: Option<String>) -> WebResult<Response> {
+fn enrol_page(
+    app: &App,
+    s: &Session,
+    secret: String,
+    error: Option<String>,
+) -> WebResult<Response> {
     let user = s.user.clone().unwrap_or_default();
     page(&EnrolPage {
         chrome: Chrome::anonymous("Set up your second factor", &s.csrf),
@@ -535,7 +555,12 @@ async fn enrol_submit(
         return Ok(see_other("/login/enrol"));
     };
     if !auth::accept_totp(&app, &name, &secret, &f.code, now) {
-        let res = enrol_page(&app, &s, secret, Some("That code is not right; try the next one the app shows.".into()))?;
+        let res = enrol_page(
+            &app,
+            &s,
+            secret,
+            Some("That code is not right; try the next one the app shows.".into()),
+        )?;
         return Ok((StatusCode::BAD_REQUEST, res).into_response());
     }
     let codes: Vec<String> = (0..10).map(|_| password::random_words(3)).collect();

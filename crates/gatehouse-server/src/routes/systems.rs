@@ -137,7 +137,8 @@ async fn show(
     let found = systems.into_iter().find(|s| s.key.as_str() == key);
     // An unknown system and one the user may not see answer the same.
     let owner = found.as_ref().and_then(|s| s.owner.clone());
-    p.authorize(&app, Action::ViewSystem(owner.as_ref())).await?;
+    p.authorize(&app, Action::ViewSystem(owner.as_ref()))
+        .await?;
     let system = found.ok_or_else(|| WebError::not_found(format!("there is no system `{key}`")))?;
     let k = key.clone();
     let (entitlements, accounts) = app
@@ -309,7 +310,10 @@ async fn who_has(
                     name: h.name.unwrap_or_default(),
                     status: h.status.map(|s| s.to_string()).unwrap_or_default(),
                     source: h.source.to_string(),
-                    warrant: h.warrant.map(|w| w.to_string()).unwrap_or_else(|| "none".into()),
+                    warrant: h
+                        .warrant
+                        .map(|w| w.to_string())
+                        .unwrap_or_else(|| "none".into()),
                     since: date(h.since),
                 })
                 .collect();

@@ -267,7 +267,10 @@ impl Reader<'_> {
     }
 
     /// The users linked to an identity.
-    pub fn users_of_identity(&mut self, identity: &IdentityKey) -> Result<Vec<UserRow>, StoreError> {
+    pub fn users_of_identity(
+        &mut self,
+        identity: &IdentityKey,
+    ) -> Result<Vec<UserRow>, StoreError> {
         self.conn.query(
             &format!("SELECT {USER_COLUMNS} FROM web_user WHERE identity = $1 ORDER BY name"),
             &[Value::from(identity.as_str())],
