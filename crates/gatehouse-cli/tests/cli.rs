@@ -575,7 +575,11 @@ fn demo_builds_a_verifiable_organisation() {
     assert!(env.path("gatehouse-demo/planted.json").exists());
     assert!(env.path("gatehouse-demo/systems/erp/grants.csv").exists());
     let out = env.ok(&["ledger", "checkpoints", "--format", "csv"]);
-    assert_eq!(out.lines().count(), 5, "one checkpoint per month:\n{out}");
+    assert_eq!(
+        out.lines().count(),
+        6,
+        "one checkpoint per month, and one after the demo's users:\n{out}"
+    );
     let out = env.ok(&["ledger", "verify"]);
     assert!(out.starts_with("ledger OK"), "{out}");
     let out = env.ok(&[
