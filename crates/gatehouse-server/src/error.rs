@@ -167,6 +167,17 @@ struct ErrorPage<'a> {
     signed_in: bool,
 }
 
+#[derive(askama::Template)]
+#[template(
+    source = "<p class=\"error\" role=\"alert\">{{ message }} <span class=\"muted\">(error {{ code }}, request {{ request_id }})</span></p>",
+    ext = "html"
+)]
+struct ErrorFragment<'a> {
+    code: &'a str,
+    message: &'a str,
+    request_id: &'a str,
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let ctx = RequestCtx::current();
@@ -186,6 +197,16 @@ impl IntoResponse for WebError {
         }
         if ctx.wants_json {
             return (self.status, axum::Json(body)).into_response();
+        }
+        if ctx.htmx {
+            let fragment = ErrorFragment {
+                code: self.code.as_str(),
+                message: &self.message,
+                request_id: &ctx.id,
+            };
+            if let Ok(html) = askama::Template::render(&fragment) {
+                return (self.status, Html(html)).into_response();
+            }
         }
         let page = ErrorPage {
             status: self.status.as_u16(),

@@ -22,6 +22,8 @@ pub struct RequestCtx {
     pub wants_json: bool,
     /// Whether a user is signed in (set by the authentication extractor).
     pub signed_in: bool,
+    /// Whether htmx asked (`HX-Request`): errors are answered as a fragment to swap in.
+    pub htmx: bool,
 }
 
 tokio::task_local! {
@@ -38,6 +40,7 @@ impl RequestCtx {
                 path: String::new(),
                 wants_json: true,
                 signed_in: false,
+                htmx: false,
             })
     }
 
@@ -125,6 +128,7 @@ pub async fn around(State(app): State<App>, mut req: Request, next: Next) -> Res
         .unwrap_or("");
     let wants_json = path.starts_with("/api/")
         || (accept.contains("application/json") && !accept.contains("text/html"));
+    let htmx = req.headers().contains_key("hx-request");
     req.extensions_mut().insert(Now(now));
     req.extensions_mut().insert(RequestId(id.clone()));
     let ctx = RequestCtx {
@@ -132,6 +136,7 @@ pub async fn around(State(app): State<App>, mut req: Request, next: Next) -> Res
         path: path_and_query(&req),
         wants_json,
         signed_in: false,
+        htmx,
     };
     let mut res = CURRENT
         .scope(std::cell::RefCell::new(ctx), next.run(req))

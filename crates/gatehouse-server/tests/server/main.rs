@@ -1,9 +1,11 @@
 //! The web server, driven in process through its router: a role × route authorization
 //! matrix, sign-in with TOTP, session rotation and expiry, cookies, anti-forgery tokens,
 //! rate limiting, API tokens and their scopes, hostile imported text, the OpenAPI document and
-//! the scheduler.
+//! the scheduler. `e2e.rs` drives the same server in a real headless Chromium.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod e2e;
 
 use axum::Router;
 use axum::body::Body;
