@@ -64,6 +64,17 @@ pub struct ServerSection {
     pub sign_in_attempts: Option<u32>,
     /// Minutes of the sign-in window (default 15).
     pub sign_in_window: Option<u64>,
+    /// OpenID Connect: the provider's issuer URL.
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect: this server's client id.
+    pub oidc_client_id: Option<String>,
+    /// OpenID Connect: a file holding the client secret (`GATEHOUSE_OIDC_CLIENT_SECRET_FILE`).
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// OpenID Connect: this server's callback URL as browsers reach it
+    /// (`https://gatehouse.example.com/login/oidc/callback`).
+    pub oidc_redirect_url: Option<String>,
+    /// OpenID Connect: the provider's name on the sign-in button.
+    pub oidc_label: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,6 +367,22 @@ impl Config {
         server.tls_key = std::env::var_os("GATEHOUSE_TLS_KEY")
             .map(PathBuf::from)
             .or(server.tls_key.map(|p| relative_to(&base, p)));
+        server.oidc_client_secret_file = std::env::var_os("GATEHOUSE_OIDC_CLIENT_SECRET_FILE")
+            .map(PathBuf::from)
+            .or(server
+                .oidc_client_secret_file
+                .map(|p| relative_to(&base, p)));
+        let oidc_keys = [
+            server.oidc_issuer.is_some(),
+            server.oidc_client_id.is_some(),
+            server.oidc_client_secret_file.is_some(),
+            server.oidc_redirect_url.is_some(),
+        ];
+        if oidc_keys.iter().any(|k| *k) && !oidc_keys.iter().all(|k| *k) {
+            return Err(invalid(
+                "[server] OpenID Connect needs oidc_issuer, oidc_client_id, oidc_client_secret_file and oidc_redirect_url together",
+            ));
+        }
         if server.tls_cert.is_some() != server.tls_key.is_some() {
             return Err(invalid(
                 "[server] tls_cert and tls_key go together: give both, or neither",

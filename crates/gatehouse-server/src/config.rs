@@ -18,6 +18,32 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// OpenID Connect sign-in: an identity provider, and this server as its client.
+#[derive(Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// This server's client id at the provider.
+    pub client_id: String,
+    /// Its client secret (read from a file; never logged).
+    pub client_secret: String,
+    /// Where the provider sends the browser back: this server's `/login/oidc/callback`, as the
+    /// browser reaches it.
+    pub redirect_url: String,
+    /// The button's text: "Sign in with …".
+    pub label: String,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("redirect_url", &self.redirect_url)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How the server runs.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -57,6 +83,8 @@ pub struct ServerConfig {
     pub sod: Ruleset,
     /// The issuer shown in authenticator apps.
     pub totp_issuer: String,
+    /// OpenID Connect sign-in, when configured.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl ServerConfig {
@@ -80,6 +108,7 @@ impl ServerConfig {
             policy: Policy::default(),
             sod: Ruleset::default(),
             totp_issuer: "Gatehouse".into(),
+            oidc: None,
         }
     }
 

@@ -187,7 +187,7 @@ impl IntoResponse for WebError {
             message: self.message.clone(),
             request_id: ctx.id.clone(),
         };
-        if self.status == StatusCode::UNAUTHORIZED && !ctx.wants_json {
+        if self.code == ErrorCode::SignInRequired && !ctx.wants_json {
             let target = format!("/login?next={}", crate::views::url_encode(&ctx.path));
             return (
                 StatusCode::SEE_OTHER,

@@ -30,7 +30,7 @@ mod views;
 use std::sync::Arc;
 
 pub use clock::{Clock, ManualClock, system_clock};
-pub use config::{ServerConfig, TlsFiles};
+pub use config::{OidcSettings, ServerConfig, TlsFiles};
 pub use error::{WebError, WebResult};
 
 use gatehouse_store::Store;
@@ -53,6 +53,8 @@ pub struct Inner {
     totp_used: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     /// Woken after every change, so that the scheduler seals soon.
     changed: tokio::sync::Notify,
+    /// The OpenID Connect provider's metadata, once discovered.
+    oidc_metadata: std::sync::Mutex<Option<openidconnect::core::CoreProviderMetadata>>,
 }
 
 impl std::ops::Deref for App {
@@ -74,6 +76,7 @@ impl App {
             metrics: metrics::Metrics::default(),
             totp_used: Default::default(),
             changed: tokio::sync::Notify::new(),
+            oidc_metadata: std::sync::Mutex::new(None),
         }))
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use gatehouse_ledger::NoteVerifier;
-use gatehouse_server::{App, ManualClock, ServerConfig, TlsFiles};
+use gatehouse_server::{App, ManualClock, OidcSettings, ServerConfig, TlsFiles};
 use gatehouse_store::{OpenOptions, Store};
 
 use crate::commands::analysis::load_policy;
@@ -88,6 +88,36 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     config.publish_dir = ctx.config.publish_dir.clone();
     config.policy = loaded.policy;
     config.sod = loaded.sod;
+    if let (Some(issuer), Some(client_id), Some(secret_file), Some(redirect_url)) = (
+        &s.oidc_issuer,
+        &s.oidc_client_id,
+        &s.oidc_client_secret_file,
+        &s.oidc_redirect_url,
+    ) {
+        let secret = std::fs::read_to_string(secret_file).with_context(|| {
+            format!(
+                "cannot read the OpenID Connect client secret `{}`",
+                secret_file.display()
+            )
+        })?;
+        let secret = secret.trim();
+        if secret.is_empty() {
+            anyhow::bail!(
+                "the OpenID Connect client secret file `{}` is empty",
+                secret_file.display()
+            );
+        }
+        config.oidc = Some(OidcSettings {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            client_secret: secret.to_owned(),
+            redirect_url: redirect_url.clone(),
+            label: s
+                .oidc_label
+                .clone()
+                .unwrap_or_else(|| "your identity provider".into()),
+        });
+    }
     if let Some(origin) = &ctx.config.origin {
         config.totp_issuer = format!("Gatehouse ({origin})");
     }

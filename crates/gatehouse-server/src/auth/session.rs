@@ -47,6 +47,19 @@ pub struct Session {
     pub enrolling: Option<String>,
     /// Where to go after sign-in.
     pub next: Option<String>,
+    /// An OpenID Connect sign-in under way.
+    pub oidc: Option<OidcPending>,
+}
+
+/// What an OpenID Connect sign-in keeps between the redirect and the callback.
+#[derive(Debug, Clone)]
+pub struct OidcPending {
+    /// The `state` sent (compared with the callback's).
+    pub state: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// The PKCE verifier.
+    pub verifier: String,
 }
 
 /// The sessions of this server.
@@ -94,6 +107,7 @@ impl Sessions {
             second_factor_at: None,
             enrolling: None,
             next: None,
+            oidc: None,
         };
         (self.start(s.clone()), s)
     }

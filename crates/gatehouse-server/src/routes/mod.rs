@@ -8,6 +8,7 @@ mod health;
 mod identities;
 mod ledger;
 mod me;
+mod oidc;
 mod signin;
 mod systems;
 
@@ -23,6 +24,7 @@ pub fn router(app: App) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .merge(signin::router())
+        .merge(oidc::router())
         .merge(dashboard::router())
         .merge(identities::router())
         .merge(systems::router())

@@ -44,6 +44,17 @@ struct LoginPage {
     error: Option<String>,
     next: String,
     username: String,
+    /// The OpenID Connect button: its text and link.
+    oidc: Option<(String, String)>,
+}
+
+fn oidc_button(app: &App, next: &str) -> Option<(String, String)> {
+    app.config.oidc.as_ref().map(|o| {
+        (
+            o.label.clone(),
+            format!("/login/oidc?next={}", crate::views::url_encode(next)),
+        )
+    })
 }
 
 #[derive(askama::Template)]
@@ -78,14 +89,14 @@ struct RecoveryPage {
 }
 
 /// Only local paths are followed after sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".to_owned(),
     }
 }
 
-fn with_cookie(app: &App, id: &str, res: Response) -> Response {
+pub(crate) fn with_cookie(app: &App, id: &str, res: Response) -> Response {
     let mut res = res;
     if let Ok(v) = auth::session_cookie(app, id).parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -123,6 +134,7 @@ async fn login_form(
     let res = page(&LoginPage {
         chrome: Chrome::anonymous("Sign in", &session.csrf),
         error: None,
+        oidc: oidc_button(&app, &next),
         next,
         username: String::new(),
     })?;
@@ -163,7 +175,7 @@ fn limiter_keys(user: &str, addr: &Option<String>) -> Vec<String> {
     keys
 }
 
-async fn record_failure(
+pub(crate) async fn record_failure(
     app: &App,
     user: &str,
     reason: &str,
@@ -249,6 +261,7 @@ async fn login(
         let res = page(&LoginPage {
             chrome: Chrome::anonymous("Sign in", &session.csrf),
             error: Some("Wrong user name or password.".into()),
+            oidc: oidc_button(&app, &safe_next(f.next.as_deref())),
             next: safe_next(f.next.as_deref()),
             username: name,
         })?;

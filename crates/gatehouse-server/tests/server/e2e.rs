@@ -19,14 +19,14 @@ use super::*;
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver process and one browser session.
-struct Browser {
+pub(crate) struct Browser {
     driver: Child,
     base: String,
     session: String,
     _profile: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -60,7 +60,7 @@ fn call(method: &str, url: &str, body: Option<Value>) -> Value {
 }
 
 impl Browser {
-    fn start() -> Browser {
+    pub(crate) fn start() -> Browser {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             assert!(
                 std::path::Path::new(tool).exists(),
@@ -77,7 +77,10 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
@@ -92,7 +95,10 @@ impl Browser {
             }
         }}});
         let v = call("POST", &format!("{base}/session"), Some(caps));
-        let session = v["sessionId"].as_str().expect("a browser session").to_owned();
+        let session = v["sessionId"]
+            .as_str()
+            .expect("a browser session")
+            .to_owned();
         Browser {
             driver,
             base,
@@ -105,20 +111,23 @@ impl Browser {
         format!("{}/session/{}{rest}", self.base, self.session)
     }
 
-    fn go(&self, url: &str) {
+    pub(crate) fn go(&self, url: &str) {
         call("POST", &self.url("/url"), Some(json!({ "url": url })));
     }
 
-    fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         let v = call(
             "POST",
             &self.url("/element"),
             Some(json!({"using": "css selector", "value": css})),
         );
-        v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element `{css}`")).to_owned()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element `{css}`"))
+            .to_owned()
     }
 
-    fn count(&self, css: &str) -> usize {
+    pub(crate) fn count(&self, css: &str) -> usize {
         call(
             "POST",
             &self.url("/elements"),
@@ -128,7 +137,7 @@ impl Browser {
         .map_or(0, Vec::len)
     }
 
-    fn fill(&self, css: &str, text: &str) {
+    pub(crate) fn fill(&self, css: &str, text: &str) {
         let e = self.find(css);
         call("POST", &self.url(&format!("/element/{e}/clear")), None);
         call(
@@ -138,12 +147,12 @@ impl Browser {
         );
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let e = self.find(css);
         call("POST", &self.url(&format!("/element/{e}/click")), None);
     }
 
-    fn text(&self, css: &str) -> String {
+    pub(crate) fn text(&self, css: &str) -> String {
         let e = self.find(css);
         call("GET", &self.url(&format!("/element/{e}/text")), None)
             .as_str()
@@ -151,7 +160,7 @@ impl Browser {
             .to_owned()
     }
 
-    fn script(&self, js: &str) -> Value {
+    pub(crate) fn script(&self, js: &str) -> Value {
         call(
             "POST",
             &self.url("/execute/sync"),
@@ -159,22 +168,30 @@ impl Browser {
         )
     }
 
-    fn wait_for(&self, js: &str) {
+    pub(crate) fn wait_for(&self, js: &str) {
         let started = Instant::now();
         while self.script(js) != Value::Bool(true) {
-            assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {js}");
+            if started.elapsed() > Duration::from_secs(30) {
+                let at = self.script(
+                    "return location.href + ' :: ' + document.body.innerText.slice(0, 800)",
+                );
+                panic!(
+                    "timed out waiting for {js}\nthe page: {}",
+                    at.as_str().unwrap_or("")
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     /// Waits until the page's path ends with `suffix` (a click's navigation may still run).
-    fn wait_path(&self, suffix: &str) {
+    pub(crate) fn wait_path(&self, suffix: &str) {
         self.wait_for(&format!(
             "return (location.pathname + location.search).endsWith({suffix:?}) && document.readyState === 'complete'"
         ));
     }
 
-    fn screenshot(&self, name: &str) {
+    pub(crate) fn screenshot(&self, name: &str) {
         let b64 = call("GET", &self.url("/screenshot"), None);
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap())
@@ -275,12 +292,25 @@ fn in_a_real_browser() {
 
     // Imported markup is text: no element made from it, the characters shown as they are.
     b.go(&format!("{site}/identities/{}", h.hostile));
-    assert!(b.text("h1").contains("<script>alert(1)</script>"), "{}", b.text("h1"));
-    assert_eq!(b.script("return document.querySelectorAll('script:not([src])').length"), json!(0));
-    assert_eq!(b.script("return document.querySelectorAll('main img').length"), json!(0));
+    assert!(
+        b.text("h1").contains("<script>alert(1)</script>"),
+        "{}",
+        b.text("h1")
+    );
+    assert_eq!(
+        b.script("return document.querySelectorAll('script:not([src])').length"),
+        json!(0)
+    );
+    assert_eq!(
+        b.script("return document.querySelectorAll('main img').length"),
+        json!(0)
+    );
     b.go(&format!("{site}/identities/{}", h.person));
     b.screenshot("identity");
-    b.go(&format!("{site}/who-has?entitlement={}", enc(&h.entitlement)));
+    b.go(&format!(
+        "{site}/who-has?entitlement={}",
+        enc(&h.entitlement)
+    ));
     assert!(b.count("tbody tr") > 0);
     b.screenshot("who-has");
     b.go(&format!("{site}/systems/{}", h.owned_system));
@@ -296,7 +326,11 @@ fn in_a_real_browser() {
     sign_in(&b, &h, &site, "auditor", PASSWORD);
     b.wait_for("return document.querySelector('h1').textContent === 'Dashboard'");
     b.go(&format!("{site}/findings/{}", h.finding));
-    assert_eq!(b.count("form[action$='/accept']"), 0, "no accept form for an auditor");
+    assert_eq!(
+        b.count("form[action$='/accept']"),
+        0,
+        "no accept form for an auditor"
+    );
     let status = b.script(&format!(
         "const csrf = document.querySelector('meta[name=csrf-token]').content;
          const x = new XMLHttpRequest();
@@ -311,7 +345,11 @@ fn in_a_real_browser() {
     b.go(&format!("{site}/ledger"));
     b.click("form[action='/ledger/verify'] button");
     b.wait_for("return document.querySelector('#verify-result').textContent.trim().length > 0");
-    assert!(b.text("#verify-result").contains("The ledger verifies"), "{}", b.text("#verify-result"));
+    assert!(
+        b.text("#verify-result").contains("The ledger verifies"),
+        "{}",
+        b.text("#verify-result")
+    );
     b.screenshot("ledger-verified");
     assert_eq!(
         h.store.read(|r| r.finding(&h.finding)).unwrap().status,

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod e2e;
+mod oidc;
 
 use axum::Router;
 use axum::body::Body;
@@ -762,4 +763,64 @@ async fn the_scheduler_seals_publishes_and_expires_acceptances() {
     let bundle = h.get(&c, "/ledger/export").await;
     assert_eq!(bundle.status, StatusCode::OK);
     assert!(bundle.body.contains("ustar"));
+}
+
+#[test]
+fn https_with_the_configured_certificate() {
+    // A certificate for `localhost` from a test CA made for this test (both valid until 2126;
+    // the CA's key was thrown away).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tls");
+    let h = harness_with(|c| {
+        c.tls = Some(gatehouse_server::TlsFiles {
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        })
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(gatehouse_server::serve(h.app.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let cert =
+        ureq::tls::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+                .build(),
+        )
+        .build()
+        .into();
+    let mut r = agent
+        .get(&format!("https://localhost:{port}/healthz"))
+        .call()
+        .unwrap();
+    assert_eq!(r.body_mut().read_to_string().unwrap(), "ok\n");
+    let r = agent
+        .get(&format!("https://localhost:{port}/login"))
+        .call()
+        .unwrap();
+    assert!(r.headers().get("strict-transport-security").is_some());
+    // Plain HTTP on the TLS port gets nothing, and a client that does not trust the
+    // certificate refuses it.
+    assert!(
+        ureq::get(&format!("http://localhost:{port}/healthz"))
+            .call()
+            .is_err()
+    );
+    assert!(
+        ureq::get(&format!("https://localhost:{port}/healthz"))
+            .call()
+            .is_err()
+    );
+    let _ = stop.send(());
+    runtime.block_on(server).unwrap().unwrap();
 }
