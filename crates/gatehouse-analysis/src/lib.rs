@@ -9,6 +9,7 @@
 
 mod access;
 mod creep;
+mod freshness;
 mod nhi;
 mod people;
 pub mod policy;
@@ -57,6 +58,8 @@ pub enum AnalysisError {
 pub struct RuleInfo {
     /// Name, e.g. `leaver_access`.
     pub name: &'static str,
+    /// What reports call it, e.g. "Leavers with access".
+    pub title: &'static str,
     /// Severity before escalations, policy overrides and criticality shifts.
     pub base: Severity,
     /// One sentence.
@@ -66,9 +69,15 @@ pub struct RuleInfo {
     pub insight_up_to: Option<Severity>,
 }
 
-const fn rule(name: &'static str, base: Severity, summary: &'static str) -> RuleInfo {
+const fn rule(
+    name: &'static str,
+    title: &'static str,
+    base: Severity,
+    summary: &'static str,
+) -> RuleInfo {
     RuleInfo {
         name,
+        title,
         base,
         summary,
         insight_up_to: None,
@@ -79,91 +88,109 @@ const fn rule(name: &'static str, base: Severity, summary: &'static str) -> Rule
 pub const RULES: &[RuleInfo] = &[
     rule(
         "leaver_access",
+        "Leavers with access",
         Severity::High,
         "A person who left (terminated, or past their end date) still has an enabled account or grants",
     ),
     rule(
         "status_access",
+        "Access kept through an HR status",
         Severity::High,
         "A person whose HR status keeps no access (suspended, by default) has an enabled account",
     ),
     rule(
         "orphaned_account",
+        "Orphaned accounts",
         Severity::Medium,
         "An account linked to no identity, or to one that is in no feed",
     ),
     rule(
         "dormant_access",
+        "Dormant accounts",
         Severity::Low,
         "An enabled account not used for longer than the threshold of its system",
     ),
     rule(
         "privileged_without_mfa",
+        "Privileged access without MFA",
         Severity::High,
         "Privileged access on an account with MFA turned off",
     ),
     rule(
         "shared_privileged",
+        "Shared privileged accounts",
         Severity::High,
         "A shared or generic account holds privileged access",
     ),
     rule(
         "standing_privilege",
+        "Standing privileged access",
         Severity::Medium,
         "Privileged access approved individually without an end date (could be just-in-time)",
     ),
     rule(
         "nhi_no_owner",
+        "Non-human identities without an owner",
         Severity::High,
         "A non-human identity has no owner",
     ),
     rule(
         "nhi_owner_left",
+        "Non-human identities whose owner left",
         Severity::High,
         "A non-human identity's owner has left or is unknown",
     ),
     rule(
         "nhi_no_purpose",
+        "Non-human identities without a purpose",
         Severity::Medium,
         "A non-human identity has no business purpose",
     ),
     rule(
         "nhi_rotation_overdue",
+        "Credentials overdue for rotation",
         Severity::Medium,
         "A credential is older than the rotation policy allows",
     ),
     rule(
         "nhi_credential_expired",
+        "Expired credentials",
         Severity::Medium,
         "A credential has expired but the identity is still in the inventory",
     ),
     rule(
         "nhi_credential_expiring",
+        "Credentials expiring soon",
         Severity::Low,
         "A credential expires soon",
     ),
     rule(
         "nhi_unused",
+        "Unused non-human identities",
         Severity::Medium,
         "A non-human identity has not been used for longer than the threshold",
     ),
     rule(
         "nhi_out_of_scope",
+        "Non-human identities outside their scope",
         Severity::High,
         "A non-human identity has an account on a system outside its declared scope",
     ),
     rule(
         "sod_conflict",
+        "Segregation-of-duties conflicts",
         Severity::High,
         "A person holds entitlements that a segregation-of-duties rule keeps apart",
     ),
     rule(
         "mover_kept_access",
+        "Movers who kept access",
         Severity::Medium,
         "A person who changed job kept access of the previous one",
     ),
     rule(
         "rehire_kept_access",
+        "Rehires who kept earlier access",
         Severity::Medium,
         "A person who left and came back holds access from the earlier employment",
     ),
@@ -171,6 +198,7 @@ pub const RULES: &[RuleInfo] = &[
         insight_up_to: Some(Severity::Low),
         ..rule(
             "peer_outlier",
+            "Access unlike peers'",
             Severity::Low,
             "A person holds entitlements few of their peers (same department and title) hold",
         )
@@ -179,31 +207,51 @@ pub const RULES: &[RuleInfo] = &[
         insight_up_to: Some(Severity::Critical),
         ..rule(
             "rbac_exception",
+            "Access no role explains",
             Severity::Info,
             "Individually approved access that no role explains",
         )
     },
     rule(
         "unwarranted_grant",
+        "Grants without a warrant",
         Severity::Medium,
         "Grants no request, review, role, birthright rule, policy or break-glass record explains",
     ),
     rule(
         "reappeared_grant",
+        "Grants that came back",
         Severity::High,
         "A grant came back after it was removed, without a new warrant",
     ),
     rule(
         "self_approved_grant",
+        "Self-approved grants",
         Severity::High,
         "A grant rests on a request its holder approved",
     ),
     rule(
         "expired_grant",
+        "Access past its end date",
         Severity::Medium,
         "Time-bound access is still present after its end date",
     ),
+    rule(
+        "stale_source",
+        "Sources not imported in time",
+        Severity::Medium,
+        "A source has not been imported for longer than the policy allows",
+    ),
 ];
+
+/// What reports call a rule: its title, and its name, which findings, filters and the policy
+/// use (`Leavers with access (leaver_access)`). A name no rule has is shown as it is.
+pub fn rule_label(name: &str) -> String {
+    match RULES.iter().find(|r| r.name == name) {
+        Some(r) => format!("{} ({name})", r.title),
+        None => name.to_owned(),
+    }
+}
 
 /// Whether a finding is an insight for role design rather than a problem (see
 /// [`RuleInfo::insight_up_to`]).
@@ -242,6 +290,7 @@ pub fn analyze(inv: &Inventory, policy: &Policy, sod: &Ruleset, now: Timestamp) 
     separation::run(&mut cx, sod);
     warrants::run(&mut cx);
     creep::run(&mut cx);
+    freshness::run(&mut cx);
     let mut findings = std::mem::take(&mut cx.findings);
     findings.sort_by(|a, b| a.id.cmp(&b.id));
     findings.dedup_by(|a, b| a.id == b.id);

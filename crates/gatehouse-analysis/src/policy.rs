@@ -271,6 +271,10 @@ pub struct Thresholds {
     /// `shared_privileged`: usernames that mark an account as generic (regular expressions,
     /// matched case-insensitively against the whole username).
     pub generic_usernames: Vec<String>,
+    /// `stale_source`: a source's latest snapshot may be at most this many days old.
+    pub stale_source_days: u32,
+    /// `stale_source`: other limits for some sources (`hr = 2`, `"system:erp" = 1`).
+    pub stale_source_days_by_source: BTreeMap<String, u32>,
 }
 
 impl Default for Thresholds {
@@ -291,6 +295,8 @@ impl Default for Thresholds {
                 "(admin|administrator|root|sa|sysadmin|superuser)[-_.]?[0-9]*".into(),
                 "(shared|generic|team|test|temp|tmp)[-_.].*".into(),
             ],
+            stale_source_days: 7,
+            stale_source_days_by_source: BTreeMap::new(),
         }
     }
 }

@@ -80,14 +80,95 @@ pub struct Dated {
 /// Everything a report shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// This assessment.
+    /// This assessment; its `seq` is its `assessment.recorded` event when `recorded`.
     pub current: Dated,
+    /// Whether it was recorded in the ledger (`assess --record`), or is a preview that wrote
+    /// nothing.
+    pub recorded: bool,
     /// The one before, for the trend.
     pub previous: Option<Dated>,
     /// Riskiest people and non-human identities.
     pub top_identities: Vec<Score>,
     /// Riskiest systems.
     pub top_systems: Vec<Score>,
+    /// Every open finding (insights for role design left out), most severe first.
+    pub findings: Vec<ListedFinding>,
+    /// Every accepted risk, with who accepted it, why and until when.
+    pub accepted: Vec<AcceptedRisk>,
+    /// Open insights for role design, counted.
+    pub insights: u64,
+    /// Where the report stands in the ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerPoint>,
+}
+
+/// One open finding, as a report lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedFinding {
+    /// Its id.
+    pub id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The rule.
+    pub rule: String,
+    /// One line.
+    pub title: String,
+    /// The identity concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The system concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The account concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// When an analysis first found it.
+    pub first_seen: Timestamp,
+}
+
+/// One accepted risk.
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptedRisk {
+    /// The finding's id.
+    pub id: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The rule.
+    pub rule: String,
+    /// One line.
+    pub title: String,
+    /// Who accepted it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// Until when.
+    pub until: Option<Timestamp>,
+}
+
+/// The ledger point of a report: the log's size and root when it was made, and the latest
+/// signed checkpoint covering it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerPoint {
+    /// Events in the log.
+    pub size: u64,
+    /// Merkle root at that size, hex.
+    pub root: String,
+    /// The latest signed checkpoint at or below that size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+/// A signed checkpoint, with its note (which carries the signatures).
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedCheckpoint {
+    /// Its tree size.
+    pub size: u64,
+    /// Its root, hex.
+    pub root: String,
+    /// When it was signed.
+    pub signed_at: Timestamp,
+    /// The signed note, as `gatehouse-verify` checks it.
+    pub note: String,
 }
 
 fn permille(part: u64, whole: u64) -> String {
@@ -211,7 +292,7 @@ fn rule_rows(r: &Report) -> Vec<(String, Vec<u64>, u64, String)> {
                     .unwrap_or(0)
             });
             (
-                rule.clone(),
+                crate::rule_label(rule),
                 counts,
                 a.accepted_by_rule.get(rule).copied().unwrap_or(0),
                 delta(now, before),
@@ -228,24 +309,7 @@ pub fn markdown(r: &Report) -> String {
         "# Access governance assessment — {}\n",
         date(r.current.at)
     );
-    match &r.previous {
-        Some(p) => {
-            let _ = writeln!(
-                out,
-                "Recorded as ledger event {}. Changes are against the assessment of {} (event {}).\n",
-                r.current.seq,
-                date(p.at),
-                p.seq
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "Recorded as ledger event {}. This is the first assessment: the baseline.\n",
-                r.current.seq
-            );
-        }
-    }
+    let _ = writeln!(out, "{}\n", intro(r));
     let _ = writeln!(out, "## Baseline\n\n| | Value | Change |\n|---|---|---|");
     for (k, v, d) in headline(r) {
         let _ = writeln!(out, "| {} | {} | {} |", md(k.trim()), md(&v), d.trim());
@@ -262,6 +326,50 @@ pub fn markdown(r: &Report) -> String {
             md(&rule),
             c.join(" | "),
             d.trim()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Open findings ({})\n\n| Id | Severity | Rule | Title | Identity | System | Account | First seen |\n|---|---|---|---|---|---|---|---|",
+        r.findings.len()
+    );
+    for f in &r.findings {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&f.id),
+            f.severity,
+            md(&f.rule),
+            md(&f.title),
+            md(f.identity.as_deref().unwrap_or("")),
+            md(f.system.as_deref().unwrap_or("")),
+            md(f.account.as_deref().unwrap_or("")),
+            date(f.first_seen)
+        );
+    }
+    if r.insights > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} open insights for role design are not listed (`gatehouse findings list --insights`).",
+            r.insights
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Accepted risks ({})\n\n| Id | Severity | Rule | Title | Accepted by | Reason | Until |\n|---|---|---|---|---|---|---|",
+        r.accepted.len()
+    );
+    for a in &r.accepted {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&a.id),
+            a.severity,
+            md(&a.rule),
+            md(&a.title),
+            md(&a.by),
+            md(&a.reason),
+            a.until.map(date).unwrap_or_default()
         );
     }
     for (title, scores) in [
@@ -288,16 +396,70 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    let _ = writeln!(out, "\n## Ledger\n");
+    for line in ledger_lines(r) {
+        let _ = writeln!(out, "- {}", md(&line));
+    }
+    if let Some(c) = r.ledger.as_ref().and_then(|l| l.checkpoint.as_ref()) {
+        let _ = writeln!(out, "\nThe signed checkpoint:\n\n```\n{}```", c.note);
+    }
     out
 }
 
-/// Text for a Markdown table cell: HTML and the column separator escaped.
-fn md(s: &str) -> String {
-    esc(s).replace('|', "\\|").replace('\n', " ")
+/// The sentence that opens a report: recorded or a preview, and against what.
+fn intro(r: &Report) -> String {
+    let first = if r.recorded {
+        format!("Recorded as ledger event {}.", r.current.seq)
+    } else {
+        "A preview: not recorded in the ledger (`gatehouse assess --record` records it).".into()
+    };
+    match &r.previous {
+        Some(p) => format!(
+            "{first} Changes are against the assessment of {} (event {}).",
+            date(p.at),
+            p.seq
+        ),
+        None if r.recorded => format!("{first} This is the first assessment: the baseline."),
+        None => format!("{first} No assessment is recorded yet."),
+    }
 }
 
+/// The ledger point, in sentences.
+fn ledger_lines(r: &Report) -> Vec<String> {
+    let Some(l) = &r.ledger else {
+        return vec!["no ledger point was taken".into()];
+    };
+    let mut out = vec![format!("log size {} events, root {}", l.size, l.root)];
+    match &l.checkpoint {
+        Some(c) if c.size == l.size => out.push(format!(
+            "covered by the checkpoint of size {} signed at {}",
+            c.size,
+            crate::date(c.signed_at)
+        )),
+        Some(c) => out.push(format!(
+            "latest signed checkpoint: size {} (root {}) signed at {}; events {}–{} are not yet covered",
+            c.size,
+            c.root,
+            crate::date(c.signed_at),
+            c.size + 1,
+            l.size
+        )),
+        None => out.push("no signed checkpoint yet".into()),
+    }
+    out
+}
+
+/// Text for a Markdown table cell: control characters shown escaped, HTML and the column
+/// separator escaped.
+fn md(s: &str) -> String {
+    esc(s).replace('|', "\\|")
+}
+
+/// Text for HTML: control characters shown escaped (`\u{1b}`, so that a bidirectional
+/// override cannot reorder what the reader sees), then HTML's own characters escaped.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    gatehouse_model::text::visible(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -316,19 +478,7 @@ pub fn html(r: &Report) -> String {
         esc(&title),
         esc(&title)
     );
-    let _ = writeln!(
-        out,
-        "<p>Recorded as ledger event {}{}.</p>",
-        r.current.seq,
-        r.previous
-            .as_ref()
-            .map(|p| format!(
-                "; changes are against the assessment of {} (event {})",
-                date(p.at),
-                p.seq
-            ))
-            .unwrap_or_else(|| "; this is the first assessment: the baseline".into())
-    );
+    let _ = writeln!(out, "<p>{}</p>", esc(&intro(r)));
     let _ = writeln!(
         out,
         "<h2>Baseline</h2>\n<table><tr><th></th><th>Value</th><th>Change</th></tr>"
@@ -359,6 +509,52 @@ pub fn html(r: &Report) -> String {
         );
     }
     let _ = writeln!(out, "</table>");
+    let _ = writeln!(
+        out,
+        "<h2>Open findings ({})</h2>\n<table><tr><th>Id</th><th>Severity</th><th>Rule</th><th>Title</th><th>Identity</th><th>System</th><th>Account</th><th>First seen</th></tr>",
+        r.findings.len()
+    );
+    for f in &r.findings {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.id),
+            f.severity,
+            esc(&f.rule),
+            esc(&f.title),
+            esc(f.identity.as_deref().unwrap_or("")),
+            esc(f.system.as_deref().unwrap_or("")),
+            esc(f.account.as_deref().unwrap_or("")),
+            date(f.first_seen)
+        );
+    }
+    let _ = writeln!(out, "</table>");
+    if r.insights > 0 {
+        let _ = writeln!(
+            out,
+            "<p>{} open insights for role design are not listed.</p>",
+            r.insights
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<h2>Accepted risks ({})</h2>\n<table><tr><th>Id</th><th>Severity</th><th>Rule</th><th>Title</th><th>Accepted by</th><th>Reason</th><th>Until</th></tr>",
+        r.accepted.len()
+    );
+    for a in &r.accepted {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.id),
+            a.severity,
+            esc(&a.rule),
+            esc(&a.title),
+            esc(&a.by),
+            esc(&a.reason),
+            a.until.map(date).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(out, "</table>");
     for (title, scores) in [
         ("Riskiest identities", &r.top_identities),
         ("Riskiest systems", &r.top_systems),
@@ -383,6 +579,18 @@ pub fn html(r: &Report) -> String {
             );
         }
         let _ = writeln!(out, "</table>");
+    }
+    let _ = writeln!(out, "<h2>Ledger</h2>\n<ul>");
+    for line in ledger_lines(r) {
+        let _ = writeln!(out, "<li>{}</li>", esc(&line));
+    }
+    let _ = writeln!(out, "</ul>");
+    if let Some(c) = r.ledger.as_ref().and_then(|l| l.checkpoint.as_ref()) {
+        let _ = writeln!(
+            out,
+            "<p>The signed checkpoint:</p>\n<pre>{}</pre>",
+            esc(&c.note)
+        );
     }
     out.push_str("</body></html>\n");
     out

@@ -461,6 +461,7 @@ const COVERED: &[&str] = &[
     "reappeared_grant",
     "self_approved_grant",
     "expired_grant",
+    "stale_source",
 ];
 
 #[test]
@@ -3331,9 +3332,14 @@ fn report_of(inv: &Inventory, a: &Analysis) -> Report {
             at: now(),
             assessment: report::assess(inv, a, &recorded),
         },
+        recorded: true,
         previous: None,
         top_identities: risk::identities(inv, &recorded, &w),
         top_systems: risk::systems(inv, &recorded, &w),
+        findings: Vec::new(),
+        accepted: Vec::new(),
+        insights: 0,
+        ledger: None,
     }
 }
 
@@ -3388,8 +3394,8 @@ fn markdown_report_shows_the_headline_numbers() {
         "| Open findings | 4 |",
         "| high | 1 |",
         "| medium | 2 |",
-        "| unwarranted_grant | 0 | 0 | 0 | 0 | 0 | 1 |",
-        "| privileged_without_mfa | 0 | 1 | 0 | 0 | 0 | 0 |",
+        "| Grants without a warrant (unwarranted_grant) | 0 | 0 | 0 | 0 | 0 | 1 |",
+        "| Privileged access without MFA (privileged_without_mfa) | 0 | 1 | 0 | 0 | 0 | 0 |",
         "| 45 | Carl ",
     ] {
         assert!(md.contains(line), "markdown lacks `{line}`:\n{md}");
@@ -3408,6 +3414,14 @@ fn markdown_report_escapes_names() {
         row.contains("Carl") && row.contains("Admin") && row.contains("Ops"),
         "{row}"
     );
+    // Control characters are shown escaped, in Markdown and in HTML.
+    inv.identities[0].name = "Carl \u{1b}[2J\u{202e}Ops".into();
+    let a = run(&inv);
+    let md = report::markdown(&report_of(&inv, &a));
+    assert!(md.contains("Carl \\u{1b}[2J\\u{202e}Ops"), "{md}");
+    let html = report::html(&report_of(&inv, &a));
+    assert!(html.contains("Carl \\u{1b}[2J\\u{202e}Ops"), "{html}");
+    assert!(!html.contains('\u{1b}') && !md.contains('\u{202e}'));
     // Score, who, factors: four cell separators, the one in the name escaped.
     let separators = row
         .char_indices()
@@ -3455,4 +3469,52 @@ fn report_shows_the_trend_against_the_previous_assessment() {
     assert!(md.contains("| Systems | 4 | (+2) |"), "{md}");
     assert!(md.contains("| Grants | 3 | (−2) |"), "{md}");
     assert!(md.contains("| Accounts | 3 | (=) |"), "{md}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// stale_source
+// ---------------------------------------------------------------------------------------------
+
+fn feeds(list: &[(&str, i64)]) -> Inventory {
+    let mut org = Org::new();
+    org.system("erp", Some(Criticality::Critical), true);
+    let mut inv = org.finish();
+    inv.feeds = list
+        .iter()
+        .map(|(source, days)| gatehouse_model::state::Feed {
+            source: (*source).to_owned(),
+            last_snapshot: days_ago(*days),
+        })
+        .collect();
+    inv
+}
+
+#[test]
+fn a_source_older_than_the_limit_is_stale() {
+    let a = run(&feeds(&[("hr", 9), ("system:erp", 8), ("roles", 7)]));
+    let found = by_rule(&a, "stale_source");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let hr = found.iter().find(|f| fact(f, "source") == "hr").unwrap();
+    assert_eq!(hr.severity, Severity::Medium);
+    assert_eq!(fact(hr, "days"), "9");
+    assert_eq!(fact(hr, "allowed_days"), "7");
+    explains(hr, "The HR feed was last imported");
+    let erp = found
+        .iter()
+        .find(|f| fact(f, "source") == "system:erp")
+        .unwrap();
+    assert_eq!(system_of(erp), Some("erp"));
+}
+
+#[test]
+fn a_source_within_its_own_limit_is_not_stale() {
+    let inv = feeds(&[("hr", 2), ("system:erp", 30)]);
+    let a = run_with(
+        &inv,
+        "[thresholds]\nstale_source_days = 7\n[thresholds.stale_source_days_by_source]\nhr = 1\n\"system:erp\" = 31\n",
+        "",
+    );
+    let found = by_rule(&a, "stale_source");
+    assert_eq!(found.len(), 1);
+    assert_eq!(fact(found[0], "source"), "hr");
 }

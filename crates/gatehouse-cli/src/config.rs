@@ -119,6 +119,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Store location: a SQLite path or a `postgres://` URL.
     pub db: String,
+    /// Where `db` came from.
+    pub db_from: DbFrom,
     /// The ledger's origin line (this instance's name in checkpoints).
     pub origin: Option<String>,
     /// Where the ledger's private key is (unless given in the environment).
@@ -140,6 +142,19 @@ pub struct Config {
     /// `[server]`, with paths made relative to the configuration file and the
     /// `GATEHOUSE_SERVER_LISTEN`, `GATEHOUSE_TLS_CERT` and `GATEHOUSE_TLS_KEY` overrides.
     pub server: ServerSection,
+}
+
+/// Where the store's location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFrom {
+    /// `--db` or `GATEHOUSE_DB`.
+    Flag,
+    /// The file `GATEHOUSE_DB_FILE` names (a secret: never copied into the configuration).
+    SecretFile,
+    /// The configuration file.
+    ConfigFile,
+    /// The default, `gatehouse.db` beside the configuration.
+    Default,
 }
 
 /// A configuration error, with its code (`GH111`).
@@ -274,23 +289,39 @@ impl Config {
             .and_then(|p| p.parent())
             .map(Path::to_owned)
             .unwrap_or_default();
-        let db = match (
+        let (db, db_from) = match (
             db_flag,
             read_secret_file("GATEHOUSE_DB_FILE")?,
             parsed.store.url,
         ) {
-            (Some(flag), _, _) => flag.to_owned(),
-            (None, Some(secret), _) => secret,
-            (None, None, Some(url)) if url.contains("://") => url,
-            (None, None, Some(path)) => relative_to(&base, PathBuf::from(path))
-                .display()
-                .to_string(),
-            (None, None, None) => {
+            (Some(flag), _, _) => (flag.to_owned(), DbFrom::Flag),
+            (None, Some(secret), _) => (secret, DbFrom::SecretFile),
+            (None, None, Some(url)) if url.contains("://") => (url, DbFrom::ConfigFile),
+            (None, None, Some(path)) => (
+                relative_to(&base, PathBuf::from(path))
+                    .display()
+                    .to_string(),
+                DbFrom::ConfigFile,
+            ),
+            (None, None, None) => (
                 relative_to(&base, PathBuf::from(gatehouse_store::DEFAULT_SQLITE))
                     .display()
-                    .to_string()
-            }
+                    .to_string(),
+                DbFrom::Default,
+            ),
         };
+        if let Some(shown) = password_outside_url(&db) {
+            return Err(Coded::new(
+                ErrorCode::StoreLocationInvalid,
+                format!(
+                    "the store location `{shown}` is not a postgres:// URL, and a file path \
+                     would not carry the password it seems to hold (not repeated here); give a \
+                     PostgreSQL store as postgres://user:password@host/database, or in a file \
+                     named by GATEHOUSE_DB_FILE"
+                ),
+            )
+            .into());
+        }
         let key_file = std::env::var_os("GATEHOUSE_LEDGER_KEY_FILE")
             .map(PathBuf::from)
             .or(parsed.ledger.key_file.map(|p| relative_to(&base, p)))
@@ -394,6 +425,7 @@ impl Config {
             policy_dir,
             inline_policy,
             db,
+            db_from,
             origin: std::env::var("GATEHOUSE_LEDGER_ORIGIN")
                 .ok()
                 .or(parsed.ledger.origin),
@@ -422,8 +454,50 @@ impl Config {
     }
 }
 
+/// A store location that is not a URL but carries what looks like a password — connection
+/// settings (`host=db password=…`), or a URL whose scheme was lost (`user:secret@db/gatehouse`,
+/// `postgres:/user:secret@db`) — shown with the password hidden. Such a value would otherwise
+/// be taken for a SQLite file name and repeated, password and all, in messages.
+fn password_outside_url(db: &str) -> Option<String> {
+    if db.contains("://") {
+        return None;
+    }
+    let lower = db.to_ascii_lowercase();
+    if let Some(at) = lower.find("password=") {
+        let start = at + "password=".len();
+        let end = db[start..]
+            .find(char::is_whitespace)
+            .map_or(db.len(), |e| start + e);
+        return Some(format!("{}***{}", &db[..start], &db[end..]));
+    }
+    // `user:secret@host`: a colon, then an `@`, before any `/`.
+    let head = db.split('/').take(2).collect::<Vec<_>>().join("/");
+    let at = head.rfind('@')?;
+    let colon = head[..at].find(':')?;
+    Some(format!("{}:***{}", &db[..colon], &db[at..]))
+}
+
 /// The text of a new `gatehouse.toml`.
-pub fn render_config(db: &str, origin: &str) -> String {
+/// Whether a store URL carries a password (`postgres://user:secret@host/db`, or a
+/// `password=` parameter).
+pub fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let in_userinfo = authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    in_userinfo || rest.to_ascii_lowercase().contains("password=")
+}
+
+/// The configuration file's text; `db` is `None` when the store's location is a secret kept
+/// elsewhere (`GATEHOUSE_DB_FILE`).
+pub fn render_config(db: Option<&str>, origin: &str) -> String {
+    let store = match db {
+        Some(db) => format!("url = {db:?}"),
+        None => "# url: read from the file GATEHOUSE_DB_FILE names (it holds a password)".into(),
+    };
     format!(
         "# Gatehouse configuration. Environment variables override it:\n\
          # GATEHOUSE_DB (or GATEHOUSE_DB_FILE), GATEHOUSE_LEDGER_KEY (or GATEHOUSE_LEDGER_KEY_FILE),\n\
@@ -433,7 +507,7 @@ pub fn render_config(db: &str, origin: &str) -> String {
          \n\
          [store]\n\
          # A SQLite file, or a PostgreSQL URL such as postgres://gatehouse@db.internal/gatehouse\n\
-         url = {db:?}\n\
+         {store}\n\
          \n\
          [ledger]\n\
          # The name of this Gatehouse instance in signed checkpoints; keep it stable.\n\
@@ -456,4 +530,37 @@ pub fn render_config(db: &str, origin: &str) -> String {
          # are; see docs/policy.md. A [policy] table here replaces policy.toml.\n\
          policy_dir = \"policy\"\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_locations_with_a_password_outside_a_url() {
+        for (db, shown) in [
+            ("gatehouse.db", None),
+            ("/srv/gatehouse/gatehouse.db", None),
+            ("postgres://u:secret@db/g", None),
+            ("mysql://u:secret@db/g", None),
+            ("u:secret@db/gatehouse", Some("u:***@db/gatehouse")),
+            ("postgres:/u:secret@db/g", Some("postgres:***@db/g")),
+            (
+                "host=db user=g password=secret dbname=g",
+                Some("host=db user=g password=*** dbname=g"),
+            ),
+            ("PASSWORD=secret", Some("PASSWORD=***")),
+        ] {
+            assert_eq!(password_outside_url(db).as_deref(), shown, "{db}");
+        }
+    }
+
+    #[test]
+    fn passwords_in_store_urls_are_seen() {
+        assert!(has_password("postgres://app:s3cret@db.internal/gatehouse"));
+        assert!(has_password("postgres://db.internal/g?user=app&password=x"));
+        assert!(!has_password("postgres://app@db.internal/gatehouse"));
+        assert!(!has_password("postgres://db.internal:5432/gatehouse"));
+        assert!(!has_password("gatehouse.db"));
+    }
 }

@@ -111,7 +111,7 @@ pub fn hint(code: ErrorCode, e: &anyhow::Error) -> Option<&'static str> {
             "give the trusted public key with --key, or the signing key with GATEHOUSE_LEDGER_KEY"
         }
         ErrorCode::UnknownObject => {
-            "list what exists with `gatehouse system list`, `gatehouse account list` or `gatehouse findings list`"
+            "list what exists with `gatehouse system list`, `gatehouse entitlement list`, `gatehouse identity list`, `gatehouse account list` or `gatehouse findings list`"
         }
         _ => return None,
     })

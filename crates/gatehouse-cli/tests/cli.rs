@@ -150,7 +150,32 @@ fn full_flow(env: Env) {
         "--format",
         "csv",
     ]);
-    let lines: Vec<&str> = out.lines().collect();
+    // The export says what it answers, then lists the rows.
+    let about: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        about[0], "# question: who held `erp:role/AP_Approver`",
+        "{out}"
+    );
+    assert_eq!(about[1], "# as of: 2026-03-01 (end of day)", "{out}");
+    assert!(about.iter().any(|l| l.starts_with("# store: ")), "{out}");
+    assert!(
+        about.contains(&"# data: from 2026-02-01 to 2026-03-01"),
+        "{out}"
+    );
+    assert!(about.contains(&"# rows: 2"), "{out}");
+    assert!(
+        about
+            .iter()
+            .any(|l| l.starts_with("# ledger: ") && l.contains(" events, root ")),
+        "{out}"
+    );
+    assert!(
+        about
+            .iter()
+            .any(|l| l.starts_with("# checkpoint: size ") && l.ends_with("(covers the answer)")),
+        "{out}"
+    );
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(
         lines[0],
         "account,username,identity,name,status,enabled,source,warrant,since,expires"
@@ -162,7 +187,24 @@ fn full_flow(env: Env) {
     );
     let out = env.ok(&["who-has", "erp:role/AP_Approver", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(v["about"]["question"], "who held `erp:role/AP_Approver`");
+    assert_eq!(v["about"]["count"], 2);
+    assert!(
+        v["about"]["ledger"]["checkpoint"]["note"].is_string(),
+        "{v}"
+    );
+    // Before the system's first snapshot nothing is known: the question is refused.
+    let err = env.fails(&["who-has", "erp:role/AP_Approver", "--at", "1970-01-01"]);
+    assert!(
+        err.starts_with("error[GH304]: the store has data for `system:erp` from 2026-02-01 to "),
+        "{err}"
+    );
+    let err = env.fails(&["access", "E2", "--at", "2025-12-31"]);
+    assert!(
+        err.starts_with("error[GH304]: the store has data for the HR feed from 2026-01-01 to "),
+        "{err}"
+    );
 
     let out = env.ok(&["access", "bob@example.com", "--at", "2026-02-20"]);
     assert!(out.contains("Bob Stone (E2, bob@example.com)"), "{out}");
@@ -172,7 +214,8 @@ fn full_flow(env: Env) {
     );
     let out = env.ok(&["access", "E2", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["grants"][0]["entitlement"], "role/AP_Approver");
+    assert_eq!(v["access"]["grants"][0]["entitlement"], "role/AP_Approver");
+    assert_eq!(v["about"]["question"], "what `E2` held");
 
     let out = env.ok(&["history", "grant", "erp:bob/role/Vendor_Maint"]);
     assert!(
@@ -185,7 +228,8 @@ fn full_flow(env: Env) {
     );
     let out = env.ok(&["history", "account", "erp:u9", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v[0]["kind"], "account.added");
+    assert_eq!(v["rows"][0]["kind"], "account.added");
+    assert_eq!(v["about"]["question"], "the history of account `erp:u9`");
 
     let out = env.ok(&["account", "list", "--uncorrelated"]);
     assert!(out.contains("u9") && !out.contains("u1 "), "{out}");
@@ -338,6 +382,8 @@ macro_rules! both {
 both!(full_flow);
 both!(bad_input);
 both!(unchanged_files_are_not_read_again);
+both!(skipped_rows_remove_nothing);
+both!(changes_and_discovery);
 
 // A snapshot folder imported again: sources whose files did not change are recognised by
 // their digests and not read again; when the HR feed changed meanwhile, the accounts of such
@@ -387,11 +433,179 @@ fn unchanged_files_are_not_read_again(env: Env) {
     );
     let out = env.ok(&["history", "account", "erp:u9"]);
     assert!(out.contains("re-linked: identity: (none) → E4"), "{out}");
+    // Every read of a feed is on record, the unchanged ones too.
+    let out = env.ok(&["import", "log", "--source", "hr", "--format", "csv"]);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| (r[2], r[7])).collect::<Vec<_>>(),
+        vec![
+            ("2026-01-01", "4"),
+            ("2026-02-01", "0"),
+            ("2026-03-01", "1")
+        ],
+        "{out}"
+    );
+    assert!(out.contains("# question: when `hr` was read"), "{out}");
+    let err = env.fails(&["import", "log", "--source", "crm"]);
+    assert!(
+        err.starts_with("error[GH301]: no import of `crm` is recorded"),
+        "{err}"
+    );
 }
 
-// After `both!`, which it uses.
+// Rows left out with --skip-invalid are not removals: the grant on a broken row stays, and the
+// fixed file records nothing that did not happen.
+fn skipped_rows_remove_nothing(env: Env) {
+    setup(&env);
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    env.ok(&["import", "system", "erp", "--as-of", "2026-01-01"]);
+    // bob's grant row gets a bad date; batch's admin grant really went.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant,granted_at\nu1,role/AP_Approver,request,request:REQ-1,\nu2,role/Vendor_Maint,direct,,2026-13-45\n",
+    );
+    let err = env.fails(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    assert!(err.contains("grants.csv:3: field `granted_at`"), "{err}");
+    let out = env.ok(&[
+        "import",
+        "system",
+        "erp",
+        "--as-of",
+        "2026-02-01",
+        "--skip-invalid",
+    ]);
+    assert!(out.contains("skipped 1 invalid row"), "{out}");
+    assert!(
+        out.contains("not recorded as removed, because rows of their file were left out"),
+        "{out}"
+    );
+    assert!(
+        out.contains("grant erp:u2 → erp:role/Vendor_Maint"),
+        "{out}"
+    );
+    assert!(out.contains("grant erp:u9 → erp:role/Admin"), "{out}");
+    assert!(!out.contains("grant removed"), "{out}");
+    let out = env.ok(&["who-has", "erp:role/Vendor_Maint", "--at", "2026-02-15"]);
+    assert!(out.contains("bob"), "{out}");
+    // Fixed: only batch's grant is recorded as removed, at the time it was seen gone.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu2,role/Vendor_Maint,direct,\n",
+    );
+    let out = env.ok(&["import", "system", "erp", "--as-of", "2026-03-01"]);
+    assert!(out.contains("1 grant removed"), "{out}");
+    assert!(!out.contains("added"), "{out}");
+    let out = env.ok(&["history", "grant", "erp:u2/role/Vendor_Maint"]);
+    assert!(!out.contains("removed"), "{out}");
+}
+
+// `changes` lists gains and losses with their warrants, tells first sightings from gains and
+// refuses periods it knows nothing of; the discovery commands list what can be asked about,
+// and a mistyped name gets a suggestion.
+fn changes_and_discovery(env: Env) {
+    setup(&env);
+    env.ok(&["init", "--origin", "test.example/gatehouse"]);
+    env.ok(&["import", "hr", "people.csv", "--as-of", "2026-01-01"]);
+    env.ok(&["import", "system", "erp", "--as-of", "2026-01-01"]);
+    // February: bob's grant gets a new warrant (a change, not a gain), cy gains Admin with a
+    // request, batch loses it.
+    env.write(
+        "erp/grants.csv",
+        b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu2,role/Vendor_Maint,request,request:REQ-7\nu3,role/Admin,request,request:REQ-9\n",
+    );
+    env.ok(&["import", "system", "erp", "--as-of", "2026-02-01"]);
+    let out = env.ok(&[
+        "changes",
+        "--from",
+        "2026-01-15",
+        "--to",
+        "2026-02-28",
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.contains("# question: which access was gained and lost from 2026-01-15 to 2026-02-28"),
+        "{out}"
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r[1], r[3], r[5], r[7], r[11]))
+            .collect::<Vec<_>>(),
+        vec![
+            ("gained", "u3", "E3", "role/Admin", "request:REQ-9"),
+            ("lost", "u9", "", "role/Admin", ""),
+        ],
+        "{out}"
+    );
+    // The first snapshot's grants were first seen, not gained.
+    let out = env.ok(&["changes", "--from", "2026-01-01", "--to", "2026-01-31"]);
+    assert!(out.contains("0 gained, 0 lost"), "{out}");
+    let o = env.run(&["changes", "--from", "2026-01-01", "--to", "2026-01-31"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`system:erp` was first imported as of 2026-01-01: its 3 grants were first recorded then, not gained"),
+        "{err}"
+    );
+    let out = env.ok(&[
+        "changes",
+        "--from",
+        "2026-01-02",
+        "--identity",
+        "cy@example.com",
+        "--privileged",
+    ]);
+    assert!(out.contains("1 gained, 0 lost"), "{out}");
+    let err = env.fails(&["changes", "--from", "2025-01-01", "--to", "2025-12-01"]);
+    assert!(err.starts_with("error[GH304]:"), "{err}");
+    let err = env.fails(&["changes", "--from", "2026-03-01", "--to", "2026-02-01"]);
+    assert!(err.contains("is after --to"), "{err}");
+
+    // Discovery.
+    let out = env.ok(&["entitlement", "list", "--system", "erp", "--privileged"]);
+    assert!(
+        out.contains("role/Admin") && !out.contains("role/AP_Approver"),
+        "{out}"
+    );
+    let out = env.ok(&["identity", "list", "--department", "it"]);
+    assert!(out.contains("E4") && !out.contains("E1"), "{out}");
+    let out = env.ok(&["system", "show", "erp"]);
+    assert!(out.contains("E1 (Ada Lovelace)"), "{out}");
+    assert!(out.contains("from 2026-01-01 to 2026-02-01"), "{out}");
+    let err = env.fails(&["who-has", "erp:role/AP_Aprover"]);
+    assert!(
+        err.contains("did you mean `erp:role/AP_Approver`?"),
+        "{err}"
+    );
+    let err = env.fails(&["system", "show", "ERP"]);
+    assert!(err.contains("did you mean `erp`?"), "{err}");
+    let err = env.fails(&["access", "ada@exmaple.com"]);
+    assert!(err.contains("did you mean `ada@example.com`?"), "{err}");
+    let err = env.fails(&["findings", "list", "--identity", "nobody@example.com"]);
+    assert!(err.starts_with("error[GH301]:"), "{err}");
+    let err = env.fails(&["account", "list", "--system", "crm"]);
+    assert!(err.contains("there is no system `crm`"), "{err}");
+    let out = env.ok(&["findings", "list", "--identity", "cy@example.com"]);
+    assert!(!out.contains("error"), "{out}");
+}
+
+// After `both!`, which they use.
 #[path = "cli/witness.rs"]
 mod witness;
+
+#[path = "cli/hostile.rs"]
+mod hostile;
 
 #[test]
 fn init_creates_store_config_and_a_private_key() {
@@ -441,6 +655,54 @@ fn init_creates_store_config_and_a_private_key() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("already initialised"));
 }
+
+// A store named at `init` goes into the new configuration, so the next command finds it; a
+// `--db` that differs from an existing configuration's store is said, not silently used.
+fn a_store_named_at_init_is_configured(env: Env) {
+    let db = if env.db.contains("://") {
+        env.db.clone()
+    } else {
+        "elsewhere.db".to_owned()
+    };
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .current_dir(env.dir.path())
+            .env_remove("GATEHOUSE_DB")
+            .env_remove("GATEHOUSE_DB_FILE")
+            .env_remove("GATEHOUSE_LEDGER_KEY")
+            .env("GATEHOUSE_NOW", "2026-11-23T10:00:00Z")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init", "--db", &db, "--origin", "acme.example/gatehouse"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap();
+    assert!(config.contains(&format!("url = {db:?}")), "{config}");
+    env.write("people.csv", PEOPLE.as_bytes());
+    let out = run(&["import", "hr", "people.csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !env.path("gatehouse.db").exists(),
+        "the default store was not created"
+    );
+    let out = run(&["init", "--db", "other.db"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gatehouse.toml names the store") && err.contains("left as it is"),
+        "{err}"
+    );
+}
+
+both!(a_store_named_at_init_is_configured);
 
 #[test]
 fn commands_without_a_store_say_how_to_make_one() {
@@ -596,6 +858,7 @@ fn demo_builds_a_verifiable_organisation() {
     let all = env.ok(&["who-has", "ad:group/All_Staff", "--all", "--format", "csv"]);
     let accounts: Vec<&str> = all
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .skip(1)
         .map(|l| l.split(',').next().unwrap())
         .collect();
@@ -636,6 +899,7 @@ fn demo_builds_a_verifiable_organisation() {
     ]);
     let next: Vec<&str> = next
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .skip(1)
         .map(|l| l.split(',').next().unwrap())
         .collect();
@@ -839,15 +1103,43 @@ fn analysis_flow(env: Env) {
     let err = env.fails(&["risk", "nobody"]);
     assert!(err.contains("is no identity key"), "{err}");
 
-    // The assessment, then a trend.
+    // The assessment: a preview writes nothing, a refused one neither; --record records it,
+    // then a trend.
+    let events = |env: &Env| {
+        let out = env.ok(&["ledger", "verify", "--no-state"]);
+        out.split(" events").next().unwrap().to_owned()
+    };
+    let before = events(&env);
     let out = env.ok(&["assess", "--format", "md"]);
+    assert!(
+        out.contains("A preview: not recorded in the ledger"),
+        "{out}"
+    );
+    let err = env.fails(&["assess", "--format", "csv", "--record"]);
+    assert!(err.contains("the assessment is a report"), "{err}");
+    let err = env.fails(&["assess", "--record", "--out", "missing/report.md"]);
+    assert!(err.contains("the folder `missing` does not exist"), "{err}");
+    assert_eq!(events(&env), before, "previews and refusals write nothing");
+    let out = env.ok(&["assess", "--format", "md", "--record"]);
     assert!(out.contains("This is the first assessment"), "{out}");
+    assert!(out.contains("## Open findings ("), "{out}");
+    assert!(out.contains("| unwarranted_grant |"), "{out}");
+    assert!(
+        out.contains("## Accepted risks (1)")
+            && out.contains("| cli:test | Batch job runs month-end close"),
+        "{out}"
+    );
+    assert!(out.contains("covered by the checkpoint of size"), "{out}");
+    assert!(
+        out.contains("\n— vm/gatehouse "),
+        "the signed note is in the report: {out}"
+    );
     assert!(
         out.contains("| Grants with a valid warrant | 0 (0.0%) |"),
         "{out}"
     );
     assert!(
-        out.contains("| unwarranted_grant | 0 | 2 | 0 | 0 | 0 | 0 |"),
+        out.contains("| Grants without a warrant (unwarranted_grant) | 0 | 2 | 0 | 0 | 0 | 0 |"),
         "{out}"
     );
     env.write(
@@ -855,12 +1147,19 @@ fn analysis_flow(env: Env) {
         b"account,entitlement,source,warrant\nu1,role/AP_Approver,request,request:REQ-1\nu9,role/Admin,direct,\n",
     );
     env.ok(&["import", "system", "erp", "--as-of", "2026-03-01"]);
-    let out = env.ok(&["assess", "--format", "html", "--out", "report.html"]);
+    let out = env.ok(&[
+        "assess",
+        "--format",
+        "html",
+        "--out",
+        "report.html",
+        "--record",
+    ]);
     assert!(out.contains("report written to report.html"), "{out}");
     let html = std::fs::read_to_string(env.path("report.html")).unwrap();
     assert!(html.starts_with("<!doctype html>") && html.contains("<table>"));
     assert!(
-        html.contains("changes are against the assessment of"),
+        html.contains("Changes are against the assessment of"),
         "{html}"
     );
     let resolved = findings_json(&env, &["--status", "resolved"]);

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use gatehouse_model::ImportFile;
+use gatehouse_model::{ImportFile, SnapshotPart};
 
 use crate::problem::{ConnectError, Problem};
 use crate::table::{Row, Schema, read_table};
@@ -112,16 +112,23 @@ pub struct Outcome {
     pub skipped: Vec<Problem>,
     /// Number of rows left out.
     pub skipped_rows: u64,
+    /// The parts that lost rows: what they lack may be among the rows left out.
+    pub partial: Vec<SnapshotPart>,
 }
 
 /// Decides, once all files are parsed, whether the import may go on: without `skip_invalid`
 /// any problem stops it; with it, the problems are reported and the valid rows go on.
 pub fn conclude(
     options: ReadOptions,
-    parts: Vec<(Vec<Problem>, BTreeSet<u64>)>,
+    parts: Vec<(SnapshotPart, Vec<Problem>, BTreeSet<u64>)>,
 ) -> Result<Outcome, ConnectError> {
-    let rows: usize = parts.iter().map(|(_, lines)| lines.len()).sum();
-    let mut problems: Vec<Problem> = parts.into_iter().flat_map(|(p, _)| p).collect();
+    let rows: usize = parts.iter().map(|(_, _, lines)| lines.len()).sum();
+    let partial: Vec<SnapshotPart> = parts
+        .iter()
+        .filter(|(_, problems, lines)| !problems.is_empty() || !lines.is_empty())
+        .map(|(part, _, _)| *part)
+        .collect();
+    let mut problems: Vec<Problem> = parts.into_iter().flat_map(|(_, p, _)| p).collect();
     if problems.is_empty() {
         return Ok(Outcome::default());
     }
@@ -130,6 +137,7 @@ pub fn conclude(
         Ok(Outcome {
             skipped: problems,
             skipped_rows: rows as u64,
+            partial,
         })
     } else {
         Err(ConnectError::Invalid {

@@ -111,6 +111,24 @@ impl<'r, 'a> RowCheck<'r, 'a> {
         })
     }
 
+    /// An optional instant something ends (an expiry): the "no end" date `9999-12-31` is read
+    /// as no end, like an empty value.
+    pub fn opt_end_timestamp(&mut self, column: &str) -> Option<Timestamp> {
+        self.parse_with(column, |v| {
+            gatehouse_model::parse_end_timestamp(v).map_err(|e| e.to_string())
+        })
+        .flatten()
+    }
+
+    /// An optional last day (of employment, of a contract): the "no end" date `9999-12-31` is
+    /// read as no end, like an empty value.
+    pub fn opt_end_date(&mut self, column: &str) -> Option<Date> {
+        self.parse_with(column, |v| {
+            gatehouse_model::parse_end_date(v).map_err(|e| e.to_string())
+        })
+        .flatten()
+    }
+
     /// A list of system keys separated by `;` or `,`.
     pub fn system_list(&mut self, column: &str) -> Vec<SystemKey> {
         self.parse_with(column, |v| {

@@ -4,7 +4,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 use gatehouse_model::{
-    Attributes, EmploymentStatus, Identity, IdentityKey, IdentityKind, ImportFile, NonHuman, Person,
+    Attributes, EmploymentStatus, Identity, IdentityKey, IdentityKind, ImportFile, NonHuman,
+    Person, SnapshotPart,
 };
 
 use crate::collect::{Outcome, ReadOptions, Rows, conclude};
@@ -144,8 +145,8 @@ fn parse_person(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
     let manager = c.opt_identity("manager_id");
     let start_date = c.opt_date("start_date");
     // A termination date, else the end of a fixed-term contract, is the last day.
-    let contract_end = c.opt_date("contract_end_date");
-    let end_date = c.opt_date("end_date").or(contract_end);
+    let contract_end = c.opt_end_date("contract_end_date");
+    let end_date = c.opt_end_date("end_date").or(contract_end);
     if let (Some(s), Some(e)) = (start_date, end_date)
         && e < s
     {
@@ -223,7 +224,7 @@ fn parse_nhi(row: &Row<'_>) -> Result<Identity, Vec<Problem>> {
         scope: c.system_list("scope"),
         credential_created: c.opt_timestamp("credential_created"),
         last_rotated: c.opt_timestamp("last_rotated"),
-        expires_at: c.opt_timestamp("expires_at"),
+        expires_at: c.opt_end_timestamp("expires_at"),
         last_used: c.opt_timestamp("last_used"),
     };
     let (Some(key), Some(kind)) = (key, kind) else {
@@ -327,7 +328,10 @@ pub fn read_hr(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, Co
             break;
         }
     }
-    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    let outcome = conclude(
+        options,
+        vec![(SnapshotPart::Identities, rows.problems, rows.invalid)],
+    )?;
     Ok(IdentitySnapshot {
         identities: rows.valid.into_iter().map(|(_, i)| i).collect(),
         files: vec![rows.file],
@@ -339,7 +343,10 @@ pub fn read_hr(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, Co
 pub fn read_nhi(path: &Path, options: ReadOptions) -> Result<IdentitySnapshot, ConnectError> {
     let mut rows = Rows::read(path, &file_name(path), &NHI_SCHEMA, parse_nhi)?;
     check_unique_keys(&mut rows, "id");
-    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    let outcome = conclude(
+        options,
+        vec![(SnapshotPart::Identities, rows.problems, rows.invalid)],
+    )?;
     Ok(IdentitySnapshot {
         identities: rows.valid.into_iter().map(|(_, i)| i).collect(),
         files: vec![rows.file],
@@ -404,7 +411,7 @@ mod tests {
             /people.csv:3: field `manager_id`: manager `E9` is not an employee_id in this file\n  \
             /people.csv:4: field `employee_id`: `E1` already appears on line 2\n  \
             /people.csv:5: field `status`: `on probation` is not a valid employment status; expected one of: active, leave, suspended, terminated (or an HR phrase such as `Leave of Absence`, `Parental Leave`, `Withdrawn`)\n  \
-            /people.csv:5: field `start_date`: `2020-13-01` is not a valid date; expected a date like `2026-03-31`\n  \
+            /people.csv:5: field `start_date`: `2020-13-01` is not a valid date; expected a date like `2026-03-31`, from 0001-01-01 to 9999-12-31\n  \
             /people.csv:6: field `end_date`: 2020-01-01 is before the start date 2021-01-01\n  \
             /people.csv:6: field `manager_id`: `E4` cannot be their own manager\n  \
             /people.csv:7: field `manager_id`: manager `E3` is on a row that is itself invalid\n  \
@@ -468,6 +475,62 @@ mod tests {
                 "/people.csv:3: field `rehire_date`: 2019-12-31 is before the start date 2020-01-01"
             ),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn the_no_end_date_means_no_end() {
+        let (r, d) = hr(
+            "employee_id,name,status,start_date,end_date,contract_end_date\n\
+             E1,A,active,2020-01-01,9999-12-31,\n\
+             E2,B,active,2020-01-01,9999-12-31T23:59:59Z,2027-06-30\n\
+             E3,C,active,2020-01-01,,9999-12-31\n\
+             E4,D,active,2020-01-01,9999-12-32,\n",
+            false,
+        );
+        assert_eq!(
+            message(r, &d),
+            "1 problem in 1 row; nothing was imported\n  \
+             /people.csv:5: field `end_date`: `9999-12-32` is not a valid date; expected a date \
+             like `2026-03-31`, from 0001-01-01 to 9999-12-30, or `9999-12-31` for no end\n  \
+             (fix these, or import the valid rows with --skip-invalid)"
+        );
+        let (r, _d) = hr(
+            "employee_id,name,status,start_date,end_date,contract_end_date\n\
+             E1,A,active,2020-01-01,9999-12-31,\n\
+             E2,B,active,2020-01-01,9999-12-31T23:59:59Z,2027-06-30\n\
+             E3,C,active,2020-01-01,,9999-12-31\n",
+            false,
+        );
+        let snap = r.unwrap();
+        let end = |i: usize| snap.identities[i].person.as_ref().unwrap().end_date;
+        assert_eq!(end(0), None);
+        assert_eq!(end(1), gatehouse_model::parse_date("2027-06-30").ok());
+        assert_eq!(end(2), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhi.csv");
+        std::fs::write(
+            &path,
+            "id,kind,expires_at,last_used\nsvc,service_account,9999-12-31 23:59:59,\n\
+             key,api_key,,9999-12-31\n",
+        )
+        .unwrap();
+        let err = read_nhi(&path, ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "nhi.csv:3: field `last_used`: `9999-12-31` is not a valid timestamp; expected a \
+                 date like `2026-03-31` or an RFC 3339 time like `2026-03-31T17:00:00Z`, from \
+                 0001-01-01 to 9999-12-30\n"
+            ),
+            "{err}"
+        );
+        let snap = read_nhi(&path, ReadOptions { skip_invalid: true }).unwrap();
+        assert_eq!(
+            snap.identities[0].non_human.as_ref().unwrap().expires_at,
+            None
         );
     }
 

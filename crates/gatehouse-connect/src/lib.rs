@@ -22,10 +22,10 @@ mod table;
 
 pub use collect::{Outcome, ReadOptions};
 pub use correlate::{CorrelationReport, Correlator, IdentityIndex, compile_pattern, default_rules};
-pub use files::{Layout, file_sha256, source_files};
+pub use files::{Layout, MAX_FILE_BYTES, MAX_TOML_BYTES, file_sha256, source_files};
 pub use gatehouse_model::Attributes;
 pub use identities::{HR_SCHEMA, IdentitySnapshot, NHI_SCHEMA, read_hr, read_nhi};
 pub use problem::{ConnectError, Problem, SHOWN_PROBLEMS};
 pub use roles::{RoleSnapshot, WarrantSnapshot, read_roles, read_warrants};
 pub use system::{SystemSnapshot, read_system, read_system_config};
-pub use table::MAX_FIELD_BYTES;
+pub use table::{MAX_COLUMNS, MAX_FIELD_BYTES, MAX_JSON_ROW_BYTES};

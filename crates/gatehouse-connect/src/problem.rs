@@ -48,16 +48,20 @@ impl Problem {
     }
 }
 
+/// One line, whatever the input quoted in it holds: control characters (a line feed in a
+/// value, an escape sequence, a bidirectional override) are written visibly escaped, so that
+/// one problem can neither pass for several nor rewrite what a terminal shows.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        use gatehouse_model::text::visible;
+        write!(f, "{}", visible(&self.file.to_string_lossy()))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
         if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
+            write!(f, ": field `{}`", visible(field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", visible(&self.message))
     }
 }
 
@@ -111,5 +115,24 @@ impl ConnectError {
             ConnectError::Invalid { .. } => gatehouse_model::ErrorCode::InvalidInput,
             ConnectError::Unreadable(_) => gatehouse_model::ErrorCode::SourceUnreadable,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_is_one_line_whatever_the_input_quoted() {
+        let p = Problem::field(
+            Path::new("hr/people.csv"),
+            3,
+            "name",
+            "`Ada\n  hr/people.csv:4: all is well\u{1b}[2K\u{202e}` is too long",
+        );
+        assert_eq!(
+            p.to_string(),
+            "hr/people.csv:3: field `name`: `Ada\\n  hr/people.csv:4: all is well\\u{1b}[2K\\u{202e}` is too long"
+        );
     }
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use gatehouse_model::{
-    Condition, EntitlementRef, IdentityKey, ImportFile, Role, RoleKey, WarrantKind, WarrantRecord,
+    Condition, EntitlementRef, IdentityKey, ImportFile, Role, RoleKey, SnapshotPart, WarrantKind,
+    WarrantRecord,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -67,13 +68,15 @@ fn line_of(text: &str, offset: usize) -> u64 {
 pub fn read_roles(path: &Path, options: ReadOptions) -> Result<RoleSnapshot, ConnectError> {
     let (toml_path, members_path) = if path.is_dir() {
         let m = path.join("members.csv");
-        (path.join("roles.toml"), m.is_file().then_some(m))
+        (
+            path.join("roles.toml"),
+            crate::files::has_entry(&m).then_some(m),
+        )
     } else {
         (path.to_owned(), None)
     };
-    let bytes = std::fs::read(&toml_path).map_err(|e| {
-        ConnectError::Unreadable(Problem::file(&toml_path, format!("cannot read: {e}")))
-    })?;
+    let bytes = crate::files::read_source(&toml_path, crate::files::TOML_LIMIT)
+        .map_err(ConnectError::Unreadable)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         ConnectError::Unreadable(Problem::file(
             &toml_path,
@@ -88,6 +91,7 @@ pub fn read_roles(path: &Path, options: ReadOptions) -> Result<RoleSnapshot, Con
             e.message().trim().to_owned(),
         ))
     })?;
+    crate::system::toml_nul(&toml_path, text)?;
     let mut problems = Vec::new();
     let mut roles: BTreeMap<RoleKey, Role> = BTreeMap::new();
     let mut lines: HashMap<String, u64> = HashMap::new();
@@ -192,7 +196,10 @@ pub fn read_roles(path: &Path, options: ReadOptions) -> Result<RoleSnapshot, Con
                 ))
             }
         });
-        outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+        outcome = conclude(
+            options,
+            vec![(SnapshotPart::RoleMembers, rows.problems, rows.invalid)],
+        )?;
         for (_, (role, identity)) in rows.valid {
             if let Some(r) = roles.get_mut(&role) {
                 r.members.push(identity);
@@ -287,11 +294,23 @@ pub fn read_warrants(path: &Path, options: ReadOptions) -> Result<WarrantSnapsho
         let approved_at = c.timestamp("approved_at");
         let owner = c.opt_identity("owner");
         let approved_by = c.opt_identity("approved_by");
-        let expires_at = c.opt_timestamp("expires_at");
+        let expires_at = c.opt_end_timestamp("expires_at");
         let reason = c.opt_text("reason");
         if let Some(k) = kind
             && k.standing()
         {
+            if row
+                .get("expires_at")
+                .is_some_and(gatehouse_model::is_no_end)
+            {
+                c.fail(
+                    "expires_at",
+                    format!(
+                        "is the no-end date `{}`; a standing warrant ({k}) needs a real expiry",
+                        gatehouse_model::NO_END
+                    ),
+                );
+            }
             for (column, missing) in [
                 ("owner", row.get("owner").is_none()),
                 ("approved_by", row.get("approved_by").is_none()),
@@ -341,7 +360,10 @@ pub fn read_warrants(path: &Path, options: ReadOptions) -> Result<WarrantSnapsho
             Ok(())
         }
     });
-    let outcome = conclude(options, vec![(rows.problems, rows.invalid)])?;
+    let outcome = conclude(
+        options,
+        vec![(SnapshotPart::Warrants, rows.problems, rows.invalid)],
+    )?;
     Ok(WarrantSnapshot {
         records: rows.valid.into_iter().map(|(_, r)| r).collect(),
         files: vec![rows.file],
@@ -399,6 +421,18 @@ birthright = [{ attribute = "kind", any_of = ["person"] }]
             .unwrap_err()
             .to_string();
         assert!(err.contains("roles.toml:2: field `entitlements`: `nosystem` is not a valid entitlement reference"), "{err}");
+        std::fs::write(
+            &p,
+            "[[role]]\nkey = \"a\"\nentitlements = [\"erp:x\"]\n\n[[role]]\nkey = \"b\"\ndescription = \"\\u0000\"\n",
+        )
+        .unwrap();
+        let err = read_roles(&p, ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("roles.toml:7: field `role.description`: contains a NUL character (`\\u0000`); remove it"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -440,7 +474,9 @@ birthright = [{ attribute = "kind", any_of = ["person"] }]
              EMERGENCY-ACCESS,policy,,,E7,E1,2026-01-10,2027-01-10,break-glass accounts\n\
              EXC-12,exception,E3,erp:role/GL_Post,E7,E1,2026-03-01,2026-12-31,audit support\n\
              EXC-13,exception,,erp:role/GL_Post,E7,E1,2026-03-01,2026-12-31,\n\
-             POL-2,policy,,,,E1,2026-03-01,,\n",
+             POL-2,policy,,,,E1,2026-03-01,,\n\
+             EXC-14,exception,E3,erp:role/GL_Post,E7,E1,2026-03-01,9999-12-31,forever\n\
+             REQ-9,request,E3,erp:role/GL_Post,,E1,2026-03-01,9999-12-31T23:59:59Z,\n",
         )
         .unwrap();
         let err = read_warrants(&p, ReadOptions::default())
@@ -459,8 +495,19 @@ birthright = [{ attribute = "kind", any_of = ["person"] }]
                 "{err}"
             );
         }
+        assert!(
+            err.contains(
+                "tickets.csv:6: field `expires_at`: is the no-end date `9999-12-31`; a standing \
+                 warrant (exception) needs a real expiry"
+            ),
+            "{err}"
+        );
         let snap = read_warrants(&p, ReadOptions { skip_invalid: true }).unwrap();
-        assert_eq!(snap.records.len(), 2);
+        assert_eq!(snap.records.len(), 3);
+        assert_eq!(
+            snap.records[2].expires_at, None,
+            "a request may never expire"
+        );
         let policy = &snap.records[0];
         assert_eq!(policy.kind, WarrantKind::Policy);
         assert_eq!(policy.identity, None);

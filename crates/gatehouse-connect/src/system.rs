@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use gatehouse_model::{
     Account, AccountKind, Attributes, CorrelationRule, Criticality, Entitlement, Grant,
-    GrantSource, IdentityKey, ImportFile, RiskLevel, SystemConfig, SystemKey, Warrant,
+    GrantSource, IdentityKey, ImportFile, RiskLevel, SnapshotPart, SystemConfig, SystemKey,
+    Warrant,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -120,10 +121,49 @@ fn line_of(text: &str, offset: usize) -> u64 {
         + 1
 }
 
+/// The first NUL character among the keys and strings of a TOML file (TOML lets one be written
+/// `\u0000`), as a problem at its line: no text column of either store may hold one.
+pub(crate) fn toml_nul(path: &Path, text: &str) -> Result<(), ConnectError> {
+    use toml::de::{DeTable, DeValue};
+    fn in_value(v: &Spanned<DeValue<'_>>, key: &str) -> Option<(usize, String)> {
+        match v.get_ref() {
+            DeValue::String(s) if s.contains('\0') => Some((v.span().start, key.to_owned())),
+            DeValue::Array(items) => items.iter().find_map(|i| in_value(i, key)),
+            DeValue::Table(t) => in_table(t, key),
+            _ => None,
+        }
+    }
+    fn in_table(t: &DeTable<'_>, prefix: &str) -> Option<(usize, String)> {
+        t.iter().find_map(|(k, v)| {
+            let key = if prefix.is_empty() {
+                k.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", k.get_ref())
+            };
+            if k.get_ref().contains('\0') {
+                return Some((k.span().start, key));
+            }
+            in_value(v, &key)
+        })
+    }
+    let Ok(doc) = DeTable::parse(text) else {
+        return Ok(());
+    };
+    match in_table(doc.get_ref(), "") {
+        Some((at, key)) => Err(ConnectError::Unreadable(Problem::field(
+            path,
+            line_of(text, at),
+            &key,
+            "contains a NUL character (`\\u0000`); remove it",
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Reads and checks `system.toml`.
 pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), ConnectError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ConnectError::Unreadable(Problem::file(path, format!("cannot read: {e}"))))?;
+    let bytes = crate::files::read_source(path, crate::files::TOML_LIMIT)
+        .map_err(ConnectError::Unreadable)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         ConnectError::Unreadable(Problem::row(
             path,
@@ -135,6 +175,7 @@ pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), Con
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
         ConnectError::Unreadable(Problem::row(path, line, e.message().trim().to_owned()))
     })?;
+    toml_nul(path, text)?;
     // Problems are reported on the line of the value, as the TOML parser located it.
     fn at<T>(text: &str, v: &Spanned<T>) -> u64 {
         line_of(text, v.span().start)
@@ -251,7 +292,7 @@ fn find_data_file(dir: &Path, base: &str) -> Result<(PathBuf, String), ConnectEr
     let found: Vec<String> = ["csv", "json", "jsonl", "ndjson"]
         .iter()
         .map(|ext| format!("{base}.{ext}"))
-        .filter(|name| dir.join(name).is_file())
+        .filter(|name| crate::files::has_entry(&dir.join(name)))
         .collect();
     match found.as_slice() {
         [one] => Ok((dir.join(one), one.clone())),
@@ -320,7 +361,7 @@ fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Vec<Problem>>
         entitlement: c.text("entitlement"),
         source: c.parse_or("source", GrantSource::Direct),
         warrant: c.opt_parse::<Warrant>("warrant"),
-        expires_at: c.opt_timestamp("expires_at"),
+        expires_at: c.opt_end_timestamp("expires_at"),
         granted_at: c.opt_timestamp("granted_at"),
         attributes: row.attributes(),
     };
@@ -444,14 +485,17 @@ pub fn read_system(dir: &Path, options: ReadOptions) -> Result<SystemSnapshot, C
         options,
         vec![
             (
+                SnapshotPart::Accounts,
                 std::mem::take(&mut accounts.problems),
                 std::mem::take(&mut accounts.invalid),
             ),
             (
+                SnapshotPart::Entitlements,
                 std::mem::take(&mut entitlements.problems),
                 std::mem::take(&mut entitlements.invalid),
             ),
             (
+                SnapshotPart::Grants,
                 std::mem::take(&mut grants.problems),
                 std::mem::take(&mut grants.invalid),
             ),
@@ -551,12 +595,35 @@ mod tests {
              /grants.csv:3: field `entitlement`: entitlement `e2` is not in entitlements.csv\n  \
              /grants.csv:4: field `account`: account `u9` is not among the valid rows of accounts.csv\n  \
              /grants.csv:5: account `u1` holds entitlement `e1` already on line 2\n  \
-             /grants.csv:6: field `expires_at`: `someday` is not a valid timestamp; expected a date like `2026-03-31` or an RFC 3339 time like `2026-03-31T17:00:00Z`\n  \
+             /grants.csv:6: field `expires_at`: `someday` is not a valid timestamp; expected a date like `2026-03-31` or an RFC 3339 time like `2026-03-31T17:00:00Z`, from 0001-01-01 to 9999-12-30, or `9999-12-31` for no end\n  \
              (fix these, or import the valid rows with --skip-invalid)"
         );
         let snap = read_system(dir.path(), ReadOptions { skip_invalid: true }).unwrap();
         assert_eq!(snap.grants.len(), 1);
         assert_eq!(snap.outcome.skipped_rows, 5);
+    }
+
+    #[test]
+    fn grants_that_never_expire() {
+        let dir = folder(&[
+            ("system.toml", TOML),
+            ("accounts.csv", "id\nu1\n"),
+            ("entitlements.csv", "id\ne1\ne2\ne3\n"),
+            (
+                "grants.csv",
+                "account,entitlement,expires_at\nu1,e1,9999-12-31\nu1,e2,9999-12-31T23:59:59Z\nu1,e3,2027-01-01\n",
+            ),
+        ]);
+        let snap = read_system(dir.path(), ReadOptions::default()).unwrap();
+        let expiries: Vec<Option<String>> = snap
+            .grants
+            .iter()
+            .map(|g| g.expires_at.map(|t| t.to_string()))
+            .collect();
+        assert_eq!(
+            expiries,
+            vec![None, None, Some("2027-01-01T00:00:00Z".to_owned())]
+        );
     }
 
     #[test]
@@ -606,5 +673,22 @@ mod tests {
             ("accounts.json", "[]"),
         ]);
         assert!(err(&dir, false).ends_with("accounts.csv, accounts.json all exist; keep one"));
+    }
+
+    #[test]
+    fn nul_characters_in_system_toml_are_refused_with_their_line() {
+        let dir = folder(&[("system.toml", "key = \"erp\"\nname = \"E\\u0000RP\"\n")]);
+        assert_eq!(
+            err(&dir, false),
+            "/system.toml:2: field `name`: contains a NUL character (`\\u0000`); remove it"
+        );
+        let dir = folder(&[(
+            "system.toml",
+            "key = \"erp\"\nname = \"ERP\"\n\n[attributes]\nvendor = \"SAP\"\nsite = [\"a\", \"b\\U00000000\"]\n",
+        )]);
+        assert_eq!(
+            err(&dir, false),
+            "/system.toml:6: field `attributes.site`: contains a NUL character (`\\u0000`); remove it"
+        );
     }
 }

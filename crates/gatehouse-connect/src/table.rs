@@ -10,10 +10,18 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::files::{FILE_LIMIT, read_source};
 use crate::problem::Problem;
 
 /// Longest accepted value of one field.
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// Most columns a file may have: the columns of a CSV header, the keys of one JSON object, and
+/// the distinct keys of all the objects of a JSON file (each becomes a column of every row).
+pub const MAX_COLUMNS: usize = 1024;
+
+/// Longest accepted row of a JSON file: a line of JSON Lines, an object of a JSON array.
+pub const MAX_JSON_ROW_BYTES: usize = 16 * MAX_FIELD_BYTES;
 
 /// The columns a file kind knows about.
 pub struct Schema {
@@ -106,8 +114,7 @@ pub fn read_table(
     schema: &Schema,
     mut each: impl FnMut(Result<&Row<'_>, Problem>),
 ) -> Result<FileSummary, Problem> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Problem::file(path, format!("cannot read: {e}")))?;
+    let bytes = read_source(path, FILE_LIMIT)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Problem::file(
@@ -134,11 +141,31 @@ fn normalise(name: &str) -> String {
 }
 
 fn build_header(path: &Path, names: &[String], schema: &Schema) -> Result<Header, Problem> {
+    if names.len() > MAX_COLUMNS {
+        return Err(Problem::row(
+            path,
+            1,
+            format!(
+                "has {} columns; the limit is {MAX_COLUMNS} columns per file",
+                names.len()
+            ),
+        ));
+    }
     let mut positions = HashMap::new();
     let mut extras = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (idx, raw) in names.iter().enumerate() {
         let name = normalise(raw);
+        if let Some(at) = nul_at(&name) {
+            return Err(Problem::row(
+                path,
+                1,
+                format!(
+                    "column {} name contains a NUL byte (byte {at} of the name); remove it",
+                    idx + 1
+                ),
+            ));
+        }
         if name.is_empty() {
             return Err(Problem::row(
                 path,
@@ -303,7 +330,13 @@ fn read_csv(
                 continue;
             }
             match std::str::from_utf8(field) {
-                Ok(s) => values[i] = Some(s.to_owned()),
+                Ok(s) => match nul_at(s) {
+                    None => values[i] = Some(s.to_owned()),
+                    Some(at) => {
+                        each(Err(nul_problem(path, line, &normalise(&names[i]), at)));
+                        broken = true;
+                    }
+                },
                 Err(e) => {
                     each(Err(Problem::field(
                         path,
@@ -329,6 +362,22 @@ fn read_csv(
         }
     }
     Ok(rows)
+}
+
+/// The 1-based byte position of the first NUL byte in a value, if it has one. No text column
+/// of either store may hold one (PostgreSQL refuses it), so it is refused where it is read,
+/// with its place.
+fn nul_at(s: &str) -> Option<usize> {
+    s.bytes().position(|b| b == 0).map(|i| i + 1)
+}
+
+fn nul_problem(path: &Path, line: u64, column: &str, at: usize) -> Problem {
+    Problem::field(
+        path,
+        line,
+        column,
+        format!("contains a NUL byte (byte {at} of the value); remove it"),
+    )
 }
 
 fn json_scalar(v: &serde_json::Value) -> Result<Option<String>, &'static str> {
@@ -381,13 +430,31 @@ fn read_json(
     // Columns: every key, in order of first appearance.
     let mut names: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (_, obj) in &objects {
+    for (line, obj) in &objects {
         for k in obj.keys() {
             let n = normalise(k);
-            if !index.contains_key(&n) {
-                index.insert(n.clone(), names.len());
-                names.push(n);
+            if index.contains_key(&n) {
+                continue;
             }
+            if let Some(at) = nul_at(&n) {
+                return Err(Problem::row(
+                    path,
+                    *line,
+                    format!("a key contains a NUL byte (byte {at} of the key); remove it"),
+                ));
+            }
+            if names.len() == MAX_COLUMNS {
+                return Err(Problem::row(
+                    path,
+                    *line,
+                    format!(
+                        "brings the file's distinct keys beyond {MAX_COLUMNS}; the limit is \
+                         {MAX_COLUMNS} columns per file"
+                    ),
+                ));
+            }
+            index.insert(n.clone(), names.len());
+            names.push(n);
         }
     }
     if objects.is_empty() {
@@ -413,7 +480,14 @@ fn read_json(
                     )));
                     broken = true;
                 }
-                Ok(s) => values[idx] = s,
+                Ok(Some(s)) => match nul_at(&s) {
+                    Some(at) => {
+                        each(Err(nul_problem(path, *line, &n, at)));
+                        broken = true;
+                    }
+                    None => values[idx] = Some(s),
+                },
+                Ok(None) => values[idx] = None,
                 Err(msg) => {
                     each(Err(Problem::field(path, *line, &n, msg)));
                     broken = true;
@@ -434,6 +508,77 @@ fn read_json(
 
 type JsonObject = serde_json::Map<String, serde_json::Value>;
 
+/// A JSON object read with at most [`MAX_COLUMNS`] keys: past that, the rest of the object is
+/// skipped unread (nothing of it is kept), and only its key count is.
+enum CappedObject {
+    Fits(JsonObject),
+    TooManyKeys(usize),
+}
+
+impl<'de> serde::Deserialize<'de> for CappedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(CappedVisitor)
+    }
+}
+
+struct CappedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CappedVisitor {
+    type Value = CappedObject;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CappedObject, A::Error> {
+        use serde::de::IgnoredAny;
+        let mut obj = JsonObject::new();
+        let mut keys = 0usize;
+        loop {
+            let Some(k) = map.next_key::<String>()? else {
+                return Ok(CappedObject::Fits(obj));
+            };
+            keys += 1;
+            if keys > MAX_COLUMNS {
+                map.next_value::<IgnoredAny>()?;
+                break;
+            }
+            let v: serde_json::Value = map.next_value()?;
+            obj.insert(k, v);
+        }
+        drop(obj);
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value::<IgnoredAny>()?;
+            keys += 1;
+        }
+        Ok(CappedObject::TooManyKeys(keys))
+    }
+}
+
+/// The object of a row, or the problem of one with too many keys.
+fn capped(path: &Path, line: u64, object: CappedObject) -> Result<JsonObject, Problem> {
+    match object {
+        CappedObject::Fits(obj) => Ok(obj),
+        CappedObject::TooManyKeys(n) => Err(Problem::row(
+            path,
+            line,
+            format!("is an object with {n} keys; the limit is {MAX_COLUMNS} keys per row"),
+        )),
+    }
+}
+
+fn too_long_row(path: &Path, line: u64, bytes: usize) -> Problem {
+    Problem::row(
+        path,
+        line,
+        format!(
+            "is {} long; the limit is {} per row",
+            crate::files::bytes_text(bytes as u64),
+            crate::files::bytes_text(MAX_JSON_ROW_BYTES as u64)
+        ),
+    )
+}
+
 fn json_error(path: &Path, line_offset: u64, e: &serde_json::Error) -> Problem {
     let line = line_offset + e.line() as u64 - 1;
     Problem::row(path, line.max(1), format!("not valid JSON: {e}"))
@@ -446,12 +591,12 @@ fn split_json_lines(path: &Path, text: &str) -> Result<Vec<(u64, JsonObject)>, P
         if l.trim().is_empty() {
             continue;
         }
-        if l.len() > 16 * MAX_FIELD_BYTES {
-            return Err(Problem::row(path, line, "is longer than 1 MiB"));
+        if l.len() > MAX_JSON_ROW_BYTES {
+            return Err(too_long_row(path, line, l.len()));
         }
-        let obj: JsonObject = serde_json::from_str(l)
+        let obj: CappedObject = serde_json::from_str(l)
             .map_err(|e| Problem::row(path, line, format!("not a JSON object: {e}")))?;
-        out.push((line, obj));
+        out.push((line, capped(path, line, obj)?));
     }
     Ok(out)
 }
@@ -487,13 +632,17 @@ fn split_json_array(path: &Path, text: &str) -> Result<Vec<(u64, JsonObject)>, P
         }
         let start_line = line;
         let mut stream =
-            serde_json::Deserializer::from_slice(&bytes[pos..]).into_iter::<JsonObject>();
-        match stream.next() {
-            Some(Ok(obj)) => out.push((start_line, obj)),
+            serde_json::Deserializer::from_slice(&bytes[pos..]).into_iter::<CappedObject>();
+        let obj = match stream.next() {
+            Some(Ok(obj)) => capped(path, start_line, obj)?,
             Some(Err(e)) => return Err(json_error(path, start_line, &e)),
             None => return Err(Problem::row(path, line, "the JSON array is not closed")),
-        }
+        };
         let consumed = stream.byte_offset();
+        if consumed > MAX_JSON_ROW_BYTES {
+            return Err(too_long_row(path, start_line, consumed));
+        }
+        out.push((start_line, obj));
         line += bytes[pos..pos + consumed]
             .iter()
             .filter(|b| **b == b'\n')
@@ -648,6 +797,129 @@ mod tests {
         assert_eq!(
             p,
             vec!["/p.json:1: field `name`: must be a list of plain values"]
+        );
+    }
+
+    #[test]
+    fn rows_with_too_many_keys_are_refused_in_json_and_json_lines() {
+        // A million keys in one row: refused with its line and the limit, in both forms.
+        let keys: String = (0..1_000_000)
+            .map(|i| format!("\"k{i}\":1"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let row = format!("{{\"id\":1,\"name\":\"A\",{keys}}}");
+        let (_, p) = check(
+            "p.json",
+            format!("[\n{{\"id\":0,\"name\":\"Z\"}},\n{row}\n]").as_bytes(),
+        );
+        assert_eq!(
+            p,
+            vec!["FILE /p.json:3: is an object with 1000002 keys; the limit is 1024 keys per row"]
+        );
+        let (_, p) = check(
+            "p.jsonl",
+            format!("{{\"id\":0,\"name\":\"Z\"}}\n{row}\n").as_bytes(),
+        );
+        assert_eq!(
+            p,
+            vec![format!(
+                "FILE /p.jsonl:2: is {} bytes (11.3 MiB) long; the limit is 1 MiB per row",
+                row.len()
+            )]
+        );
+        // Within the length of a line, the key count is what refuses it.
+        let keys: String = (0..2000)
+            .map(|i| format!("\"k{i}\":1"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let (_, p) = check(
+            "p.jsonl",
+            format!("{{\"id\":1,\"name\":\"A\",{keys}}}\n").as_bytes(),
+        );
+        assert_eq!(
+            p,
+            vec!["FILE /p.jsonl:1: is an object with 2002 keys; the limit is 1024 keys per row"]
+        );
+        // Exactly at the limit is accepted.
+        let keys: String = (0..MAX_COLUMNS - 2)
+            .map(|i| format!("\"k{i}\":1"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let (rows, p) = check(
+            "p.json",
+            format!("[{{\"id\":1,\"name\":\"A\",{keys}}}]").as_bytes(),
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(rows.len(), 1);
+        // Many rows of a few keys each, all different: the file's columns are capped too.
+        let rows: Vec<String> = (0..600)
+            .map(|i| format!("{{\"id\":{i},\"name\":\"A\",\"a{i}\":1,\"b{i}\":2}}"))
+            .collect();
+        let (_, p) = check("p.jsonl", rows.join("\n").as_bytes());
+        assert_eq!(
+            p,
+            vec![
+                "FILE /p.jsonl:512: brings the file's distinct keys beyond 1024; the limit is 1024 columns per file"
+            ]
+        );
+        // A JSON array's object is capped in length as a JSON Lines row is.
+        let long = format!(
+            "[{{\"id\":1,\"name\":\"A\",\"a\":\"{0}\",\"b\":\"{0}\",\"c\":\"{0}\"}}]",
+            "x".repeat(400_000)
+        );
+        let (_, p) = check("p.json", long.as_bytes());
+        assert_eq!(
+            p,
+            vec!["FILE /p.json:1: is 1200040 bytes (1.1 MiB) long; the limit is 1 MiB per row"]
+        );
+        // A CSV header is capped alike.
+        let header: Vec<String> = (0..1100).map(|i| format!("c{i}")).collect();
+        let (_, p) = check(
+            "p.csv",
+            format!("id,name,{}\n", header.join(",")).as_bytes(),
+        );
+        assert_eq!(
+            p,
+            vec!["FILE /p.csv:1: has 1102 columns; the limit is 1024 columns per file"]
+        );
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_file_line_and_field() {
+        let (rows, p) = check("p.csv", b"id,name\n1,A\x00da\n2,Bo\n");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            p,
+            vec!["/p.csv:2: field `name`: contains a NUL byte (byte 2 of the value); remove it"]
+        );
+        let (_, p) = check("p.csv", b"id,name,co\x00st\n1,A,2\n");
+        assert_eq!(
+            p,
+            vec![
+                "FILE /p.csv:1: column 3 name contains a NUL byte (byte 3 of the name); remove it"
+            ]
+        );
+        let (rows, p) = check(
+            "p.json",
+            b"[\n{\"id\":1,\"name\":\"A\"},\n{\"id\":2,\"name\":\"B\\u0000\"}\n]",
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            p,
+            vec!["/p.json:3: field `name`: contains a NUL byte (byte 2 of the value); remove it"]
+        );
+        let (_, p) = check(
+            "p.jsonl",
+            b"{\"id\":1,\"name\":\"A\"}\n{\"id\":2,\"name\":\"B\",\"x\\u0000\":1}\n",
+        );
+        assert_eq!(
+            p,
+            vec!["FILE /p.jsonl:2: a key contains a NUL byte (byte 2 of the key); remove it"]
+        );
+        let (_, p) = check("p.jsonl", b"{\"id\":1,\"name\":[\"a\",\"b\\u0000\"]}\n");
+        assert_eq!(
+            p,
+            vec!["/p.jsonl:1: field `name`: contains a NUL byte (byte 4 of the value); remove it"]
         );
     }
 

@@ -15,6 +15,7 @@ mod finding;
 mod inventory;
 mod keys;
 pub mod state;
+pub mod text;
 mod time;
 mod user;
 
@@ -23,7 +24,7 @@ pub use error::ModelError;
 pub use event::{
     AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, EntitlementRemoved, Event, EventData,
     FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile, InventoryEvent,
-    RoleRemoved, Stamped, UserEvent, WarrantRecordRemoved,
+    RoleRemoved, SnapshotPart, Stamped, UserEvent, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{
@@ -32,7 +33,10 @@ pub use inventory::{
     NonHuman, Person, RiskLevel, Role, Severity, SystemConfig, Warrant, WarrantKind, WarrantRecord,
 };
 pub use keys::{IdentityKey, RoleKey, SystemKey};
-pub use time::{Date, Timestamp, parse_date, parse_point_in_time, parse_timestamp};
+pub use time::{
+    Date, NO_END, Timestamp, is_no_end, parse_date, parse_end_date, parse_end_timestamp,
+    parse_point_in_time, parse_timestamp,
+};
 pub use user::{
     AccessDenied, CredentialKind, CredentialSet, SignInFailed, SignedIn, TokenCreated,
     TokenRevoked, UserRecord, UserRole,

@@ -111,6 +111,18 @@ pub struct Inventory {
     pub roles: Vec<Role>,
     /// Warrant records (approved requests, review decisions, break-glass uses).
     pub warrant_records: Vec<WarrantRecord>,
+    /// Every source ever imported, with the time of its latest snapshot.
+    pub feeds: Vec<Feed>,
+}
+
+/// A source of data (`hr`, `nhi`, `roles`, `warrants`, `system:<key>`) and how fresh it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    /// The source, as imports name it.
+    pub source: String,
+    /// The time its latest snapshot describes (an import that changed nothing counts: the
+    /// source was read).
+    pub last_snapshot: Timestamp,
 }
 
 /// A system and when its data was last imported.

@@ -399,6 +399,17 @@ impl Conn {
         Ok(out)
     }
 
+    /// Runs a query that returns exactly one row (an aggregate, a row known to exist).
+    pub(crate) fn query_one<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnMut(&RowRef<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.query_opt(sql, params, f)?
+            .ok_or_else(|| StoreError::Corrupt(format!("expected a row from `{sql}`")))
+    }
+
     /// A single integer (`SELECT count(*) …`); NULL reads as 0.
     pub(crate) fn scalar(&mut self, sql: &str, params: &[Value]) -> Result<i64, StoreError> {
         Ok(self

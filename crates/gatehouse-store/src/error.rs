@@ -5,12 +5,13 @@ use gatehouse_model::ErrorCode;
 /// CLI, the web server) to say which flag or button to use.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite reported an error.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL reported an error.
+    /// SQLite reported an error. Its message already says everything, so it is not also
+    /// given as the error's source (which would print it twice).
+    #[error("sqlite: {}", sqlite_message(.0))]
+    Sqlite(rusqlite::Error),
+    /// PostgreSQL reported an error (its message, not its source, for the same reason).
     #[error("postgresql: {}", pg_message(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(postgres::Error),
     /// Reading or writing a stream failed.
     #[error("i/o: {0}")]
     Io(String),
@@ -137,10 +138,75 @@ impl StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Postgres(e)
+    }
+}
+
+/// SQLite's message once: its display repeats the code's description after the message.
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(code, Some(msg)) => {
+            format!("{msg} (sqlite code {})", code.extended_code)
+        }
+        rusqlite::Error::SqliteFailure(code, None) => {
+            format!("{code} (sqlite code {})", code.extended_code)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// PostgreSQL's message once: a server error's text and SQLSTATE, or the client's error
+/// with its cause (which its display leaves out).
 fn pg_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
+    let mut out = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            let mut out = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !out.contains(&text) {
+                    out.push_str(": ");
+                    out.push_str(&text);
+                }
+                cause = c.source();
+            }
+            out
+        }
+    };
+    if let Some(hint) = tls_hint(&out) {
+        out.push_str(" — ");
+        out.push_str(hint);
+    }
+    out
+}
+
+/// What to do about a refused TLS handshake.
+fn tls_hint(message: &str) -> Option<&'static str> {
+    if message.contains("UnknownIssuer") {
+        Some(
+            "the server's certificate is not signed by a CA of the file `sslrootcert` names \
+             (or, without it, by a public CA); name the CA that signed it",
+        )
+    } else if message.contains("not valid for name") {
+        Some(
+            "the server's certificate is not issued for the host of the URL; connect by a name \
+             the certificate holds, or use sslmode=verify-ca to check its CA only",
+        )
+    } else if message.contains("no encryption") {
+        Some("the server takes only encrypted connections; remove sslmode=disable")
+    } else if message.contains("server does not support TLS") {
+        Some("the server does not offer TLS; enable `ssl` on it, or use sslmode=prefer")
+    } else {
+        None
     }
 }
 

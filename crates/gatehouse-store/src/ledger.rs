@@ -568,3 +568,36 @@ impl Reader<'_> {
         Ok(None)
     }
 }
+
+/// Where an answer stands in the log: the ledger size the read transaction saw, the tree's root
+/// at that size, and the latest signed checkpoint that covers no more than it — so that an
+/// exported answer can be traced to the log (and, once a checkpoint covers it, proven).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerPoint {
+    /// Events in the log as the answer saw it.
+    pub size: u64,
+    /// The Merkle root at that size.
+    #[serde(with = "gatehouse_ledger::serde_hex::hash")]
+    pub root: Hash,
+    /// The latest signed checkpoint of at most that size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointRow>,
+}
+
+impl Reader<'_> {
+    /// Where this transaction's answers stand in the log.
+    pub fn answer_point(&mut self) -> Result<AnswerPoint, StoreError> {
+        let size = self.size();
+        let root = if size == 0 {
+            gatehouse_ledger::empty_root()
+        } else {
+            self.tree_root(size)?
+        };
+        let checkpoint = self.checkpoints()?.into_iter().rfind(|c| c.size <= size);
+        Ok(AnswerPoint {
+            size,
+            root,
+            checkpoint,
+        })
+    }
+}

@@ -35,6 +35,7 @@ pub mod findings;
 pub mod inventory;
 mod ledger;
 mod lock;
+mod pgtls;
 mod pool;
 mod schema;
 mod sink;
@@ -53,10 +54,10 @@ use gatehouse_model::Timestamp;
 pub use conn::Backend;
 pub use error::StoreError;
 pub use inventory::import::{
-    ImportLock, ImportOptions, ImportPlan, ImportSummary, IncompleteImport, LastImport,
-    SystemImport, UNIT_CHANGES,
+    ImportLock, ImportLogEntry, ImportOptions, ImportPlan, ImportSummary, IncompleteImport,
+    LastImport, SystemImport, UNIT_CHANGES,
 };
-pub use ledger::{CheckpointRow, EventFilter, EventRow, StateDifference};
+pub use ledger::{AnswerPoint, CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};
 pub use txn::Reader;
 pub use verify::{VerifyError, VerifyOptions, VerifyReport, WitnessChecks};
@@ -158,15 +159,36 @@ struct Shared {
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
-/// Hides the password of a PostgreSQL URL for messages.
+/// Hides the password of a PostgreSQL URL for messages (in its user part, or a `password`
+/// parameter).
 pub fn redact(location: &str) -> String {
     if let Some(rest) = location
         .strip_prefix("postgres://")
         .or_else(|| location.strip_prefix("postgresql://"))
-        && let Some((cred, host)) = rest.split_once('@')
     {
-        let user = cred.split(':').next().unwrap_or("");
-        return format!("postgres://{user}:***@{host}");
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let mut out = match rest.split_once('@') {
+            Some((cred, host)) => {
+                let user = cred.split(':').next().unwrap_or("");
+                format!("postgres://{user}:***@{host}")
+            }
+            None => format!("postgres://{rest}"),
+        };
+        if let Some(q) = query {
+            let params: Vec<String> = q
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            out.push('?');
+            out.push_str(&params.join("&"));
+        }
+        return out;
     }
     if location.contains("://") && !location.starts_with("sqlite://") {
         // Not a location we take; keep only the scheme in messages.
@@ -182,7 +204,7 @@ pub fn redact(location: &str) -> String {
 fn target(location: &str, mmap: bool) -> Result<Target, StoreError> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         return Ok(Target::Postgres {
-            url: location.to_owned(),
+            pg: Box::new(pgtls::PgTarget::parse(location)?),
         });
     }
     if location.contains("://") && !location.starts_with("sqlite://") {

@@ -27,8 +27,8 @@ pub(crate) enum Target {
         /// Read through a memory map (connections that answer point-in-time questions).
         mmap: bool,
     },
-    /// A PostgreSQL URL.
-    Postgres { url: String },
+    /// A PostgreSQL server, with its TLS settings.
+    Postgres { pg: Box<crate::pgtls::PgTarget> },
 }
 
 impl Target {
@@ -46,8 +46,8 @@ impl Target {
     /// Opens one connection with the store's settings.
     pub(crate) fn connect(&self) -> Result<Conn, StoreError> {
         match self {
-            Target::Postgres { url } => {
-                let client = postgres::Client::connect(url, postgres::NoTls)?;
+            Target::Postgres { pg } => {
+                let client = pg.connect()?;
                 Ok(Conn::Pg {
                     client: Box::new(client),
                     statements: Statements::default(),

@@ -11,12 +11,28 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 struct Server {
     port: u16,
+    /// The socket folder, for administrative connections that TCP rules may refuse.
+    sock: PathBuf,
+    /// With TLS: the CA that signed the server's certificate, and a CA that did not.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// Which private server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// For tests: no fsync.
+    Fast,
+    /// PostgreSQL's default durability, for benchmarks.
+    Durable,
+    /// For tests of encrypted connections: TLS on, and TCP connections without it refused.
+    Tls,
 }
 
 /// The test server (no fsync: tests do not need durability) and, when asked for, a durable
 /// one (every commit waits for the disk, as in production) for benchmarks.
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 static DURABLE: OnceLock<Result<Server, String>> = OnceLock::new();
+static TLS: OnceLock<Result<Server, String>> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 fn bin_dir() -> Result<PathBuf, String> {
@@ -73,13 +89,79 @@ fn run(bin: &Path, args: &[&str], root: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn start(durable: bool) -> Result<Server, String> {
+/// Writes a file (private when it is a key) and hands it to the server's user when we are
+/// root.
+fn write_for_server(path: &Path, content: &str, private: bool, root: bool) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if private {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    }
+    if root {
+        let out = Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(path)
+            .output()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cannot hand {} to postgres", path.display()));
+        }
+    }
+    Ok(())
+}
+
+/// A CA, a server certificate it signs for `localhost` and 127.0.0.1, and an unrelated CA;
+/// returns the server options that use them, and the two CA files.
+fn certificates(base: &Path, root: bool) -> Result<(String, PathBuf, PathBuf), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| format!("cannot make test certificates: {e}");
+    let ca = |name: &str| -> Result<(CertificateParams, KeyPair, String), String> {
+        let key = KeyPair::generate().map_err(err)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let pem = params.self_signed(&key).map_err(err)?.pem();
+        Ok((params, key, pem))
+    };
+    let (ca_params, ca_key, ca_pem) = ca("Gatehouse test CA")?;
+    let (_, _, other_pem) = ca("Another CA")?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().map_err(err)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .map_err(err)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let server_pem = params.signed_by(&server_key, &issuer).map_err(err)?.pem();
+    let (cert, key) = (base.join("server.crt"), base.join("server.key"));
+    let (ca_file, other_file) = (base.join("ca.pem"), base.join("other-ca.pem"));
+    write_for_server(&cert, &server_pem, false, root)?;
+    write_for_server(&key, &server_key.serialize_pem(), true, root)?;
+    write_for_server(&ca_file, &ca_pem, false, root)?;
+    write_for_server(&other_file, &other_pem, false, root)?;
+    let opts = format!(
+        " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        cert.display(),
+        key.display()
+    );
+    Ok((opts, ca_file, other_file))
+}
+
+fn start(kind: Kind) -> Result<Server, String> {
     let bin = bin_dir()?;
     let root = is_root();
     let base = std::env::temp_dir().join(format!(
         "gatehouse-pg-{}{}",
         std::process::id(),
-        if durable { "-durable" } else { "" }
+        match kind {
+            Kind::Fast => "",
+            Kind::Durable => "-durable",
+            Kind::Tls => "-tls",
+        }
     ));
     let data = base.join("data");
     let sock = base.join("sock");
@@ -119,7 +201,7 @@ fn start(durable: bool) -> Result<Server, String> {
         ],
         root,
     )?;
-    let opts = if durable {
+    let mut opts = if kind == Kind::Durable {
         format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c max_connections=100",
             sock.display()
@@ -131,6 +213,19 @@ fn start(durable: bool) -> Result<Server, String> {
             sock.display()
         )
     };
+    let mut tls = None;
+    if kind == Kind::Tls {
+        let (extra, ca, other) = certificates(&base, root)?;
+        opts.push_str(&extra);
+        // Sockets for administration; over TCP, TLS or nothing.
+        write_for_server(
+            &data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+            true,
+            root,
+        )?;
+        tls = Some((ca, other));
+    }
     let log = base.join("server.log").to_string_lossy().into_owned();
     run(
         &bin.join("pg_ctl"),
@@ -163,37 +258,76 @@ fn start(durable: bool) -> Result<Server, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start the cleanup watcher: {e}"))?;
-    Ok(Server { port })
+    Ok(Server { port, sock, tls })
 }
 
 /// The URL of a new, empty database on the private test server. Panics if the server cannot
 /// be started.
 pub fn postgres_url() -> String {
-    new_database(&SERVER, false)
+    new_database(&SERVER, Kind::Fast).0
 }
 
 /// The URL of a new, empty database on a private server with PostgreSQL's default durability
 /// (fsync, synchronous commit, full-page writes), for benchmarks. Panics if it cannot start.
 pub fn durable_postgres_url() -> String {
-    new_database(&DURABLE, true)
+    new_database(&DURABLE, Kind::Durable).0
 }
 
-fn new_database(cell: &OnceLock<Result<Server, String>>, durable: bool) -> String {
-    let server = match cell.get_or_init(|| start(durable)) {
+/// A new, empty database on a private server that takes TCP connections over TLS only.
+pub struct TlsDatabase {
+    /// `postgres://postgres@127.0.0.1:<port>/<db>`, without TLS parameters.
+    pub url: String,
+    /// The server's port.
+    pub port: u16,
+    /// The database's name.
+    pub name: String,
+    /// The PEM file of the CA that signed the server's certificate (for `localhost` and
+    /// 127.0.0.1).
+    pub ca_file: PathBuf,
+    /// The PEM file of a CA that did not.
+    pub other_ca_file: PathBuf,
+}
+
+/// A new database on the private TLS server. Panics if it cannot start.
+pub fn tls_database() -> TlsDatabase {
+    let (url, server, name) = new_database(&TLS, Kind::Tls);
+    let Some((ca, other)) = &server.tls else {
+        unreachable!("the TLS server has certificates")
+    };
+    TlsDatabase {
+        url,
+        port: server.port,
+        name,
+        ca_file: ca.clone(),
+        other_ca_file: other.clone(),
+    }
+}
+
+fn new_database(cell: &OnceLock<Result<Server, String>>, kind: Kind) -> (String, &Server, String) {
+    let server = match cell.get_or_init(|| start(kind)) {
         Ok(s) => s,
         Err(e) => panic!("cannot start the test PostgreSQL server: {e}"),
     };
     let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
     let name = format!("t{}_{n}", std::process::id());
-    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
-    let mut client = match postgres::Client::connect(&admin, postgres::NoTls) {
+    let mut client = match postgres::Config::new()
+        .host_path(&server.sock)
+        .port(server.port)
+        .user("postgres")
+        .dbname("postgres")
+        .connect(postgres::NoTls)
+    {
         Ok(c) => c,
         Err(e) => panic!("cannot connect to the test PostgreSQL server: {e}"),
     };
     if let Err(e) = client.batch_execute(&format!("CREATE DATABASE {name}")) {
         panic!("cannot create test database: {e}");
     }
-    format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
+    (
+        format!("postgres://postgres@127.0.0.1:{}/{name}", server.port),
+        server,
+        name,
+    )
 }
 
 pub use crate::conn::Value;

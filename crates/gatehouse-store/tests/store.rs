@@ -39,6 +39,7 @@ fn opts(as_of: &str) -> ImportOptions {
         as_of: t(as_of),
         files: vec![],
         skipped_rows: 0,
+        partial: vec![],
         allow_mass_removal: false,
     }
 }
@@ -285,13 +286,19 @@ both!(
         let s = import_people(&store, people(), &opts("2026-01-01")).unwrap();
         assert_eq!(s.changes.get("identity.added"), Some(&3));
         assert!(s.import_seq.is_some());
-        // Same content again: nothing happens, and it says so.
+        // Same content again: nothing changes, and it says so; the read itself is recorded.
         let again = import_people(&store, people(), &opts("2026-02-01")).unwrap();
         assert!(again.unchanged());
+        assert_eq!(again.import_seq, Some(3));
         assert_eq!(
             store.event_count().unwrap(),
-            2,
-            "one import event and one batch of three identities"
+            3,
+            "one import event and one batch of three identities, then the unchanged read"
+        );
+        let read = store.read(|r| r.last_import("hr")).unwrap().unwrap();
+        assert_eq!(
+            (read.seq, read.as_of, read.complete),
+            (3, t("2026-02-01"), true)
         );
         // A mover and a leaver.
         let mut p = people();
@@ -478,6 +485,65 @@ both!(
         o.allow_mass_removal = true;
         let s = import_system(&store, small, &o).unwrap();
         assert_eq!(s.changes.get("grant.removed"), Some(&190));
+    }
+);
+
+both!(
+    a_partial_part_records_no_removal,
+    |store: Store, _at: String| {
+        let full = erp(vec![
+            grant("ada", "role/AP_Approver", None),
+            grant("bob", "role/Admin", None),
+            grant("cy", "role/Vendor_Maint", None),
+        ]);
+        import_system(&store, full.clone(), &opts("2026-01-01")).unwrap();
+        // The grants file lost bob's row to --skip-invalid, and cy's grant really went.
+        let mut lacking = full.clone();
+        lacking.grants.retain(|g| g.account == "ada");
+        let mut o = opts("2026-02-01");
+        o.skipped_rows = 1;
+        o.partial = vec![SnapshotPart::Grants];
+        let s = import_system(&store, lacking.clone(), &o).unwrap();
+        assert!(s.changes.is_empty(), "no removal recorded: {:?}", s.changes);
+        assert_eq!(
+            s.unconfirmed,
+            vec![
+                "grant erp:bob → erp:role/Admin".to_owned(),
+                "grant erp:cy → erp:role/Vendor_Maint".to_owned()
+            ]
+        );
+        assert_eq!(holders(&store, "erp:role/Admin", "2026-02-15"), vec!["bob"]);
+        let applied = store
+            .read(|r| r.last_import("system:erp"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(applied.skipped_rows, 1);
+        // The accounts part was complete: an account it lacks is removed all the same.
+        let mut o = opts("2026-02-02");
+        o.partial = vec![SnapshotPart::Grants];
+        let mut gone = full.clone();
+        gone.accounts.retain(|a| a.native_id != "svc");
+        let s = import_system(&store, gone, &o).unwrap();
+        assert_eq!(s.changes.get("account.removed"), Some(&1));
+        // The fixed file, complete again: only the removal that really happened.
+        let mut fixed = full.clone();
+        fixed.accounts.retain(|a| a.native_id != "svc");
+        fixed.grants.retain(|g| g.account != "cy");
+        let s = import_system(&store, fixed, &opts("2026-03-01")).unwrap();
+        assert_eq!(
+            s.changes,
+            [("grant.removed".to_owned(), 1)].into_iter().collect()
+        );
+        assert!(s.unconfirmed.is_empty());
+        assert_eq!(holders(&store, "erp:role/Admin", "2026-03-15"), vec!["bob"]);
+        // People: a partial HR file removes nobody.
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        let mut o = opts("2026-02-01");
+        o.partial = vec![SnapshotPart::Identities];
+        let s = import_people(&store, people()[..1].to_vec(), &o).unwrap();
+        assert!(s.changes.is_empty(), "{:?}", s.changes);
+        assert_eq!(s.unconfirmed.len(), people().len() - 1);
+        rebuilt_matches(&store);
     }
 );
 
@@ -1917,3 +1983,153 @@ fn users_check(store: Store) {
 }
 
 both!(users, |store, _| users_check(store));
+
+// A re-import compares each account and grant with the store through fingerprints of their
+// stored columns: every field that is stored counts, a last login alone is activity, and the
+// same snapshot again changes nothing.
+both!(
+    every_stored_field_is_compared,
+    |store: Store, _at: String| {
+        let base = erp(vec![grant("ada", "role/Admin", Some("request:R1"))]);
+        import_system(&store, base.clone(), &opts("2026-01-01")).unwrap();
+        type Edit = fn(&mut SystemImport);
+        let edits: Vec<(&str, &str, Edit)> = vec![
+            ("username", "account.changed", |s| {
+                s.accounts[0].username = "ada2".into()
+            }),
+            ("identity", "account.changed", |s| {
+                s.accounts[0].identity = Some(IdentityKey::new("E2").unwrap())
+            }),
+            ("linked_by", "account.changed", |s| {
+                s.accounts[0].linked_by = Some("manual".into())
+            }),
+            ("kind", "account.changed", |s| {
+                s.accounts[0].kind = AccountKind::Admin
+            }),
+            ("enabled", "account.changed", |s| {
+                s.accounts[0].enabled = false
+            }),
+            ("mfa", "account.changed", |s| s.accounts[0].mfa = Some(true)),
+            ("employee_id", "account.changed", |s| {
+                s.accounts[0].employee_id = Some("X9".into())
+            }),
+            ("email", "account.changed", |s| {
+                s.accounts[0].email = Some("a@example.com".into())
+            }),
+            ("account attributes", "account.changed", |s| {
+                s.accounts[0].attributes.insert("team".into(), "ap".into());
+            }),
+            ("last login", "account.activity", |s| {
+                s.accounts[0].last_login = Some(t("2026-01-15"))
+            }),
+            ("source", "grant.changed", |s| {
+                s.grants[0].source = GrantSource::Direct
+            }),
+            ("warrant", "grant.changed", |s| {
+                s.grants[0].warrant = Some("request:R2".parse().unwrap())
+            }),
+            ("expiry", "grant.changed", |s| {
+                s.grants[0].expires_at = Some(t("2027-01-01"))
+            }),
+            ("grant attributes", "grant.changed", |s| {
+                s.grants[0].attributes.insert("ticket".into(), "T-1".into());
+            }),
+            ("granted at", "grant.changed", |s| {
+                s.grants[0].granted_at = Some(t("2025-06-01"))
+            }),
+        ];
+        let mut current = base;
+        for (i, (field, kind, edit)) in edits.into_iter().enumerate() {
+            let mut next = current.clone();
+            edit(&mut next);
+            let as_of = t("2026-02-01")
+                .checked_add(jiff::SignedDuration::from_hours(24 * i as i64))
+                .unwrap();
+            let mut o = opts("2026-02-01");
+            o.as_of = as_of;
+            let s = import_system(&store, next.clone(), &o).unwrap();
+            assert_eq!(
+                s.changes.keys().collect::<Vec<_>>(),
+                vec![kind],
+                "{field}: {:?}",
+                s.changes
+            );
+            o.as_of = as_of
+                .checked_add(jiff::SignedDuration::from_hours(1))
+                .unwrap();
+            assert!(
+                import_system(&store, next.clone(), &o).unwrap().unchanged(),
+                "{field}"
+            );
+            current = next;
+        }
+        rebuilt_matches(&store);
+    }
+);
+
+/// Connections over TLS, with libpq's `sslmode` meanings, to a server that refuses TCP
+/// connections without it.
+#[test]
+fn postgres_over_tls() {
+    let db = testing::tls_database();
+    let ca = db.ca_file.display().to_string();
+    let other = db.other_ca_file.display().to_string();
+    let url = |host: &str, params: &str| {
+        format!(
+            "postgres://postgres@{host}:{}/{}?{params}",
+            db.port, db.name
+        )
+    };
+    // The server's certificate, checked to its CA and name: the store is created and answers.
+    let full = url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    );
+    let store = Store::open(&full, &OpenOptions::create()).unwrap();
+    let systems = store.read(|r| r.systems()).unwrap();
+    assert!(systems.is_empty());
+    drop(store);
+    for ok in [
+        // By name, as most deployments do.
+        url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        // Encrypted without checking the certificate, as libpq's `require` and `prefer`.
+        url("127.0.0.1", "sslmode=require"),
+        url("127.0.0.1", "connect_timeout=10"),
+        // The chain but not the name.
+        url(
+            "db.example",
+            &format!("sslmode=verify-ca&sslrootcert={ca}&hostaddr=127.0.0.1"),
+        ),
+    ] {
+        Store::open(&ok, &OpenOptions::existing()).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for (refused, why) in [
+        (
+            url(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={other}"),
+            ),
+            "not signed by a CA of the file `sslrootcert` names",
+        ),
+        (
+            url(
+                "db.example",
+                &format!("sslmode=verify-full&sslrootcert={ca}&hostaddr=127.0.0.1"),
+            ),
+            "not issued for the host of the URL",
+        ),
+        (
+            url("127.0.0.1", "sslmode=disable"),
+            "remove sslmode=disable",
+        ),
+    ] {
+        let err = Store::open(&refused, &OpenOptions::existing())
+            .err()
+            .unwrap_or_else(|| panic!("{why}: accepted"))
+            .to_string();
+        assert!(err.contains(why), "{refused}: {err}");
+    }
+}

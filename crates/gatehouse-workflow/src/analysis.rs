@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use gatehouse_analysis::report::{Dated, Report};
+use gatehouse_analysis::report::{AcceptedRisk, Dated, ListedFinding, Report};
 use gatehouse_analysis::{Analysis, Policy, Ruleset};
 use gatehouse_model::state::Inventory;
 use gatehouse_model::{
@@ -278,8 +278,22 @@ pub fn accept(
     })
 }
 
-/// Runs the analysis, then records an assessment and returns the report with the trend
-/// against the previous assessment and the riskiest identities and systems.
+/// An assessment and what `--fail-on` needs of it.
+#[derive(Debug, Clone)]
+pub struct Assessed {
+    /// The report (its `ledger` point is left for the caller, who seals first).
+    pub report: Report,
+    /// Open findings by severity, insights left out.
+    pub open: BTreeMap<Severity, u64>,
+    /// The analysis run recorded with it (`record` only).
+    pub recorded_run: Option<u64>,
+}
+
+/// The assessment: runs the analysis and returns the report with the trend against the
+/// previous recorded assessment, the riskiest identities and systems, every open finding and
+/// every accepted risk. With `record`, the analysis run, the changes to the findings and the
+/// assessment are recorded as events; without, nothing is written: the rules run in memory
+/// and the findings' statuses (acceptances) are read from the store.
 pub fn assess(
     store: &Store,
     policy: &Policy,
@@ -287,46 +301,134 @@ pub fn assess(
     actor: &str,
     now: Timestamp,
     top: usize,
-) -> Result<(AnalyzeReport, Report), WorkflowError> {
-    let (report, inventory) = analyze(store, policy, sod, actor, now)?;
-    let rows = store.read(|r| r.findings(&FindingFilter::default()))?;
+    record: bool,
+) -> Result<Assessed, WorkflowError> {
+    let (rows, inventory, analysis, recorded_run) = if record {
+        let (report, inventory) = analyze(store, policy, sod, actor, now)?;
+        let rows = store.read(|r| r.findings(&FindingFilter::default()))?;
+        (rows, inventory, report.analysis, Some(report.seq))
+    } else {
+        let inventory = store.load_inventory()?;
+        let mut analysis = gatehouse_analysis::analyze(&inventory, policy, sod, now);
+        let found = std::mem::take(&mut analysis.findings);
+        let stored = store.read(|r| r.present_findings())?;
+        let rows = found
+            .into_iter()
+            .map(|f| {
+                let row = stored.get(&f.id);
+                preview_row(f, row, now)
+            })
+            .collect();
+        (rows, inventory, analysis, None)
+    };
     let present: Vec<(&Finding, FindingStatus)> =
         rows.iter().map(|r| (&r.finding, r.status)).collect();
-    let assessment = gatehouse_analysis::report::assess(&inventory, &report.analysis, &present);
+    let assessment = gatehouse_analysis::report::assess(&inventory, &analysis, &present);
     let mut top_identities =
         gatehouse_analysis::risk::identities(&inventory, &present, &policy.risk);
     top_identities.truncate(top);
     let mut top_systems = gatehouse_analysis::risk::systems(&inventory, &present, &policy.risk);
     top_systems.truncate(top);
-    let (current, previous) = store.write(actor, now, |w| {
-        let previous = w.read()?.assessments(1)?.into_iter().next();
-        let seq = w.append(FindingEvent::AssessmentRecorded(Stamped {
-            as_of: now,
-            import: None,
-            record: assessment.clone(),
-        }))?;
-        Ok::<_, StoreError>((
-            Dated {
-                seq,
+    let mut open: BTreeMap<Severity, u64> = BTreeMap::new();
+    let mut insights = 0;
+    let mut findings = Vec::new();
+    let mut accepted = Vec::new();
+    for r in &rows {
+        let f = &r.finding;
+        match r.status {
+            FindingStatus::Open if gatehouse_analysis::is_insight(f) => insights += 1,
+            FindingStatus::Open => {
+                *open.entry(f.severity).or_default() += 1;
+                findings.push(ListedFinding {
+                    id: f.id.clone(),
+                    severity: f.severity,
+                    rule: f.rule.clone(),
+                    title: f.title.clone(),
+                    identity: f.identity.as_ref().map(|k| k.to_string()),
+                    system: f.system.as_ref().map(|k| k.to_string()),
+                    account: f.account.clone(),
+                    first_seen: r.first_seen,
+                });
+            }
+            FindingStatus::Accepted => accepted.push(AcceptedRisk {
+                id: f.id.clone(),
+                severity: f.severity,
+                rule: f.rule.clone(),
+                title: f.title.clone(),
+                by: r.accepted_by.clone().unwrap_or_default(),
+                reason: r.accepted_reason.clone().unwrap_or_default(),
+                until: r.accepted_until,
+            }),
+            FindingStatus::Resolved => {}
+        }
+    }
+    findings.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), &a.rule, &a.id).cmp(&(
+            std::cmp::Reverse(b.severity),
+            &b.rule,
+            &b.id,
+        ))
+    });
+    accepted.sort_by(|a, b| a.id.cmp(&b.id));
+    let (current, previous) = if record {
+        store.write(actor, now, |w| {
+            let previous = w.read()?.assessments(1)?.into_iter().next();
+            let seq = w.append(FindingEvent::AssessmentRecorded(Stamped {
+                as_of: now,
+                import: None,
+                record: assessment.clone(),
+            }))?;
+            Ok::<_, StoreError>((seq, previous))
+        })?
+    } else {
+        (0, store.read(|r| r.assessments(1))?.into_iter().next())
+    };
+    Ok(Assessed {
+        report: Report {
+            current: Dated {
+                seq: current,
                 at: now,
-                assessment: assessment.clone(),
+                assessment,
             },
-            previous.map(|(seq, at, assessment)| Dated {
+            recorded: record,
+            previous: previous.map(|(seq, at, assessment)| Dated {
                 seq,
                 at,
                 assessment,
             }),
-        ))
-    })?;
-    Ok((
-        report,
-        Report {
-            current,
-            previous,
             top_identities,
             top_systems,
+            findings,
+            accepted,
+            insights,
+            ledger: None,
         },
-    ))
+        open,
+        recorded_run,
+    })
+}
+
+/// A finding of an analysis run in memory, with the status the store gives it: accepted while
+/// its acceptance runs, open otherwise (an expired acceptance counts as open, as the next
+/// recorded analysis will reopen it).
+fn preview_row(finding: Finding, stored: Option<&FindingRow>, now: Timestamp) -> FindingRow {
+    let accepted = stored.filter(|r| {
+        r.status == FindingStatus::Accepted && r.accepted_until.is_none_or(|u| u > now)
+    });
+    FindingRow {
+        finding,
+        status: if accepted.is_some() {
+            FindingStatus::Accepted
+        } else {
+            FindingStatus::Open
+        },
+        first_seen: stored.map_or(now, |r| r.first_seen),
+        last_seen: now,
+        resolved_at: None,
+        accepted_by: accepted.and_then(|r| r.accepted_by.clone()),
+        accepted_reason: accepted.and_then(|r| r.accepted_reason.clone()),
+        accepted_until: accepted.and_then(|r| r.accepted_until),
+    }
 }
 
 /// Reopens every accepted finding whose acceptance has ended by `now` (one

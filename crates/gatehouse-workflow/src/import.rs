@@ -5,6 +5,7 @@
 //! batches of short write transactions, so that other writers are never held up for long.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gatehouse_connect::{
@@ -14,7 +15,7 @@ use gatehouse_connect::{
 use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, SystemKey, Timestamp};
 use gatehouse_store::inventory::Directory;
 use gatehouse_store::{
-    ImportLock, ImportOptions, ImportSummary, Progress, Store, StoreError, SystemImport,
+    ImportLock, ImportOptions, ImportPlan, ImportSummary, Progress, Store, StoreError, SystemImport,
 };
 
 use crate::WorkflowError;
@@ -134,6 +135,7 @@ fn options(
         as_of: settings.as_of.unwrap_or(now),
         files,
         skipped_rows: outcome.skipped_rows,
+        partial: outcome.partial.clone(),
         allow_mass_removal: settings.allow_mass_removal,
     }
 }
@@ -298,21 +300,20 @@ fn apply_source(
             source,
             files,
             import,
-        } => Ok(ImportReport {
-            summary: ImportSummary {
-                source,
-                import_seq: None,
-                changes: Default::default(),
-                warnings: Vec::new(),
-                resumed: None,
-            },
-            skipped: Vec::new(),
-            skipped_rows: 0,
-            files,
-            correlation: None,
-            recorrelated: 0,
-            same_files_as: Some(import),
-        }),
+        } => {
+            // Recorded as read, with the same files: proof that the feed ran.
+            let opts = options(settings, now, files.clone(), &Outcome::default());
+            let summary = lock.apply(ImportPlan::unchanged(&source, &opts), actor, now)?;
+            Ok(ImportReport {
+                summary,
+                skipped: Vec::new(),
+                skipped_rows: 0,
+                files,
+                correlation: None,
+                recorrelated: 0,
+                same_files_as: Some(import),
+            })
+        }
         Parsed::Identities(snapshot, name) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
             let summary = lock.import_identities(name, snapshot.identities, &opts, actor, now)?;
@@ -411,6 +412,33 @@ pub fn import_folder(
     actor: &str,
     now: Timestamp,
     progress: Option<Progress>,
+    each: impl FnMut(&Path, &ImportReport),
+) -> Result<FolderReport, WorkflowError> {
+    let never = AtomicBool::new(false);
+    import_folder_until(store, dir, settings, actor, now, progress, &never, each)
+}
+
+/// How a folder import ended early.
+enum Ended {
+    /// The source at this position failed.
+    Failed(usize, PathBuf, WorkflowError),
+    /// Asked to stop, with this many sources imported.
+    Stopped(usize),
+}
+
+/// [`import_folder`], which stops early when `stop` is set (by Ctrl-C, say): the source being
+/// written is finished, no further source is begun, the accounts that the identities imported
+/// so far concern are re-linked, and the result is [`WorkflowError::Stopped`], naming the
+/// sources imported and those not. Everything recorded is complete, ready to be sealed.
+#[allow(clippy::too_many_arguments)]
+pub fn import_folder_until(
+    store: &Store,
+    dir: &Path,
+    settings: &ImportSettings,
+    actor: &str,
+    now: Timestamp,
+    progress: Option<Progress>,
+    stop: &AtomicBool,
     mut each: impl FnMut(&Path, &ImportReport),
 ) -> Result<FolderReport, WorkflowError> {
     let sources = snapshot_sources(dir).map_err(|e| {
@@ -429,6 +457,8 @@ pub fn import_folder(
         )
         .into());
     }
+    check_folder(dir, &sources)
+        .map_err(|message| StoreError::refused(ErrorCode::SourceUnreadable, message))?;
     let mut lock = store.import_lock()?;
     lock.set_bulk();
     lock.set_progress(progress);
@@ -447,7 +477,12 @@ pub fn import_folder(
             }
         });
         let mut reports = Vec::with_capacity(sources.len());
+        let mut stopped = false;
         for (path, parsed) in rx {
+            if stop.load(Ordering::Relaxed) {
+                stopped = true;
+                break;
+            }
             let applied =
                 parsed.and_then(|p| apply_source(&mut lock, p, settings, actor, now, false));
             match applied {
@@ -455,62 +490,137 @@ pub fn import_folder(
                     each(&path, &r);
                     reports.push(r);
                 }
-                Err(cause) => return Err((reports.len(), path, cause)),
+                Err(cause) => return Err(Ended::Failed(reports.len(), path, cause)),
             }
         }
-        let identities_changed = reports
-            .iter()
-            .any(|r| matches!(r.summary.source.as_str(), "hr" | "nhi") && !r.summary.unchanged());
-        let relinked = if identities_changed {
-            // Systems whose files were not read again keep their accounts as they were:
-            // they are re-linked like the systems outside the folder.
-            let in_folder: Vec<SystemKey> = reports
-                .iter()
-                .filter(|r| r.same_files_as.is_none())
-                .filter_map(|r| r.summary.source.strip_prefix("system:"))
-                .filter_map(|k| k.parse().ok())
-                .collect();
-            let as_of = settings.as_of.unwrap_or(now);
-            relink(&mut lock, as_of, &in_folder, actor, now)
-                .map_err(|e| (reports.len(), dir.to_path_buf(), e.into()))?
-        } else {
-            0
-        };
+        // The last source may have been done when the stop came.
+        stopped |= stop.load(Ordering::Relaxed) && reports.len() < sources.len();
+        let relinked = relink_after_folder(&mut lock, &reports, settings, actor, now)
+            .map_err(|e| Ended::Failed(reports.len(), dir.to_path_buf(), e.into()))?;
+        if stopped {
+            return Err(Ended::Stopped(reports.len()));
+        }
         Ok(FolderReport {
             sources: reports,
             relinked,
         })
     });
     let rebuilt = lock.release();
+    let shown = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
     match result {
         Ok(report) => {
             rebuilt?;
             Ok(report)
         }
-        Err((done, failed, cause)) => Err(WorkflowError::Folder {
-            imported: names[..done]
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
+        Err(Ended::Stopped(done)) => {
+            rebuilt?;
+            Err(WorkflowError::Stopped {
+                imported: shown(&names[..done]),
+                not_imported: shown(&names[done..]),
+            })
+        }
+        Err(Ended::Failed(done, failed, cause)) => Err(WorkflowError::Folder {
+            imported: shown(&names[..done]),
             failed: failed.display().to_string(),
-            not_attempted: names
-                .iter()
-                .skip(done + 1)
-                .map(|p| p.display().to_string())
-                .collect(),
+            not_attempted: shown(names.get(done + 1..).unwrap_or_default()),
             cause: Box::new(cause),
         }),
     }
 }
 
+/// After the sources of a folder: when they changed identities, re-links the accounts of the
+/// systems this run did not read (systems outside the folder, and those whose files were not
+/// read again), as of the snapshot time. The folder's own systems were correlated as they
+/// were imported.
+fn relink_after_folder(
+    lock: &mut ImportLock<'_>,
+    reports: &[ImportReport],
+    settings: &ImportSettings,
+    actor: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let identities_changed = reports
+        .iter()
+        .any(|r| matches!(r.summary.source.as_str(), "hr" | "nhi") && !r.summary.unchanged());
+    if !identities_changed {
+        return Ok(0);
+    }
+    let read: Vec<SystemKey> = reports
+        .iter()
+        .filter(|r| r.same_files_as.is_none())
+        .filter_map(|r| r.summary.source.strip_prefix("system:"))
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    relink(lock, settings.as_of.unwrap_or(now), &read, actor, now)
+}
+
+/// Checks a snapshot folder as a whole before anything of it is imported: every file its
+/// sources would be read from lies inside it (a symbolic link that leads out of the folder is
+/// refused: the import records files by their place in the folder, which would then not be
+/// where they came from), and no two system folders hold the same system (the second would
+/// silently replace the first). Says what is wrong in a message naming the files or folders.
+pub fn check_folder(dir: &Path, sources: &[(Source, PathBuf)]) -> Result<(), String> {
+    let root = std::fs::canonicalize(dir)
+        .map_err(|e| format!("cannot read the snapshot folder `{}`: {e}", dir.display()))?;
+    for (source, path) in sources {
+        let layout = match source {
+            Source::System => gatehouse_connect::Layout::System,
+            Source::Roles => gatehouse_connect::Layout::Roles,
+            Source::Hr | Source::Nhi | Source::Warrants => gatehouse_connect::Layout::File,
+        };
+        let files = gatehouse_connect::source_files(layout, path);
+        for file in std::iter::once(path).chain(files.iter().map(|(_, f)| f)) {
+            // A link that leads nowhere is the reader's to report, as a file it cannot read.
+            let Ok(real) = std::fs::canonicalize(file) else {
+                continue;
+            };
+            if !real.starts_with(&root) {
+                return Err(format!(
+                    "`{}` leads through a symbolic link to `{}`, outside the snapshot folder \
+                     `{}`; a snapshot folder is imported only from files inside it (copy the \
+                     file in); nothing was imported",
+                    file.display(),
+                    real.display(),
+                    dir.display()
+                ));
+            }
+        }
+    }
+    let mut keys: Vec<(String, &Path)> = Vec::new();
+    for (source, path) in sources {
+        if *source != Source::System {
+            continue;
+        }
+        // A system.toml that cannot be read fails that system's own import, in its turn.
+        let Ok((config, _)) = gatehouse_connect::read_system_config(&path.join("system.toml"))
+        else {
+            continue;
+        };
+        let key = config.key.to_string();
+        if let Some((_, first)) = keys.iter().find(|(k, _)| *k == key) {
+            return Err(format!(
+                "`{}` and `{}` both hold the system `{key}` (their system.toml say `key = \"{key}\"`); \
+                 a snapshot folder holds each system once; nothing was imported",
+                first.display(),
+                path.display()
+            ));
+        }
+        keys.push((key, path));
+    }
+    Ok(())
+}
+
 /// The sources of a snapshot folder laid out as `gatehouse demo` writes it (`hr/people.csv`,
 /// `nhi/identities.csv`, `systems/<key>/`, `roles/`, `warrants/tickets.csv`), in import order:
 /// identities first so that accounts correlate, roles and warrants last so that their
-/// references resolve. Missing optional parts are left out.
+/// references resolve. Missing optional parts are left out; a part that is there but is not
+/// what it should be (a named pipe, a link that leads nowhere) is listed, for its import to
+/// refuse with the reason.
 pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
+    let present = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let mut v = Vec::new();
     let mut add = |source, path: PathBuf| {
-        if path.exists() {
+        if present(&path) {
             v.push((source, path));
         }
     };
@@ -525,7 +635,7 @@ pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
     let mut systems: Vec<PathBuf> = listing
         .into_iter()
         .map(|e| e.path())
-        .filter(|p| p.join("system.toml").is_file())
+        .filter(|p| p.is_dir() && present(&p.join("system.toml")))
         .collect();
     systems.sort();
     for s in systems {
@@ -534,4 +644,119 @@ pub fn snapshot_sources(dir: &Path) -> std::io::Result<Vec<(Source, PathBuf)>> {
     add(Source::Roles, dir.join("roles"));
     add(Source::Warrants, dir.join("warrants/tickets.csv"));
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        dir
+    }
+
+    fn check(dir: &Path) -> String {
+        let sources = snapshot_sources(dir).unwrap();
+        match check_folder(dir, &sources) {
+            Ok(()) => format!("ok: {} sources", sources.len()),
+            Err(e) => e.replace(&*dir.to_string_lossy(), ""),
+        }
+    }
+
+    const SYSTEM: &str = "key = \"erp\"\nname = \"ERP\"\n";
+
+    #[test]
+    fn two_system_folders_with_one_key_are_refused_naming_both() {
+        let dir = folder(&[
+            ("hr/people.csv", "employee_id,name,status\n"),
+            ("systems/erp/system.toml", SYSTEM),
+            ("systems/erp-old/system.toml", SYSTEM),
+            ("systems/gl/system.toml", "key = \"gl\"\nname = \"GL\"\n"),
+        ]);
+        assert_eq!(
+            check(dir.path()),
+            "`/systems/erp` and `/systems/erp-old` both hold the system `erp` (their system.toml \
+             say `key = \"erp\"`); a snapshot folder holds each system once; nothing was imported"
+        );
+        std::fs::write(
+            dir.path().join("systems/erp-old/system.toml"),
+            "key = \"erp2\"\nname = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(check(dir.path()), "ok: 4 sources");
+    }
+
+    #[test]
+    fn links_out_of_the_snapshot_folder_are_refused() {
+        let outside = folder(&[
+            ("people.csv", "employee_id,name,status\n"),
+            ("erp/system.toml", SYSTEM),
+            ("erp/grants.csv", "account,entitlement\n"),
+        ]);
+        let out = outside.path().to_string_lossy().into_owned();
+        let dir = folder(&[
+            ("systems/erp/system.toml", SYSTEM),
+            ("systems/erp/accounts.csv", "id\n"),
+        ]);
+        // A link inside the folder is fine.
+        std::fs::create_dir(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("systems/erp/accounts.csv"),
+            dir.path().join("hr/people.csv"),
+        )
+        .unwrap();
+        assert_eq!(check(dir.path()), "ok: 2 sources");
+        // A file that leads out of it is not.
+        std::os::unix::fs::symlink(
+            outside.path().join("erp/grants.csv"),
+            dir.path().join("systems/erp/grants.csv"),
+        )
+        .unwrap();
+        assert_eq!(
+            check(dir.path()).replace(&out, "<outside>"),
+            "`/systems/erp/grants.csv` leads through a symbolic link to `<outside>/erp/grants.csv`, \
+             outside the snapshot folder ``; a snapshot folder is imported only from files inside \
+             it (copy the file in); nothing was imported"
+        );
+        std::fs::remove_file(dir.path().join("systems/erp/grants.csv")).unwrap();
+        // Nor does a linked folder.
+        std::fs::remove_file(dir.path().join("hr/people.csv")).unwrap();
+        std::fs::remove_dir(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("hr")).unwrap();
+        assert!(
+            check(dir.path()).replace(&out, "<outside>").starts_with(
+                "`/hr/people.csv` leads through a symbolic link to `<outside>/people.csv`"
+            ),
+            "{}",
+            check(dir.path())
+        );
+        std::fs::remove_file(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("erp"),
+            dir.path().join("systems/linked"),
+        )
+        .unwrap();
+        assert!(
+            check(dir.path())
+                .replace(&out, "<outside>")
+                .starts_with("`/systems/linked` leads through a symbolic link to `<outside>/erp`"),
+            "{}",
+            check(dir.path())
+        );
+    }
+
+    #[test]
+    fn parts_that_are_there_but_unreadable_are_listed_not_left_out() {
+        let dir = folder(&[("systems/erp/system.toml", SYSTEM)]);
+        std::fs::create_dir(dir.path().join("hr")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", dir.path().join("hr/people.csv")).unwrap();
+        let sources = snapshot_sources(dir.path()).unwrap();
+        assert_eq!(sources.len(), 2, "{sources:?}");
+        assert_eq!(sources[0].0, Source::Hr);
+    }
 }

@@ -13,15 +13,17 @@ mod analysis;
 mod import;
 mod seal;
 
-pub use analysis::{AcceptError, AnalyzeReport, accept, analyze, assess, expire_acceptances};
+pub use analysis::{
+    AcceptError, AnalyzeReport, Assessed, accept, analyze, assess, expire_acceptances,
+};
 
 pub use seal::{
     Sealed, WitnessOutcome, WitnessReport, WitnessView, Witnesses, ask_witnesses, seal,
 };
 
 pub use import::{
-    FolderReport, ImportReport, ImportSettings, Parsed, Source, apply, import, import_folder,
-    parse, prepare, recorrelate, relink, snapshot_sources,
+    FolderReport, ImportReport, ImportSettings, Parsed, Source, apply, check_folder, import,
+    import_folder, import_folder_until, parse, prepare, recorrelate, relink, snapshot_sources,
 };
 
 /// What can go wrong in a workflow.
@@ -34,7 +36,7 @@ pub enum WorkflowError {
     #[error(transparent)]
     Store(#[from] gatehouse_store::StoreError),
     /// A source of a snapshot folder failed; the sources before it were imported.
-    #[error("{cause}\n{}", folder_outcome(imported, failed, not_attempted))]
+    #[error("{cause}\n{}", folder_outcome(imported, Some(failed), not_attempted))]
     Folder {
         /// Sources imported before the failure, in order.
         imported: Vec<String>,
@@ -44,6 +46,20 @@ pub enum WorkflowError {
         not_attempted: Vec<String>,
         /// Why it failed.
         cause: Box<WorkflowError>,
+    },
+    /// A folder import was asked to stop (Ctrl-C) and stopped between two sources: those
+    /// imported are complete; the others were not begun.
+    #[error(
+        "the import was stopped after {} of {} sources; each source imported is complete\n{}",
+        imported.len(),
+        imported.len() + not_imported.len(),
+        folder_outcome(imported, None, not_imported)
+    )]
+    Stopped {
+        /// Sources imported, in order.
+        imported: Vec<String>,
+        /// Sources not begun.
+        not_imported: Vec<String>,
     },
     /// Witnesses refused the checkpoint: they hold a checkpoint of this log that it no longer
     /// extends.
@@ -59,7 +75,11 @@ pub enum WorkflowError {
     },
 }
 
-fn folder_outcome(imported: &[String], failed: &str, not_attempted: &[String]) -> String {
+fn folder_outcome(
+    imported: &[String],
+    failed: Option<&String>,
+    not_attempted: &[String],
+) -> String {
     let list = |v: &[String]| {
         if v.is_empty() {
             "none".to_owned()
@@ -67,11 +87,18 @@ fn folder_outcome(imported: &[String], failed: &str, not_attempted: &[String]) -
             v.join(", ")
         }
     };
-    format!(
-        "imported: {}\nfailed: {failed}\nnot imported: {}",
-        list(imported),
-        list(not_attempted)
-    )
+    match failed {
+        Some(failed) => format!(
+            "imported: {}\nfailed: {failed}\nnot imported: {}",
+            list(imported),
+            list(not_attempted)
+        ),
+        None => format!(
+            "imported: {}\nnot imported: {}",
+            list(imported),
+            list(not_attempted)
+        ),
+    }
 }
 
 impl WorkflowError {
@@ -81,6 +108,8 @@ impl WorkflowError {
             WorkflowError::Connect(e) => e.code(),
             WorkflowError::Store(e) => e.code(),
             WorkflowError::Folder { cause, .. } => cause.code(),
+            // Run again, it imports the rest: as for an interrupted import.
+            WorkflowError::Stopped { .. } => gatehouse_model::ErrorCode::ImportInterrupted,
             WorkflowError::WitnessConflict { .. } => gatehouse_model::ErrorCode::WitnessConflict,
         }
     }

@@ -1,7 +1,8 @@
 //! `gatehouse analyze`, `findings`, `risk`, `assess` and `policy`: the risk analysis.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use gatehouse_analysis::report::{LedgerPoint, SignedCheckpoint};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -177,13 +178,23 @@ pub fn analyze(ctx: &Ctx, args: AnalyzeArgs) -> Result<ExitCode> {
 #[derive(Subcommand)]
 pub enum FindingsCommand {
     /// List findings (open and accepted by default), most severe first.
+    #[command(after_help = "Examples:
+  gatehouse findings list
+  gatehouse findings list --severity high --system erp
+  gatehouse findings list --rule sod_conflict --format csv > sod.csv
+  gatehouse findings list --fail-on high       # exit code 2 when one is listed")]
     List(ListArgs),
     /// Everything about one finding: explanation, facts, objects, status.
+    #[command(after_help = "Examples:
+  gatehouse findings show F-3f9a2b7c4d1e6a08
+  gatehouse findings show F-3f9a2b7c4d1e6a08 --format json")]
     Show {
         /// The finding's id (`F-…`).
         id: String,
     },
     /// Accept the risk of a finding until a date; it reopens then if still present.
+    #[command(after_help = "Examples:
+  gatehouse findings accept F-3f9a2b7c4d1e6a08 --reason \"compensating control: monthly review\" --until 2027-03-31")]
     Accept(AcceptArgs),
 }
 
@@ -199,7 +210,7 @@ pub struct ListArgs {
     /// Only findings on this system.
     #[arg(long)]
     pub system: Option<String>,
-    /// Only findings about this identity (key).
+    /// Only findings about this identity: e-mail address, employee id or non-human identity id.
     #[arg(long)]
     pub identity: Option<String>,
     /// Only in this status: open, accepted, resolved, or `all`.
@@ -257,12 +268,22 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode> {
     };
     let insights = args.insights || args.rule.is_some();
     let store = ctx.open()?;
+    let now = ctx.now;
     let mut rows = store.read(|r| {
+        // The filters name things as every other command does, and say when they do not exist.
+        let system = match args.system {
+            Some(s) => Some(r.resolve_system(&s)?.to_string()),
+            None => None,
+        };
+        let identity = match args.identity {
+            Some(i) => Some(r.resolve_identity(&i, now)?.key.to_string()),
+            None => None,
+        };
         r.findings(&FindingFilter {
             rule: args.rule,
             min_severity: args.severity,
-            system: args.system,
-            identity: args.identity,
+            system,
+            identity,
             status,
         })
     })?;
@@ -327,7 +348,7 @@ fn describe(row: &FindingRow) -> String {
     let f: &Finding = &row.finding;
     let mut out = format!("{} — {}\n\n{}\n\n", f.id, f.title, f.explanation);
     let mut rows = vec![
-        vec!["rule".to_owned(), f.rule.clone()],
+        vec!["rule".to_owned(), gatehouse_analysis::rule_label(&f.rule)],
         vec!["severity".into(), f.severity.to_string()],
         vec!["status".into(), row.status.to_string()],
         vec!["first seen".into(), when(row.first_seen)],
@@ -519,42 +540,75 @@ pub struct AssessArgs {
     /// Exit with code 2 when open findings at or above this severity exist.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Record the analysis and the assessment in the ledger (the evidence of a periodic
+    /// assessment, and the baseline of the next one's trend). Without it nothing is written.
+    #[arg(long)]
+    pub record: bool,
 }
 
 /// Runs `gatehouse assess`.
 pub fn assess(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
+    // Everything that can refuse the command is checked before anything is written.
+    let render: fn(&gatehouse_analysis::report::Report) -> Result<String> = match ctx.format {
+        Format::Json => |r| Ok(serde_json::to_string_pretty(r)? + "\n"),
+        Format::Html => |r| Ok(gatehouse_analysis::report::html(r)),
+        Format::Table | Format::Md => |r| Ok(gatehouse_analysis::report::markdown(r)),
+        Format::Csv => bail!(
+            "the assessment is a report: use --format md, html or json (findings as CSV: \
+             `gatehouse findings list --format csv`)"
+        ),
+    };
+    if let Some(path) = &args.out {
+        check_writable(path)?;
+    }
     let loaded = load_policy(ctx)?;
     let store = ctx.open()?;
-    let (analysis, report) = gatehouse_workflow::assess(
+    let assessed = gatehouse_workflow::assess(
         &store,
         &loaded.policy,
         &loaded.sod,
         &ctx.actor,
         ctx.now,
         args.top,
+        args.record,
     )?;
-    ctx.seal(&store)?;
-    let text = match ctx.format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Html => gatehouse_analysis::report::html(&report),
-        Format::Table | Format::Md => gatehouse_analysis::report::markdown(&report),
-        Format::Csv => bail!("the assessment is a report: use --format md, html or json"),
-    };
+    let mut report = assessed.report;
+    if args.record {
+        ctx.seal(&store)?;
+    }
+    let point = store.read(|r| r.answer_point())?;
+    report.ledger = Some(LedgerPoint {
+        size: point.size,
+        root: gatehouse_ledger::hash_to_hex(&point.root),
+        checkpoint: point.checkpoint.map(|c| SignedCheckpoint {
+            size: c.size,
+            root: gatehouse_ledger::hash_to_hex(&c.root),
+            signed_at: c.signed_at,
+            note: c.note,
+        }),
+    });
+    let text = render(&report)?;
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            println!(
-                "assessment recorded as event {}; report written to {}",
-                report.current.seq,
-                path.display()
-            );
+            let written = std::fs::write(path, &text);
+            let what = if args.record {
+                format!("assessment recorded as event {}", report.current.seq)
+            } else {
+                "assessment previewed (not recorded; --record records it)".to_owned()
+            };
+            written.with_context(|| {
+                format!(
+                    "{what}, but the report could not be written to `{}`",
+                    path.display()
+                )
+            })?;
+            println!("{what}; report written to {}", path.display());
         }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => print!("{text}"),
     }
     Ok(gate(
         args.fail_on,
-        analysis
+        assessed
             .open
             .iter()
             .filter(|(_, n)| **n > 0)
@@ -562,14 +616,50 @@ pub fn assess(ctx: &Ctx, args: AssessArgs) -> Result<ExitCode> {
     ))
 }
 
+/// Refuses an output path that cannot be written (a missing folder, a folder), before any
+/// work is done.
+fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("--out `{}` is a folder; give a file name", path.display());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "--out `{}`: the folder `{}` does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    let meta = std::fs::metadata(parent)
+        .with_context(|| format!("--out `{}`: cannot read its folder", path.display()))?;
+    if meta.permissions().readonly() {
+        bail!(
+            "--out `{}`: the folder `{}` is read-only",
+            path.display(),
+            parent.display()
+        );
+    }
+    Ok(())
+}
+
 /// `gatehouse policy …`.
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Print the policy in force (defaults filled in) and where it comes from.
+    #[command(after_help = "Examples:
+  gatehouse policy show")]
     Show,
     /// List the rules with their base severity and whether they run.
+    #[command(after_help = "Examples:
+  gatehouse policy rules
+  gatehouse policy rules --format csv")]
     Rules,
     /// Write the starter segregation-of-duties ruleset to `policy/sod.toml` (if absent).
+    #[command(after_help = "Examples:
+  gatehouse policy init-sod")]
     InitSod,
 }
 

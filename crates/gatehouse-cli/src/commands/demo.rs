@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -73,8 +74,15 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             skip_invalid: false,
             allow_mass_removal: false,
         };
-        import_folder(ctx, &store, &args.dir, &settings, false)
-            .with_context(|| format!("importing the demo snapshot in `{}`", args.dir.display()))?;
+        import_folder(
+            ctx,
+            &store,
+            &args.dir,
+            &settings,
+            false,
+            &AtomicBool::new(false),
+        )
+        .with_context(|| format!("importing the demo snapshot in `{}`", args.dir.display()))?;
         // One signed checkpoint per month, as a scheduled import job would leave.
         ctx.seal(&store)?;
     }

@@ -4,11 +4,16 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use gatehouse_model::{Timestamp, parse_point_in_time};
-use gatehouse_store::inventory::query::{HolderPage, ObjectKind};
+use gatehouse_model::{
+    EmploymentStatus, ErrorCode, IdentityKind, Timestamp, parse_point_in_time, parse_timestamp,
+};
+use gatehouse_store::inventory::changes::{ChangeFilter, ChangeKind};
+use gatehouse_store::inventory::query::{HolderPage, ObjectKind, Period};
+use gatehouse_store::{IncompleteImport, Reader, StoreError};
 
+use crate::answer::{About, print_answer};
 use crate::context::Ctx;
-use crate::output::{Format, opt, opt_when, print_listing, show, table, when};
+use crate::output::{Format, opt, opt_when, plural, print_listing, show, table, when};
 
 /// `--at` of point-in-time questions.
 #[derive(Args)]
@@ -58,6 +63,29 @@ pub struct AccessArgs {
     pub at: AtFlag,
 }
 
+/// Arguments of `gatehouse changes`.
+#[derive(Args)]
+pub struct ChangesArgs {
+    /// From this date (its start, UTC) or RFC 3339 time, included.
+    #[arg(long, value_name = "DATE|TIME")]
+    pub from: String,
+    /// Up to this date (its end, UTC) or RFC 3339 time, included; default now.
+    #[arg(long, value_name = "DATE|TIME")]
+    pub to: Option<String>,
+    /// Only this system's access.
+    #[arg(long, value_name = "SYSTEM")]
+    pub system: Option<String>,
+    /// Only this identity's access: e-mail address, employee id or non-human identity id.
+    #[arg(long, value_name = "IDENTITY")]
+    pub identity: Option<String>,
+    /// Only this entitlement: `system:id` or `system:name`.
+    #[arg(long, value_name = "ENTITLEMENT")]
+    pub entitlement: Option<String>,
+    /// Only privileged entitlements.
+    #[arg(long)]
+    pub privileged: bool,
+}
+
 /// What kind of object `history` is about.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum HistoryKind {
@@ -85,6 +113,10 @@ pub struct HistoryArgs {
 #[derive(Subcommand)]
 pub enum AccountCommand {
     /// List current accounts.
+    #[command(after_help = "Examples:
+  gatehouse account list
+  gatehouse account list --uncorrelated
+  gatehouse account list --system erp --format csv > erp-accounts.csv")]
     List {
         /// Only this system's.
         #[arg(long)]
@@ -99,23 +131,108 @@ pub enum AccountCommand {
 #[derive(Subcommand)]
 pub enum SystemCommand {
     /// List systems with their classification, size and last import.
+    #[command(after_help = "Examples:
+  gatehouse system list
+  gatehouse system list --format csv")]
     List,
+    /// One system: its description, owner, scope, size and the period its data covers.
+    #[command(after_help = "Examples:
+  gatehouse system show erp
+  gatehouse system show erp --format json")]
+    Show {
+        /// The system's key, e.g. `erp`.
+        system: String,
+    },
 }
 
-/// Says on stderr which imports stopped before all their changes were recorded (their process
-/// died): an answer about a time after such an import's snapshot may miss some of its changes.
-fn warn_incomplete(incomplete: &[gatehouse_store::IncompleteImport], at: Timestamp) {
-    for i in incomplete.iter().filter(|i| i.as_of <= at) {
-        eprintln!(
-            "warning: the import of `{}` as of {} (event {}) stopped after {} of its {} changes; \
-             what it says after {} may be incomplete until the same snapshot is imported again",
-            i.source,
-            when(i.as_of),
-            i.seq,
-            i.recorded,
-            i.total,
-            when(i.as_of)
-        );
+/// `gatehouse entitlement …`.
+#[derive(Subcommand)]
+pub enum EntitlementCommand {
+    /// List current entitlements with their number of holders.
+    #[command(after_help = "Examples:
+  gatehouse entitlement list --system erp
+  gatehouse entitlement list --privileged --format csv")]
+    List {
+        /// Only this system's.
+        #[arg(long)]
+        system: Option<String>,
+        /// Only privileged entitlements.
+        #[arg(long)]
+        privileged: bool,
+    },
+}
+
+/// `gatehouse identity …`.
+#[derive(Subcommand)]
+pub enum IdentityCommand {
+    /// List current identities: people of the HR feed and non-human identities.
+    #[command(after_help = "Examples:
+  gatehouse identity list --status leave
+  gatehouse identity list --kind non-human
+  gatehouse identity list --department finance --format csv")]
+    List {
+        /// Only this kind: person, service_account, api_key, token, certificate, or
+        /// `non-human` for every kind but person.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Only people in this employment status (active, leave, terminated, …).
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Only people of this department (any case).
+        #[arg(long, value_name = "DEPARTMENT")]
+        department: Option<String>,
+    },
+}
+
+/// What an answer about `at` must say about interrupted imports: one that stopped before all
+/// its changes were recorded (its process died) leaves the history of its source partial after
+/// its snapshot time.
+fn incomplete_notes(incomplete: &[IncompleteImport], at: Timestamp) -> Vec<String> {
+    incomplete
+        .iter()
+        .filter(|i| i.as_of <= at)
+        .map(|i| {
+            format!(
+                "the import of `{}` as of {} (event {}) stopped after {} of its {} changes; \
+                 what the store says of `{}` after {} may be incomplete until the same snapshot \
+                 is imported again",
+                i.source,
+                when(i.as_of),
+                i.seq,
+                i.recorded,
+                i.total,
+                i.source,
+                when(i.as_of)
+            )
+        })
+        .collect()
+}
+
+/// The period a source has data for, checked against the time asked about: a question about
+/// a time before its first snapshot is refused, for nothing is known of it then.
+fn period_for(
+    r: &mut Reader<'_>,
+    source: &str,
+    what: &str,
+    at: Timestamp,
+) -> Result<Period, StoreError> {
+    let period = r.source_period(source)?;
+    match period {
+        Some(p) if at >= p.first => Ok(p),
+        Some(p) => Err(StoreError::refused(
+            ErrorCode::OutsideHistory,
+            format!(
+                "the store has data for {what} from {} to {}; {} is before it, so nothing is \
+                 known of that time",
+                when(p.first),
+                when(p.last),
+                when(at)
+            ),
+        )),
+        None => Err(StoreError::refused(
+            ErrorCode::OutsideHistory,
+            format!("the store has no data for {what} yet"),
+        )),
     }
 }
 
@@ -137,27 +254,43 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
         after: args.after,
         limit,
     };
-    let (e, answer, incomplete) = store.read(|r| {
+    let (e, answer, period, notes, point) = store.read(|r| {
         let e = r.resolve_entitlement(&args.entitlement)?;
+        let source = format!("system:{}", e.system);
+        let period = period_for(r, &source, &format!("`{source}`"), at)?;
         let answer = r.who_has(&e, at, &page)?;
-        Ok::<_, gatehouse_store::StoreError>((e, answer, r.incomplete_imports()?))
+        let notes = incomplete_notes(&r.incomplete_imports()?, at);
+        Ok::<_, StoreError>((e, answer, period, notes, r.answer_point()?))
     })?;
-    warn_incomplete(&incomplete, at);
     let holders = &answer.holders;
     if ctx.format == Format::Table {
         println!(
-            "{}:{} ({}{}) as of {}: {} holder{}",
+            "{}:{} ({}{}) as of {}: {} holder{} (data for `system:{}` from {} to {})",
             e.system,
             e.native_id,
             e.name,
             if e.privileged { ", privileged" } else { "" },
             when(at),
             answer.total,
-            if answer.total == 1 { "" } else { "s" }
+            if answer.total == 1 { "" } else { "s" },
+            e.system,
+            when(period.first),
+            when(period.last)
         );
     }
-    print_listing(
+    let about = About {
+        question: format!("who held `{}:{}`", e.system, e.native_id),
+        at: Some(at),
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: Some(period),
+        count: holders.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
+    print_answer(
         ctx.format,
+        &about,
         &[
             "account", "username", "identity", "name", "status", "enabled", "source", "warrant",
             "since", "expires",
@@ -196,18 +329,58 @@ pub fn who_has(ctx: &Ctx, args: WhoHasArgs) -> Result<ExitCode> {
 pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
     let at = args.at.resolve(ctx)?;
     let store = ctx.open_for_questions()?;
-    let (access, incomplete) = store.read(|r| {
+    let (access, period, notes, point) = store.read(|r| {
         let identity = r.resolve_identity(&args.identity, at)?;
-        Ok::<_, gatehouse_store::StoreError>((r.access(identity, at)?, r.incomplete_imports()?))
+        let (source, what) = if identity.kind == IdentityKind::Person {
+            ("hr", "the HR feed")
+        } else {
+            ("nhi", "the non-human identity inventory")
+        };
+        let period = period_for(r, source, what, at)?;
+        let mut notes = incomplete_notes(&r.incomplete_imports()?, at);
+        // Systems first imported after the time asked about say nothing of it.
+        for s in r.systems()? {
+            let name = format!("system:{}", s.key);
+            if let Some(p) = r.source_period(&name)?
+                && p.first > at
+            {
+                notes.push(format!(
+                    "`{name}` has data only from {}: its accounts before then are not known",
+                    when(p.first)
+                ));
+            }
+        }
+        Ok::<_, StoreError>((r.access(identity, at)?, period, notes, r.answer_point()?))
     })?;
-    warn_incomplete(&incomplete, at);
+    let about = About {
+        question: format!("what `{}` held", access.identity.key),
+        at: Some(at),
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: Some(period),
+        count: access.grants.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
     match ctx.format {
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&access)?);
+            #[derive(serde::Serialize)]
+            struct Answer<'a> {
+                about: &'a About,
+                access: &'a gatehouse_store::inventory::query::Access,
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Answer {
+                    about: &about,
+                    access: &access
+                })?
+            );
         }
         Format::Csv | Format::Md | Format::Html => {
-            print_listing(
+            print_answer(
                 ctx.format,
+                &about,
                 &[
                     "identity",
                     "system",
@@ -258,6 +431,9 @@ pub fn access(ctx: &Ctx, args: AccessArgs) -> Result<ExitCode> {
                 i.status.map(|s| format!(", {s}")).unwrap_or_default(),
                 when(at)
             );
+            for w in &about.warnings {
+                eprintln!("warning: {w}");
+            }
             if access.accounts.is_empty() {
                 println!("no accounts");
                 return Ok(ExitCode::SUCCESS);
@@ -346,15 +522,36 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
         HistoryKind::Identity => ObjectKind::Identity,
     };
     let store = ctx.open_for_questions()?;
-    let (entries, incomplete) = store.read(|r| {
-        Ok::<_, gatehouse_store::StoreError>((
+    let (entries, period, notes, point) = store.read(|r| {
+        Ok::<_, StoreError>((
             r.history(kind, &args.reference)?,
-            r.incomplete_imports()?,
+            r.recorded_period()?,
+            incomplete_notes(&r.incomplete_imports()?, Timestamp::MAX),
+            r.answer_point()?,
         ))
     })?;
-    warn_incomplete(&incomplete, Timestamp::MAX);
-    print_listing(
+    let about = About {
+        question: format!(
+            "the history of {} `{}`",
+            match args.kind {
+                HistoryKind::Grant => "grant",
+                HistoryKind::Account => "account",
+                HistoryKind::Entitlement => "entitlement",
+                HistoryKind::Identity => "identity",
+            },
+            args.reference
+        ),
+        at: None,
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: period,
+        count: entries.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
+    print_answer(
         ctx.format,
+        &about,
         &["event", "as of", "what", "why", "recorded", "by"],
         &entries,
         |e| {
@@ -411,6 +608,191 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `gatehouse changes`.
+pub fn changes(ctx: &Ctx, args: ChangesArgs) -> Result<ExitCode> {
+    let from = parse_timestamp(&args.from)?;
+    let to = match &args.to {
+        Some(v) => parse_point_in_time(v)?,
+        None => ctx.now,
+    };
+    if from > to {
+        anyhow::bail!(
+            "--from {} is after --to {}: the period would be empty",
+            when(from),
+            when(to)
+        );
+    }
+    let store = ctx.open_for_questions()?;
+    let (answer, period, notes, point, scope) = store.read(|r| {
+        let mut filter = ChangeFilter {
+            privileged: args.privileged,
+            ..ChangeFilter::default()
+        };
+        let mut scope = Vec::new();
+        if let Some(system) = &args.system {
+            let key = r.resolve_system(system)?;
+            scope.push(format!("on `{key}`"));
+            filter.system = Some(key);
+        }
+        if let Some(e) = &args.entitlement {
+            let e = r.resolve_entitlement(e)?;
+            if filter.system.as_ref().is_some_and(|s| *s != e.system) {
+                return Err(StoreError::refused(
+                    ErrorCode::InvalidReference,
+                    format!(
+                        "entitlement `{}:{}` is not on system `{}`",
+                        e.system,
+                        e.native_id,
+                        args.system.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            scope.push(format!("of `{}:{}`", e.system, e.native_id));
+            filter.entitlement = Some(e);
+        }
+        if let Some(i) = &args.identity {
+            let i = r.resolve_identity(i, to)?;
+            scope.push(format!("by `{}`", i.key));
+            filter.identity = Some(i.key);
+        }
+        if args.privileged {
+            scope.push("privileged only".into());
+        }
+        let (source, what) = match &filter.system {
+            Some(k) => (format!("system:{k}"), format!("`system:{k}`")),
+            None => (String::new(), "any source".to_owned()),
+        };
+        let period = if source.is_empty() {
+            r.recorded_period()?
+        } else {
+            r.source_period(&source)?
+        };
+        let Some(period) = period else {
+            return Err(StoreError::refused(
+                ErrorCode::OutsideHistory,
+                format!("the store has no data for {what} yet"),
+            ));
+        };
+        if to < period.first || from > period.last {
+            return Err(StoreError::refused(
+                ErrorCode::OutsideHistory,
+                format!(
+                    "the store has data for {what} from {} to {}; the period from {} to {} lies \
+                     outside it, so nothing is known of it",
+                    when(period.first),
+                    when(period.last),
+                    when(from),
+                    when(to)
+                ),
+            ));
+        }
+        let answer = r.changes(from, to, &filter)?;
+        let mut notes = Vec::new();
+        if from < period.first {
+            notes.push(format!(
+                "the data begins at {}: changes before then are not known",
+                when(period.first)
+            ));
+        }
+        if to > period.last {
+            notes.push(format!(
+                "the latest snapshot is of {}: changes after it are not known yet",
+                when(period.last)
+            ));
+        }
+        // The count is of the whole system's grants: say it only when nothing narrows them.
+        let narrowed =
+            filter.identity.is_some() || filter.entitlement.is_some() || filter.privileged;
+        for f in &answer.first_snapshots {
+            let grants = if narrowed {
+                "grants".to_owned()
+            } else {
+                plural(f.grants, "grant")
+            };
+            notes.push(format!(
+                "`system:{}` was first imported as of {}: its {grants} were first recorded \
+                 then, not gained, and are not listed",
+                f.system,
+                when(f.as_of),
+            ));
+        }
+        notes.extend(incomplete_notes(&r.incomplete_imports()?, to));
+        Ok::<_, StoreError>((answer, period, notes, r.answer_point()?, scope))
+    })?;
+    let rows = &answer.changes;
+    let gained = rows
+        .iter()
+        .filter(|c| c.change == ChangeKind::Gained)
+        .count();
+    let scope = if scope.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", scope.join(", "))
+    };
+    if ctx.format == Format::Table {
+        println!(
+            "access gained and lost from {} to {}{scope}: {} gained, {} lost",
+            when(from),
+            when(to),
+            gained,
+            rows.len() - gained
+        );
+    }
+    let about = About {
+        question: format!(
+            "which access was gained and lost from {} to {}{scope}",
+            when(from),
+            when(to)
+        ),
+        at: None,
+        asked_at: ctx.now,
+        store: store.location().to_owned(),
+        data: Some(period),
+        count: rows.len() as u64,
+        ledger: point,
+        warnings: notes,
+    };
+    print_answer(
+        ctx.format,
+        &about,
+        &[
+            "at",
+            "change",
+            "system",
+            "account",
+            "username",
+            "identity",
+            "name",
+            "entitlement",
+            "entitlement_name",
+            "privileged",
+            "source",
+            "warrant",
+            "event",
+        ],
+        rows,
+        |c| {
+            vec![
+                when(c.at),
+                c.change.as_str().to_owned(),
+                c.system.to_string(),
+                c.account.clone(),
+                c.username.clone(),
+                show(c.identity.as_ref()),
+                opt(c.name.as_deref()),
+                c.entitlement.clone(),
+                c.entitlement_name.clone(),
+                yes(c.privileged),
+                c.source.to_string(),
+                show(c.warrant.as_ref()),
+                c.event.to_string(),
+            ]
+        },
+        "no access was gained or lost",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `gatehouse account …`.
 pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
     let AccountCommand::List {
@@ -418,7 +800,12 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
         uncorrelated,
     } = cmd;
     let store = ctx.open()?;
-    let rows = store.read(|r| r.accounts(system.as_deref(), uncorrelated))?;
+    let rows = store.read(|r| {
+        if let Some(s) = &system {
+            r.resolve_system(s)?;
+        }
+        r.accounts(system.as_deref(), uncorrelated)
+    })?;
     print_listing(
         ctx.format,
         &[
@@ -455,7 +842,9 @@ pub fn account(ctx: &Ctx, cmd: AccountCommand) -> Result<ExitCode> {
 
 /// Runs `gatehouse system …`.
 pub fn system(ctx: &Ctx, cmd: SystemCommand) -> Result<ExitCode> {
-    let SystemCommand::List = cmd;
+    if let SystemCommand::Show { system } = cmd {
+        return system_show(ctx, &system);
+    }
     let store = ctx.open()?;
     let rows = store.read(|r| r.systems())?;
     print_listing(
@@ -496,5 +885,161 @@ pub fn correlate(ctx: &Ctx) -> Result<ExitCode> {
     let n = gatehouse_workflow::recorrelate(&store, &ctx.actor, ctx.now)?;
     ctx.seal(&store)?;
     println!("{n} account{} re-linked", if n == 1 { "" } else { "s" });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse system show`.
+fn system_show(ctx: &Ctx, key: &str) -> Result<ExitCode> {
+    let store = ctx.open()?;
+    let d = store.read(|r| r.system_detail(key))?;
+    if ctx.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = &d.config;
+    let owner = match (&c.owner, &d.owner_name) {
+        (Some(o), Some(n)) => format!("{o} ({n})"),
+        (Some(o), None) => format!("{o} (not a known identity)"),
+        (None, _) => "(none)".into(),
+    };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("system", c.key.to_string()),
+        ("name", c.name.clone()),
+        ("description", opt(c.description.as_deref())),
+        ("owner", owner),
+        ("criticality", show(c.criticality.as_ref())),
+        ("frameworks", c.frameworks.join(", ")),
+        ("financial reporting", yes(c.financial_reporting)),
+        (
+            "review cadence",
+            c.review_cadence_days
+                .map_or("the policy's, by criticality".into(), |n| {
+                    format!("every {n} days")
+                }),
+        ),
+        (
+            "correlation",
+            c.correlation
+                .iter()
+                .map(|r| r.describe())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "accounts",
+            format!(
+                "{} ({} enabled, {} linked to no identity)",
+                d.accounts, d.enabled_accounts, d.uncorrelated_accounts
+            ),
+        ),
+        (
+            "entitlements",
+            format!(
+                "{} ({} privileged)",
+                d.entitlements, d.privileged_entitlements
+            ),
+        ),
+        (
+            "grants",
+            format!("{} ({} privileged)", d.grants, d.privileged_grants),
+        ),
+        ("imports", d.imports.to_string()),
+        (
+            "data",
+            d.period.map_or("none".into(), |p| {
+                format!("from {} to {}", when(p.first), when(p.last))
+            }),
+        ),
+    ];
+    rows.retain(|(_, v)| !v.is_empty());
+    print_listing(
+        ctx.format,
+        &["field", "value"],
+        &rows,
+        |(k, v)| vec![(*k).to_owned(), v.clone()],
+        "",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse entitlement …`.
+pub fn entitlement(ctx: &Ctx, cmd: EntitlementCommand) -> Result<ExitCode> {
+    let EntitlementCommand::List { system, privileged } = cmd;
+    let store = ctx.open()?;
+    let mut rows = store.read(|r| {
+        if let Some(s) = &system {
+            r.resolve_system(s)?;
+        }
+        r.entitlements(system.as_deref())
+    })?;
+    if privileged {
+        rows.retain(|e| e.privileged);
+    }
+    print_listing(
+        ctx.format,
+        &["system", "entitlement", "name", "privileged", "holders"],
+        &rows,
+        |e| {
+            vec![
+                e.system.to_string(),
+                e.native_id.clone(),
+                e.name.clone(),
+                yes(e.privileged),
+                e.holders.to_string(),
+            ]
+        },
+        "no entitlements",
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gatehouse identity …`.
+pub fn identity(ctx: &Ctx, cmd: IdentityCommand) -> Result<ExitCode> {
+    let IdentityCommand::List {
+        kind,
+        status,
+        department,
+    } = cmd;
+    let kind = match kind.as_deref() {
+        None => None,
+        Some("non-human" | "non_human" | "nhi") => Some(None),
+        Some(k) => Some(Some(k.parse::<IdentityKind>()?)),
+    };
+    let status = status
+        .as_deref()
+        .map(str::parse::<EmploymentStatus>)
+        .transpose()?;
+    let store = ctx.open()?;
+    let mut rows = store.read(|r| r.identities())?;
+    rows.retain(|i| {
+        let kind_ok = match kind {
+            None => true,
+            Some(None) => i.kind != IdentityKind::Person,
+            Some(Some(k)) => i.kind == k,
+        };
+        kind_ok
+            && status.is_none_or(|s| i.status == Some(s))
+            && department.as_deref().is_none_or(|d| {
+                i.department
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(d))
+            })
+    });
+    print_listing(
+        ctx.format,
+        &["identity", "kind", "name", "email", "status", "department"],
+        &rows,
+        |i| {
+            vec![
+                i.key.to_string(),
+                i.kind.to_string(),
+                i.name.clone(),
+                opt(i.email.as_deref()),
+                show(i.status.as_ref()),
+                opt(i.department.as_deref()),
+            ]
+        },
+        "no identities",
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -24,17 +24,38 @@ use crate::output::{Format, print_listing, when};
 pub enum LedgerCommand {
     /// Check the whole ledger: events, tree, checkpoints, and that the state follows from the
     /// events. With --bundle, check an exported bundle offline instead (no database).
+    #[command(after_help = "Examples:
+  gatehouse ledger verify
+  gatehouse ledger verify --key auditor-copy.pub
+  gatehouse ledger verify --published /srv/gatehouse-checkpoints
+  gatehouse ledger verify --bundle evidence/ --key gatehouse.pub")]
     Verify(VerifyArgs),
     /// Write a self-contained evidence bundle (events, checkpoints, proofs, public key).
+    #[command(after_help = "Examples:
+  gatehouse ledger export --out evidence/
+  gatehouse ledger export --out evidence-q3/ --from 900 --to 1042")]
     Export(ExportArgs),
     /// Print the inclusion proof of an event, or a consistency proof between two tree sizes.
+    #[command(after_help = "Examples:
+  gatehouse ledger prove 1042
+  gatehouse ledger prove --consistency 900 1042
+  gatehouse ledger prove 1042 --format json")]
     Prove(ProveArgs),
     /// List and search events.
+    #[command(after_help = "Examples:
+  gatehouse ledger show --kind grant. --object grant:erp
+  gatehouse ledger show --actor cli:alice --since 2026-03-01
+  gatehouse ledger show --from 1 --to 20 --format json")]
     Show(ShowArgs),
     /// Sign a checkpoint of the log as it is now, and have the configured witnesses cosign the
     /// latest checkpoint (those that have not yet).
+    #[command(after_help = "Examples:
+  gatehouse ledger checkpoint")]
     Checkpoint,
     /// List the signed checkpoints.
+    #[command(after_help = "Examples:
+  gatehouse ledger checkpoints
+  gatehouse ledger checkpoints --format csv")]
     Checkpoints,
 }
 
@@ -702,8 +723,9 @@ fn show(ctx: &Ctx, a: ShowArgs) -> Result<ExitCode> {
         |e| {
             let as_of = e.event["data"]["as_of"]
                 .as_str()
-                .unwrap_or("")
-                .replace("T00:00:00Z", "");
+                .and_then(|t| t.parse::<gatehouse_model::Timestamp>().ok())
+                .map(when)
+                .unwrap_or_default();
             vec![
                 e.seq.to_string(),
                 when(e.recorded_at),

@@ -17,13 +17,28 @@ use crate::output::{print_listing, when};
 #[derive(Subcommand)]
 pub enum UserCommand {
     /// Add a user; prints a one-time password (the first sign-in sets a new one and a second factor).
+    #[command(after_help = "Examples:
+  gatehouse user add ada --role admin
+  gatehouse user add bob --role reviewer --identity bob@example.com --email bob@example.com
+  gatehouse user add carol --role auditor --email carol@example.com   # signs in through OpenID Connect")]
     Add(AddArgs),
     /// List users.
+    #[command(after_help = "Examples:
+  gatehouse user list
+  gatehouse user list --format json")]
     List,
     /// Give a user a new one-time password and remove their second factor (they enrol again).
+    #[command(after_help = "Examples:
+  gatehouse user reset bob                       # lost authenticator: a new one-time password")]
     Reset(ResetArgs),
     /// API tokens: create, list, revoke.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse user token create robot --scope read --scope evidence --days 30
+  gatehouse user token list robot
+  gatehouse user token revoke 3f9a0c21b7d4"
+    )]
     Token(TokenCommand),
 }
 
@@ -54,13 +69,21 @@ pub struct ResetArgs {
 #[derive(Subcommand)]
 pub enum TokenCommand {
     /// Create a token acting as a user; prints it once.
+    #[command(after_help = "Examples:
+  gatehouse user token create robot --scope read
+  gatehouse user token create ci --scope read --scope write --days 7")]
     Create(TokenArgs),
     /// List tokens (of one user, or all).
+    #[command(after_help = "Examples:
+  gatehouse user token list
+  gatehouse user token list robot --format csv")]
     List {
         /// Only this user's.
         user: Option<String>,
     },
     /// Revoke a token.
+    #[command(after_help = "Examples:
+  gatehouse user token revoke 3f9a0c21b7d4          # the id from gatehouse user token list")]
     Revoke {
         /// The token's id.
         id: String,

@@ -17,8 +17,14 @@ use crate::commands::init::write_private;
 #[derive(Subcommand)]
 pub enum WitnessCommand {
     /// Create a witness key and an empty state file.
+    #[command(after_help = "Examples:
+  gatehouse witness init --name witness.audit-firm.example/gatehouse
+  gatehouse witness init --key /etc/witness/witness.key --state /var/lib/witness/state.json")]
     Init(InitArgs),
     /// Serve `POST /add-checkpoint` for the given logs until Ctrl-C or SIGTERM.
+    #[command(after_help = "Examples:
+  gatehouse witness serve --log gatehouse.example.com=gatehouse.pub
+  gatehouse witness serve --listen 0.0.0.0:7380 --log gatehouse.example.com=gatehouse.pub")]
     Serve(ServeArgs),
 }
 

@@ -47,6 +47,46 @@ pub struct ImportApplied {
     /// all its changes were recorded (the process died), which this import completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumes: Option<u64>,
+    /// The parts of the snapshot whose files had rows left out with `--skip-invalid`: what
+    /// they lack may be among those rows, so it was not recorded as removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<SnapshotPart>,
+    /// Removals per kind (`grant.removed` → 2) that the snapshot suggested but that were not
+    /// recorded because their part is partial: the next complete snapshot settles them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unconfirmed: BTreeMap<String, u64>,
+}
+
+/// A part of a source's snapshot, one file's worth of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotPart {
+    /// People of the HR feed, or non-human identities.
+    Identities,
+    /// A system's accounts.
+    Accounts,
+    /// A system's entitlements.
+    Entitlements,
+    /// A system's grants.
+    Grants,
+    /// Role members.
+    RoleMembers,
+    /// Warrant records.
+    Warrants,
+}
+
+impl SnapshotPart {
+    /// The word for it in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotPart::Identities => "identities",
+            SnapshotPart::Accounts => "accounts",
+            SnapshotPart::Entitlements => "entitlements",
+            SnapshotPart::Grants => "grants",
+            SnapshotPart::RoleMembers => "role members",
+            SnapshotPart::Warrants => "warrant records",
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -77,7 +77,7 @@ mod users;
 pub use findings::FindingEvent;
 pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
-    ImportApplied, ImportFile, InventoryEvent, RoleRemoved, WarrantRecordRemoved,
+    ImportApplied, ImportFile, InventoryEvent, RoleRemoved, SnapshotPart, WarrantRecordRemoved,
 };
 pub use users::UserEvent;
 

@@ -7,6 +7,7 @@
 //! at the snapshot's `as_of`, which must not go back in time for a source.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -14,8 +15,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use gatehouse_model::{
     Account, AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, Entitlement,
     EntitlementRemoved, ErrorCode, EventData, Grant, GrantRemoved, Identity, IdentityKind,
-    IdentityRemoved, ImportApplied, ImportFile, InventoryEvent, Role, RoleRemoved, Stamped,
-    SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
+    IdentityRemoved, ImportApplied, ImportFile, InventoryEvent, Role, RoleRemoved, SnapshotPart,
+    Stamped, SystemConfig, SystemKey, Timestamp, WarrantKind, WarrantRecord, WarrantRecordRemoved,
 };
 use sha2::{Digest, Sha256};
 
@@ -44,6 +45,9 @@ pub struct ImportOptions {
     pub files: Vec<ImportFile>,
     /// Rows left out with `--skip-invalid`.
     pub skipped_rows: u64,
+    /// The parts of the snapshot that lost rows with `--skip-invalid`: what they lack is not
+    /// recorded as removed (it may be among the rows left out), only reported.
+    pub partial: Vec<SnapshotPart>,
     /// Accept a snapshot that removes more than half of what the source had.
     pub allow_mass_removal: bool,
 }
@@ -53,7 +57,8 @@ pub struct ImportOptions {
 pub struct ImportSummary {
     /// The source.
     pub source: String,
-    /// The `import.applied` event, when anything was recorded.
+    /// The `import.applied` event: every import records that its source was read, with the
+    /// digests of its files, even when nothing changed.
     pub import_seq: Option<u64>,
     /// Changes by event kind; empty when the snapshot matched the store.
     pub changes: BTreeMap<String, u64>,
@@ -61,6 +66,9 @@ pub struct ImportSummary {
     pub warnings: Vec<String>,
     /// The interrupted import of the same source that this one completed.
     pub resumed: Option<u64>,
+    /// What the snapshot lacks but was not recorded as removed, because its part lost rows
+    /// with `--skip-invalid` (`grant acme:alice → acme:admins`), in order.
+    pub unconfirmed: Vec<String>,
 }
 
 impl ImportSummary {
@@ -93,6 +101,7 @@ pub struct ImportPlan {
     applied: ImportApplied,
     events: Vec<EventData>,
     warnings: Vec<String>,
+    unconfirmed: Vec<String>,
     /// New versions per history table, to decide on a bulk load.
     rows: Vec<(&'static str, usize)>,
 }
@@ -108,15 +117,27 @@ impl ImportPlan {
         &self.applied.changes
     }
 
-    /// Whether the import records nothing: the snapshot matches the store and completes no
-    /// interrupted import.
+    /// Whether the snapshot matches the store: the import records only that the source was
+    /// read (its `import.applied`, with its files and no changes).
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.applied.resumes.is_none()
+    }
+
+    /// A plan that records a source as read and unchanged, without having compared it: its
+    /// files are byte for byte those of its latest, complete import.
+    pub fn unchanged(source: &str, options: &ImportOptions) -> ImportPlan {
+        Delta::new(options).plan(source, options, Vec::new(), None)
     }
 
     /// References to things the store does not know.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// What the snapshot lacks but will not be recorded as removed (see
+    /// [`ImportOptions::partial`]).
+    pub fn unconfirmed(&self) -> &[String] {
+        &self.unconfirmed
     }
 }
 
@@ -126,16 +147,40 @@ struct Delta {
     events: Vec<EventData>,
     counts: BTreeMap<String, u64>,
     rows: Vec<(&'static str, usize)>,
+    partial: Vec<SnapshotPart>,
+    unconfirmed: BTreeMap<String, u64>,
+    unconfirmed_keys: Vec<String>,
 }
 
 impl Delta {
-    fn new(as_of: Timestamp) -> Delta {
+    fn new(options: &ImportOptions) -> Delta {
         Delta {
-            as_of,
+            as_of: options.as_of,
             events: Vec::new(),
             counts: BTreeMap::new(),
             rows: Vec::new(),
+            partial: options.partial.clone(),
+            unconfirmed: BTreeMap::new(),
+            unconfirmed_keys: Vec::new(),
         }
+    }
+
+    /// Splits what a part of the snapshot lacks into the removals to record and, when the
+    /// part lost rows with `--skip-invalid`, none: the lacking ones are kept as unconfirmed
+    /// removals of `kind`, described by `describe`, for the report.
+    fn confirm<T>(
+        &mut self,
+        part: SnapshotPart,
+        kind: &str,
+        lacking: Vec<T>,
+        describe: impl Fn(&T) -> String,
+    ) -> Vec<T> {
+        if lacking.is_empty() || !self.partial.contains(&part) {
+            return lacking;
+        }
+        *self.unconfirmed.entry(kind.to_owned()).or_default() += lacking.len() as u64;
+        self.unconfirmed_keys.extend(lacking.iter().map(describe));
+        Vec::new()
     }
 
     /// One event of its own.
@@ -177,9 +222,12 @@ impl Delta {
                 changes: self.counts,
                 skipped_rows: options.skipped_rows,
                 resumes,
+                partial: options.partial.clone(),
+                unconfirmed: self.unconfirmed,
             },
             events: self.events,
             warnings,
+            unconfirmed: self.unconfirmed_keys,
             rows: self.rows,
         }
     }
@@ -356,8 +404,7 @@ impl Reader<'_> {
             .into_iter()
             .map(|(k, rec)| Ok((k, serde_json::from_str::<Identity>(&rec)?)))
             .collect::<Result<_, StoreError>>()?;
-        let as_of = options.as_of;
-        let mut delta = Delta::new(as_of);
+        let mut delta = Delta::new(options);
         let mut seen = HashSet::with_capacity_and_hasher(identities.len(), Default::default());
         let mut warnings = Vec::new();
         let all_keys: HashSet<String> = identities.iter().map(|i| i.key.to_string()).collect();
@@ -386,6 +433,9 @@ impl Reader<'_> {
         }
         let mut removed: Vec<&String> = current.keys().filter(|k| !seen.contains(*k)).collect();
         removed.sort();
+        let removed = delta.confirm(SnapshotPart::Identities, "identity.removed", removed, |k| {
+            format!("identity {k}")
+        });
         mass_removal_guard(
             "identities",
             source,
@@ -419,8 +469,9 @@ impl Reader<'_> {
         {
             warnings.push(format!("system owner `{owner}` is not a known identity"));
         }
-        let current = self.load_system(&key)?;
-        let mut delta = Delta::new(as_of);
+        let fp = Fingerprints::new();
+        let current = self.load_for_plan(&key, &fp)?;
+        let mut delta = Delta::new(options);
         if current.config.as_ref() != Some(&snapshot.config) {
             delta.push(InventoryEvent::SystemConfigured(stamped(
                 as_of,
@@ -464,18 +515,18 @@ impl Reader<'_> {
         let fates: Vec<Fate> = accounts
             .iter()
             .map(|a| match current.accounts.get(&a.native_id) {
-                None => Fate::Added,
-                Some((_, old)) if old.differs_beyond_activity(a) => Fate::Changed,
-                Some((_, old)) => {
+                None => Ok(Fate::Added),
+                Some(old) if old.fingerprint != fp.account(a)? => Ok(Fate::Changed),
+                Some(old) => {
                     if let Some(login) = a.last_login
-                        && old.last_login.is_none_or(|l| l < login)
+                        && old.last_login.is_none_or(|l| l < micros(login))
                     {
                         logins.push((a.native_id.clone(), login));
                     }
-                    Fate::Same
+                    Ok(Fate::Same)
                 }
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let removed_a: Vec<String> = {
             let present: HashSet<&str> = accounts.iter().map(|a| a.native_id.as_str()).collect();
             let mut v: Vec<String> = current
@@ -512,22 +563,29 @@ impl Reader<'_> {
                 let ids = current
                     .accounts
                     .get(&g.account)
-                    .map(|(a, _)| *a)
+                    .map(|a| a.id)
                     .zip(current.entitlements.get(&g.entitlement).map(|(e, _)| *e));
                 match ids.and_then(|k| current.grants.get(&k).map(|old| (k, old))) {
-                    None => Fate::Added,
+                    None => Ok(Fate::Added),
                     Some((k, old)) => {
                         seen_g.insert(k);
-                        if old.same_as(g) {
+                        Ok(if *old == fp.grant(g)? {
                             Fate::Same
                         } else {
                             Fate::Changed
-                        }
+                        })
                     }
                 }
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let (added, changed) = split(grants, &fates);
+        let account_native: HashMap<i64, &String> =
+            current.accounts.iter().map(|(n, a)| (a.id, n)).collect();
+        let entitlement_native: HashMap<i64, &String> = current
+            .entitlements
+            .iter()
+            .map(|(n, (id, _))| (*id, n))
+            .collect();
         let mut removed_g: Vec<(i64, i64)> = current
             .grants
             .keys()
@@ -535,6 +593,21 @@ impl Reader<'_> {
             .copied()
             .collect();
         removed_g.sort_unstable();
+        let grant_name = |(a, e): &(i64, i64)| {
+            let an = account_native.get(a).map_or("?", |s| s.as_str());
+            let en = entitlement_native.get(e).map_or("?", |s| s.as_str());
+            format!("grant {key}:{an} → {key}:{en}")
+        };
+        let removed_g = delta.confirm(SnapshotPart::Grants, "grant.removed", removed_g, grant_name);
+        let removed_a = delta.confirm(SnapshotPart::Accounts, "account.removed", removed_a, |n| {
+            format!("account {key}:{n}")
+        });
+        let removed_e = delta.confirm(
+            SnapshotPart::Entitlements,
+            "entitlement.removed",
+            removed_e,
+            |n| format!("entitlement {key}:{n}"),
+        );
         mass_removal_guard(
             "grants",
             &source,
@@ -549,16 +622,6 @@ impl Reader<'_> {
             current.accounts.len(),
             options.allow_mass_removal,
         )?;
-        let account_native: HashMap<i64, &String> = current
-            .accounts
-            .iter()
-            .map(|(n, (id, _))| (*id, n))
-            .collect();
-        let entitlement_native: HashMap<i64, &String> = current
-            .entitlements
-            .iter()
-            .map(|(n, (id, _))| (*id, n))
-            .collect();
         let mut gone = Vec::with_capacity(removed_g.len());
         for (a, e) in removed_g {
             let (Some(an), Some(en)) = (account_native.get(&a), entitlement_native.get(&e)) else {
@@ -613,10 +676,23 @@ impl Reader<'_> {
             .collect::<Result<_, StoreError>>()?;
         let known_entitlements = self.current_entitlement_refs()?;
         let mut warnings = Vec::new();
-        let mut delta = Delta::new(options.as_of);
+        let mut delta = Delta::new(options);
         let mut seen = HashSet::default();
         let (mut added, mut changed) = (Vec::new(), Vec::new());
-        for r in roles {
+        let members_partial = options.partial.contains(&SnapshotPart::RoleMembers);
+        let mut kept_members = Vec::new();
+        for mut r in roles {
+            // Members a partial members file lacks stay members: their rows may be among
+            // those left out.
+            if members_partial && let Some(old) = current.get(r.key.as_str()) {
+                for m in &old.members {
+                    if !r.members.contains(m) {
+                        kept_members.push((r.key.to_string(), m.clone()));
+                        r.members.push(m.clone());
+                    }
+                }
+                r.members.sort();
+            }
             for e in &r.entitlements {
                 if !known_entitlements.contains(&e.to_string()) {
                     warnings.push(format!(
@@ -641,6 +717,13 @@ impl Reader<'_> {
         delta.batch(&added, InventoryEvent::RoleDefined);
         delta.batch(&changed, InventoryEvent::RoleChanged);
         delta.batch(&removed, InventoryEvent::RoleRemoved);
+        kept_members.sort();
+        delta.confirm(
+            SnapshotPart::RoleMembers,
+            "role.member_removed",
+            kept_members,
+            |(role, m)| format!("member {m} of role {role}"),
+        );
         Ok(delta.plan("roles", options, warnings, resumes))
     }
 
@@ -661,7 +744,7 @@ impl Reader<'_> {
             .collect::<Result<_, StoreError>>()?;
         let known = self.known_identity_keys()?;
         let mut warnings = Vec::new();
-        let mut delta = Delta::new(options.as_of);
+        let mut delta = Delta::new(options);
         let mut seen = HashSet::default();
         let (mut added, mut changed) = (Vec::new(), Vec::new());
         for r in records {
@@ -684,6 +767,12 @@ impl Reader<'_> {
         let mut removed: Vec<&(String, String)> =
             current.keys().filter(|k| !seen.contains(*k)).collect();
         removed.sort();
+        let removed = delta.confirm(
+            SnapshotPart::Warrants,
+            "warrant.removed",
+            removed,
+            |(k, id)| format!("{k} {id}"),
+        );
         mass_removal_guard(
             "warrant records",
             "warrants",
@@ -728,7 +817,7 @@ impl Reader<'_> {
             if skip.contains(&key) {
                 continue;
             }
-            let state = self.load_system_parts(&key, false)?;
+            let state = self.load_system_accounts(&key)?;
             let Some(config) = state.config else { continue };
             let mut natives: Vec<&String> = state.accounts.keys().collect();
             natives.sort();
@@ -779,17 +868,8 @@ impl Reader<'_> {
         Ok(rows.into_iter().collect())
     }
 
-    fn load_system(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
-        self.load_system_parts(key, true)
-    }
-
-    /// A system's current state; without `grants`, only its configuration and accounts
-    /// (what re-linking needs).
-    fn load_system_parts(
-        &mut self,
-        key: &SystemKey,
-        grants_too: bool,
-    ) -> Result<SystemState, StoreError> {
+    /// A system's configuration and current accounts, whole (what re-linking needs).
+    fn load_system_accounts(&mut self, key: &SystemKey) -> Result<SystemState, StoreError> {
         let db = &mut *self.conn;
         let row = db.query_opt(
             "SELECT system_id, config FROM system WHERE key = $1",
@@ -801,44 +881,74 @@ impl Reader<'_> {
         };
         let config: SystemConfig = serde_json::from_str(&config)?;
         let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
-        db.query_each(
-                &format!(
-                    "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, v.linked_by, \
-                      v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
-                     FROM account_version v CROSS JOIN account a \
-                     LEFT JOIN account_login l ON l.account_id = a.account_id \
-                     WHERE v.system_id = $1 AND v.valid_to = {OPEN} AND a.account_id = v.account_id"
-                ),
-                &[Value::Int(sid)],
-                |r| {
-                    let account = Account {
-                        system: key.clone(),
-                        native_id: r.str(1)?,
-                        username: r.str(3)?,
-                        identity: r.opt_str(4)?.map(|k| k.parse()).transpose()?,
-                        linked_by: r.opt_str(5)?,
-                        kind: r.str(6)?.parse()?,
-                        enabled: r.i64(7)? != 0,
-                        mfa: r.opt_i64(8)?.map(|m| m != 0),
-                        last_login: r.opt_i64(2)?.map(from_micros).transpose()?,
-                        employee_id: r.opt_str(9)?,
-                        email: r.opt_str(10)?,
-                        attributes: match r.opt_str(11)? {
-                            Some(a) => serde_json::from_str(&a)?,
-                            None => Default::default(),
-                        },
-                    };
-                    accounts.insert(account.native_id.clone(), (r.i64(0)?, account));
-                    Ok(())
+        db.query_each(ACCOUNTS_NOW, &[Value::Int(sid)], |r| {
+            let account = Account {
+                system: key.clone(),
+                native_id: r.str(1)?,
+                username: r.str(3)?,
+                identity: r.opt_parse(4)?,
+                linked_by: r.opt_str(5)?,
+                kind: r.parse(6)?,
+                enabled: r.i64(7)? != 0,
+                mfa: r.opt_i64(8)?.map(|m| m != 0),
+                last_login: r.opt_i64(2)?.map(from_micros).transpose()?,
+                employee_id: r.opt_str(9)?,
+                email: r.opt_str(10)?,
+                attributes: match r.opt_str(11)? {
+                    Some(a) => serde_json::from_str(&a)?,
+                    None => Default::default(),
                 },
-            )?;
-        if !grants_too {
-            return Ok(SystemState {
-                config: Some(config),
-                accounts,
-                ..SystemState::default()
-            });
-        }
+            };
+            accounts.insert(account.native_id.clone(), (r.i64(0)?, account));
+            Ok(())
+        })?;
+        Ok(SystemState {
+            config: Some(config),
+            accounts,
+        })
+    }
+
+    /// A system's current state as planning compares it: the configuration and entitlements
+    /// whole (they are few), accounts and grants as keyed fingerprints of their stored columns
+    /// (there may be millions; a fingerprint is compared with the snapshot's without building
+    /// a record).
+    fn load_for_plan(
+        &mut self,
+        key: &SystemKey,
+        fp: &Fingerprints,
+    ) -> Result<PlanState, StoreError> {
+        let db = &mut *self.conn;
+        let row = db.query_opt(
+            "SELECT system_id, config FROM system WHERE key = $1",
+            &[Value::from(key.as_str())],
+            |r| Ok((r.i64(0)?, r.str(1)?)),
+        )?;
+        let Some((sid, config)) = row else {
+            return Ok(PlanState::default());
+        };
+        let config: SystemConfig = serde_json::from_str(&config)?;
+        let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
+        db.query_each(ACCOUNTS_NOW, &[Value::Int(sid)], |r| {
+            let mut h = fp.hasher();
+            r.with_str(3, |v| v.hash(&mut h))?;
+            r.with_str(4, |v| v.hash(&mut h))?;
+            r.with_str(5, |v| v.hash(&mut h))?;
+            r.with_str(6, |v| v.hash(&mut h))?;
+            (r.i64(7)? != 0).hash(&mut h);
+            r.opt_i64(8)?.map(|m| m != 0).hash(&mut h);
+            r.with_str(9, |v| v.hash(&mut h))?;
+            r.with_str(10, |v| v.hash(&mut h))?;
+            r.with_str(11, |v| v.hash(&mut h))?;
+            accounts.insert(
+                r.str(1)?,
+                CurrentAccount {
+                    id: r.i64(0)?,
+                    fingerprint: h.finish(),
+                    last_login: r.opt_i64(2)?,
+                },
+            );
+            Ok(())
+        })?;
         let entitlements = db
             .query(
                 &format!(
@@ -854,26 +964,24 @@ impl Reader<'_> {
             .collect::<Result<HashMap<_, _>, StoreError>>()?;
         let mut grants = HashMap::with_capacity_and_hasher(accounts.len() * 4, Default::default());
         db.query_each(
-                &format!(
-                    "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, g.attributes, \
-                     g.granted_at FROM grant_version g WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
-                ),
-                &[Value::Int(sid)],
-                |r| {
-                    grants.insert(
-                        (r.i64(0)?, r.i64(1)?),
-                        GrantState {
-                            source: r.str(2)?,
-                            warrant: r.opt_str(3)?,
-                            expires_at: r.opt_i64(4)?,
-                            attributes: r.opt_str(5)?,
-                            granted_at: r.opt_i64(6)?,
-                        },
-                    );
-                    Ok(())
-                },
-            )?;
-        Ok(SystemState {
+            &format!(
+                "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, \
+                 g.attributes, g.granted_at FROM grant_version g \
+                 WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
+            ),
+            &[Value::Int(sid)],
+            |r| {
+                let mut h = fp.hasher();
+                r.with_str(2, |v| v.hash(&mut h))?;
+                r.with_str(3, |v| v.hash(&mut h))?;
+                r.opt_i64(4)?.hash(&mut h);
+                r.with_str(5, |v| v.hash(&mut h))?;
+                r.opt_i64(6)?.hash(&mut h);
+                grants.insert((r.i64(0)?, r.i64(1)?), h.finish());
+                Ok(())
+            },
+        )?;
+        Ok(PlanState {
             config: Some(config),
             accounts,
             entitlements,
@@ -882,35 +990,81 @@ impl Reader<'_> {
     }
 }
 
-/// A grant's mutable part, as stored.
-#[derive(Debug, PartialEq, Eq)]
-struct GrantState {
-    source: String,
-    warrant: Option<String>,
-    expires_at: Option<i64>,
-    attributes: Option<String>,
-    granted_at: Option<i64>,
+/// A system's current accounts with their version's columns and last login.
+const ACCOUNTS_NOW: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, \
+     v.linked_by, v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
+     FROM account_version v CROSS JOIN account a \
+     LEFT JOIN account_login l ON l.account_id = a.account_id \
+     WHERE v.system_id = $1 AND v.valid_to = 9223372036854775807 AND a.account_id = v.account_id";
+
+/// Fingerprints of stored rows and of snapshot records, made with one random key per plan:
+/// equal columns give equal fingerprints, and nobody who writes a source can predict the key
+/// to make a changed record collide with the stored one (a 64-bit keyed hash; two different
+/// records agree with a probability of 2^-64).
+struct Fingerprints(std::collections::hash_map::RandomState);
+
+impl Fingerprints {
+    fn new() -> Fingerprints {
+        Fingerprints(std::collections::hash_map::RandomState::new())
+    }
+
+    fn hasher(&self) -> std::collections::hash_map::DefaultHasher {
+        std::hash::BuildHasher::build_hasher(&self.0)
+    }
+
+    /// An account's stored columns but its last login, as the projection writes them.
+    fn account(&self, a: &Account) -> Result<u64, StoreError> {
+        let mut h = self.hasher();
+        Some(a.username.as_str()).hash(&mut h);
+        a.identity.as_ref().map(|k| k.as_str()).hash(&mut h);
+        a.linked_by.as_deref().hash(&mut h);
+        Some(a.kind.as_str()).hash(&mut h);
+        a.enabled.hash(&mut h);
+        a.mfa.hash(&mut h);
+        a.employee_id.as_deref().hash(&mut h);
+        a.email.as_deref().hash(&mut h);
+        let attributes = match super::attributes(&a.attributes)? {
+            crate::conn::Value::Text(t) => Some(t),
+            _ => None,
+        };
+        attributes.as_deref().hash(&mut h);
+        Ok(h.finish())
+    }
+
+    /// A grant's stored columns, as the projection writes them.
+    fn grant(&self, g: &Grant) -> Result<u64, StoreError> {
+        let mut h = self.hasher();
+        Some(g.source.as_str()).hash(&mut h);
+        g.warrant
+            .as_ref()
+            .map(|w| w.to_string())
+            .as_deref()
+            .hash(&mut h);
+        g.expires_at.map(micros).hash(&mut h);
+        let attributes = match super::attributes(&g.attributes)? {
+            crate::conn::Value::Text(t) => Some(t),
+            _ => None,
+        };
+        attributes.as_deref().hash(&mut h);
+        g.granted_at.map(micros).hash(&mut h);
+        Ok(h.finish())
+    }
 }
 
-impl GrantState {
-    /// Whether a snapshot grant has this state, without building one.
-    fn same_as(&self, g: &Grant) -> bool {
-        self.source == g.source.as_str()
-            && self.expires_at == g.expires_at.map(micros)
-            && self.granted_at == g.granted_at.map(micros)
-            && match (&self.warrant, &g.warrant) {
-                (None, None) => true,
-                (Some(a), Some(b)) => *a == b.to_string(),
-                _ => false,
-            }
-            && match &self.attributes {
-                None => g.attributes.is_empty(),
-                Some(a) => {
-                    !g.attributes.is_empty()
-                        && serde_json::to_string(&g.attributes).ok().as_deref() == Some(a.as_str())
-                }
-            }
-    }
+/// A current account as planning compares it.
+struct CurrentAccount {
+    id: i64,
+    fingerprint: u64,
+    last_login: Option<i64>,
+}
+
+/// A system's current state as planning compares it (see `Reader::load_for_plan`).
+#[derive(Default)]
+struct PlanState {
+    config: Option<SystemConfig>,
+    accounts: HashMap<String, CurrentAccount>,
+    entitlements: HashMap<String, (i64, Entitlement)>,
+    grants: HashMap<(i64, i64), u64>,
 }
 
 /// What a snapshot record is, compared with the store.
@@ -938,8 +1092,6 @@ fn split<T>(records: Vec<T>, fates: &[Fate]) -> (Vec<T>, Vec<T>) {
 struct SystemState {
     config: Option<SystemConfig>,
     accounts: HashMap<String, (i64, Account)>,
-    entitlements: HashMap<String, (i64, Entitlement)>,
-    grants: HashMap<(i64, i64), GrantState>,
 }
 
 /// The right to change the inventory: one import (or re-correlation) at a time per store,
@@ -1065,17 +1217,9 @@ impl<'s> ImportLock<'s> {
             applied,
             mut events,
             warnings,
+            unconfirmed,
             rows,
         } = plan;
-        if events.is_empty() && applied.resumes.is_none() {
-            return Ok(ImportSummary {
-                source,
-                import_seq: None,
-                changes: BTreeMap::new(),
-                warnings,
-                resumed: None,
-            });
-        }
         let total: u64 = applied.changes.values().sum();
         let changes = applied.changes.clone();
         let resumed = applied.resumes;
@@ -1176,6 +1320,7 @@ impl<'s> ImportLock<'s> {
             changes,
             warnings,
             resumed,
+            unconfirmed,
         })
     }
 
@@ -1381,5 +1526,70 @@ impl Reader<'_> {
             skipped_rows: applied.skipped_rows,
             complete: remaining == 0,
         }))
+    }
+}
+
+/// One import as the log records it: when a source was read, by whom, which files, and what it
+/// changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportLogEntry {
+    /// Its `import.applied` event.
+    pub seq: u64,
+    /// The source.
+    pub source: String,
+    /// The snapshot time.
+    pub as_of: Timestamp,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+    /// The files read, with their digests and rows.
+    pub files: Vec<ImportFile>,
+    /// Changes it recorded (0: the source was read and matched the store).
+    pub changes: u64,
+    /// Whether all its changes were recorded.
+    pub complete: bool,
+}
+
+impl Reader<'_> {
+    /// Every import, oldest first, optionally of one source and with a snapshot time in
+    /// `[from, to)`.
+    pub fn import_log(
+        &mut self,
+        source: Option<&str>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<ImportLogEntry>, StoreError> {
+        let rows = self.conn.query(
+            "SELECT i.seq, i.remaining, e.body FROM import i JOIN event e ON e.seq = i.seq \
+             WHERE ($1 = '' OR i.source = $1) AND i.as_of >= $2 AND i.as_of < $3 ORDER BY i.seq",
+            &[
+                Value::from(source.unwrap_or("")),
+                Value::Int(from.map_or(i64::MIN, micros)),
+                Value::Int(to.map_or(i64::MAX, micros)),
+            ],
+            |r| Ok((r.i64(0)? as u64, r.i64(1)?, r.blob(2)?)),
+        )?;
+        rows.into_iter()
+            .map(|(seq, remaining, body)| {
+                let event = gatehouse_model::Event::decode(&body)
+                    .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
+                let EventData::Inventory(InventoryEvent::ImportApplied(a)) = event.data else {
+                    return Err(StoreError::Corrupt(format!(
+                        "event {seq} is in the import table but is not an import"
+                    )));
+                };
+                Ok(ImportLogEntry {
+                    seq,
+                    source: a.source,
+                    as_of: a.as_of,
+                    recorded_at: event.at,
+                    actor: event.actor,
+                    files: a.files,
+                    changes: a.changes.values().sum(),
+                    complete: remaining == 0,
+                })
+            })
+            .collect()
     }
 }

@@ -2,8 +2,8 @@
 //! of history the rules need.
 
 use gatehouse_model::state::{
-    AccountIx, AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
-    Move, Rehire, SystemIx, SystemState, WarrantIx,
+    AccountIx, AccountState, EntitlementIx, EntitlementState, Feed, GrantState, IdentityIx,
+    Inventory, Move, Rehire, SystemIx, SystemState, WarrantIx,
 };
 use gatehouse_model::{
     AccountKind, EmploymentStatus, Entitlement, GrantSource, Identity, IdentityKey, Role,
@@ -176,6 +176,14 @@ fn load_rest(db: &mut Conn) -> Result<(Inventory, Ids), StoreError> {
             Ok(())
         },
     )?;
+    let mut feeds: Vec<(&String, &i64)> = last_import.iter().collect();
+    feeds.sort();
+    for (source, at) in feeds {
+        inv.feeds.push(Feed {
+            source: source.clone(),
+            last_snapshot: ts(*at)?,
+        });
+    }
     let mut system_index: FxHashMap<i64, SystemIx> = FxHashMap::default();
     db.query_each(
         "SELECT system_id, config FROM system ORDER BY key",

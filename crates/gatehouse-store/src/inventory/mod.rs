@@ -26,6 +26,7 @@ use crate::error::StoreError;
 use crate::sink::{KeyedUpdate, OPEN, Phase, TableSpec, Versioned};
 use crate::writer::{Writer, micros};
 
+pub mod changes;
 pub mod import;
 pub mod load;
 pub mod query;

@@ -53,7 +53,7 @@ pub struct EntitlementInfo {
     /// Privileged (latest).
     pub privileged: bool,
     #[serde(skip)]
-    id: i64,
+    pub(crate) id: i64,
     #[serde(skip)]
     system_id: i64,
 }
@@ -207,12 +207,39 @@ fn split_system(reference: &str) -> Result<(&str, &str), StoreError> {
 }
 
 fn system_id(db: &mut Conn, key: &str) -> Result<i64, StoreError> {
-    db.query_opt(
+    match db.query_opt(
         "SELECT system_id FROM system WHERE key = $1",
         &[Value::from(key)],
         |r| r.i64(0),
-    )?
-    .ok_or_else(|| StoreError::unknown(format!("there is no system `{key}`")))
+    )? {
+        Some(id) => Ok(id),
+        None => {
+            let keys = db.query("SELECT key FROM system", &[], |r| r.str(0))?;
+            Err(StoreError::unknown(format!(
+                "there is no system `{key}`{}",
+                did_you_mean(key, keys, |k| format!("`{k}`"))
+            )))
+        }
+    }
+}
+
+/// `; did you mean …?` naming the candidate closest to what was written, if one is close
+/// enough to be a likely typing mistake (case and small slips), or nothing.
+pub(crate) fn did_you_mean(
+    written: &str,
+    candidates: impl IntoIterator<Item = String>,
+    show: impl Fn(&str) -> String,
+) -> String {
+    let w = written.to_lowercase();
+    let best = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&w, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.88)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+    match best {
+        Some((_, c)) => format!("; did you mean {}?", show(&c)),
+        None => String::new(),
+    }
 }
 
 /// Finds an entitlement by `system:native_id`, or by `system:name` when the name is unique.
@@ -246,9 +273,23 @@ fn resolve_entitlement(db: &mut Conn, reference: &str) -> Result<EntitlementInfo
     )?;
     match by_name.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(StoreError::unknown(format!(
-            "system `{system}` has no entitlement with id or name `{rest}`"
-        ))),
+        [] => {
+            let names = db.query(
+                "SELECT e.native_id, v.name FROM entitlement e \
+                 JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id \
+                 WHERE e.system_id = $1 AND v.valid_to = $2",
+                &[Value::Int(sid), Value::Int(OPEN)],
+                |r| Ok((r.str(0)?, r.str(1)?)),
+            )?;
+            Err(StoreError::unknown(format!(
+                "system `{system}` has no entitlement with id or name `{rest}`{}",
+                did_you_mean(
+                    rest,
+                    names.into_iter().flat_map(|(id, name)| [id, name]),
+                    |c| format!("`{system}:{c}`")
+                )
+            )))
+        }
         many => Err(StoreError::refused(
             ErrorCode::AmbiguousReference,
             format!(
@@ -267,11 +308,26 @@ fn resolve_entitlement(db: &mut Conn, reference: &str) -> Result<EntitlementInfo
 fn resolve_account(db: &mut Conn, reference: &str) -> Result<AccountInfo, StoreError> {
     let (system, rest) = split_system(reference)?;
     let sid = system_id(db, system)?;
-    resolve_account_in(db, system, sid, rest)?.ok_or_else(|| {
-        StoreError::unknown(format!(
-            "system `{system}` has no account with id or username `{rest}`"
-        ))
-    })
+    match resolve_account_in(db, system, sid, rest)? {
+        Some(a) => Ok(a),
+        None => {
+            let names = db.query(
+                "SELECT a.native_id, v.username FROM account a \
+                 JOIN account_version v ON v.system_id = a.system_id AND v.account_id = a.account_id \
+                 WHERE a.system_id = $1 AND v.valid_to = $2",
+                &[Value::Int(sid), Value::Int(OPEN)],
+                |r| Ok((r.str(0)?, r.str(1)?)),
+            )?;
+            Err(StoreError::unknown(format!(
+                "system `{system}` has no account with id or username `{rest}`{}",
+                did_you_mean(
+                    rest,
+                    names.into_iter().flat_map(|(id, name)| [id, name]),
+                    |c| format!("`{system}:{c}`")
+                )
+            )))
+        }
+    }
 }
 
 fn resolve_account_in(
@@ -410,9 +466,23 @@ fn resolve_identity(
         [id] => db
             .query_opt(BY_ID, &[Value::Int(*id), t], map)?
             .ok_or_else(|| StoreError::unknown(format!("no identity `{reference}`"))),
-        [] => Err(StoreError::unknown(format!(
-            "no identity has the key or e-mail `{reference}`"
-        ))),
+        [] => {
+            let names = db.query(
+                "SELECT key, email FROM identity_version WHERE valid_to = $1",
+                &[Value::Int(OPEN)],
+                |r| Ok((r.str(0)?, r.opt_str(1)?)),
+            )?;
+            Err(StoreError::unknown(format!(
+                "no identity has the key or e-mail `{reference}`{}",
+                did_you_mean(
+                    reference,
+                    names
+                        .into_iter()
+                        .flat_map(|(key, email)| std::iter::once(key).chain(email)),
+                    |c| format!("`{c}`")
+                )
+            )))
+        }
         _ => Err(StoreError::refused(
             ErrorCode::AmbiguousReference,
             format!(
@@ -875,6 +945,101 @@ fn systems(db: &mut Conn) -> Result<Vec<SystemRow>, StoreError> {
     Ok(rows)
 }
 
+/// One system in detail: its description and what the store holds of it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemDetail {
+    /// Its description, as its latest snapshot gave it.
+    pub config: gatehouse_model::SystemConfig,
+    /// The owner's name, when the owner is a known identity.
+    pub owner_name: Option<String>,
+    /// Current accounts.
+    pub accounts: u64,
+    /// Of which enabled.
+    pub enabled_accounts: u64,
+    /// Of which linked to no identity.
+    pub uncorrelated_accounts: u64,
+    /// Current entitlements.
+    pub entitlements: u64,
+    /// Of which privileged.
+    pub privileged_entitlements: u64,
+    /// Current grants.
+    pub grants: u64,
+    /// Of which of privileged entitlements.
+    pub privileged_grants: u64,
+    /// Imports of it recorded (every read of its source, unchanged ones included).
+    pub imports: u64,
+    /// The period its snapshots cover.
+    pub period: Option<Period>,
+}
+
+fn system_detail(db: &mut Conn, key: &str) -> Result<SystemDetail, StoreError> {
+    let sid = system_id(db, key)?;
+    let config: gatehouse_model::SystemConfig = serde_json::from_str(&db.query_one(
+        "SELECT config FROM system WHERE system_id = $1",
+        &[Value::Int(sid)],
+        |r| r.str(0),
+    )?)?;
+    let owner_name = match &config.owner {
+        Some(o) => db.query_opt(
+            &format!(
+                "SELECT v.name FROM identity i JOIN identity_version v \
+                 ON v.identity_id = i.identity_id AND v.valid_to = {OPEN} WHERE i.key = $1"
+            ),
+            &[Value::from(o.as_str())],
+            |r| r.str(0),
+        )?,
+        None => None,
+    };
+    let sys = [Value::Int(sid)];
+    let (accounts, enabled, uncorrelated) = db.query_one(
+        &format!(
+            "SELECT count(*), coalesce(sum(CASE WHEN enabled <> 0 THEN 1 ELSE 0 END), 0), \
+                    coalesce(sum(CASE WHEN identity IS NULL THEN 1 ELSE 0 END), 0) \
+             FROM account_version WHERE system_id = $1 AND valid_to = {OPEN}"
+        ),
+        &sys,
+        |r| Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?)),
+    )?;
+    let (entitlements, privileged) = db.query_one(
+        &format!(
+            "SELECT count(*), coalesce(sum(CASE WHEN v.privileged <> 0 THEN 1 ELSE 0 END), 0) \
+             FROM entitlement e JOIN entitlement_version v ON v.entitlement_id = e.entitlement_id \
+             WHERE e.system_id = $1 AND v.valid_to = {OPEN}"
+        ),
+        &sys,
+        |r| Ok((r.i64(0)?, r.i64(1)?)),
+    )?;
+    let (grants, privileged_grants) = db.query_one(
+        &format!(
+            "SELECT count(*), coalesce(sum(CASE WHEN v.privileged <> 0 THEN 1 ELSE 0 END), 0) \
+             FROM grant_version g JOIN entitlement_version v \
+                  ON v.entitlement_id = g.entitlement_id AND v.valid_to = {OPEN} \
+             WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
+        ),
+        &sys,
+        |r| Ok((r.i64(0)?, r.i64(1)?)),
+    )?;
+    let source = Value::from(format!("system:{key}"));
+    let (imports, first, last) = db.query_one(
+        "SELECT count(*), min(as_of), max(as_of) FROM import WHERE source = $1",
+        &[source],
+        |r| Ok((r.i64(0)?, r.opt_i64(1)?, r.opt_i64(2)?)),
+    )?;
+    Ok(SystemDetail {
+        config,
+        owner_name,
+        accounts: accounts as u64,
+        enabled_accounts: enabled as u64,
+        uncorrelated_accounts: uncorrelated as u64,
+        entitlements: entitlements as u64,
+        privileged_entitlements: privileged as u64,
+        grants: grants as u64,
+        privileged_grants: privileged_grants as u64,
+        imports: imports as u64,
+        period: period(Some((first, last)))?,
+    })
+}
+
 /// A current account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountRow {
@@ -934,6 +1099,17 @@ impl Reader<'_> {
     /// unique.
     pub fn resolve_entitlement(&mut self, reference: &str) -> Result<EntitlementInfo, StoreError> {
         resolve_entitlement(self.conn, reference)
+    }
+
+    /// One system in detail.
+    pub fn system_detail(&mut self, key: &str) -> Result<SystemDetail, StoreError> {
+        system_detail(self.conn, key)
+    }
+
+    /// Finds a system by its key.
+    pub fn resolve_system(&mut self, key: &str) -> Result<SystemKey, StoreError> {
+        system_id(self.conn, key)?;
+        Ok(key.parse()?)
     }
 
     /// Finds an account by `system:native_id`, or by `system:username` when unique.
@@ -1019,6 +1195,16 @@ pub struct Period {
     pub last: Timestamp,
 }
 
+fn period(row: Option<(Option<i64>, Option<i64>)>) -> Result<Option<Period>, StoreError> {
+    match row {
+        Some((Some(first), Some(last))) => Ok(Some(Period {
+            first: from_micros(first)?,
+            last: from_micros(last)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 /// A current entitlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntitlementRow {
@@ -1059,13 +1245,18 @@ impl Reader<'_> {
             .query_opt("SELECT min(as_of), max(as_of) FROM import", &[], |r| {
                 Ok((r.opt_i64(0)?, r.opt_i64(1)?))
             })?;
-        match row {
-            Some((Some(first), Some(last))) => Ok(Some(Period {
-                first: from_micros(first)?,
-                last: from_micros(last)?,
-            })),
-            _ => Ok(None),
-        }
+        period(row)
+    }
+
+    /// The period one source (`hr`, `system:erp`, …) has data for: from its first snapshot
+    /// to its latest.
+    pub fn source_period(&mut self, source: &str) -> Result<Option<Period>, StoreError> {
+        let row = self.conn.query_opt(
+            "SELECT min(as_of), max(as_of) FROM import WHERE source = $1",
+            &[Value::from(source)],
+            |r| Ok((r.opt_i64(0)?, r.opt_i64(1)?)),
+        )?;
+        period(row)
     }
 
     /// Current entitlements, optionally of one system, with their number of holders.
