@@ -180,8 +180,15 @@ async fn load(
                 let t = Instant::now();
                 let r = conn.send(&method, &path, &cookie, form.as_deref()).await?;
                 latencies.push(t.elapsed());
-                if r.status >= 400 {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                if r.status >= 400 && errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "  first failure: {} {}",
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    );
                 }
             }
             Ok::<_, anyhow::Error>(latencies)
@@ -211,6 +218,98 @@ async fn load(
         bail!("{name}: {errs} requests failed");
     }
     Ok((rps, pct(0.5), pct(0.99)))
+}
+
+/// The store's part of the pages under load, one question at a time (median of 21 runs), to
+/// tell the store's time from the server's.
+fn probe(
+    store: &Store,
+    key: &gatehouse_model::IdentityKey,
+    entitlement: &str,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    let identity = key.as_str();
+    use gatehouse_store::inventory::query::{HolderPage, ObjectKind};
+    fn median(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            let t = Instant::now();
+            f()?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    }
+    let rows: Vec<(&str, f64)> = vec![
+        (
+            "period and interrupted imports (every page)",
+            median(|| {
+                store.read(|r| {
+                    Ok::<_, anyhow::Error>((r.recorded_period()?, r.incomplete_imports()?))
+                })?;
+                Ok(())
+            })?,
+        ),
+        (
+            "identity: resolve and access",
+            median(|| {
+                store.read(|r| {
+                    let i = r.resolve_identity(identity, now)?;
+                    Ok::<_, anyhow::Error>(r.access(i, now)?)
+                })?;
+                Ok(())
+            })?,
+        ),
+        (
+            "identity: findings",
+            median(|| {
+                store.read(|r| {
+                    Ok::<_, anyhow::Error>(r.findings(&FindingFilter {
+                        identity: Some(identity.to_owned()),
+                        ..FindingFilter::default()
+                    })?)
+                })?;
+                Ok(())
+            })?,
+        ),
+        (
+            "identity: history",
+            median(|| {
+                store
+                    .read(|r| Ok::<_, anyhow::Error>(r.history(ObjectKind::Identity, identity)?))?;
+                Ok(())
+            })?,
+        ),
+        (
+            "identity: grant timeline",
+            median(|| {
+                store.read(|r| Ok::<_, anyhow::Error>(r.grant_timeline(key, 500)?))?;
+                Ok(())
+            })?,
+        ),
+        (
+            "who-has: first page of 100",
+            median(|| {
+                store.read(|r| {
+                    let e = r.resolve_entitlement(entitlement)?;
+                    Ok::<_, anyhow::Error>(r.who_has(
+                        &e,
+                        now,
+                        &HolderPage {
+                            after: None,
+                            limit: Some(100),
+                        },
+                    )?)
+                })?;
+                Ok(())
+            })?,
+        ),
+    ];
+    println!("the store's part, one at a time (median of 21):");
+    for (what, ms) in rows {
+        println!("  {what:<44} {ms:>8.2} ms");
+    }
+    Ok(())
 }
 
 /// Runs the benchmark.
@@ -304,6 +403,7 @@ pub fn bench_server(
             .context("no open finding")?;
         Ok::<_, anyhow::Error>((identity, entitlement, finding))
     })?;
+    probe(&store, &identity, &entitlement, now)?;
     let mut config = ServerConfig::new("127.0.0.1:0".parse()?);
     config.secure_cookies = false;
     config.fresh_second_factor = Duration::from_secs(24 * 3600);

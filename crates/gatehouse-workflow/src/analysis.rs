@@ -253,8 +253,15 @@ pub fn accept(
         )));
     }
     store.write(actor, now, |w| {
-        let present = w.read()?.present_findings()?;
-        let Some(row) = present.get(id) else {
+        // One row by its key, not every present finding: this runs for each acceptance,
+        // also from the web server.
+        let row = match w.read()?.finding(id) {
+            Ok(row) if row.status != FindingStatus::Resolved => Some(row),
+            Ok(_) => None,
+            Err(e) if e.code() == gatehouse_model::ErrorCode::UnknownObject => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(row) = row else {
             return Err(AcceptError::Invalid(format!(
                 "finding `{id}` is not open (unknown, or already resolved); see `gatehouse findings list`"
             )));
@@ -269,7 +276,7 @@ pub fn accept(
                 until,
             },
         }))?;
-        let mut row = row.clone();
+        let mut row = row;
         row.status = FindingStatus::Accepted;
         row.accepted_by = Some(actor.to_owned());
         row.accepted_reason = Some(reason.to_owned());

@@ -1366,12 +1366,13 @@ impl Reader<'_> {
         self.conn.query(
             &format!(
                 "SELECT s.key, a.native_id, e.native_id, g.source, g.warrant, g.valid_from, \
-                 g.valid_to FROM grant_version g \
+                 g.valid_to \
+                 FROM (SELECT DISTINCT system_id, account_id FROM account_version \
+                 WHERE identity = $1) av \
+                 JOIN grant_version g ON g.system_id = av.system_id AND g.account_id = av.account_id \
                  JOIN system s ON s.system_id = g.system_id \
                  JOIN account a ON a.account_id = g.account_id \
                  JOIN entitlement e ON e.entitlement_id = g.entitlement_id \
-                 WHERE g.account_id IN (SELECT DISTINCT account_id FROM account_version \
-                 WHERE identity = $1) \
                  ORDER BY CASE WHEN g.valid_to = {OPEN} THEN g.valid_from ELSE g.valid_to END DESC, \
                  s.key, a.native_id, e.native_id LIMIT $2"
             ),
