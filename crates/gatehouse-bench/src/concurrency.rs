@@ -370,6 +370,8 @@ pub fn bench_demo(people: usize, work: &Path) -> Result<()> {
     for backend in [BackendArg::Sqlite, BackendArg::Postgres] {
         let dir: PathBuf = work.join(format!("{backend:?}").to_lowercase());
         std::fs::create_dir_all(&dir)?;
+        // The demo runs in its folder: the store's path must not be relative to ours.
+        let dir = std::fs::canonicalize(&dir)?;
         let db = match backend {
             BackendArg::Sqlite => dir.join("gatehouse.db").display().to_string(),
             BackendArg::Postgres => gatehouse_store::testing::durable_postgres_url(),

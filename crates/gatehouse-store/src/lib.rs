@@ -153,6 +153,9 @@ struct Shared {
     directory: Mutex<Option<(i64, inventory::Directory)>>,
     /// Time the ledger added to this process's writes.
     ledger_nanos: std::sync::atomic::AtomicU64,
+    /// The ledger's right edge after this process's last commit: the next write starts from it
+    /// instead of reading its tiles again, when nobody has appended since (same size).
+    ledger_edge: Mutex<Option<gatehouse_ledger::Appender>>,
     /// Migrations applied when the store was opened.
     migrated: Vec<Migration>,
 }
@@ -275,6 +278,7 @@ impl Store {
                 indexes_checked: AtomicBool::new(false),
                 directory: Mutex::new(None),
                 ledger_nanos: Default::default(),
+                ledger_edge: Mutex::new(None),
                 migrated,
             }),
         })
@@ -376,17 +380,23 @@ impl Store {
             if !self.shared.indexes_checked.load(Ordering::Relaxed) {
                 inventory::restore_indexes(conn)?;
             }
-            let mut w = Writer::begin(conn, actor, now, &self.shared.directory)?;
+            let edge = self
+                .shared
+                .ledger_edge
+                .lock()
+                .ok()
+                .and_then(|mut e| e.take());
+            let mut w = Writer::begin(conn, actor, now, &self.shared.directory, edge)?;
             w.inventory.ids = carried;
             let out = f(&mut w)?;
             w.finish()?;
             ledger_nanos = w.ledger_time().as_nanos() as u64;
-            Ok::<(T, Option<inventory::Ids>), E>((out, w.inventory.ids.take()))
+            Ok::<_, E>((out, w.inventory.ids.take(), w.edge()))
         })();
         self.shared
             .ledger_nanos
             .fetch_add(ledger_nanos, Ordering::Relaxed);
-        let (out, ids) = match result {
+        let (out, ids, edge) = match result {
             Ok(out) => out,
             Err(e) => {
                 if conn.batch("ROLLBACK").is_err() {
@@ -402,6 +412,9 @@ impl Store {
             return Err(e.into());
         }
         self.shared.indexes_checked.store(true, Ordering::Relaxed);
+        if let Ok(mut cached) = self.shared.ledger_edge.lock() {
+            *cached = Some(edge);
+        }
         *carry = ids;
         Ok(out)
     }

@@ -68,14 +68,15 @@ pub(crate) fn begin(conn: &mut Conn, durability: Durability) -> Result<(), Store
             conn.batch("BEGIN IMMEDIATE")
         }
         Backend::Postgres => {
-            conn.batch(match durability {
-                Durability::Full => "BEGIN; SET LOCAL synchronous_commit = on",
-                Durability::Batch => "BEGIN; SET LOCAL synchronous_commit = off",
-            })?;
-            if let Err(e) = conn.exec(
-                "SELECT pg_advisory_xact_lock($1)",
-                &[Value::Int(WRITER_LOCK)],
-            ) {
+            // One round trip: the transaction, its durability and the writers' lock.
+            let commit = match durability {
+                Durability::Full => "on",
+                Durability::Batch => "off",
+            };
+            if let Err(e) = conn.batch(&format!(
+                "BEGIN; SET LOCAL synchronous_commit = {commit}; \
+                 SELECT pg_advisory_xact_lock({WRITER_LOCK})"
+            )) {
                 let _ = conn.batch("ROLLBACK");
                 return Err(e);
             }
@@ -142,9 +143,15 @@ impl<'s> Writer<'s> {
         actor: &str,
         now: Timestamp,
         directory: &'s Mutex<Option<(i64, Directory)>>,
+        edge: Option<Appender>,
     ) -> Result<Self, StoreError> {
         let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
-        let ledger = Appender::load(size, &mut DbTiles(conn))?;
+        // The edge this process left after its last commit holds what the tiles would say,
+        // unless another process has appended since (the size tells).
+        let ledger = match edge {
+            Some(edge) if edge.size() == size => edge,
+            _ => Appender::load(size, &mut DbTiles(conn))?,
+        };
         Ok(Writer {
             conn,
             sink: Sink::default(),
@@ -164,6 +171,11 @@ impl<'s> Writer<'s> {
     /// Writes everything buffered; called before the commit.
     pub(crate) fn finish(&mut self) -> Result<(), StoreError> {
         self.flush()
+    }
+
+    /// The ledger's right edge, once [`Writer::finish`] has written its tiles.
+    pub(crate) fn edge(&self) -> Appender {
+        self.ledger.clone()
     }
 
     /// Reports progress to `f(appended, expected)` every few thousand events, where

@@ -1282,6 +1282,43 @@ fn body(store: &Store, seq: i64) -> Vec<u8> {
     }
 }
 
+// Two handles on one store (two processes, say) append in turn: each starts from the ledger's
+// edge it left only while nobody else has appended, and the tree stays right.
+both!(
+    two_handles_append_in_turn,
+    |store: Store, location: String| {
+        let other = Store::open(&location, &OpenOptions::existing()).unwrap();
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        import_system(
+            &other,
+            erp(vec![grant("ada", "role/Admin", None)]),
+            &opts("2026-02-01"),
+        )
+        .unwrap();
+        import_system(
+            &store,
+            erp(vec![grant("bob", "role/AP_Approver", Some("request:R1"))]),
+            &opts("2026-03-01"),
+        )
+        .unwrap();
+        // A refused write leaves nothing behind, the edge included.
+        import_system(&other, erp(vec![]), &opts("2026-01-15")).unwrap_err();
+        import_system(
+            &other,
+            erp(vec![
+                grant("ada", "role/Admin", None),
+                grant("bob", "role/AP_Approver", Some("request:R1")),
+            ]),
+            &opts("2026-04-01"),
+        )
+        .unwrap();
+        store.sign_checkpoint(&signer(1), now()).unwrap();
+        let r = verify(&other).unwrap();
+        assert_eq!(r.events, store.event_count().unwrap());
+        assert_eq!(r.signed_size, r.events);
+    }
+);
+
 both!(clean_ledger_verifies, |store: Store, _at: String| {
     ledgered(&store);
     let r = verify(&store).unwrap();

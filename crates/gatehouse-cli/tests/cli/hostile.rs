@@ -74,7 +74,7 @@ fn hostile_input(env: Env) {
     assert!(table.contains("gnp\\u{202e}exe.doc"), "{table}");
     let json = env.ok(&["who-has", "erp:role/AP_Approver", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let holders = v.as_array().unwrap();
+    let holders = v["rows"].as_array().unwrap();
     assert_eq!(
         holders[0]["name"], "Ada \u{1b}[2J\u{1b}[31mRED\u{7}",
         "JSON is exact"
@@ -88,7 +88,7 @@ fn hostile_input(env: Env) {
     assert_eq!(holders[2]["expires_at"], "2027-01-31T00:00:00Z");
     let out = env.ok(&["history", "identity", "E1", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{out}");
     assert!(
         !out.contains("9999"),
         "9999-12-31 is stored as no end: {out}"
@@ -96,7 +96,8 @@ fn hostile_input(env: Env) {
 
     // CSV: formulas are neutralised as OWASP recommends; nothing else changes.
     let csv = env.ok(&["who-has", "erp:role/AP_Approver", "--format", "csv"]);
-    let lines: Vec<&str> = csv.lines().collect();
+    // (after the comment lines that say what the export answers)
+    let lines: Vec<&str> = csv.lines().filter(|l| !l.starts_with('#')).collect();
     assert!(
         lines[2].starts_with(
             "u2,\"'-cmd\",E2,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",active,"
@@ -191,7 +192,7 @@ fn hostile_input(env: Env) {
     // Nothing of either folder was imported.
     let out = env.ok(&["history", "identity", "E4", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1, "{out}");
 }
 
 both!(hostile_input);
@@ -348,7 +349,8 @@ fn a_closed_output_ends_the_command_quietly() {
     }
     // The imports went in, although nobody read what they said.
     let out = env.ok(&["who-has", "erp:role/AP_Approver", "--format", "csv"]);
-    assert_eq!(out.lines().count(), 2, "{out}");
+    let rows = out.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(rows, 2, "a header and one holder:\n{out}");
 }
 
 #[test]
