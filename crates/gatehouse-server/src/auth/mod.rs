@@ -201,6 +201,13 @@ impl Principal {
         }
     }
 
+    /// Refuses an action that the role allows but this case does not (someone deciding on
+    /// their own access): recorded as a denial, answered 403 with `why`.
+    pub async fn refuse(&self, app: &App, action: Action<'_>, why: &'static str) -> WebError {
+        self.record_denial(app, &action).await;
+        WebError::forbidden(why)
+    }
+
     async fn record_denial(&self, app: &App, action: &Action<'_>) {
         app.metrics
             .denials

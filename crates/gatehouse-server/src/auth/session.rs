@@ -48,7 +48,7 @@ pub struct Session {
     /// Where to go after sign-in.
     pub next: Option<String>,
     /// An OpenID Connect sign-in under way.
-    pub oidc: Option<OidcPending>,
+    pub oidc: Option<Box<OidcPending>>,
 }
 
 /// What an OpenID Connect sign-in keeps between the redirect and the callback.

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use gatehouse_model::{FindingStatus, IdentityKey, Severity};
 use gatehouse_store::findings::FindingFilter;
+use gatehouse_store::inventory::changes::ChangeFilter;
 use gatehouse_store::inventory::query::{HolderPage, ObjectKind};
 use gatehouse_store::{EventFilter, StoreError, VerifyError, VerifyOptions, WitnessChecks};
 use serde::Deserialize;
@@ -57,6 +58,7 @@ pub fn router() -> Router<App> {
         .routes(routes!(access))
         .routes(routes!(who_has))
         .routes(routes!(history))
+        .routes(routes!(changes))
         .routes(routes!(findings))
         .routes(routes!(finding))
         .routes(routes!(events))
@@ -257,6 +259,67 @@ async fn history(
     ok(app
         .store
         .read_async(move |r| r.history(kind, &q.reference))
+        .await?)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct ChangesQuery {
+    /// Start of the period (a date or an RFC 3339 time).
+    from: String,
+    /// End of the period (default: now; a date means the end of that day).
+    to: Option<String>,
+    /// Only this system.
+    system: Option<String>,
+    /// Only this entitlement (`system:native_id`).
+    entitlement: Option<String>,
+    /// Only the accounts of this identity.
+    identity: Option<String>,
+    /// Only privileged entitlements.
+    #[serde(default)]
+    privileged: bool,
+}
+
+/// Access gained and lost in a period, with warrants (`gatehouse changes`).
+#[utoipa::path(get, path = "/api/changes", tag = "inventory", params(ChangesQuery),
+    responses((status = 200, description = "Changes, and the systems first imported in the period", body = Object),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn changes(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<ChangesQuery>,
+) -> WebResult<Response> {
+    p.authorize(&app, Action::ViewOrganisation).await?;
+    let from = gatehouse_model::parse_timestamp(&q.from)
+        .map_err(|e| WebError::bad_request(format!("from: {e}")))?;
+    let to = match q.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => gatehouse_model::parse_point_in_time(t)
+            .map_err(|e| WebError::bad_request(format!("to: {e}")))?,
+        None => p.now,
+    };
+    if from > to {
+        return Err(WebError::bad_request(
+            "`from` is after `to`: the period would be empty",
+        ));
+    }
+    ok(app
+        .store
+        .read_async(move |r| {
+            let mut filter = ChangeFilter {
+                privileged: q.privileged,
+                ..ChangeFilter::default()
+            };
+            if let Some(system) = &q.system {
+                filter.system = Some(r.resolve_system(system)?);
+            }
+            if let Some(e) = &q.entitlement {
+                filter.entitlement = Some(r.resolve_entitlement(e)?);
+            }
+            if let Some(i) = &q.identity {
+                filter.identity = Some(r.resolve_identity(i, to)?.key);
+            }
+            r.changes(from, to, &filter)
+        })
         .await?)
 }
 

@@ -158,8 +158,13 @@ async fn finding_page(
     p.authorize(app, Action::ViewOrganisation).await?;
     let wanted = id.clone();
     let row = app.store.read_async(move |r| r.finding(&wanted)).await?;
+    let own = p.user.identity.is_some() && row.finding.identity == p.user.identity;
     let can_accept = policy::decide(&p.user, None, &Action::AcceptRisk) == Decision::Allow
-        && row.status != FindingStatus::Resolved;
+        && row.status != FindingStatus::Resolved
+        && !own;
+    let notice = notice.or_else(|| {
+        own.then(|| "This finding is about your own access: another admin decides on it.".into())
+    });
     page(&FindingPage {
         chrome: Chrome::new(app, p, row.finding.title.clone(), "/findings").await,
         f: item(&row),
@@ -215,6 +220,18 @@ async fn accept(
 ) -> WebResult<Response> {
     p.check_csrf(csrf_of(f.csrf.as_deref(), &headers))?;
     p.authorize(&app, Action::AcceptRisk).await?;
+    // No self-approval: nobody accepts the risk of a finding about their own access.
+    let wanted = id.clone();
+    let row = app.store.read_async(move |r| r.finding(&wanted)).await?;
+    if p.user.identity.is_some() && row.finding.identity == p.user.identity {
+        return Err(p
+            .refuse(
+                &app,
+                Action::AcceptRisk,
+                "this finding is about your own access: another admin must decide on it",
+            )
+            .await);
+    }
     if let Err(e) = p.second_factor(&app, f.code.as_deref()).await {
         return finding_page(&app, &p, id, Some(e.message), None).await;
     }

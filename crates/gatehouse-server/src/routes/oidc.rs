@@ -144,7 +144,7 @@ async fn start(
         None => app.sessions.anonymous(now),
     };
     let next = Session {
-        oidc: Some(pending),
+        oidc: Some(Box::new(pending)),
         next: Some(crate::routes::signin::safe_next(q.next.as_deref())),
         stage: Stage::Anonymous,
         user: None,

@@ -384,6 +384,7 @@ async fn every_route_checks_the_role() {
             [200, 200, 404, 200],
         ),
         ("/api/findings".into(), [200, 200, 403, 403]),
+        ("/api/changes?from=2026-01-01".into(), [200, 200, 403, 403]),
         ("/api/ledger/events?limit=5".into(), [200, 200, 403, 403]),
         ("/api/users".into(), [200, 403, 403, 403]),
     ];
@@ -440,6 +441,72 @@ async fn every_route_checks_the_role() {
     let accepted = h.store.read(|r| r.finding(&h.finding)).unwrap();
     assert_eq!(accepted.status, FindingStatus::Accepted);
     assert_eq!(accepted.accepted_by.as_deref(), Some("web:admin"));
+}
+
+#[tokio::test]
+async fn nobody_accepts_the_risk_of_their_own_access() {
+    let mut h = harness();
+    let now = h.clock.now();
+    let (finding, own) = h
+        .store
+        .read(|r| {
+            r.findings(&FindingFilter {
+                status: vec![FindingStatus::Open],
+                ..FindingFilter::default()
+            })
+        })
+        .unwrap()
+        .into_iter()
+        .find_map(|f| Some((f.finding.id.clone(), f.finding.identity.clone()?)))
+        .expect("an open finding about a person");
+    // An admin who is the person the finding is about.
+    let seed = totp::new_secret();
+    let phc = password::hash(PASSWORD).unwrap();
+    h.store
+        .write("cli:test", now, |w| {
+            w.add_user(UserRecord {
+                name: "insider".into(),
+                role: UserRole::Admin,
+                identity: Some(own.clone()),
+                email: None,
+                oidc_subject: None,
+                disabled: false,
+            })?;
+            w.set_credential("insider", CredentialKind::Password, Some(&phc), false)?;
+            w.set_credential("insider", CredentialKind::Totp, Some(&seed), false)
+        })
+        .unwrap();
+    h.seeds.push(("insider".into(), seed));
+    let c = h.sign_in("insider").await;
+    let path = format!("/findings/{}", enc(&finding));
+    let page = h.get(&c, &path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("about your own access"), "{}", page.body);
+    assert!(!page.body.contains("/accept\""), "no form to accept it");
+    let form = format!("csrf={}&reason=it+is+fine&until=2026-09-30", c.csrf);
+    let a = h
+        .send(&c, "POST", &format!("{path}/accept"), Some(&form))
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    assert!(a.body.contains("your own access"), "{}", a.body);
+    let row = h.store.read(|r| r.finding(&finding)).unwrap();
+    assert_eq!(row.status, FindingStatus::Open, "nothing was accepted");
+    assert!(
+        h.events("user.access_denied")
+            .iter()
+            .any(|e| String::from_utf8_lossy(&e.body).contains("insider")),
+        "the refusal is an event"
+    );
+    // Another admin may.
+    let c = h.sign_in("admin").await;
+    let form = format!(
+        "csrf={}&reason=compensating+control&until=2026-09-30",
+        c.csrf
+    );
+    let a = h
+        .send(&c, "POST", &format!("{path}/accept"), Some(&form))
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
 }
 
 #[tokio::test]
