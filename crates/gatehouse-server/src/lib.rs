@@ -53,8 +53,13 @@ pub struct Inner {
     totp_used: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     /// Woken after every change, so that the scheduler seals soon.
     changed: tokio::sync::Notify,
-    /// The OpenID Connect provider's metadata, once discovered.
-    oidc_metadata: std::sync::Mutex<Option<openidconnect::core::CoreProviderMetadata>>,
+    /// The OpenID Connect provider's metadata and signing keys, and when they were fetched.
+    oidc_metadata: std::sync::Mutex<
+        Option<(
+            std::time::Instant,
+            openidconnect::core::CoreProviderMetadata,
+        )>,
+    >,
 }
 
 impl std::ops::Deref for App {

@@ -77,10 +77,16 @@ fn unavailable(e: impl std::fmt::Display) -> WebError {
     )
 }
 
-/// The provider's metadata, discovered once.
+/// How long the provider's metadata and signing keys are used before they are fetched again
+/// (providers publish a new key well before they sign with it).
+const METADATA_FOR: Duration = Duration::from_secs(10 * 60);
+
+/// The provider's metadata with its signing keys (discovery, then its `jwks_uri`), fetched
+/// again after [`METADATA_FOR`].
 async fn metadata(app: &App, settings: &OidcSettings) -> WebResult<CoreProviderMetadata> {
     if let Ok(m) = app.oidc_metadata.lock()
-        && let Some(m) = m.as_ref()
+        && let Some((fetched, m)) = m.as_ref()
+        && fetched.elapsed() < METADATA_FOR
     {
         return Ok(m.clone());
     }
@@ -90,7 +96,7 @@ async fn metadata(app: &App, settings: &OidcSettings) -> WebResult<CoreProviderM
         .map_err(WebError::internal)?
         .map_err(unavailable)?;
     if let Ok(mut m) = app.oidc_metadata.lock() {
-        *m = Some(found.clone());
+        *m = Some((std::time::Instant::now(), found.clone()));
     }
     Ok(found)
 }
