@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 mod campaigns;
 mod concurrency;
+mod server;
 mod witness;
 
 #[global_allocator]
@@ -44,6 +45,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The web server under load on loopback: health, an identity page, a who-has page and a
+    /// form POST that records an event, each at N connections; then a mixed soak with the
+    /// process's memory sampled.
+    Server {
+        /// People in the generated organisation.
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Working folder.
+        #[arg(long, default_value = "target/bench-server")]
+        work: PathBuf,
+        /// Keep the store of an earlier run.
+        #[arg(long)]
+        reuse: bool,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        /// Seconds per endpoint.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seconds of mixed load afterwards (0: none).
+        #[arg(long, default_value_t = 600)]
+        soak: u64,
+    },
     /// First import vs `sqlite3 .import` of the same CSV files, then a re-import with 1.5% of
     /// grants changed (0.5% removed, 1% given an expiry).
     Import {
@@ -914,6 +941,15 @@ fn main() -> Result<ExitCode> {
             decisions,
             work,
         } => campaigns::bench_campaigns(people, seed, &work, decisions)?,
+        Cmd::Server {
+            people,
+            seed,
+            work,
+            reuse,
+            concurrency,
+            seconds,
+            soak,
+        } => server::bench_server(people, seed, &work, reuse, concurrency, seconds, soak)?,
         Cmd::Witness {
             leaves,
             logs,

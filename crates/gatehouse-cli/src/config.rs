@@ -26,6 +26,8 @@ struct FileConfig {
     ledger: LedgerSection,
     #[serde(default)]
     analysis: AnalysisSection,
+    #[serde(default)]
+    server: ServerSection,
     /// The analysis policy inline, instead of `policy/policy.toml`.
     policy: Option<toml::Table>,
 }
@@ -34,6 +36,45 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct AnalysisSection {
     policy_dir: Option<PathBuf>,
+}
+
+/// `[server]`: how `gatehouse serve` runs (see docs/server.md).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Mark cookies Secure (default true).
+    pub secure_cookies: Option<bool>,
+    /// Take the client address from X-Forwarded-For (behind a reverse proxy only).
+    pub trust_forwarded: Option<bool>,
+    /// Seconds between scheduled checkpoints (default 3600).
+    pub checkpoint_interval: Option<u64>,
+    /// Minutes without a request that end a session (default 30).
+    pub session_idle: Option<u64>,
+    /// Hours after sign-in that end a session (default 12).
+    pub session_lifetime: Option<u64>,
+    /// Minutes a second factor counts as fresh for privileged actions (default 5).
+    pub fresh_second_factor: Option<u64>,
+    /// Failed sign-ins allowed per user name and per address within the window (default 5).
+    pub sign_in_attempts: Option<u32>,
+    /// Minutes of the sign-in window (default 15).
+    pub sign_in_window: Option<u64>,
+    /// OpenID Connect: the provider's issuer URL.
+    pub oidc_issuer: Option<String>,
+    /// OpenID Connect: this server's client id.
+    pub oidc_client_id: Option<String>,
+    /// OpenID Connect: a file holding the client secret (`GATEHOUSE_OIDC_CLIENT_SECRET_FILE`).
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// OpenID Connect: this server's callback URL as browsers reach it
+    /// (`https://gatehouse.example.com/login/oidc/callback`).
+    pub oidc_redirect_url: Option<String>,
+    /// OpenID Connect: the provider's name on the sign-in button.
+    pub oidc_label: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,6 +139,9 @@ pub struct Config {
     pub witness_quorum: usize,
     /// How long one exchange with a witness may take.
     pub witness_timeout: Duration,
+    /// `[server]`, with paths made relative to the configuration file and the
+    /// `GATEHOUSE_SERVER_LISTEN`, `GATEHOUSE_TLS_CERT` and `GATEHOUSE_TLS_KEY` overrides.
+    pub server: ServerSection,
 }
 
 /// Where the store's location came from.
@@ -340,7 +384,43 @@ impl Config {
             .map(PathBuf::from)
             .or(parsed.analysis.policy_dir.map(|p| relative_to(&base, p)))
             .unwrap_or_else(|| relative_to(&base, PathBuf::from("policy")));
+        let mut server = parsed.server;
+        if let Ok(v) = std::env::var("GATEHOUSE_SERVER_LISTEN") {
+            server.listen = Some(v.trim().parse().map_err(|_| {
+                invalid(format!(
+                    "GATEHOUSE_SERVER_LISTEN: `{v}` is not an address such as 127.0.0.1:8080"
+                ))
+            })?);
+        }
+        server.tls_cert = std::env::var_os("GATEHOUSE_TLS_CERT")
+            .map(PathBuf::from)
+            .or(server.tls_cert.map(|p| relative_to(&base, p)));
+        server.tls_key = std::env::var_os("GATEHOUSE_TLS_KEY")
+            .map(PathBuf::from)
+            .or(server.tls_key.map(|p| relative_to(&base, p)));
+        server.oidc_client_secret_file = std::env::var_os("GATEHOUSE_OIDC_CLIENT_SECRET_FILE")
+            .map(PathBuf::from)
+            .or(server
+                .oidc_client_secret_file
+                .map(|p| relative_to(&base, p)));
+        let oidc_keys = [
+            server.oidc_issuer.is_some(),
+            server.oidc_client_id.is_some(),
+            server.oidc_client_secret_file.is_some(),
+            server.oidc_redirect_url.is_some(),
+        ];
+        if oidc_keys.iter().any(|k| *k) && !oidc_keys.iter().all(|k| *k) {
+            return Err(invalid(
+                "[server] OpenID Connect needs oidc_issuer, oidc_client_id, oidc_client_secret_file and oidc_redirect_url together",
+            ));
+        }
+        if server.tls_cert.is_some() != server.tls_key.is_some() {
+            return Err(invalid(
+                "[server] tls_cert and tls_key go together: give both, or neither",
+            ));
+        }
         Ok(Config {
+            server,
             file,
             policy_dir,
             inline_policy,

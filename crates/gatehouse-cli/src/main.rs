@@ -55,7 +55,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use crate::commands::{analysis, campaign, demo, import, init, inventory, ledger, notify, witness};
+use crate::commands::{
+    analysis, campaign, demo, import, init, inventory, ledger, notify, serve, user, witness,
+};
 use crate::context::Ctx;
 use crate::output::Format;
 
@@ -271,6 +273,21 @@ enum Command {
   gatehouse notify list --failed"
     )]
     Notify(notify::NotifyCommand),
+    /// Serve the web UI and the JSON API (and run the scheduler) until Ctrl-C.
+    #[command(after_help = "Examples:
+  gatehouse serve                                # http://127.0.0.1:8080, settings from [server]
+  gatehouse serve --listen 0.0.0.0:8443          # TLS when [server] tls_cert and tls_key are set
+  GATEHOUSE_OIDC_CLIENT_SECRET_FILE=/run/secrets/oidc gatehouse serve")]
+    Serve(serve::ServeArgs),
+    /// Gatehouse users of the web UI and API: add, list, reset, API tokens.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  gatehouse user add ada --role admin --email ada@example.com
+  gatehouse user list
+  gatehouse user token create robot --scope read --days 30"
+    )]
+    User(user::UserCommand),
     /// Run a witness that cosigns other logs' checkpoints (no store involved).
     #[command(
         subcommand,
@@ -311,6 +328,11 @@ const WITHOUT_FORMAT: &[&str] = &[
     "notify test",
     // Not a listing: a report file, with formats of its own (pdf, xlsx, csv, json).
     "campaign report",
+    "serve",
+    "user add",
+    "user reset",
+    "user token create",
+    "user token revoke",
 ];
 
 /// The `--format` option, offered on the commands that print listings or reports.
@@ -402,6 +424,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Review(cmd) => campaign::review(&ctx, cmd),
         Command::Remediation(cmd) => campaign::remediation(&ctx, cmd),
         Command::Notify(cmd) => notify::run(&ctx, cmd),
+        Command::Serve(args) => serve::run(&ctx, args),
+        Command::User(cmd) => user::run(&ctx, cmd),
         Command::Witness(cmd) => witness::run(cmd),
     }
 }

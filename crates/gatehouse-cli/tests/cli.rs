@@ -846,8 +846,9 @@ fn demo_builds_a_verifiable_organisation() {
     let out = env.ok(&["ledger", "checkpoints", "--format", "csv"]);
     assert_eq!(
         out.lines().count(),
-        6,
-        "a header, one checkpoint per month and one after the quarterly review:\n{out}"
+        7,
+        "a header, one checkpoint per month, one after the quarterly review and one after the \
+         demo's users:\n{out}"
     );
     let out = env.ok(&["ledger", "verify"]);
     assert!(out.starts_with("ledger OK"), "{out}");
@@ -1346,3 +1347,47 @@ fn demo_findings_match_what_was_planted() {
 
 #[path = "cli/campaigns.rs"]
 mod campaigns;
+
+// `gatehouse serve` checks its OpenID Connect settings before it listens: all four together,
+// and a client secret file that holds a secret. The secret's path is named, never its text.
+#[test]
+fn serve_checks_its_openid_connect_settings() {
+    let env = Env::sqlite();
+    env.ok(&["init"]);
+    let config = std::fs::read_to_string(env.path("gatehouse.toml")).unwrap();
+    env.write(
+        "gatehouse.toml",
+        format!("{config}\n[server]\noidc_issuer = \"https://idp.example.com\"\n").as_bytes(),
+    );
+    let err = env.fails(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(
+        err.contains("needs oidc_issuer, oidc_client_id, oidc_client_secret_file and oidc_redirect_url together"),
+        "{err}"
+    );
+    env.write("oidc-secret", b"  \n");
+    env.write(
+        "gatehouse.toml",
+        format!(
+            "{config}\n[server]\noidc_issuer = \"https://idp.example.com\"\n\
+             oidc_client_id = \"gatehouse\"\noidc_client_secret_file = \"oidc-secret\"\n\
+             oidc_redirect_url = \"https://gatehouse.example.com/login/oidc/callback\"\n"
+        )
+        .as_bytes(),
+    );
+    let err = env.fails(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(
+        err.contains("the OpenID Connect client secret file `oidc-secret` is empty"),
+        "{err}"
+    );
+    // The environment names another file; a missing one is said, with its path.
+    let out = env.run_with(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("GATEHOUSE_OIDC_CLIENT_SECRET_FILE", "/nonexistent/secret")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot read the OpenID Connect client secret `/nonexistent/secret`"),
+        "{err}"
+    );
+}

@@ -111,6 +111,20 @@ codes! {
     RemediationRefused = "GH608", "remediation_refused";
     /// A notification could not be sent, or the notification settings are invalid.
     NotificationFailed = "GH609", "notification_failed";
+    /// A page or API call that needs a signed-in user or a token got neither.
+    SignInRequired = "GH701", "sign_in_required";
+    /// A sign-in was refused: wrong name, password or code, or a disabled user.
+    SignInFailed = "GH702", "sign_in_failed";
+    /// Too many failed sign-ins for a user name or address; wait before trying again.
+    SignInRateLimited = "GH703", "sign_in_rate_limited";
+    /// The signed-in user or token may not do this.
+    PermissionDenied = "GH704", "permission_denied";
+    /// A form or change request came without the right anti-forgery token.
+    CsrfRejected = "GH705", "csrf_rejected";
+    /// A privileged action needs a second factor given within the last minutes.
+    SecondFactorRequired = "GH706", "second_factor_required";
+    /// An API token that is unknown, expired or revoked.
+    TokenInvalid = "GH707", "token_invalid";
     /// The stored data contradicts itself.
     Corrupt = "GH901", "store_corrupt";
     /// An unexpected internal failure.

@@ -22,6 +22,7 @@ mod notification;
 pub mod state;
 pub mod text;
 mod time;
+mod user;
 
 pub use campaign::{
     AccessPath, CampaignClosed, CampaignCreated, CampaignId, CampaignKind, CampaignLaunched,
@@ -36,7 +37,7 @@ pub use error::ModelError;
 pub use event::{
     AccountActivity, AccountRemoved, BATCH_RECORDS, Batch, CampaignEvent, EntitlementRemoved,
     Event, EventData, FindingEvent, GrantRemoved, IdentityRemoved, ImportApplied, ImportFile,
-    InventoryEvent, RoleRemoved, SnapshotPart, Stamped, WarrantRecordRemoved,
+    InventoryEvent, RoleRemoved, SnapshotPart, Stamped, UserEvent, WarrantRecordRemoved,
 };
 pub use finding::{AnalysisRun, Assessment, Finding, FindingAccepted, FindingRef, FindingReopened};
 pub use inventory::{
@@ -49,4 +50,8 @@ pub use notification::{Channel, Notice, NotificationFailed, NotificationSent};
 pub use time::{
     Date, NO_END, Timestamp, is_no_end, parse_date, parse_end_date, parse_end_timestamp,
     parse_point_in_time, parse_timestamp,
+};
+pub use user::{
+    AccessDenied, CredentialKind, CredentialSet, SignInFailed, SignedIn, TokenCreated,
+    TokenRevoked, UserRecord, UserRole,
 };

@@ -8,7 +8,7 @@
 //! a flush, [`before_flush`].
 
 use crate::writer::Writer;
-use crate::{campaigns, findings, inventory};
+use crate::{campaigns, findings, inventory, users};
 
 /// A table whose content is a function of the events, with its key columns (the order in
 /// which `ledger verify` compares it with the state rebuilt from the events).
@@ -30,6 +30,7 @@ pub(crate) fn state_tables() -> impl Iterator<Item = &'static StateTable> {
         .iter()
         .chain(findings::TABLES)
         .chain(campaigns::TABLES)
+        .chain(users::TABLES)
         .chain(LEDGER_TABLES)
 }
 

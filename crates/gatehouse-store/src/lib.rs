@@ -10,7 +10,7 @@
 //!   ledger leaves and their effect on the state tables commit together, or nothing does.
 //!   Writers are served one at a time, in arrival order, so sequence numbers never fork;
 //! - an import computes its changes in a read transaction and records them in batches of write
-//!   transactions ([`Store::apply_import`]), so that a small write waits for one batch of an
+//!   transactions ([`ImportLock::apply`]), so that a small write waits for one batch of an
 //!   import, never for a whole one.
 //!
 //! Nothing outside this crate sees a connection, a SQL value or SQL text: answers are model
@@ -18,8 +18,9 @@
 //! [`Store::write_async`] with the `tokio` feature, or `tokio::task::spawn_blocking`).
 //!
 //! The store is organised by domain: `inventory` (imports, systems, identities, accounts,
-//! entitlements, grants, roles, warrant records), `findings` (the risk analysis) and
-//! `campaigns` (access reviews, remediation, notifications). Each
+//! entitlements, grants, roles, warrant records), `findings` (the risk analysis),
+//! `campaigns` (access reviews, remediation, notifications) and `users` (who signs in to
+//! Gatehouse, their credentials and API tokens). Each
 //! domain module owns its events' projection, its tables and its queries; see
 //! ARCHITECTURE.md for how a domain is added.
 //!
@@ -43,6 +44,7 @@ mod sink;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod txn;
+pub mod users;
 mod verify;
 mod writer;
 

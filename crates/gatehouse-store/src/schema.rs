@@ -85,10 +85,15 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
         "campaigns",
         Script::Common(include_str!("../migrations/common/0008_campaigns.sql")),
     ),
+    (
+        9,
+        "users",
+        Script::Common(include_str!("../migrations/common/0009_users.sql")),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.

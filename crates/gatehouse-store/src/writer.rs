@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::inventory::{self, Directory};
 use crate::sink::{Phase, Sink, TableSpec};
 use crate::txn::Reader;
-use crate::{campaigns, domain, findings};
+use crate::{campaigns, domain, findings, users};
 
 /// Flush buffered writes after this many operations, to bound memory during big imports.
 const FLUSH_EVERY: usize = 50_000;
@@ -350,6 +350,7 @@ impl<'s> Writer<'s> {
             EventData::Inventory(e) => inventory::project(self, event.seq, e),
             EventData::Findings(e) => findings::project(self, event.seq, e),
             EventData::Campaigns(e) => campaigns::project(self, event.seq, e),
+            EventData::Users(e) => users::project(self, event.seq, e),
         }
     }
 

@@ -1014,9 +1014,10 @@ both!(
             let err = Store::open(&location, &options).err().unwrap();
             assert_eq!(err.code(), ErrorCode::SchemaTooNew);
             assert!(
-                err.to_string().starts_with(
-                    "the store has schema version 99, newer than this gatehouse understands (8)"
-                ),
+                err.to_string().starts_with(&format!(
+                    "the store has schema version 99, newer than this gatehouse understands ({})",
+                    gatehouse_store::SCHEMA_VERSION
+                )),
                 "{err}"
             );
         }
@@ -1033,8 +1034,13 @@ fn an_outdated_store_is_refused_until_migrated() {
         testing::postgres_url(),
     ] {
         let store = Store::open(&location, &OpenOptions::create()).unwrap();
-        assert_eq!(store.migrations_applied().len(), 8);
-        // As an earlier release left it: without migrations 4 to 8, and with a last login.
+        let created: Vec<i64> = store
+            .migrations_applied()
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        assert_eq!(created.last(), Some(&gatehouse_store::SCHEMA_VERSION));
+        // As an earlier release left it: without migrations 4 and later, and with a last login.
         import_system(&store, erp(vec![]), &opts("2026-01-01")).unwrap();
         import_system(
             &store,
@@ -1077,6 +1083,10 @@ fn an_outdated_store_is_refused_until_migrated() {
             testing::batch(&store, "DROP INDEX identity_version_current");
             testing::batch(&store, "DROP INDEX account_version_current");
         }
+        // The previous release had none of the later migrations' tables either (20: users).
+        for table in ["web_credential", "api_token", "web_user"] {
+            testing::batch(&store, &format!("DROP TABLE {table}"));
+        }
         testing::execute(
             &store,
             "DELETE FROM schema_migration WHERE version >= 4",
@@ -1094,7 +1104,11 @@ fn an_outdated_store_is_refused_until_migrated() {
                 .iter()
                 .map(|m| m.version)
                 .collect::<Vec<_>>(),
-            vec![4, 5, 6, 7, 8]
+            created
+                .iter()
+                .copied()
+                .filter(|v| *v >= 4)
+                .collect::<Vec<_>>()
         );
         assert_eq!(
             testing::rows(
@@ -1940,6 +1954,97 @@ both!(
         assert!(r.signed_size < r.events);
     }
 );
+
+/// Gatehouse users: added, credentials kept beside the log with their digests in it, tokens,
+/// sign-in events; `ledger verify`'s replay rebuilds the same state; a credential swapped in
+/// the database without an event is refused.
+fn users_check(store: Store) {
+    use gatehouse_store::users::credential_digest;
+    let now = t("2026-11-01T09:00:00Z");
+    let ada = UserRecord {
+        name: "ada".into(),
+        role: UserRole::Reviewer,
+        identity: Some(IdentityKey::new("E1").unwrap()),
+        email: Some("Ada@example.com".into()),
+        oidc_subject: None,
+        disabled: false,
+    };
+    store
+        .write("cli:test", now, |w| {
+            w.add_user(ada.clone())?;
+            w.set_credential("ada", CredentialKind::Password, Some("$argon2id$x"), true)?;
+            w.set_credential("ada", CredentialKind::Totp, Some("SEED"), false)?;
+            w.create_token(TokenCreated {
+                id: "tok1".into(),
+                user: "ada".into(),
+                scopes: vec!["read".into()],
+                expires_at: t("2027-01-01T00:00:00Z"),
+                digest: credential_digest("secret"),
+            })?;
+            w.record_user_event(UserEvent::SignedIn(Stamped {
+                as_of: now,
+                import: None,
+                record: SignedIn {
+                    user: "ada".into(),
+                    method: "password+totp".into(),
+                    address: None,
+                },
+            }))?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let err = store
+        .write("cli:test", now, |w| w.add_user(ada.clone()))
+        .unwrap_err();
+    assert!(err.to_string().contains("already"), "{err}");
+    let (user, secret, totp, token, by_email) = store
+        .read(|r| {
+            let u = r.user("ada")?.unwrap();
+            let p = r.credential(&u, CredentialKind::Password)?;
+            let t = r.credential(&u, CredentialKind::Totp)?;
+            let tok = r.api_token("tok1")?.unwrap();
+            let e = r.user_for_oidc("sub-1", Some("ada@EXAMPLE.com"))?;
+            Ok::<_, StoreError>((u, p, t, tok, e))
+        })
+        .unwrap();
+    assert_eq!(user.role, UserRole::Reviewer);
+    assert!(user.password_one_time && user.has_totp());
+    assert_eq!(user.last_sign_in, Some(now));
+    assert_eq!(secret.as_deref(), Some("$argon2id$x"));
+    assert_eq!(totp.as_deref(), Some("SEED"));
+    assert_eq!(token.scopes, vec!["read".to_string()]);
+    assert_eq!(by_email.map(|u| u.name), Some("ada".to_string()));
+    // Replaying the log rebuilds the users' state.
+    let rebuilt = store.read(|r| r.rebuilt()).unwrap();
+    assert!(store.read(|r| r.compare_state(&rebuilt)).unwrap().is_none());
+    // A password hash replaced behind the log's back is refused.
+    testing::execute(
+        &store,
+        "UPDATE web_credential SET secret = $1 WHERE user_name = 'ada' AND kind = 'password'",
+        &[Value::Text("$argon2id$forged".into())],
+    );
+    let err = store
+        .read(|r| {
+            let u = r.user("ada")?.unwrap();
+            r.credential(&u, CredentialKind::Password)
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Corrupt);
+    // Removing a credential and revoking a token.
+    store
+        .write("cli:test", now, |w| {
+            w.set_credential("ada", CredentialKind::Totp, None, false)?;
+            w.revoke_token("tok1")
+        })
+        .unwrap();
+    let (user, token) = store
+        .read(|r| Ok::<_, StoreError>((r.user("ada")?.unwrap(), r.api_token("tok1")?.unwrap())))
+        .unwrap();
+    assert!(!user.has_totp());
+    assert_eq!(token.revoked_at, Some(now));
+}
+
+both!(users, |store, _| users_check(store));
 
 // A re-import compares each account and grant with the store through fingerprints of their
 // stored columns: every field that is stored counts, a last login alone is activity, and the

@@ -257,8 +257,15 @@ pub fn accept(
         )));
     }
     store.write(actor, now, |w| {
-        let present = w.read()?.present_findings()?;
-        let Some(row) = present.get(id) else {
+        // One row by its key, not every present finding: this runs for each acceptance,
+        // also from the web server.
+        let row = match w.read()?.finding(id) {
+            Ok(row) if row.status != FindingStatus::Resolved => Some(row),
+            Ok(_) => None,
+            Err(e) if e.code() == gatehouse_model::ErrorCode::UnknownObject => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(row) = row else {
             return Err(AcceptError::Invalid(format!(
                 "finding `{id}` is not open (unknown, or already resolved); see `gatehouse findings list`"
             )));
@@ -273,7 +280,7 @@ pub fn accept(
                 until,
             },
         }))?;
-        let mut row = row.clone();
+        let mut row = row;
         row.status = FindingStatus::Accepted;
         row.accepted_by = Some(actor.to_owned());
         row.accepted_reason = Some(reason.to_owned());
@@ -433,4 +440,54 @@ fn preview_row(finding: Finding, stored: Option<&FindingRow>, now: Timestamp) ->
         accepted_reason: accepted.and_then(|r| r.accepted_reason.clone()),
         accepted_until: accepted.and_then(|r| r.accepted_until),
     }
+}
+
+/// Reopens every accepted finding whose acceptance has ended by `now` (one
+/// `finding.reopened` event per 1,000), without running the analysis; the server's scheduler
+/// calls it so that an expired acceptance shows as open the moment it expires. Returns how
+/// many were reopened.
+pub fn expire_acceptances(
+    store: &Store,
+    actor: &str,
+    now: Timestamp,
+) -> Result<usize, WorkflowError> {
+    let filter = FindingFilter {
+        status: vec![FindingStatus::Accepted],
+        ..FindingFilter::default()
+    };
+    let due: Vec<FindingReopened> = store
+        .read(|r| r.findings(&filter))?
+        .into_iter()
+        .filter(|f| f.accepted_until.is_some_and(|u| u <= now))
+        .map(|f| FindingReopened {
+            id: f.finding.id,
+            reason: "acceptance expired".into(),
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let n = due.len();
+    store.write(actor, now, |w| {
+        // Checked again inside the transaction: another writer may have reopened some.
+        let still: Vec<FindingReopened> = {
+            let present = w.read()?.present_findings()?;
+            due.into_iter()
+                .filter(|f| {
+                    present
+                        .get(&f.id)
+                        .is_some_and(|row| row.status == FindingStatus::Accepted)
+                })
+                .collect()
+        };
+        for chunk in still.chunks(BATCH_RECORDS) {
+            w.append(FindingEvent::FindingReopened(Batch {
+                as_of: now,
+                import: None,
+                records: chunk.to_vec(),
+            }))?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(n)
 }

@@ -14,7 +14,9 @@ pub mod campaigns;
 mod import;
 mod seal;
 
-pub use analysis::{AcceptError, AnalyzeReport, Assessed, accept, analyze, assess};
+pub use analysis::{
+    AcceptError, AnalyzeReport, Assessed, accept, analyze, assess, expire_acceptances,
+};
 
 pub use seal::{
     Sealed, WitnessOutcome, WitnessReport, WitnessView, Witnesses, ask_witnesses, seal,

@@ -128,6 +128,8 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     let planted_path = args.dir.join("planted.json");
     std::fs::write(&planted_path, serde_json::to_vec_pretty(planted)?)?;
     ctx.seal(&store)?;
+    let users = demo_users(ctx, &store)?;
+    ctx.seal(&store)?;
 
     let systems = store.read(|r| r.systems())?;
     let grants: i64 = systems.iter().map(|s| s.grants).sum();
@@ -168,6 +170,11 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             r.id
         );
     }
+    println!("web UI: gatehouse serve, then open http://127.0.0.1:8080/ and sign in as one of:");
+    for (name, role, who, otp) in &users {
+        println!("  {name:<8} {role:<32} one-time password {otp}  {who}");
+    }
+    println!("  (the first sign-in sets a new password and an authenticator app)");
     println!("try: gatehouse analyze && gatehouse findings list --severity high");
     println!("     gatehouse system list");
     println!(
@@ -175,4 +182,69 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         today.saturating_sub(jiff::Span::new().months(3))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's Gatehouse users: an admin, a manager (a reviewer whose team's access is to be
+/// reviewed), a system owner and an auditor, each with a one-time password.
+fn demo_users(
+    ctx: &Ctx,
+    store: &gatehouse_store::Store,
+) -> Result<Vec<(String, String, String, String)>> {
+    use gatehouse_model::EmploymentStatus;
+    let inventory = store.load_inventory()?;
+    let active = |k: &gatehouse_model::IdentityKey| {
+        inventory.identities.iter().any(|i| {
+            &i.key == k
+                && i.person
+                    .as_ref()
+                    .is_some_and(|p| p.status == EmploymentStatus::Active)
+        })
+    };
+    // The manager with the largest team.
+    let mut teams: std::collections::BTreeMap<&gatehouse_model::IdentityKey, usize> =
+        Default::default();
+    for i in &inventory.identities {
+        if let Some(m) = i.person.as_ref().and_then(|p| p.manager.as_ref()) {
+            *teams.entry(m).or_default() += 1;
+        }
+    }
+    let manager = teams
+        .iter()
+        .filter(|(k, _)| active(k))
+        .max_by_key(|(k, n)| (**n, std::cmp::Reverse((**k).clone())))
+        .map(|(k, _)| (*k).clone());
+    let systems = store.read(|r| r.systems())?;
+    let owner = systems
+        .iter()
+        .filter_map(|s| s.owner.clone())
+        .find(|o| active(o) && Some(o) != manager.as_ref());
+    let name_of = |k: &Option<gatehouse_model::IdentityKey>| {
+        k.as_ref()
+            .and_then(|k| inventory.identities.iter().find(|i| &i.key == k))
+            .map(|i| format!("({}, {})", i.name, i.key))
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for (name, role, identity, what) in [
+        ("admin", "admin", None, "admin"),
+        ("manager", "reviewer", manager, "reviewer: a manager"),
+        ("owner", "reviewer", owner, "reviewer: a system owner"),
+        (
+            "auditor",
+            "auditor",
+            None,
+            "auditor: reads, changes nothing",
+        ),
+    ] {
+        let otp = crate::commands::user::add(
+            ctx,
+            store,
+            name,
+            role,
+            identity.as_ref().map(|k| k.as_str()),
+            None,
+        )?;
+        out.push((name.to_owned(), what.to_owned(), name_of(&identity), otp));
+    }
+    Ok(out)
 }

@@ -10,4 +10,6 @@ pub mod init;
 pub mod inventory;
 pub mod ledger;
 pub mod notify;
+pub mod serve;
+pub mod user;
 pub mod witness;

@@ -73,6 +73,7 @@ macro_rules! domain_events {
 mod campaigns;
 mod findings;
 mod inventory;
+mod users;
 
 pub use campaigns::CampaignEvent;
 pub use findings::FindingEvent;
@@ -80,6 +81,7 @@ pub use inventory::{
     AccountActivity, AccountRemoved, EntitlementRemoved, GrantRemoved, IdentityRemoved,
     ImportApplied, ImportFile, InventoryEvent, RoleRemoved, SnapshotPart, WarrantRecordRemoved,
 };
+pub use users::UserEvent;
 
 /// One recorded change of state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +138,14 @@ pub enum EventData {
     Findings(FindingEvent),
     /// Access review campaigns, remediation and notifications.
     Campaigns(CampaignEvent),
+    /// Gatehouse users, sign-ins and API tokens.
+    Users(UserEvent),
+}
+
+impl From<UserEvent> for EventData {
+    fn from(e: UserEvent) -> Self {
+        EventData::Users(e)
+    }
 }
 
 impl From<InventoryEvent> for EventData {
@@ -163,6 +173,7 @@ impl EventData {
             .iter()
             .chain(FindingEvent::KINDS)
             .chain(CampaignEvent::KINDS)
+            .chain(UserEvent::KINDS)
             .copied()
     }
 
@@ -172,6 +183,7 @@ impl EventData {
             EventData::Inventory(e) => e.kind(),
             EventData::Findings(e) => e.kind(),
             EventData::Campaigns(e) => e.kind(),
+            EventData::Users(e) => e.kind(),
         }
     }
 
@@ -184,6 +196,7 @@ impl EventData {
             EventData::Inventory(e) => e.object(),
             EventData::Findings(e) => e.object(),
             EventData::Campaigns(e) => e.object(),
+            EventData::Users(e) => e.object(),
         }
     }
 
@@ -193,6 +206,7 @@ impl EventData {
             EventData::Inventory(e) => e.changes(),
             EventData::Findings(e) => e.changes(),
             EventData::Campaigns(e) => e.changes(),
+            EventData::Users(e) => e.changes(),
         }
     }
 
@@ -202,6 +216,7 @@ impl EventData {
             EventData::Inventory(e) => e.as_of(),
             EventData::Findings(e) => e.as_of(),
             EventData::Campaigns(e) => e.as_of(),
+            EventData::Users(e) => e.as_of(),
         }
     }
 
@@ -211,6 +226,7 @@ impl EventData {
             EventData::Inventory(e) => e.import(),
             EventData::Findings(e) => e.import(),
             EventData::Campaigns(e) => e.import(),
+            EventData::Users(e) => e.import(),
         }
     }
 
@@ -219,6 +235,7 @@ impl EventData {
             EventData::Inventory(e) => e.serialize_data(s),
             EventData::Findings(e) => e.serialize_data(s),
             EventData::Campaigns(e) => e.serialize_data(s),
+            EventData::Users(e) => e.serialize_data(s),
         }
     }
 
@@ -231,6 +248,9 @@ impl EventData {
         }
         if let Some(e) = CampaignEvent::from_raw(kind, raw) {
             return e.map(EventData::Campaigns);
+        }
+        if let Some(e) = UserEvent::from_raw(kind, raw) {
+            return e.map(EventData::Users);
         }
         Err(serde_json::Error::custom(format!(
             "unknown event kind `{kind}`"

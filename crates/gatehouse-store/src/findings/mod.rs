@@ -206,17 +206,28 @@ fn finding_row(r: &RowRef<'_, '_>) -> Result<FindingRow, StoreError> {
 /// Findings matching a filter, most severe first, then by rule and id.
 fn findings(db: &mut Conn, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
     let statuses: Vec<&str> = filter.status.iter().map(|s| s.as_str()).collect();
+    // Only the conditions asked for, so that an index serves them (`$1 = '' OR rule = $1`
+    // would read the whole table); the values stay parameters.
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    for (column, value) in [
+        ("rule", &filter.rule),
+        ("system", &filter.system),
+        ("identity", &filter.identity),
+    ] {
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            values.push(Value::from(v.clone()));
+            conditions.push(format!("{column} = ${}", values.len()));
+        }
+    }
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
     let mut rows = db.query(
-        &format!(
-            "SELECT {FINDING_COLUMNS} FROM finding \
-             WHERE ($1 = '' OR rule = $1) AND ($2 = '' OR system = $2) \
-             AND ($3 = '' OR identity = $3) ORDER BY rule, id"
-        ),
-        &[
-            Value::from(filter.rule.clone().unwrap_or_default()),
-            Value::from(filter.system.clone().unwrap_or_default()),
-            Value::from(filter.identity.clone().unwrap_or_default()),
-        ],
+        &format!("SELECT {FINDING_COLUMNS} FROM finding {filter_sql} ORDER BY rule, id"),
+        &values,
         finding_row,
     )?;
     rows.retain(|f| {

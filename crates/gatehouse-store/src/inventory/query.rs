@@ -1304,3 +1304,95 @@ impl Reader<'_> {
         )
     }
 }
+
+/// Current grants of one system and how many of them a warrant explains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantCoverage {
+    /// System key.
+    pub system: SystemKey,
+    /// Current grants.
+    pub grants: u64,
+    /// Current grants that carry a warrant.
+    pub warranted: u64,
+}
+
+/// One interval during which an identity's account held an entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantInterval {
+    /// System key.
+    pub system: SystemKey,
+    /// Account native id.
+    pub account: String,
+    /// Entitlement native id.
+    pub entitlement: String,
+    /// How the grant came about.
+    pub source: GrantSource,
+    /// What justified it.
+    pub warrant: Option<Warrant>,
+    /// From when.
+    pub from: Timestamp,
+    /// Until when (`None` while it holds).
+    pub to: Option<Timestamp>,
+}
+
+impl Reader<'_> {
+    /// Per system, the current grants and how many of them carry a warrant.
+    pub fn grant_coverage(&mut self) -> Result<Vec<GrantCoverage>, StoreError> {
+        self.conn.query(
+            &format!(
+                "SELECT s.key, count(*), count(g.warrant) FROM grant_version g \
+                 JOIN system s ON s.system_id = g.system_id WHERE g.valid_to = {OPEN} \
+                 GROUP BY s.key ORDER BY s.key"
+            ),
+            &[],
+            |r| {
+                Ok(GrantCoverage {
+                    system: r.parse(0)?,
+                    grants: r.i64(1)? as u64,
+                    warranted: r.i64(2)? as u64,
+                })
+            },
+        )
+    }
+
+    /// The grant intervals of every account ever linked to an identity, latest change first
+    /// (at most `limit`): its timeline of grants and removals. Versions that only changed a
+    /// grant's details are merged into one interval per grant, account and start.
+    pub fn grant_timeline(
+        &mut self,
+        identity: &IdentityKey,
+        limit: u64,
+    ) -> Result<Vec<GrantInterval>, StoreError> {
+        self.conn.query(
+            &format!(
+                "SELECT s.key, a.native_id, e.native_id, g.source, g.warrant, g.valid_from, \
+                 g.valid_to \
+                 FROM (SELECT DISTINCT system_id, account_id FROM account_version \
+                 WHERE identity = $1) av \
+                 JOIN grant_version g ON g.system_id = av.system_id AND g.account_id = av.account_id \
+                 JOIN system s ON s.system_id = g.system_id \
+                 JOIN account a ON a.account_id = g.account_id \
+                 JOIN entitlement e ON e.entitlement_id = g.entitlement_id \
+                 ORDER BY CASE WHEN g.valid_to = {OPEN} THEN g.valid_from ELSE g.valid_to END DESC, \
+                 s.key, a.native_id, e.native_id LIMIT $2"
+            ),
+            &[Value::from(identity.as_str()), Value::Int(limit as i64)],
+            |r| {
+                let to = r.i64(6)?;
+                Ok(GrantInterval {
+                    system: r.parse(0)?,
+                    account: r.str(1)?,
+                    entitlement: r.str(2)?,
+                    source: r.parse(3)?,
+                    warrant: r.opt_parse(4)?,
+                    from: from_micros(r.i64(5)?)?,
+                    to: if to == OPEN {
+                        None
+                    } else {
+                        Some(from_micros(to)?)
+                    },
+                })
+            },
+        )
+    }
+}
