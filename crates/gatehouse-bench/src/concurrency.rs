@@ -206,7 +206,7 @@ pub fn bench_readers(
         people,
         seed,
         today: today(),
-        months: 1,
+        months: 2,
     })?;
     let first = work.join("month-1");
     let second = work.join("month-2");
