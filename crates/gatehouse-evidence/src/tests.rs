@@ -268,7 +268,11 @@ fn exports(store: Store) {
     ] {
         assert!(wb.contains(&format!("name=\"{sheet}\"")), "{wb}");
     }
-    let strings = unzip(&xlsx, "xl/sharedStrings.xml");
+    // Sheets are written row by row with their strings inline.
+    let strings: String = (1..=7)
+        .map(|n| unzip(&xlsx, &format!("xl/worksheets/sheet{n}.xml")))
+        .collect();
+    assert!(strings.contains("t=\"inlineStr\""));
     assert!(
         strings.contains("&apos;=cmd|&apos; /C calc&apos;!A0")
             || strings.contains("'=cmd|' /C calc'!A0"),

@@ -37,8 +37,11 @@ impl Book {
         }
     }
 
+    /// A sheet written row by row to a temporary file with its strings inline ("constant
+    /// memory" mode): a report of 100,000 items writes in a fraction of the time and memory
+    /// the shared-strings table takes.
     fn sheet(&mut self, name: &str) -> Result<&mut Worksheet, EvidenceError> {
-        let ws = self.wb.add_worksheet();
+        let ws = self.wb.add_worksheet_with_constant_memory()?;
         ws.set_name(name)?;
         Ok(ws)
     }

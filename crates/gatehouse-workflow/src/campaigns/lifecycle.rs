@@ -893,35 +893,41 @@ pub fn decide_bulk(
         let c = r.campaign(id)?;
         active(&c)?;
         reviewer_may_act(r, &who, now)?;
-        let mine = r.review_items(
-            id,
-            &ItemFilter {
-                reviewer: Some(who.clone()),
-                open: Some(true),
-                ..ItemFilter::default()
-            },
-        )?;
         let wanted: BTreeSet<u32> = selection.items.iter().copied().collect();
-        for n in &wanted {
-            if !mine.iter().any(|i| i.item.n == *n) {
-                let at = ItemRef {
+        // Items named by number are read one by one; otherwise every open item of the
+        // reviewer's. An item named that is not an open one of theirs is refused, saying why
+        // (decided, someone else's, their own).
+        let mine: Vec<ItemRow> = if wanted.is_empty() {
+            r.review_items(
+                id,
+                &ItemFilter {
+                    reviewer: Some(who.clone()),
+                    open: Some(true),
+                    ..ItemFilter::default()
+                },
+            )?
+        } else {
+            let mut rows = Vec::with_capacity(wanted.len());
+            for n in &wanted {
+                let item = r.review_item(ItemRef {
                     campaign: id,
                     item: *n,
-                };
-                let item = r.review_item(at)?;
-                // Says why: decided, someone else's, their own.
-                let input = DecisionInput {
-                    item: *n,
-                    verdict: verdict.unwrap_or(item.item.recommendation),
-                    until,
-                    comment: comment.clone(),
-                };
-                check_decision(&c, &item, &who, &input, now)?;
+                })?;
+                if item.decision.is_some() || item.reviewer != who {
+                    let input = DecisionInput {
+                        item: *n,
+                        verdict: verdict.unwrap_or(item.item.recommendation),
+                        until,
+                        comment: comment.clone(),
+                    };
+                    check_decision(&c, &item, &who, &input, now)?;
+                }
+                rows.push(item);
             }
-        }
+            rows
+        };
         let selected: Vec<ItemRow> = mine
             .into_iter()
-            .filter(|i| wanted.is_empty() || wanted.contains(&i.item.n))
             .filter(|i| {
                 selection
                     .system
