@@ -10,7 +10,7 @@
 //!   ledger leaves and their effect on the state tables commit together, or nothing does.
 //!   Writers are served one at a time, in arrival order, so sequence numbers never fork;
 //! - an import computes its changes in a read transaction and records them in batches of write
-//!   transactions ([`Store::apply_import`]), so that a small write waits for one batch of an
+//!   transactions ([`ImportLock::apply`]), so that a small write waits for one batch of an
 //!   import, never for a whole one.
 //!
 //! Nothing outside this crate sees a connection, a SQL value or SQL text: answers are model
