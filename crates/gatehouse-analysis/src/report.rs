@@ -334,18 +334,7 @@ pub fn markdown(r: &Report) -> String {
         r.findings.len()
     );
     for f in &r.findings {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            md(&f.id),
-            f.severity,
-            md(&f.rule),
-            md(&f.title),
-            md(f.identity.as_deref().unwrap_or("")),
-            md(f.system.as_deref().unwrap_or("")),
-            md(f.account.as_deref().unwrap_or("")),
-            date(f.first_seen)
-        );
+        let _ = writeln!(out, "{}", md_row(&finding_cells(f)));
     }
     if r.insights > 0 {
         let _ = writeln!(
@@ -360,17 +349,7 @@ pub fn markdown(r: &Report) -> String {
         r.accepted.len()
     );
     for a in &r.accepted {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            md(&a.id),
-            a.severity,
-            md(&a.rule),
-            md(&a.title),
-            md(&a.by),
-            md(&a.reason),
-            a.until.map(date).unwrap_or_default()
-        );
+        let _ = writeln!(out, "{}", md_row(&accepted_cells(a)));
     }
     for (title, scores) in [
         ("Riskiest identities", &r.top_identities),
@@ -451,6 +430,47 @@ fn ledger_lines(r: &Report) -> Vec<String> {
 
 /// Text for a Markdown table cell: control characters shown escaped, HTML and the column
 /// separator escaped.
+/// The cells of an open finding's row in the Markdown and HTML reports (rules by their
+/// readable names).
+fn finding_cells(f: &ListedFinding) -> [String; 8] {
+    [
+        f.id.clone(),
+        f.severity.to_string(),
+        crate::rule_label(&f.rule),
+        f.title.clone(),
+        f.identity.clone().unwrap_or_default(),
+        f.system.clone().unwrap_or_default(),
+        f.account.clone().unwrap_or_default(),
+        date(f.first_seen),
+    ]
+}
+
+/// The cells of an accepted risk's row.
+fn accepted_cells(a: &AcceptedRisk) -> [String; 7] {
+    [
+        a.id.clone(),
+        a.severity.to_string(),
+        crate::rule_label(&a.rule),
+        a.title.clone(),
+        a.by.clone(),
+        a.reason.clone(),
+        a.until.map(date).unwrap_or_default(),
+    ]
+}
+
+fn md_row(cells: &[String]) -> String {
+    let cells: Vec<String> = cells.iter().map(|c| md(c)).collect();
+    format!("| {} |", cells.join(" | "))
+}
+
+fn html_row(cells: &[String]) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|c| format!("<td>{}</td>", esc(c)))
+        .collect();
+    format!("<tr>{cells}</tr>")
+}
+
 fn md(s: &str) -> String {
     esc(s).replace('|', "\\|")
 }
@@ -515,18 +535,7 @@ pub fn html(r: &Report) -> String {
         r.findings.len()
     );
     for f in &r.findings {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&f.id),
-            f.severity,
-            esc(&f.rule),
-            esc(&f.title),
-            esc(f.identity.as_deref().unwrap_or("")),
-            esc(f.system.as_deref().unwrap_or("")),
-            esc(f.account.as_deref().unwrap_or("")),
-            date(f.first_seen)
-        );
+        let _ = writeln!(out, "{}", html_row(&finding_cells(f)));
     }
     let _ = writeln!(out, "</table>");
     if r.insights > 0 {
@@ -542,17 +551,7 @@ pub fn html(r: &Report) -> String {
         r.accepted.len()
     );
     for a in &r.accepted {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&a.id),
-            a.severity,
-            esc(&a.rule),
-            esc(&a.title),
-            esc(&a.by),
-            esc(&a.reason),
-            a.until.map(date).unwrap_or_default()
-        );
+        let _ = writeln!(out, "{}", html_row(&accepted_cells(a)));
     }
     let _ = writeln!(out, "</table>");
     for (title, scores) in [

@@ -1131,7 +1131,10 @@ fn analysis_flow(env: Env) {
     let out = env.ok(&["assess", "--format", "md", "--record"]);
     assert!(out.contains("This is the first assessment"), "{out}");
     assert!(out.contains("## Open findings ("), "{out}");
-    assert!(out.contains("| unwarranted_grant |"), "{out}");
+    assert!(
+        out.contains("| Grants without a warrant (unwarranted_grant) |"),
+        "{out}"
+    );
     assert!(
         out.contains("## Accepted risks (1)")
             && out.contains("| cli:test | Batch job runs month-end close"),
