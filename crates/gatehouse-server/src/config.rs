@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use gatehouse_analysis::{Policy, Ruleset};
 use gatehouse_ledger::{NoteSigner, NoteVerifier};
+use gatehouse_notify::NotifySettings;
 use gatehouse_workflow::Witnesses;
+use gatehouse_workflow::campaigns::ReviewPolicy;
 
 /// A certificate chain and its private key, in PEM files.
 #[derive(Debug, Clone)]
@@ -81,6 +83,10 @@ pub struct ServerConfig {
     pub policy: Policy,
     /// The segregation-of-duties ruleset.
     pub sod: Ruleset,
+    /// The review policy: scopes, schedules, who runs campaigns.
+    pub reviews: ReviewPolicy,
+    /// Where notifications go (e-mail, webhooks); none are sent without.
+    pub notify: Option<NotifySettings>,
     /// The issuer shown in authenticator apps.
     pub totp_issuer: String,
     /// OpenID Connect sign-in, when configured.
@@ -107,6 +113,8 @@ impl ServerConfig {
             publish_dir: None,
             policy: Policy::default(),
             sod: Ruleset::default(),
+            reviews: ReviewPolicy::default(),
+            notify: None,
             totp_issuer: "Gatehouse".into(),
             oidc: None,
         }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use gatehouse_model::ErrorCode;
 use gatehouse_store::{StoreError, VerifyError};
+use gatehouse_workflow::campaigns::CampaignError;
 use gatehouse_workflow::{AcceptError, WorkflowError};
 use serde::Serialize;
 
@@ -131,6 +132,28 @@ impl From<AcceptError> for WebError {
                 WebError::new(StatusCode::BAD_REQUEST, ErrorCode::AcceptanceRefused, m)
             }
         }
+    }
+}
+
+impl From<CampaignError> for WebError {
+    fn from(e: CampaignError) -> WebError {
+        let status = match &e {
+            CampaignError::Store(_) => {
+                return match e {
+                    CampaignError::Store(e) => e.into(),
+                    _ => unreachable!("matched above"),
+                };
+            }
+            CampaignError::NotAllowed(_) | CampaignError::SelfReview(_) => StatusCode::FORBIDDEN,
+            CampaignError::State(_)
+            | CampaignError::AlreadyDecided(_)
+            | CampaignError::Undecided(_)
+            | CampaignError::Remediation(_) => StatusCode::CONFLICT,
+            CampaignError::Policy(_) | CampaignError::Invalid(_) | CampaignError::Input(_) => {
+                StatusCode::BAD_REQUEST
+            }
+        };
+        WebError::new(status, e.code(), e.to_string())
     }
 }
 

@@ -1,13 +1,17 @@
 //! What the server does by itself: after every change (soon after, so that a burst of changes
 //! makes one checkpoint) and at the configured interval, it seals the log — signs a checkpoint,
 //! has the witnesses cosign it, publishes it to the configured folder — through
-//! [`gatehouse_workflow::seal`]; it reopens findings whose risk acceptance has expired; and it
-//! drops expired sessions. Each tick reads the clock once.
+//! [`gatehouse_workflow::seal`]; it reopens findings whose risk acceptance has expired; it
+//! runs the review campaigns' schedule (reminders, escalations, replacing reviewers who left,
+//! deadline defaults, remediation verified against the imports, the review policy's
+//! event-driven reviews); it sends what notifications are due (digests, alerts, retries) when
+//! they are configured; and it drops expired sessions. Each tick reads the clock once.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use gatehouse_model::Timestamp;
+use gatehouse_workflow::campaigns::{self, Acting};
 use tokio::sync::watch;
 
 use crate::App;
@@ -41,7 +45,8 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
     tick(&app).await;
 }
 
-/// One round: expiries, then the seal, then the sessions.
+/// One round: expiries, the campaigns' schedule, notifications, then the seal, then the
+/// sessions.
 pub async fn tick(app: &App) {
     let now = app.read_clock();
     let store = app.store.clone();
@@ -54,6 +59,45 @@ pub async fn tick(app: &App) {
         Ok(Ok(n)) => tracing::info!(reopened = n, "risk acceptances expired"),
         Ok(Err(e)) => fail(app, "expiring acceptances", &e.to_string()),
         Err(e) => fail(app, "expiring acceptances", &e.to_string()),
+    }
+    let (store, reviews) = (app.store.clone(), app.config.reviews.clone());
+    let ticked = tokio::task::spawn_blocking(move || {
+        campaigns::tick(&store, &reviews, &Acting::system(ACTOR), now)
+    })
+    .await;
+    match ticked {
+        Ok(Ok(t)) => {
+            let changed = t.campaigns.len() + t.opened.len();
+            if changed > 0 {
+                tracing::info!(
+                    campaigns = t.campaigns.len(),
+                    opened = t.opened.len(),
+                    "review schedule: reminders, escalations and defaults recorded"
+                );
+            }
+        }
+        Ok(Err(e)) => fail(app, "running the review schedule", &e.to_string()),
+        Err(e) => fail(app, "running the review schedule", &e.to_string()),
+    }
+    if let Some(settings) = app.config.notify.clone() {
+        let store = app.store.clone();
+        let sent = tokio::task::spawn_blocking(move || {
+            gatehouse_notify::dispatch(&store, &settings, &Acting::system(ACTOR), now)
+        })
+        .await;
+        match sent {
+            Ok(Ok(d)) => {
+                if !d.sent.is_empty() || !d.failed.is_empty() {
+                    tracing::info!(
+                        sent = d.sent.len(),
+                        failed = d.failed.len(),
+                        "notifications"
+                    );
+                }
+            }
+            Ok(Err(e)) => fail(app, "sending notifications", &e.to_string()),
+            Err(e) => fail(app, "sending notifications", &e.to_string()),
+        }
     }
     if let Err(e) = seal(app, now).await {
         fail(app, "sealing", &e);

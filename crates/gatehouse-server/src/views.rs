@@ -36,8 +36,9 @@ pub struct Chrome {
     pub warnings: Vec<String>,
 }
 
-const ORG_NAV: [(&str, &str); 6] = [
+const ORG_NAV: [(&str, &str); 7] = [
     ("/", "Dashboard"),
+    ("/campaigns", "Campaigns"),
     ("/identities", "Identities"),
     ("/who-has", "Who has access"),
     ("/systems", "Systems"),
@@ -56,6 +57,9 @@ impl Chrome {
             UserRole::Person => {}
         }
         if p.user.identity.is_some() {
+            if p.user.role != UserRole::Auditor {
+                items.insert(0, ("/reviews", "My reviews"));
+            }
             items.push(("/me", "My access"));
         }
         items.push(("/me/tokens", "API tokens"));

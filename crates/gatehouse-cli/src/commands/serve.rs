@@ -88,6 +88,8 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     config.publish_dir = ctx.config.publish_dir.clone();
     config.policy = loaded.policy;
     config.sod = loaded.sod;
+    config.reviews = crate::commands::campaign::load_review_policy(ctx)?;
+    config.notify = crate::commands::notify::settings(ctx)?;
     if let (Some(issuer), Some(client_id), Some(secret_file), Some(redirect_url)) = (
         &s.oidc_issuer,
         &s.oidc_client_id,

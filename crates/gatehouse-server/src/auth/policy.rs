@@ -7,6 +7,11 @@
 //! | systems they own | yes | yes | yes | no (404) |
 //! | the organisation: dashboard, identities, who has access, systems, findings, ledger | yes | yes | no | no |
 //! | verify the ledger, download evidence | yes | yes | no | no |
+//! | campaigns: list, monitor, download their evidence | yes | yes | no | no |
+//! | campaigns: create, launch, remind | yes | no | no | no |
+//! | sign off a campaign (fresh second factor) | yes | no | no | no |
+//! | review items assigned to them: see, decide, delegate | yes | no | yes | yes |
+//! | a review item assigned to someone else | yes (read) | yes (read) | no (404) | no (404) |
 //! | accept a risk (fresh second factor) | yes | no | no | no |
 //! | run the analysis, sign a checkpoint, manage users | yes | no | no | no |
 //! | their own API tokens | yes | yes | yes | yes |
@@ -16,6 +21,10 @@
 //! their role does not allow gets 403. A token also needs the scope: `read` for questions,
 //! `evidence` to verify and download evidence, `write` for changes; privileged actions and
 //! token management need a person with a second factor, so no token can do them.
+//!
+//! The review policy decides further who runs which campaign (its administrators and the
+//! campaign's owner) and the workflow checks that an item is the acting reviewer's own: a
+//! web admin whose user is linked to nobody in the review policy is refused there.
 
 use gatehouse_model::{IdentityKey, UserRole};
 use gatehouse_store::users::UserRow;
@@ -71,6 +80,16 @@ pub enum Action<'a> {
     ExportEvidence,
     /// Accept the risk of a finding.
     AcceptRisk,
+    /// Campaigns: the list, one campaign's progress, its evidence.
+    ViewCampaigns,
+    /// Create, launch and remind campaigns.
+    RunCampaigns,
+    /// Close and sign off a campaign.
+    SignOff,
+    /// Decide and delegate one's own review items.
+    Review,
+    /// One review item, assigned to this reviewer.
+    ViewReviewItem(&'a IdentityKey),
     /// Run the analysis or sign a checkpoint.
     Operate,
     /// Add, change or reset users.
@@ -89,6 +108,11 @@ impl Action<'_> {
             Action::VerifyLedger => "verify ledger",
             Action::ExportEvidence => "export evidence",
             Action::AcceptRisk => "accept risk",
+            Action::ViewCampaigns => "view campaigns",
+            Action::RunCampaigns => "run campaigns",
+            Action::SignOff => "sign off campaign",
+            Action::Review => "review",
+            Action::ViewReviewItem(_) => "view review item",
             Action::Operate => "operate",
             Action::ManageUsers => "manage users",
             Action::ManageOwnTokens => "manage own tokens",
@@ -116,6 +140,27 @@ pub fn decide(user: &UserRow, scopes: Option<&[Scope]>, action: &Action<'_>) -> 
     let by_role = match action {
         Action::ViewIdentity(k) if is_self(k) => Decision::Allow,
         Action::ViewSystem(Some(owner)) if is_self(owner) && role != Person => Decision::Allow,
+        Action::ViewReviewItem(reviewer) if is_self(reviewer) => Decision::Allow,
+        Action::ViewReviewItem(_) => match role {
+            Admin | Auditor => Decision::Allow,
+            Reviewer | Person => Decision::Hidden,
+        },
+        Action::ViewCampaigns => match role {
+            Admin | Auditor => Decision::Allow,
+            _ => Decision::Forbidden("only admins and auditors see campaigns"),
+        },
+        Action::RunCampaigns | Action::SignOff => match role {
+            Admin => Decision::Allow,
+            Auditor => Decision::Forbidden("auditors read and verify; they change nothing"),
+            _ => Decision::Forbidden("only admins run campaigns"),
+        },
+        Action::Review => match (role, &user.identity) {
+            (Auditor, _) => Decision::Forbidden("auditors read and verify; they change nothing"),
+            (_, None) => Decision::Forbidden(
+                "your Gatehouse user is linked to no person, so no review item is yours",
+            ),
+            _ => Decision::Allow,
+        },
         Action::ViewOrganisation | Action::ViewIdentity(_) | Action::ViewSystem(_) => match role {
             Admin | Auditor => Decision::Allow,
             Reviewer | Person => match action {
@@ -150,10 +195,14 @@ pub fn decide(user: &UserRow, scopes: Option<&[Scope]>, action: &Action<'_>) -> 
         return Decision::Allow;
     };
     let needed = match action {
-        Action::ViewOrganisation | Action::ViewIdentity(_) | Action::ViewSystem(_) => Scope::Read,
+        Action::ViewOrganisation
+        | Action::ViewIdentity(_)
+        | Action::ViewSystem(_)
+        | Action::ViewCampaigns
+        | Action::ViewReviewItem(_) => Scope::Read,
         Action::VerifyLedger | Action::ExportEvidence => Scope::Evidence,
-        Action::Operate => Scope::Write,
-        Action::AcceptRisk | Action::ManageUsers | Action::ManageOwnTokens => {
+        Action::Operate | Action::RunCampaigns | Action::Review => Scope::Write,
+        Action::AcceptRisk | Action::SignOff | Action::ManageUsers | Action::ManageOwnTokens => {
             return Decision::Forbidden(
                 "this action needs a person signed in with a second factor, not an API token",
             );

@@ -67,6 +67,11 @@ pub fn router() -> Router<App> {
         .routes(routes!(checkpoint))
         .routes(routes!(analyze))
         .routes(routes!(users))
+        .routes(routes!(review_inbox))
+        .routes(routes!(review_item))
+        .routes(routes!(review_decision))
+        .routes(routes!(campaign_list))
+        .routes(routes!(campaign_one))
         .split_for_parts();
     let doc = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
     router.route(
@@ -566,4 +571,164 @@ async fn analyze(State(app): State<App>, p: Principal, headers: HeaderMap) -> We
 async fn users(State(app): State<App>, p: Principal) -> WebResult<Response> {
     p.authorize(&app, Action::ManageUsers).await?;
     ok(app.store.read_async(|r| r.users()).await?)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct InboxParams {
+    /// Only items on this system.
+    system: Option<String>,
+    /// Only items with this recommendation (`keep`, `revoke`).
+    recommendation: Option<String>,
+    /// Only `privileged`, `sod` (in a conflict) or `findings` (with open findings) items.
+    risk: Option<String>,
+    /// Only items of this campaign (`C-0001`).
+    campaign: Option<String>,
+    /// Skip this many.
+    offset: Option<u64>,
+    /// At most this many (default 100, at most 1,000).
+    limit: Option<u64>,
+}
+
+/// The signed-in reviewer's open items in active campaigns, soonest due first
+/// (`gatehouse review inbox`).
+#[utoipa::path(get, path = "/api/reviews", tag = "reviews", params(InboxParams),
+    responses((status = 200, description = "One page of open items, with the total", body = Object),
+              (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn review_inbox(
+    State(app): State<App>,
+    p: Principal,
+    Query(q): Query<InboxParams>,
+) -> WebResult<Response> {
+    let me = crate::routes::reviews::reviewer(&app, &p).await?;
+    let query = crate::routes::reviews::InboxQuery {
+        system: q.system,
+        recommendation: q.recommendation,
+        risk: q.risk,
+        campaign: q.campaign,
+        offset: q.offset,
+        ..Default::default()
+    };
+    let mut filter = query.filter()?;
+    filter.limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let f = filter.clone();
+    let page = app.store.read_async(move |r| r.inbox_page(&me, &f)).await?;
+    ok(json!({
+        "total": page.total,
+        "offset": filter.offset,
+        "items": page.items.iter().map(|(due, item)| json!({
+            "ref": item.reference().to_string(), "due": due, "item": item,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// One review item with its context and its decisions so far; the reviewer it is assigned
+/// to, admins and auditors only (anyone else gets 404).
+#[utoipa::path(get, path = "/api/reviews/{campaign}/{n}", tag = "reviews",
+    params(("campaign" = String, Path, description = "Campaign id (C-0001)"), ("n" = u32, Path, description = "Item number")),
+    responses((status = 200, description = "The item", body = Object), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn review_item(
+    State(app): State<App>,
+    p: Principal,
+    Path((campaign, n)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let at = crate::routes::reviews::parse_item(&campaign, &n)?;
+    let (item, decisions) = app
+        .store
+        .read_async(move |r| Ok::<_, StoreError>((r.review_item(at)?, r.item_decisions(at)?)))
+        .await
+        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
+    p.authorize(&app, Action::ViewReviewItem(&item.reviewer))
+        .await?;
+    ok(json!({ "ref": at.to_string(), "item": item, "decisions": decisions }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct DecisionBody {
+    /// `keep`, `revoke` or `keep_until`.
+    verdict: String,
+    /// For `keep_until`: the date (`2027-03-31`).
+    until: Option<String>,
+    /// The reviewer's comment (required on revoke, and where the campaign's rules say).
+    comment: Option<String>,
+}
+
+/// Decide one of your own review items (`gatehouse campaign decide`); needs the `write`
+/// scope. Someone else's item answers 404; a decided item, a closed campaign or a missing
+/// comment is refused and changes nothing.
+#[utoipa::path(post, path = "/api/reviews/{campaign}/{n}/decision", tag = "reviews",
+    params(("campaign" = String, Path, description = "Campaign id (C-0001)"), ("n" = u32, Path, description = "Item number")),
+    request_body = DecisionBody,
+    responses((status = 200, description = "What was recorded", body = Object),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn review_decision(
+    State(app): State<App>,
+    p: Principal,
+    headers: HeaderMap,
+    Path((campaign, n)): Path<(String, String)>,
+    Json(body): Json<DecisionBody>,
+) -> WebResult<Response> {
+    p.check_csrf(csrf_of(None, &headers))?;
+    let me = crate::routes::reviews::reviewer(&app, &p).await?;
+    let at = crate::routes::reviews::parse_item(&campaign, &n)?;
+    let owner = app
+        .store
+        .read_async(move |r| r.review_item(at))
+        .await
+        .map(|i| i.reviewer)
+        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
+    p.authorize(&app, Action::ViewReviewItem(&owner)).await?;
+    let (verdict, until) =
+        crate::routes::reviews::verdict_of(&body.verdict, body.until.as_deref())?;
+    let input = gatehouse_workflow::campaigns::DecisionInput {
+        item: at.item,
+        verdict,
+        until,
+        comment: crate::routes::reviews::comment_of(body.comment),
+    };
+    let (store, now) = (app.store.clone(), p.now);
+    let acting = gatehouse_workflow::campaigns::Acting::person(p.actor(), me);
+    let report = crate::routes::reviews::blocking(move || {
+        gatehouse_workflow::campaigns::decide(&store, &acting, now, at.campaign, vec![input])
+    })
+    .await??;
+    app.changed();
+    ok(report)
+}
+
+/// Every campaign, newest first, with its progress (`gatehouse campaign list`).
+#[utoipa::path(get, path = "/api/campaigns", tag = "reviews",
+    responses((status = 200, description = "Campaigns", body = Object), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn campaign_list(State(app): State<App>, p: Principal) -> WebResult<Response> {
+    p.authorize(&app, Action::ViewCampaigns).await?;
+    ok(app.store.read_async(|r| r.campaigns()).await?)
+}
+
+/// One campaign with its progress per reviewer (`gatehouse campaign show`).
+#[utoipa::path(get, path = "/api/campaigns/{id}", tag = "reviews",
+    params(("id" = String, Path, description = "Campaign id (C-0001)")),
+    responses((status = 200, description = "The campaign", body = Object), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn campaign_one(
+    State(app): State<App>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    p.authorize(&app, Action::ViewCampaigns).await?;
+    let id: gatehouse_model::CampaignId = id
+        .parse()
+        .map_err(|_| WebError::not_found(format!("there is no campaign `{id}`")))?;
+    let (c, progress) = app
+        .store
+        .read_async(move |r| Ok::<_, StoreError>((r.campaign(id)?, r.progress_by_reviewer(id)?)))
+        .await?;
+    ok(json!({
+        "campaign": c,
+        "reviewers": progress.iter().map(|(r, items, open)| json!({
+            "reviewer": r, "items": items, "open": open
+        })).collect::<Vec<_>>(),
+    }))
 }

@@ -40,6 +40,9 @@ struct DashboardPage {
     coverage_chart: String,
     trend_chart: String,
     has_trend: bool,
+    reviews: Vec<crate::routes::campaigns::CampaignItem>,
+    overdue_items: u64,
+    reviewers: Vec<(String, u64, u64)>,
 }
 
 const SEVERITIES: [Severity; 5] = [
@@ -54,24 +57,34 @@ async fn dashboard(State(app): State<App>, p: Principal) -> WebResult<Response> 
     if matches!(p.user.role, UserRole::Reviewer | UserRole::Person) {
         // Their start page is their own access (or their systems).
         return Ok(see_other(if p.user.identity.is_some() {
-            "/me"
+            "/reviews"
         } else {
             "/me/tokens"
         }));
     }
     p.authorize(&app, Action::ViewOrganisation).await?;
-    let (findings, coverage, systems, assessments) = app
+    let now = p.now;
+    let (findings, coverage, systems, assessments, campaigns) = app
         .store
-        .read_async(|r| {
+        .read_async(move |r| {
             let f = r.findings(&FindingFilter {
                 status: vec![FindingStatus::Open],
                 ..FindingFilter::default()
             })?;
+            // Campaigns under way, each with its reviewers' progress.
+            let mut campaigns = Vec::new();
+            for c in r.campaigns()? {
+                if c.state == gatehouse_model::CampaignState::Active {
+                    let progress = r.progress_by_reviewer(c.id)?;
+                    campaigns.push((c, progress));
+                }
+            }
             Ok::<_, gatehouse_store::StoreError>((
                 f,
                 r.grant_coverage()?,
                 r.systems()?,
                 r.assessments(12)?,
+                campaigns,
             ))
         })
         .await?;
@@ -127,7 +140,33 @@ async fn dashboard(State(app): State<App>, p: Principal) -> WebResult<Response> 
     if grants > 0 {
         trend.push(("now".into(), share(warranted, grants)));
     }
+    let mut overdue_items = 0;
+    let mut by_reviewer: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (c, progress) in &campaigns {
+        let overdue = c.due.is_some_and(|d| d < now);
+        for (reviewer, items, open) in progress {
+            if overdue {
+                overdue_items += open;
+            }
+            let e = by_reviewer.entry(reviewer.to_string()).or_default();
+            e.0 += items;
+            e.1 += open;
+        }
+    }
+    let mut reviewers: Vec<(String, u64, u64)> = by_reviewer
+        .into_iter()
+        .filter(|(_, (_, open))| *open > 0)
+        .map(|(r, (items, open))| (r, items, open))
+        .collect();
+    reviewers.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    reviewers.truncate(10);
     page(&DashboardPage {
+        reviews: campaigns
+            .iter()
+            .map(|(c, _)| crate::routes::campaigns::campaign_item(c, now))
+            .collect(),
+        overdue_items,
+        reviewers,
         chrome: Chrome::new(&app, &p, "Dashboard", "/").await,
         severities: SEVERITIES.iter().map(|s| s.as_str()).collect(),
         open_total: findings.len() as u64,

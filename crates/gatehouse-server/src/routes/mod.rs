@@ -2,6 +2,7 @@
 
 mod api;
 mod assets;
+mod campaigns;
 mod dashboard;
 mod findings;
 mod health;
@@ -9,6 +10,7 @@ mod identities;
 mod ledger;
 mod me;
 mod oidc;
+mod reviews;
 mod signin;
 mod systems;
 
@@ -31,6 +33,8 @@ pub fn router(app: App) -> Router {
         .merge(findings::router())
         .merge(ledger::router())
         .merge(me::router())
+        .merge(reviews::router())
+        .merge(campaigns::router())
         .merge(api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -118,6 +118,8 @@ struct SystemPage {
     prev: Option<String>,
     next: Option<String>,
     can_follow: bool,
+    last_review: String,
+    running_review: String,
 }
 
 #[derive(Deserialize)]
@@ -141,15 +143,48 @@ async fn show(
         .await?;
     let system = found.ok_or_else(|| WebError::not_found(format!("there is no system `{key}`")))?;
     let k = key.clone();
-    let (entitlements, accounts) = app
+    let (entitlements, accounts, campaigns) = app
         .store
         .read_async(move |r| {
             Ok::<_, gatehouse_store::StoreError>((
                 r.entitlements(Some(&k))?,
                 r.accounts(Some(&k), false)?,
+                r.campaigns()?,
             ))
         })
         .await?;
+    // The campaigns that reviewed this system: the population's systems once launched.
+    let reviewed = |c: &&gatehouse_store::campaigns::query::CampaignRow| {
+        c.launch
+            .as_ref()
+            .is_some_and(|l| l.systems.contains_key(key.as_str()))
+    };
+    let last_review = campaigns
+        .iter()
+        .filter(reviewed)
+        .find(|c| c.state == gatehouse_model::CampaignState::Closed)
+        .map(|c| {
+            format!(
+                "{} ({}), signed off {}",
+                c.created.name,
+                c.id,
+                when_opt(c.closed_at)
+            )
+        })
+        .unwrap_or_else(|| "never reviewed in Gatehouse".into());
+    let running_review = campaigns
+        .iter()
+        .filter(reviewed)
+        .find(|c| c.state == gatehouse_model::CampaignState::Active)
+        .map(|c| {
+            format!(
+                "{} ({}), {}",
+                c.created.name,
+                c.id,
+                crate::routes::reviews::completion(c)
+            )
+        })
+        .unwrap_or_default();
     let can_follow = crate::auth::policy::decide(&p.user, None, &Action::ViewOrganisation)
         == crate::auth::Decision::Allow;
     let page_no = q.page.unwrap_or(1).max(1);
@@ -194,6 +229,8 @@ async fn show(
         next: (page_no * PAGE < total).then(|| format!("{base}?page={}", page_no + 1)),
         system: item(system),
         can_follow,
+        last_review,
+        running_review,
     })
 }
 

@@ -191,6 +191,70 @@ pub struct ItemFilter {
     pub limit: Option<u64>,
 }
 
+/// A kind of risk an inbox can be narrowed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxRisk {
+    /// Privileged entitlements.
+    Privileged,
+    /// Grants in a segregation-of-duties conflict.
+    Sod,
+    /// Grants with open findings.
+    Findings,
+}
+
+impl InboxRisk {
+    fn marker(self) -> &'static str {
+        match self {
+            InboxRisk::Privileged => "%\"privileged\":true%",
+            InboxRisk::Sod => "%\"sod\":%",
+            InboxRisk::Findings => "%\"findings\":[%",
+        }
+    }
+}
+
+/// Which of a reviewer's open items an inbox page shows; empty fields do not filter.
+#[derive(Debug, Clone)]
+pub struct InboxFilter {
+    /// Only items on this system.
+    pub system: Option<SystemKey>,
+    /// Only items with this recommendation.
+    pub recommendation: Option<Verdict>,
+    /// Only items of this campaign.
+    pub campaign: Option<CampaignId>,
+    /// Only items with this kind of risk.
+    pub risk: Option<InboxRisk>,
+    /// Skip this many.
+    pub offset: u64,
+    /// At most this many.
+    pub limit: u64,
+}
+
+impl Default for InboxFilter {
+    fn default() -> Self {
+        InboxFilter {
+            system: None,
+            recommendation: None,
+            campaign: None,
+            risk: None,
+            offset: 0,
+            limit: 100,
+        }
+    }
+}
+
+/// One page of a reviewer's inbox.
+#[derive(Debug, Clone, Default)]
+pub struct InboxPage {
+    /// Open items that match the filter, in all.
+    pub total: u64,
+    /// This page's items with their campaign's due date, soonest due first.
+    pub items: Vec<(Option<Timestamp>, ItemRow)>,
+    /// Open items per system (unfiltered).
+    pub systems: Vec<(SystemKey, u64)>,
+    /// Open items per campaign (unfiltered).
+    pub campaigns: Vec<(CampaignId, u64)>,
+}
+
 /// A decision at one stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StageDecision {
@@ -468,6 +532,23 @@ fn import_ref(r: &RowRef<'_, '_>) -> Result<ImportRef, StoreError> {
     })
 }
 
+fn stage_decision(r: &RowRef<'_, '_>) -> Result<StageDecision, StoreError> {
+    Ok(StageDecision {
+        item: ItemRef {
+            campaign: campaign_id(r.i64(0)?)?,
+            item: item_number(r.i64(1)?)?,
+        },
+        stage: item_number(r.i64(2)?)?,
+        verdict: r.parse(3)?,
+        until: opt_ts(r.opt_i64(4)?)?,
+        comment: r.opt_str(5)?,
+        by: r.opt_parse(6)?,
+        at: ts(r.i64(7)?)?,
+        origin: r.parse(8)?,
+        seq: r.i64(9)? as u64,
+    })
+}
+
 fn unknown_campaign(id: CampaignId) -> StoreError {
     StoreError::unknown(format!("there is no campaign `{id}`"))
 }
@@ -569,6 +650,20 @@ impl Reader<'_> {
         )
     }
 
+    /// Items of a campaign per reviewer (their current or deciding reviewer): all of them,
+    /// and the open ones, by reviewer.
+    pub fn progress_by_reviewer(
+        &mut self,
+        id: CampaignId,
+    ) -> Result<Vec<(IdentityKey, u64, u64)>, StoreError> {
+        self.conn.query(
+            "SELECT reviewer, count(*), sum(CASE WHEN verdict IS NULL THEN 1 ELSE 0 END) \
+             FROM review_item WHERE campaign = $1 GROUP BY reviewer ORDER BY reviewer",
+            &[Value::Int(i64::from(id.number()))],
+            |r| Ok((r.parse(0)?, r.i64(1)? as u64, r.i64(2)? as u64)),
+        )
+    }
+
     /// A reviewer's open items in active campaigns, soonest due first, with their due dates.
     pub fn inbox(
         &mut self,
@@ -586,28 +681,89 @@ impl Reader<'_> {
             })
     }
 
+    /// One page of a reviewer's open items in active campaigns, soonest due first, with how
+    /// many there are in all, and how many per system and per campaign (for the filters).
+    /// Filtering and paging happen in the database, on the index of open items by reviewer.
+    pub fn inbox_page(
+        &mut self,
+        reviewer: &IdentityKey,
+        filter: &InboxFilter,
+    ) -> Result<InboxPage, StoreError> {
+        let base = "FROM review_item i JOIN campaign c ON c.campaign = i.campaign \
+                    WHERE i.reviewer = $1 AND i.verdict IS NULL AND c.state = 'active'";
+        let mut cond = String::new();
+        let mut params = vec![Value::from(reviewer.as_str())];
+        if let Some(system) = &filter.system {
+            params.push(Value::from(system.as_str()));
+            cond.push_str(&format!(" AND i.system = ${}", params.len()));
+        }
+        if let Some(v) = filter.recommendation {
+            params.push(Value::from(v.as_str()));
+            cond.push_str(&format!(" AND i.recommendation = ${}", params.len()));
+        }
+        if let Some(id) = filter.campaign {
+            params.push(Value::Int(i64::from(id.number())));
+            cond.push_str(&format!(" AND i.campaign = ${}", params.len()));
+        }
+        if let Some(risk) = filter.risk {
+            // The context is stored as compact JSON in which these keys appear only when set.
+            params.push(Value::from(risk.marker()));
+            cond.push_str(&format!(" AND i.context LIKE ${}", params.len()));
+        }
+        let total = self
+            .conn
+            .scalar(&format!("SELECT count(*) {base}{cond}"), &params)? as u64;
+        let mut page_params = params.clone();
+        page_params.push(Value::Int(filter.limit.min(i64::MAX as u64) as i64));
+        page_params.push(Value::Int(filter.offset.min(i64::MAX as u64) as i64));
+        let n = page_params.len();
+        let items = self.conn.query(
+            &format!(
+                "SELECT {ITEM_COLUMNS}, c.due {base}{cond} ORDER BY c.due, i.campaign, i.n \
+                 LIMIT ${} OFFSET ${n}",
+                n - 1
+            ),
+            &page_params,
+            |r| Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?)),
+        )?;
+        let systems = self.conn.query(
+            &format!("SELECT i.system, count(*) {base} GROUP BY i.system ORDER BY i.system"),
+            &params[..1],
+            |r| Ok((r.parse(0)?, r.i64(1)? as u64)),
+        )?;
+        let campaigns = self.conn.query(
+            &format!("SELECT i.campaign, count(*) {base} GROUP BY i.campaign ORDER BY i.campaign"),
+            &params[..1],
+            |r| Ok((campaign_id(r.i64(0)?)?, r.i64(1)? as u64)),
+        )?;
+        Ok(InboxPage {
+            total,
+            items,
+            systems,
+            campaigns,
+        })
+    }
+
+    /// Every decision on one item, stage by stage.
+    pub fn item_decisions(&mut self, item: ItemRef) -> Result<Vec<StageDecision>, StoreError> {
+        self.conn.query(
+            "SELECT campaign, n, stage, verdict, until_at, comment, decided_by, decided_at, \
+             origin, seq FROM review_decision WHERE campaign = $1 AND n = $2 ORDER BY stage",
+            &[
+                Value::Int(i64::from(item.campaign.number())),
+                Value::Int(i64::from(item.item)),
+            ],
+            stage_decision,
+        )
+    }
+
     /// Every decision of a campaign at every stage, by item and stage.
     pub fn stage_decisions(&mut self, id: CampaignId) -> Result<Vec<StageDecision>, StoreError> {
         self.conn.query(
             "SELECT campaign, n, stage, verdict, until_at, comment, decided_by, decided_at, \
              origin, seq FROM review_decision WHERE campaign = $1 ORDER BY n, stage",
             &[Value::Int(i64::from(id.number()))],
-            |r| {
-                Ok(StageDecision {
-                    item: ItemRef {
-                        campaign: campaign_id(r.i64(0)?)?,
-                        item: item_number(r.i64(1)?)?,
-                    },
-                    stage: item_number(r.i64(2)?)?,
-                    verdict: r.parse(3)?,
-                    until: opt_ts(r.opt_i64(4)?)?,
-                    comment: r.opt_str(5)?,
-                    by: r.opt_parse(6)?,
-                    at: ts(r.i64(7)?)?,
-                    origin: r.parse(8)?,
-                    seq: r.i64(9)? as u64,
-                })
-            },
+            stage_decision,
         )
     }
 

@@ -1179,6 +1179,45 @@ pub fn reassign(
     })
 }
 
+/// Reminds every reviewer of a campaign who has open items now, out of schedule (the
+/// campaign's owner or an administrator asks for it): one `review.reminded` event per
+/// reviewer, which the notifications send as a digest. Returns the reviewers reminded, with
+/// their open items.
+pub fn remind(
+    store: &Store,
+    policy: &ReviewPolicy,
+    acting: &Acting,
+    now: Timestamp,
+    id: CampaignId,
+) -> Result<Vec<(IdentityKey, u64)>, CampaignError> {
+    store.write(&acting.actor, now, |w| {
+        let r = &mut w.read()?;
+        let c = r.campaign(id)?;
+        runs(policy, acting, &c, "send reminders")?;
+        active(&c)?;
+        let due = c
+            .due
+            .ok_or_else(|| CampaignError::State(format!("campaign {id} has no due date")))?;
+        let days_before = u32::try_from(((due.as_second() - now.as_second()) / 86_400).max(0))
+            .unwrap_or(u32::MAX);
+        let open = r.open_items_by_reviewer(id)?;
+        for (reviewer, n) in &open {
+            w.append(CampaignEvent::ReviewReminded(Stamped {
+                as_of: now,
+                import: None,
+                record: ReviewReminded {
+                    campaign: id,
+                    reviewer: reviewer.clone(),
+                    open: *n,
+                    due,
+                    days_before,
+                },
+            }))?;
+        }
+        Ok(open)
+    })
+}
+
 /// What closing a campaign did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CloseReport {

@@ -27,7 +27,7 @@ pub use external::{DecisionsReport, import_decisions};
 pub use lifecycle::{
     BulkDecision, BulkSelection, CloseReport, Created, DecideReport, DecisionInput, DueScope,
     Launched, NewCampaign, Preview, TickReport, close, create, decide, decide_bulk, delegate, due,
-    launch, preview, reassign, tick,
+    launch, preview, reassign, remind, tick,
 };
 pub use policy::ReviewPolicy;
 pub use remediation::{VerifyReport, mark_done, verify_remediation};
