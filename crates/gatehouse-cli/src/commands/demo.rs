@@ -128,7 +128,17 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     let planted_path = args.dir.join("planted.json");
     std::fs::write(&planted_path, serde_json::to_vec_pretty(planted)?)?;
     ctx.seal(&store)?;
-    let users = demo_users(ctx, &store)?;
+    // A review under way, so that the demo's manager has open items in the web UI.
+    let open = match &review {
+        Some(_) => Some(crate::commands::demo_review::open_review(
+            ctx,
+            &store,
+            &ctx.config.policy_dir,
+            ctx.now,
+        )?),
+        None => None,
+    };
+    let users = demo_users(ctx, &store, review.as_ref().map(|r| r.owner.clone()))?;
     ctx.seal(&store)?;
 
     let systems = store.read(|r| r.systems())?;
@@ -170,6 +180,12 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             r.id
         );
     }
+    if let Some(o) = &open {
+        println!(
+            "access review {} under way: {} items wait for the managers' decisions (`gatehouse review inbox --reviewer <manager>`)",
+            o.id, o.items
+        );
+    }
     println!("web UI: gatehouse serve, then open http://127.0.0.1:8080/ and sign in as one of:");
     for (name, role, who, otp) in &users {
         println!("  {name:<8} {role:<32} one-time password {otp}  {who}");
@@ -189,6 +205,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
 fn demo_users(
     ctx: &Ctx,
     store: &gatehouse_store::Store,
+    reviews_owner: Option<gatehouse_model::IdentityKey>,
 ) -> Result<Vec<(String, String, String, String)>> {
     use gatehouse_model::EmploymentStatus;
     let inventory = store.load_inventory()?;
@@ -210,14 +227,14 @@ fn demo_users(
     }
     let manager = teams
         .iter()
-        .filter(|(k, _)| active(k))
+        .filter(|(k, _)| active(k) && Some(**k) != reviews_owner.as_ref())
         .max_by_key(|(k, n)| (**n, std::cmp::Reverse((**k).clone())))
         .map(|(k, _)| (*k).clone());
     let systems = store.read(|r| r.systems())?;
     let owner = systems
         .iter()
         .filter_map(|s| s.owner.clone())
-        .find(|o| active(o) && Some(o) != manager.as_ref());
+        .find(|o| active(o) && Some(o) != manager.as_ref() && Some(o) != reviews_owner.as_ref());
     let name_of = |k: &Option<gatehouse_model::IdentityKey>| {
         k.as_ref()
             .and_then(|k| inventory.identities.iter().find(|i| &i.key == k))
@@ -226,7 +243,12 @@ fn demo_users(
     };
     let mut out = Vec::new();
     for (name, role, identity, what) in [
-        ("admin", "admin", None, "admin"),
+        (
+            "admin",
+            "admin",
+            reviews_owner.clone(),
+            "admin: runs the access reviews",
+        ),
         ("manager", "reviewer", manager, "reviewer: a manager"),
         ("owner", "reviewer", owner, "reviewer: a system owner"),
         (

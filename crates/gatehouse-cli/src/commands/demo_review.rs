@@ -219,3 +219,42 @@ pub fn quarterly_review(
         owner,
     })
 }
+
+/// A review left under way for the web UI: the policy's `others-semiannual` scope, launched
+/// at `at`, reviewed by each person's manager, nothing decided yet.
+pub struct Open {
+    /// The campaign.
+    pub id: gatehouse_model::CampaignId,
+    /// Its items.
+    pub items: u64,
+}
+
+/// Launches the semiannual review of the other systems at `at`, so that the demo's manager
+/// finds open items in the web UI.
+pub fn open_review(ctx: &Ctx, store: &Store, policy_dir: &Path, at: Timestamp) -> Result<Open> {
+    let file = policy_dir.join("reviews.toml");
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let policy = ReviewPolicy::from_toml(&text, &file)?;
+    let owner = policy
+        .administrators
+        .first()
+        .cloned()
+        .context("the demo's review policy names no administrator")?;
+    let admin = Acting::person(ctx.actor.clone(), owner);
+    let c = campaigns::create(
+        store,
+        &policy,
+        &admin,
+        at,
+        NewCampaign {
+            scope: Some("others-semiannual".into()),
+            ..NewCampaign::default()
+        },
+    )?;
+    let launched = campaigns::launch(store, &policy, &admin, at, c.id, &[])?;
+    Ok(Open {
+        id: c.id,
+        items: launched.preview.items,
+    })
+}

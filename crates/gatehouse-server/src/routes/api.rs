@@ -600,7 +600,13 @@ async fn review_inbox(
     p: Principal,
     Query(q): Query<InboxParams>,
 ) -> WebResult<Response> {
-    let me = crate::routes::reviews::reviewer(&app, &p).await?;
+    // Reading one's own items needs the `read` scope; deciding them needs `write`.
+    let me = p
+        .user
+        .identity
+        .clone()
+        .ok_or_else(|| WebError::forbidden("your Gatehouse user is linked to no person"))?;
+    p.authorize(&app, Action::ViewReviewItem(&me)).await?;
     let query = crate::routes::reviews::InboxQuery {
         system: q.system,
         recommendation: q.recommendation,

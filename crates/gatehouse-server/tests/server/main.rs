@@ -7,6 +7,7 @@
 
 mod e2e;
 mod oidc;
+mod reviews;
 
 use axum::Router;
 use axum::body::Body;
@@ -44,6 +45,8 @@ struct Harness {
     entitlement: String,
     /// The identity whose imported name and title hold markup.
     hostile: IdentityKey,
+    /// The review policy's administrator and compliance owner.
+    lead: IdentityKey,
 }
 
 fn start() -> Timestamp {
@@ -169,6 +172,21 @@ fn harness_with(config: impl FnOnce(&mut ServerConfig)) -> Harness {
         .unwrap();
     let clock = ManualClock::new(now);
     let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    // The review policy's administrator: a current person who is none of the above.
+    let lead = store
+        .read(|r| r.current_identities())
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.person.is_some())
+        .map(|i| i.key)
+        .find(|k| ![&owner, &person, &stranger, &hostile].contains(&k))
+        .unwrap();
+    let text = gatehouse_workflow::campaigns::policy::starter(&lead, 30);
+    cfg.reviews = gatehouse_workflow::campaigns::ReviewPolicy::from_toml(
+        &text,
+        std::path::Path::new("reviews.toml"),
+    )
+    .unwrap();
     config(&mut cfg);
     let app = App::new(store.clone(), cfg, clock.clock());
     Harness {
@@ -186,6 +204,7 @@ fn harness_with(config: impl FnOnce(&mut ServerConfig)) -> Harness {
         finding,
         entitlement,
         hostile,
+        lead,
     }
 }
 
@@ -318,6 +337,27 @@ impl Harness {
         assert_eq!(home.status, StatusCode::OK, "{}", home.body);
         c.csrf = home.csrf();
         c
+    }
+
+    /// Adds a web user with the harness's password and a second factor.
+    fn add_user(&mut self, name: &str, role: UserRole, identity: Option<IdentityKey>) {
+        let seed = totp::new_secret();
+        let phc = password::hash(PASSWORD).unwrap();
+        self.store
+            .write("cli:test", self.clock.now(), |w| {
+                w.add_user(UserRecord {
+                    name: name.into(),
+                    role,
+                    identity: identity.clone(),
+                    email: None,
+                    oidc_subject: None,
+                    disabled: false,
+                })?;
+                w.set_credential(name, CredentialKind::Password, Some(&phc), false)?;
+                w.set_credential(name, CredentialKind::Totp, Some(&seed), false)
+            })
+            .unwrap();
+        self.seeds.push((name.into(), seed));
     }
 
     fn events(&self, kind: &str) -> Vec<gatehouse_store::EventRow> {
