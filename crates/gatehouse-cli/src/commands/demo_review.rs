@@ -233,8 +233,8 @@ pub struct Open {
 /// finds open items in the web UI.
 pub fn open_review(ctx: &Ctx, store: &Store, policy_dir: &Path, at: Timestamp) -> Result<Open> {
     let file = policy_dir.join("reviews.toml");
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
     let policy = ReviewPolicy::from_toml(&text, &file)?;
     let owner = policy
         .administrators

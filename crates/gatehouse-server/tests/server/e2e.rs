@@ -15,6 +15,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::reviews::{launched, open_items};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -173,7 +174,7 @@ impl Browser {
         while self.script(js) != Value::Bool(true) {
             if started.elapsed() > Duration::from_secs(30) {
                 let at = self.script(
-                    "return location.href + ' :: ' + document.body.innerText.slice(0, 800)",
+                    "return location.href + ' :: ' + document.body.innerText.slice(0, 800) + ' :: ' + document.documentElement.outerHTML.slice(0, 1500)",
                 );
                 panic!(
                     "timed out waiting for {js}\nthe page: {}",
@@ -355,6 +356,104 @@ fn in_a_real_browser() {
         h.store.read(|r| r.finding(&h.finding)).unwrap().status,
         FindingStatus::Open
     );
+    drop(b);
+    let _ = stop.send(());
+    runtime.block_on(server).unwrap().unwrap();
+}
+
+/// A manager decides in the inbox (one revoke with a comment, two kept in bulk), the
+/// reviews' owner signs the campaign off and downloads the XLSX, the auditor finds nothing
+/// to change.
+#[test]
+fn reviews_in_a_real_browser() {
+    let signer =
+        gatehouse_ledger::NoteSigner::generate_from_seed("e2e.example/gatehouse", [6; 32]).unwrap();
+    let mut h = harness_with(|c| c.signer = Some(signer));
+    let (id, manager) = launched(&h);
+    h.add_user("manager", UserRole::Reviewer, Some(manager.clone()));
+    h.add_user("lead", UserRole::Admin, Some(h.lead.clone()));
+    let open = open_items(&h, id, &manager).len();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(gatehouse_server::serve(h.app.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let site = format!("http://localhost:{port}");
+    let b = Browser::start();
+
+    sign_in(&b, &h, &site, "manager", PASSWORD);
+    b.wait_for("return document.querySelector('h1') && document.querySelector('h1').textContent === 'My reviews'");
+    assert!(b.count("input[name=item]") >= 3);
+    b.screenshot("inbox");
+    b.click("tbody a[href^='/reviews/']");
+    b.wait_for("return !!document.querySelector('#decide')");
+    b.screenshot("review-item");
+    b.click("#v-revoke");
+    b.fill("#comment", "moved to another team; no longer needed");
+    b.click("#decide button[type=submit]");
+    b.wait_path("/reviews?decided=1");
+    b.click("tbody tr:nth-child(1) input[name=item]");
+    b.click("tbody tr:nth-child(2) input[name=item]");
+    b.fill("#bulk-comment", "still needed for the job");
+    b.click("button[name=verdict][value=keep]");
+    b.wait_path("decided=2");
+    assert!(
+        b.text(".notice").contains("2 decision(s)"),
+        "{}",
+        b.text(".notice")
+    );
+    assert_eq!(open_items(&h, id, &manager).len(), open - 3);
+    b.click("form[action='/logout'] button");
+    b.wait_path("/login");
+
+    // The reviews' owner signs off (the second factor of the sign-in is still fresh).
+    sign_in(&b, &h, &site, "lead", PASSWORD);
+    b.wait_for("return document.querySelector('h1') && document.querySelector('h1').textContent === 'Dashboard'");
+    b.screenshot("dashboard-reviews");
+    b.go(&format!("{site}/campaigns/{id}"));
+    b.screenshot("campaign");
+    b.fill(
+        "#statement",
+        "Access to the SOX and critical systems was reviewed as the policy requires.",
+    );
+    b.fill(
+        "#force",
+        "the remaining reviewers were on leave; their items get the default",
+    );
+    b.click("#sign-off button[type=submit]");
+    b.wait_for("return document.body.innerText.includes('Signed off')");
+    let xlsx = b.script(&format!(
+        "const x = new XMLHttpRequest();
+         x.open('GET', '/campaigns/{id}/report/xlsx', false);
+         x.overrideMimeType('text/plain; charset=x-user-defined');
+         x.send();
+         const t = x.responseText;
+         return [x.status, x.getResponseHeader('Content-Type'), (t.charCodeAt(0) & 255) === 0x50 && (t.charCodeAt(1) & 255) === 0x4b, t.length];"
+    ));
+    assert_eq!(xlsx[0], json!(200), "{xlsx}");
+    assert!(
+        xlsx[1].as_str().unwrap().contains("spreadsheetml"),
+        "{xlsx}"
+    );
+    assert_eq!(xlsx[2], json!(true), "a zip (XLSX) file: {xlsx}");
+    b.click("form[action='/logout'] button");
+    b.wait_path("/login");
+
+    // The auditor sees the campaign and can change nothing.
+    sign_in(&b, &h, &site, "auditor", PASSWORD);
+    b.wait_for("return document.querySelector('h1') && document.querySelector('h1').textContent === 'Dashboard'");
+    b.go(&format!("{site}/campaigns/{id}"));
+    assert_eq!(b.count("form[action$='/close']"), 0);
+    assert_eq!(b.count("form[action$='/remind']"), 0);
+    assert!(b.count("a[href$='/report/xlsx']") == 1);
     drop(b);
     let _ = stop.send(());
     runtime.block_on(server).unwrap().unwrap();

@@ -9,7 +9,7 @@ use super::*;
 
 /// A launched `sox-quarterly` campaign (manager, then system owner) and the manager with
 /// the most open items in it.
-fn launched(h: &Harness) -> (CampaignId, IdentityKey) {
+pub(crate) fn launched(h: &Harness) -> (CampaignId, IdentityKey) {
     let policy = &h.app.config.reviews;
     let admin = Acting::person("cli:test", h.lead.clone());
     let now = h.clock.now();
@@ -37,7 +37,7 @@ fn launched(h: &Harness) -> (CampaignId, IdentityKey) {
     (c.id, reviewer)
 }
 
-fn open_items(h: &Harness, id: CampaignId, reviewer: &IdentityKey) -> Vec<u32> {
+pub(crate) fn open_items(h: &Harness, id: CampaignId, reviewer: &IdentityKey) -> Vec<u32> {
     h.store
         .read(|r| {
             r.review_items(
@@ -69,7 +69,11 @@ async fn a_reviewer_decides_their_own_items_and_no_one_elses() {
     assert_eq!(home.location(), "/reviews");
     let inbox = h.get(&c, "/reviews").await;
     assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
-    assert!(inbox.body.contains(&format!("{id}/{}", mine[0])), "{}", inbox.body);
+    assert!(
+        inbox.body.contains(&format!("{id}/{}", mine[0])),
+        "{}",
+        inbox.body
+    );
     assert!(inbox.body.contains("My reviews"));
     let filtered = h
         .get(&c, &format!("/reviews?recommendation=revoke&campaign={id}"))
@@ -184,10 +188,7 @@ async fn a_reviewer_decides_their_own_items_and_no_one_elses() {
             &c,
             "POST",
             &format!("/reviews/{id}/{}/delegate", left[0]),
-            Some(&format!(
-                "csrf={}&to={}&reason=on+leave",
-                c.csrf, h.lead
-            )),
+            Some(&format!("csrf={}&to={}&reason=on+leave", c.csrf, h.lead)),
         )
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
@@ -246,7 +247,11 @@ async fn admins_run_campaigns_and_auditors_take_the_evidence() {
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     let path = a.location();
     let draft = h.get(&c, &path).await;
-    assert!(draft.body.contains("What a launch would freeze"), "{}", draft.body);
+    assert!(
+        draft.body.contains("What a launch would freeze"),
+        "{}",
+        draft.body
+    );
     let a = h
         .send(
             &c,
@@ -267,14 +272,23 @@ async fn admins_run_campaigns_and_auditors_take_the_evidence() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(a.body.contains("Launched:"), "{}", a.body);
     let a = h
-        .send(&c, "POST", &format!("{path}/remind"), Some(&format!("csrf={}", c.csrf)))
+        .send(
+            &c,
+            "POST",
+            &format!("{path}/remind"),
+            Some(&format!("csrf={}", c.csrf)),
+        )
         .await;
     assert!(a.body.contains("reminded"), "{}", a.body);
     assert!(!h.events("review.reminded").is_empty());
 
     // The dashboard shows it under way.
     let dash = h.get(&c, "/").await;
-    assert!(dash.body.contains("Access reviews under way"), "{}", dash.body);
+    assert!(
+        dash.body.contains("Access reviews under way"),
+        "{}",
+        dash.body
+    );
 
     // Sign-off: refused while items are open unless forced, and without a fresh second
     // factor.
@@ -308,10 +322,7 @@ async fn admins_run_campaigns_and_auditors_take_the_evidence() {
             &au,
             "POST",
             &close,
-            Some(&format!(
-                "csrf={}&statement=x&force=because",
-                au.csrf
-            )),
+            Some(&format!("csrf={}&statement=x&force=because", au.csrf)),
         )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
@@ -341,7 +352,11 @@ async fn admins_run_campaigns_and_auditors_take_the_evidence() {
     );
     let j = h.get(&au, &format!("{path}/report/json")).await;
     assert_eq!(j.status, StatusCode::OK);
-    assert!(j.body.contains("population_sha256"), "{}", &j.body[..200.min(j.body.len())]);
+    assert!(
+        j.body.contains("population_sha256"),
+        "{}",
+        &j.body[..200.min(j.body.len())]
+    );
     let r = h.sign_in("reviewer").await;
     assert_eq!(
         h.get(&r, &format!("{path}/report/xlsx")).await.status,
@@ -361,7 +376,8 @@ async fn the_api_decides_with_a_write_token_only() {
         let (secret, rec) = auth::new_token(
             "manager",
             scopes,
-            now.checked_add(jiff::SignedDuration::from_hours(24)).unwrap(),
+            now.checked_add(jiff::SignedDuration::from_hours(24))
+                .unwrap(),
         );
         h.store
             .write("cli:test", now, |w| w.create_token(rec))
@@ -389,11 +405,26 @@ async fn the_api_decides_with_a_write_token_only() {
         }
         b.body(Body::from(body.to_owned())).unwrap()
     };
-    let a = h.router.clone().oneshot(post(&read, r#"{"verdict":"keep","comment":"ok"}"#)).await.unwrap();
+    let a = h
+        .router
+        .clone()
+        .oneshot(post(&read, r#"{"verdict":"keep","comment":"ok"}"#))
+        .await
+        .unwrap();
     assert_eq!(a.status(), StatusCode::FORBIDDEN);
-    let a = h.router.clone().oneshot(post(&write, r#"{"verdict":"keep","comment":"ok"}"#)).await.unwrap();
+    let a = h
+        .router
+        .clone()
+        .oneshot(post(&write, r#"{"verdict":"keep","comment":"ok"}"#))
+        .await
+        .unwrap();
     assert_eq!(a.status(), StatusCode::OK);
-    let a = h.router.clone().oneshot(post(&write, r#"{"verdict":"keep","comment":"ok"}"#)).await.unwrap();
+    let a = h
+        .router
+        .clone()
+        .oneshot(post(&write, r#"{"verdict":"keep","comment":"ok"}"#))
+        .await
+        .unwrap();
     // Decided at the first stage, the item is the system owner's now: not the manager's.
     assert_eq!(a.status(), StatusCode::NOT_FOUND, "decided once only");
     assert_eq!(open_items(&h, id, &manager).len(), mine.len() - 1);
