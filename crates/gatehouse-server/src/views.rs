@@ -56,6 +56,9 @@ impl Chrome {
             UserRole::Reviewer => items.push(("/systems", "My systems")),
             UserRole::Person => {}
         }
+        if matches!(p.user.role, UserRole::Admin | UserRole::Auditor) {
+            items.insert(2, ("/remediation", "Remediation"));
+        }
         if p.user.identity.is_some() {
             if p.user.role != UserRole::Auditor {
                 items.insert(0, ("/reviews", "My reviews"));

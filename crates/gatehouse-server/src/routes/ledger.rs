@@ -21,6 +21,65 @@ pub fn router() -> Router<App> {
         .route("/ledger", get(browse))
         .route("/ledger/verify", post(verify))
         .route("/ledger/export", get(export))
+        .route("/ledger/events/{seq}", get(event))
+}
+
+#[derive(askama::Template)]
+#[template(path = "ledger_event.html")]
+struct EventPage {
+    chrome: Chrome,
+    e: EventItem,
+    body: String,
+    checkpoint: Option<u64>,
+}
+
+/// One event as recorded: who, when, what, and its body as hashed into the log.
+async fn event(
+    State(app): State<App>,
+    p: Principal,
+    axum::extract::Path(seq): axum::extract::Path<String>,
+) -> WebResult<Response> {
+    p.authorize(&app, Action::ViewOrganisation).await?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| WebError::not_found(format!("there is no event `{seq}`")))?;
+    let (rows, checkpoint) = app
+        .store
+        .read_async(move |r| {
+            let rows = r.events(&EventFilter {
+                from_seq: Some(seq),
+                to_seq: Some(seq),
+                limit: Some(1),
+                ..EventFilter::default()
+            })?;
+            let covered = r
+                .checkpoints()?
+                .into_iter()
+                .map(|c| c.size)
+                .filter(|size| *size >= seq)
+                .min();
+            Ok::<_, gatehouse_store::StoreError>((rows, covered))
+        })
+        .await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| WebError::not_found(format!("there is no event {seq}")))?;
+    let body = serde_json::from_slice::<serde_json::Value>(&row.body)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| String::from_utf8_lossy(&row.body).into_owned());
+    page(&EventPage {
+        chrome: Chrome::new(&app, &p, format!("Event {seq}"), "/ledger").await,
+        e: EventItem {
+            seq: row.seq,
+            at: when(row.recorded_at),
+            actor: row.actor,
+            kind: row.kind,
+            object: row.object,
+        },
+        body,
+        checkpoint,
+    })
 }
 
 #[derive(Deserialize, Default)]

@@ -10,6 +10,7 @@ mod identities;
 mod ledger;
 mod me;
 mod oidc;
+mod remediation;
 mod reviews;
 mod signin;
 mod systems;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
         .merge(me::router())
         .merge(reviews::router())
         .merge(campaigns::router())
+        .merge(remediation::router())
         .merge(api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -427,6 +427,15 @@ async fn every_route_checks_the_role() {
         ("/api/changes?from=2026-01-01".into(), [200, 200, 403, 403]),
         ("/api/ledger/events?limit=5".into(), [200, 200, 403, 403]),
         ("/api/users".into(), [200, 403, 403, 403]),
+        ("/reviews".into(), [200, 200, 200, 200]),
+        ("/campaigns".into(), [200, 200, 403, 403]),
+        ("/campaigns/C-0001".into(), [404, 404, 403, 403]),
+        ("/reviews/C-0001/1".into(), [404, 404, 404, 404]),
+        ("/remediation".into(), [200, 200, 200, 200]),
+        ("/remediation/C-0001/1".into(), [404, 404, 404, 404]),
+        ("/ledger/events/1".into(), [200, 200, 403, 403]),
+        ("/api/campaigns".into(), [200, 200, 403, 403]),
+        ("/api/reviews".into(), [403, 403, 200, 200]),
     ];
     let roles = ["admin", "auditor", "reviewer", "person"];
     let mut failures = Vec::new();

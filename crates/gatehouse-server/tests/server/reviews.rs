@@ -363,6 +363,55 @@ async fn admins_run_campaigns_and_auditors_take_the_evidence() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(h.get(&r, "/campaigns").await.status, StatusCode::FORBIDDEN);
+
+    // Remediation: the defaults' revokes are tasks; their assignee says one is done, with a
+    // note; someone else's task is not there for a person.
+    let tasks = h
+        .store
+        .read(|r| r.remediation_tasks(&Default::default()))
+        .unwrap();
+    let task = tasks
+        .iter()
+        .find(|t| t.task.assignee.as_ref() == Some(&h.owner))
+        .expect("a task for the system owner");
+    let at = format!(
+        "/remediation/{}/{}",
+        task.task.item.campaign, task.task.item.item
+    );
+    let list = h.get(&r, "/remediation").await;
+    assert!(list.body.contains(&at), "{}", list.body);
+    let page = h.get(&r, &at).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Every path to the access"));
+    let a = h
+        .send(
+            &r,
+            "POST",
+            &format!("{at}/done"),
+            Some(&format!("csrf={}&note=", r.csrf)),
+        )
+        .await;
+    assert!(
+        a.status.is_client_error(),
+        "a note is required: {}",
+        a.status
+    );
+    let a = h
+        .send(
+            &r,
+            "POST",
+            &format!("{at}/done"),
+            Some(&format!("csrf={}&note=removed%2C+CHG-7", r.csrf)),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let t = h
+        .store
+        .read(|r| r.remediation_task(task.task.item))
+        .unwrap();
+    assert_eq!(t.status, TaskStatus::Done);
+    let person = h.sign_in("person").await;
+    assert_eq!(h.get(&person, &at).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
