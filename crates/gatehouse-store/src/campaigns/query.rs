@@ -710,22 +710,47 @@ impl Reader<'_> {
             params.push(Value::from(risk.marker()));
             cond.push_str(&format!(" AND i.context LIKE ${}", params.len()));
         }
-        let total = self
-            .conn
-            .scalar(&format!("SELECT count(*) {base}{cond}"), &params)? as u64;
-        let mut page_params = params.clone();
-        page_params.push(Value::Int(filter.limit.min(i64::MAX as u64) as i64));
-        page_params.push(Value::Int(filter.offset.min(i64::MAX as u64) as i64));
-        let n = page_params.len();
-        let items = self.conn.query(
+        // Matching items per campaign, soonest due first; then the page is read campaign by
+        // campaign in item order, on the index of open items by reviewer (whose entries carry
+        // the item's number), so that no request sorts a reviewer's thousands of items.
+        let per_campaign: Vec<(i64, u64)> = self.conn.query(
             &format!(
-                "SELECT {ITEM_COLUMNS}, c.due {base}{cond} ORDER BY c.due, i.campaign, i.n \
-                 LIMIT ${} OFFSET ${n}",
-                n - 1
+                "SELECT i.campaign, count(*), min(c.due) {base}{cond} GROUP BY i.campaign \
+                 ORDER BY min(c.due), i.campaign"
             ),
-            &page_params,
-            |r| Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?)),
+            &params,
+            |r| Ok((r.i64(0)?, r.i64(1)? as u64)),
         )?;
+        let total = per_campaign.iter().map(|(_, n)| n).sum();
+        let (mut skip, mut left) = (filter.offset, filter.limit);
+        let mut items = Vec::new();
+        for (campaign, n) in per_campaign {
+            if left == 0 {
+                break;
+            }
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            let mut p = params.clone();
+            p.push(Value::Int(campaign));
+            p.push(Value::Int(left.min(i64::MAX as u64) as i64));
+            p.push(Value::Int(skip as i64));
+            let k = p.len();
+            let page = self.conn.query(
+                &format!(
+                    "SELECT {ITEM_COLUMNS}, c.due {base}{cond} AND i.campaign = ${} \
+                     ORDER BY i.n LIMIT ${} OFFSET ${k}",
+                    k - 2,
+                    k - 1
+                ),
+                &p,
+                |r| Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?)),
+            )?;
+            left = left.saturating_sub(page.len() as u64);
+            skip = 0;
+            items.extend(page);
+        }
         let systems = self.conn.query(
             &format!("SELECT i.system, count(*) {base} GROUP BY i.system ORDER BY i.system"),
             &params[..1],

@@ -1108,3 +1108,83 @@ fn policy_files_are_read_from_disk_and_named_in_errors() {
         "p/reviews.toml:2: `due_days` must be at least 1"
     );
 }
+
+/// A reviewer's inbox, page by page across two campaigns, is the whole inbox soonest due
+/// first; filters narrow it; an out-of-schedule reminder reaches every reviewer with open
+/// items once.
+fn an_inbox_pages_across_campaigns_soonest_due_first(store: Store) {
+    use gatehouse_store::campaigns::query::{InboxFilter, InboxRisk};
+    org(&store);
+    let later = launched(&store, "erp-single", "2026-04-03");
+    let sooner = launched(&store, "sox", "2026-04-02");
+    let me = k("E10");
+    let whole = store.read(|r| r.inbox(&me)).unwrap();
+    assert!(whole.len() >= 3, "{}", whole.len());
+    assert_eq!(whole[0].1.campaign, sooner, "soonest due first");
+    let mut paged = Vec::new();
+    for offset in (0..whole.len() as u64 + 2).step_by(2) {
+        let page = store
+            .read(|r| {
+                r.inbox_page(
+                    &me,
+                    &InboxFilter {
+                        offset,
+                        limit: 2,
+                        ..InboxFilter::default()
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(page.total as usize, whole.len());
+        assert_eq!(page.campaigns.len(), 2);
+        paged.extend(page.items);
+    }
+    let refs = |v: &[(Option<Timestamp>, store_rows::ItemRow)]| {
+        v.iter().map(|(_, i)| i.reference()).collect::<Vec<_>>()
+    };
+    assert_eq!(refs(&paged), refs(&whole));
+    let only = store
+        .read(|r| {
+            r.inbox_page(
+                &me,
+                &InboxFilter {
+                    campaign: Some(later),
+                    ..InboxFilter::default()
+                },
+            )
+        })
+        .unwrap();
+    assert!(only.items.iter().all(|(_, i)| i.campaign == later));
+    assert_eq!(
+        only.total as usize,
+        whole.iter().filter(|(_, i)| i.campaign == later).count()
+    );
+    let privileged = store
+        .read(|r| {
+            r.inbox_page(
+                &me,
+                &InboxFilter {
+                    risk: Some(InboxRisk::Privileged),
+                    ..InboxFilter::default()
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        privileged.total as usize,
+        whole
+            .iter()
+            .filter(|(_, i)| i.item.context.privileged)
+            .count()
+    );
+    let reminded = remind(&store, &policy(), &as_("E100"), t("2026-04-05"), sooner).unwrap();
+    let open = store.read(|r| r.open_items_by_reviewer(sooner)).unwrap();
+    assert_eq!(reminded, open);
+    assert_eq!(
+        store.read(|r| r.reminders(sooner)).unwrap().len(),
+        open.len()
+    );
+    assert!(remind(&store, &policy(), &as_("E11"), t("2026-04-05"), sooner).is_err());
+    verify_ledger(&store);
+}
+both!(an_inbox_pages_across_campaigns_soonest_due_first);
