@@ -170,8 +170,7 @@ pub(crate) fn summary(r: &CampaignReport) -> Vec<(String, String)> {
                 c.launched_at.map(stamp).unwrap_or_default(),
                 l.launched_by
                     .as_ref()
-                    .map(|k| k.to_string())
-                    .unwrap_or_default()
+                    .map_or_else(|| "the review schedule".to_owned(), |k| k.to_string())
             ),
         );
         add("due", day(l.due));

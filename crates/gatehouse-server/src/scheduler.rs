@@ -67,13 +67,17 @@ pub async fn tick(app: &App) {
     .await;
     match ticked {
         Ok(Ok(t)) => {
-            let changed = t.campaigns.len() + t.opened.len();
+            let changed = t.campaigns.len() + t.opened.len() + t.launched.len();
             if changed > 0 {
                 tracing::info!(
                     campaigns = t.campaigns.len(),
                     opened = t.opened.len(),
-                    "review schedule: reminders, escalations and defaults recorded"
+                    launched = t.launched.len(),
+                    "review schedule: reminders, escalations, defaults and launches recorded"
                 );
+            }
+            for (scope, why) in &t.not_launched {
+                tracing::warn!(scope = %scope, "a due campaign could not be launched: {why}");
             }
         }
         Ok(Err(e)) => fail(app, "running the review schedule", &e.to_string()),

@@ -630,8 +630,7 @@ fn summary(c: &CampaignRow) {
             opt_when(c.launched_at),
             l.launched_by
                 .as_ref()
-                .map(|k| k.to_string())
-                .unwrap_or_default(),
+                .map_or_else(|| "the review schedule".to_owned(), |k| k.to_string()),
             l.items,
             l.population_sha256,
             l.ledger_size
@@ -1123,6 +1122,12 @@ fn tick(ctx: &Ctx, args: TickArgs) -> Result<ExitCode> {
     for (id, finding) in &report.opened {
         println!("opened event-driven review {id} for finding {finding}");
     }
+    for (id, scope) in &report.launched {
+        println!("launched {id}: the `{scope}` scope was due and launches by itself");
+    }
+    for (scope, why) in &report.not_launched {
+        println!("the `{scope}` scope is due but could not be launched: {why}");
+    }
     if let Some(n) = &sent {
         println!("{n}");
     }
@@ -1130,6 +1135,8 @@ fn tick(ctx: &Ctx, args: TickArgs) -> Result<ExitCode> {
         && report.remediation.verified.is_empty()
         && report.remediation.reopened.is_empty()
         && report.opened.is_empty()
+        && report.launched.is_empty()
+        && report.not_launched.is_empty()
     {
         println!("nothing was due");
     }

@@ -118,6 +118,18 @@ pub fn create(
     new: NewCampaign,
 ) -> Result<Created, CampaignError> {
     let who = administrator(policy, acting, "create campaigns")?.clone();
+    create_by(store, policy, &acting.actor, Some(who), now, new)
+}
+
+/// Creates a draft as `who` (`None`: the schedule, for a scope it launches by itself).
+fn create_by(
+    store: &Store,
+    policy: &ReviewPolicy,
+    actor: &str,
+    who: Option<IdentityKey>,
+    now: Timestamp,
+    new: NewCampaign,
+) -> Result<Created, CampaignError> {
     let scope = resolve_scope(policy, new.scope.as_deref())?;
     let kind = new
         .kind
@@ -192,13 +204,13 @@ pub fn create(
             || scope.is_some_and(|s| s.privileged_only)
             || kind == CampaignKind::Privileged,
         owner,
-        created_by: Some(who),
+        created_by: who,
         instructions: new.instructions.or(settings.instructions),
         rules,
         policy: policy.digest(),
         trigger: None,
     };
-    store.write(&acting.actor, now, |w| {
+    store.write(actor, now, |w| {
         let mut record = record;
         record.id = w.read()?.next_campaign_id()?;
         let seq = w.append(CampaignEvent::CampaignCreated(Stamped {
@@ -426,6 +438,20 @@ pub fn launch(
 ) -> Result<Launched, CampaignError> {
     let c = store.read(|r| r.campaign(id))?;
     let who = runs(policy, acting, &c, "launch")?.clone();
+    launch_by(store, policy, &acting.actor, Some(who), now, c, exclusions)
+}
+
+/// Launches a draft as `who` (`None`: the schedule).
+fn launch_by(
+    store: &Store,
+    policy: &ReviewPolicy,
+    actor: &str,
+    who: Option<IdentityKey>,
+    now: Timestamp,
+    c: CampaignRow,
+    exclusions: &[(String, String)],
+) -> Result<Launched, CampaignError> {
+    let id = c.id;
     draft(&c, "one can launch")?;
     let dormant = dormant_days(policy, &c);
     let since = store.read(|r| delta_since(r, &c))?.map(|(p, _)| p);
@@ -444,7 +470,7 @@ pub fn launch(
         }
         let preview = summarise(id, &pop);
         let due = plus_days(now, i64::from(c.created.rules.due_days));
-        let launched = store.write(&acting.actor, now, |w| {
+        let launched = store.write(actor, now, |w| {
             let r = &mut w.read()?;
             draft(&r.campaign(id)?, "one can launch")?;
             if r.inventory_changed_since(size)? {
@@ -456,7 +482,7 @@ pub fn launch(
                 import: None,
                 record: CampaignLaunched {
                     id,
-                    launched_by: Some(who.clone()),
+                    launched_by: who.clone(),
                     due,
                     ledger_size: size,
                     population_sha256: pop.sha256.clone(),
@@ -1400,6 +1426,10 @@ pub struct TickReport {
     pub remediation: VerifyReport,
     /// Event-driven reviews opened, with the finding that opened each.
     pub opened: Vec<(CampaignId, String)>,
+    /// Campaigns the schedule launched by itself, with their scope (`auto_launch`).
+    pub launched: Vec<(CampaignId, String)>,
+    /// Scopes due for a campaign that the schedule could not launch, and why.
+    pub not_launched: Vec<(String, String)>,
 }
 
 /// The schedule, driven by a clock tests advance (`now`): replaces reviewers who left,
@@ -1439,7 +1469,59 @@ pub fn tick(
     if policy.event_driven.enabled {
         report.opened = event_driven(store, policy, acting, now)?;
     }
+    launch_due(store, policy, acting, now, &mut report)?;
     Ok(report)
+}
+
+/// Launches, for each scope the policy marks `auto_launch`, the campaign that is due (as the
+/// schedule: no person created or launched it, and the events say so). A due scope whose
+/// launch is refused (nothing to review, say) keeps its one draft and is reported, not
+/// retried into a new draft at every tick.
+fn launch_due(
+    store: &Store,
+    policy: &ReviewPolicy,
+    acting: &Acting,
+    now: Timestamp,
+    report: &mut TickReport,
+) -> Result<(), CampaignError> {
+    if !policy.scopes.iter().any(|s| s.auto_launch) {
+        return Ok(());
+    }
+    let campaigns = store.read(|r| r.campaigns())?;
+    for d in due(store, policy, now)? {
+        if !d.due || !policy.scope(&d.scope).is_some_and(|s| s.auto_launch) {
+            continue;
+        }
+        let waiting = campaigns.iter().find(|c| {
+            c.state == CampaignState::Draft
+                && c.created.created_by.is_none()
+                && c.created.scope.as_deref() == Some(d.scope.as_str())
+        });
+        let draft = match waiting {
+            Some(c) => c.clone(),
+            None => {
+                let created = create_by(
+                    store,
+                    policy,
+                    &acting.actor,
+                    None,
+                    now,
+                    NewCampaign {
+                        scope: Some(d.scope.clone()),
+                        ..NewCampaign::default()
+                    },
+                )?;
+                store.read(|r| r.campaign(created.id))?
+            }
+        };
+        let id = draft.id;
+        match launch_by(store, policy, &acting.actor, None, now, draft, &[]) {
+            Ok(_) => report.launched.push((id, d.scope.clone())),
+            Err(CampaignError::Store(e)) => return Err(e.into()),
+            Err(e) => report.not_launched.push((d.scope.clone(), e.to_string())),
+        }
+    }
+    Ok(())
 }
 
 fn tick_campaign(

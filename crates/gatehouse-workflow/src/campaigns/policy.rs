@@ -145,6 +145,9 @@ pub struct Scope {
     pub privileged_only: bool,
     /// Days between campaigns (91 is quarterly).
     pub cadence_days: u32,
+    /// The schedule (`campaign tick`, the server's scheduler) creates and launches this
+    /// scope's campaign by itself when it is due; otherwise an administrator does.
+    pub auto_launch: bool,
     /// Who owns its campaigns (default: the compliance owner).
     pub owner: Option<IdentityKey>,
     /// See [`Settings::stages`].

@@ -1188,3 +1188,38 @@ fn an_inbox_pages_across_campaigns_soonest_due_first(store: Store) {
     verify_ledger(&store);
 }
 both!(an_inbox_pages_across_campaigns_soonest_due_first);
+
+/// A scope marked `auto_launch` is launched by the schedule when it is due, once, as the
+/// schedule (no person named); the next launch waits for the cadence.
+fn the_schedule_launches_due_scopes_marked_so(store: Store) {
+    org(&store);
+    let text = POLICY.replace(
+        "name = \"erp-single\"\nsystems = [\"erp\"]",
+        "name = \"erp-single\"\nauto_launch = true\nsystems = [\"erp\"]",
+    );
+    let p = ReviewPolicy::from_toml(&text, Path::new("reviews.toml")).unwrap();
+    assert!(p.scope("erp-single").unwrap().auto_launch);
+    let ticker = Acting::system("server:scheduler");
+    let first = tick(&store, &p, &ticker, t("2026-04-02")).unwrap();
+    assert_eq!(first.launched.len(), 1, "{:?}", first.not_launched);
+    let (id, scope) = &first.launched[0];
+    assert_eq!(scope, "erp-single");
+    let c = store.read(|r| r.campaign(*id)).unwrap();
+    assert_eq!(c.state, CampaignState::Active);
+    assert_eq!(c.created.created_by, None);
+    assert_eq!(c.launch.as_ref().unwrap().launched_by, None);
+    assert!(c.items > 0);
+    // Running, then not due until the cadence has passed: nothing more is launched.
+    let again = tick(&store, &p, &ticker, t("2026-04-03")).unwrap();
+    assert!(again.launched.is_empty());
+    // The `sox` scope is not marked: it stays for an administrator.
+    assert!(
+        store
+            .read(|r| r.campaigns())
+            .unwrap()
+            .iter()
+            .all(|c| c.created.scope.as_deref() != Some("sox"))
+    );
+    verify_ledger(&store);
+}
+both!(the_schedule_launches_due_scopes_marked_so);
