@@ -357,6 +357,34 @@ impl Conn {
         &mut self,
         sql: &str,
         params: &[Value],
+        f: impl FnMut(&RowRef<'_, '_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.query_each_as(sql, params, true, f)
+    }
+
+    /// [`Conn::query`] planned for these very values: on PostgreSQL the statement is prepared
+    /// afresh (never reused), so the planner sees the values and never settles on a generic
+    /// plan. For questions whose best plan depends on the values (how many hold an
+    /// entitlement), where a generic plan can read a whole system instead of a page.
+    pub(crate) fn query_planned<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&RowRef<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        self.query_each_as(sql, params, false, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn query_each_as(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        cached: bool,
         mut f: impl FnMut(&RowRef<'_, '_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         match self {
@@ -369,7 +397,11 @@ impl Conn {
                 }
             }
             Conn::Pg { client, statements } => {
-                let st = statements.get(client, sql)?;
+                let st = if cached {
+                    statements.get(client, sql)?
+                } else {
+                    client.prepare(sql)?
+                };
                 let refs: Vec<&(dyn PgToSql + Sync)> =
                     params.iter().map(|p| p as &(dyn PgToSql + Sync)).collect();
                 let mut it = client.query_raw(&st, refs)?;

@@ -6,6 +6,7 @@ use gatehouse_model::{
 };
 use serde::Serialize;
 
+use crate::Backend;
 use crate::conn::{Conn, RowRef, Value};
 use crate::error::StoreError;
 use crate::sink::OPEN;
@@ -564,10 +565,15 @@ fn who_has(
     page: &HolderPage,
 ) -> Result<Holders, StoreError> {
     let t = micros(at);
-    let total = db.scalar(
-        "SELECT count(*) FROM grant_version WHERE entitlement_id = $1 AND valid_from <= $2 AND valid_to > $2",
-        &[Value::Int(entitlement.id), Value::Int(t)],
-    )? as u64;
+    let total = db
+        .query_planned(
+            "SELECT count(*) FROM grant_version WHERE entitlement_id = $1 AND valid_from <= $2 AND valid_to > $2",
+            &[Value::Int(entitlement.id), Value::Int(t)],
+            |r| r.i64(0),
+        )?
+        .first()
+        .copied()
+        .unwrap_or(0) as u64;
     let after = Value::from(page.after.as_deref().unwrap_or(""));
     // One more than asked for tells whether more follow.
     let limit = page
@@ -616,6 +622,18 @@ fn who_has(
                    AND +g.valid_from <= $2 AND +g.valid_to > $2 \
              ORDER BY p.native_id"
         ),
+        // PostgreSQL would rather find every holder and sort them; the lateral probe of one
+        // grant per account makes it walk the accounts in order and stop at the page's end.
+        HolderPlan::WalkAccounts if db.backend() == Backend::Postgres => format!(
+            "SELECT {HOLDER_COLUMNS} FROM account a CROSS JOIN LATERAL ( \
+                 SELECT g.* FROM grant_version g \
+                 WHERE g.system_id = a.system_id AND g.account_id = a.account_id \
+                       AND g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
+                 LIMIT 1) g \
+             {HOLDER_IDENTITY} \
+             WHERE a.system_id = $3 AND a.native_id > $4 \
+             ORDER BY a.native_id LIMIT $5"
+        ),
         HolderPlan::WalkAccounts => format!(
             "SELECT {HOLDER_COLUMNS} FROM account a CROSS JOIN grant_version g \
              {HOLDER_IDENTITY} \
@@ -625,7 +643,7 @@ fn who_has(
              ORDER BY a.native_id LIMIT $5"
         ),
     };
-    let mut holders = db.query(
+    let mut holders = db.query_planned(
         &sql,
         &[
             Value::Int(entitlement.id),
