@@ -1,6 +1,6 @@
 //! Questions about campaigns, review items, decisions, remediation and notifications.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use gatehouse_model::{
@@ -710,17 +710,43 @@ impl Reader<'_> {
             params.push(Value::from(risk.marker()));
             cond.push_str(&format!(" AND i.context LIKE ${}", params.len()));
         }
-        // Matching items per campaign, soonest due first; then the page is read campaign by
-        // campaign in item order, on the index of open items by reviewer (whose entries carry
-        // the item's number), so that no request sorts a reviewer's thousands of items.
-        let per_campaign: Vec<(i64, u64)> = self.conn.query(
+        // Open items per campaign and system, unfiltered (the filters' choices), in one pass
+        // over the index of open items by reviewer.
+        let groups: Vec<(i64, String, u64, Option<i64>)> = self.conn.query(
             &format!(
-                "SELECT i.campaign, count(*), min(c.due) {base}{cond} GROUP BY i.campaign \
-                 ORDER BY min(c.due), i.campaign"
+                "SELECT i.campaign, i.system, count(*), min(c.due) {base} \
+                 GROUP BY i.campaign, i.system"
             ),
-            &params,
-            |r| Ok((r.i64(0)?, r.i64(1)? as u64)),
+            &params[..1],
+            |r| Ok((r.i64(0)?, r.str(1)?, r.i64(2)? as u64, r.opt_i64(3)?)),
         )?;
+        let mut systems: BTreeMap<String, u64> = BTreeMap::new();
+        let mut campaigns: BTreeMap<i64, (u64, Option<i64>)> = BTreeMap::new();
+        for (campaign, system, n, due) in &groups {
+            *systems.entry(system.clone()).or_default() += n;
+            let e = campaigns.entry(*campaign).or_insert((0, *due));
+            e.0 += n;
+        }
+        // Matching items per campaign, soonest due first; then the page is read campaign by
+        // campaign in item order, on the same index (whose entries carry the item's number),
+        // so that no request sorts a reviewer's thousands of items.
+        let mut per_campaign: Vec<(i64, u64, Option<i64>)> = if cond.is_empty() {
+            campaigns
+                .iter()
+                .map(|(c, (n, due))| (*c, *n, *due))
+                .collect()
+        } else {
+            self.conn.query(
+                &format!(
+                    "SELECT i.campaign, count(*), min(c.due) {base}{cond} GROUP BY i.campaign"
+                ),
+                &params,
+                |r| Ok((r.i64(0)?, r.i64(1)? as u64, r.opt_i64(2)?)),
+            )?
+        };
+        per_campaign.sort_by_key(|(c, _, due)| (due.unwrap_or(i64::MAX), *c));
+        let per_campaign: Vec<(i64, u64)> =
+            per_campaign.into_iter().map(|(c, n, _)| (c, n)).collect();
         let total = per_campaign.iter().map(|(_, n)| n).sum();
         let (mut skip, mut left) = (filter.offset, filter.limit);
         let mut items = Vec::new();
@@ -751,16 +777,14 @@ impl Reader<'_> {
             skip = 0;
             items.extend(page);
         }
-        let systems = self.conn.query(
-            &format!("SELECT i.system, count(*) {base} GROUP BY i.system ORDER BY i.system"),
-            &params[..1],
-            |r| Ok((r.parse(0)?, r.i64(1)? as u64)),
-        )?;
-        let campaigns = self.conn.query(
-            &format!("SELECT i.campaign, count(*) {base} GROUP BY i.campaign ORDER BY i.campaign"),
-            &params[..1],
-            |r| Ok((campaign_id(r.i64(0)?)?, r.i64(1)? as u64)),
-        )?;
+        let systems = systems
+            .into_iter()
+            .map(|(s, n)| Ok((s.parse()?, n)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let campaigns = campaigns
+            .into_iter()
+            .map(|(c, (n, _))| Ok((campaign_id(c)?, n)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(InboxPage {
             total,
             items,
