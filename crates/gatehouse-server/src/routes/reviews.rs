@@ -657,6 +657,50 @@ async fn bulk(
             .map_err(|e: gatehouse_model::ModelError| WebError::bad_request(e.to_string()))?;
         by_campaign.entry(at.campaign).or_default().push(at.item);
     }
+    // An item that is not one of the reviewer's own is refused without saying whose it is,
+    // as its page answers 404.
+    let wanted: Vec<ItemRef> = by_campaign
+        .iter()
+        .flat_map(|(c, ns)| {
+            ns.iter().map(|n| ItemRef {
+                campaign: *c,
+                item: *n,
+            })
+        })
+        .collect();
+    let who = me.clone();
+    let foreign = app
+        .store
+        .read_async(move |r| {
+            let mut out = Vec::new();
+            for at in wanted {
+                match r.review_item(at) {
+                    Ok(i) if i.reviewer == who => {}
+                    Ok(_) => out.push(at),
+                    Err(e) if e.code() == gatehouse_model::ErrorCode::UnknownObject => out.push(at),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    if !foreign.is_empty() {
+        let list = foreign
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return inbox_page(
+            &app,
+            &p,
+            q,
+            Some(format!(
+                "Not among your items: {list}. Nothing was recorded; reload the page and try again."
+            )),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
     if by_campaign.is_empty() {
         return inbox_page(
             &app,

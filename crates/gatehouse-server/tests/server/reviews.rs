@@ -173,8 +173,12 @@ async fn a_reviewer_decides_their_own_items_and_no_one_elses() {
             )),
         )
         .await;
-    assert!(a.status.is_client_error(), "{}", a.status);
-    assert!(a.body.contains("nothing recorded"), "{}", a.body);
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.body.contains("Nothing was recorded"), "{}", a.body);
+    assert!(
+        !a.body.contains(manager.as_str()),
+        "whose item it is stays unsaid"
+    );
     assert_eq!(open_items(&h, id, &manager), left);
     // An unknown item answers the same 404.
     assert_eq!(
