@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 mod campaigns;
 mod concurrency;
+mod inbox;
 mod server;
 mod witness;
 

@@ -22,15 +22,18 @@ use tokio::net::TcpStream;
 
 use crate::today;
 
+/// What a load generator's connection sends as its `n`th request: method, path, form.
+pub(crate) type Request = Arc<dyn Fn(u64) -> (String, String, Option<String>) + Send + Sync>;
+
 /// One keep-alive connection.
-struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 /// A response: status, headers (lowercased names) and body.
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -45,7 +48,7 @@ impl Reply {
 }
 
 impl Conn {
-    async fn open(addr: std::net::SocketAddr) -> Result<Conn> {
+    pub(crate) async fn open(addr: std::net::SocketAddr) -> Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Conn {
@@ -54,7 +57,7 @@ impl Conn {
         })
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: &str,
         path: &str,
@@ -122,7 +125,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn cookie_of(r: &Reply) -> Option<String> {
+pub(crate) fn cookie_of(r: &Reply) -> Option<String> {
     r.headers
         .iter()
         .filter(|(k, _)| k == "set-cookie")
@@ -130,7 +133,7 @@ fn cookie_of(r: &Reply) -> Option<String> {
         .find(|c| c.contains("gatehouse_session=") && !c.ends_with('='))
 }
 
-fn csrf_of(r: &Reply) -> Result<String> {
+pub(crate) fn csrf_of(r: &Reply) -> Result<String> {
     let body = String::from_utf8_lossy(&r.body);
     let marker = "name=\"csrf-token\" content=\"";
     let start = body.find(marker).context("no csrf token")? + marker.len();
@@ -150,10 +153,10 @@ fn rss_mib() -> f64 {
 }
 
 /// One endpoint under load: `concurrency` connections for `seconds`.
-async fn load(
+pub(crate) async fn load(
     addr: std::net::SocketAddr,
     name: &str,
-    request: Arc<dyn Fn(u64) -> (String, String, Option<String>) + Send + Sync>,
+    request: Request,
     cookie: &str,
     concurrency: usize,
     seconds: u64,
@@ -404,7 +407,9 @@ pub fn bench_server(
         Ok::<_, anyhow::Error>((identity, entitlement, finding))
     })?;
     probe(&store, &identity, &entitlement, now)?;
+    let reviews = crate::inbox::prepare(&store, now)?;
     let mut config = ServerConfig::new("127.0.0.1:0".parse()?);
+    config.reviews = reviews.policy.clone();
     config.secure_cookies = false;
     config.fresh_second_factor = Duration::from_secs(24 * 3600);
     config.checkpoint_interval = None;
@@ -460,6 +465,8 @@ pub fn bench_server(
             });
         let post = load(addr, "POST /findings/{id}/accept (one event each)", accept.clone(), &cookie, concurrency, seconds).await?;
         println!("  decision-like POST at {:.0}% of the health endpoint's rate", post.0 * 100.0 / health.0.max(1.0));
+        let decisions = crate::inbox::run(addr, &reviews, concurrency, seconds).await?;
+        println!("  review decision POST at {:.0}% of the health endpoint's rate", decisions * 100.0 / health.0.max(1.0));
         if soak > 0 {
             println!("soak: {soak} s of mixed load; resident memory of this process (server and load generator):");
             let start_rss = rss_mib();
