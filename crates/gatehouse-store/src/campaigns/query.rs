@@ -1068,7 +1068,12 @@ impl Reader<'_> {
         key: &IdentityKey,
     ) -> Result<Option<gatehouse_model::Identity>, StoreError> {
         self.conn.query_opt(
-            &format!("SELECT record FROM identity_version WHERE key = $1 AND valid_to = {OPEN}"),
+            // Found by the identity's key (indexed), not the version's copy of it (not).
+            &format!(
+                "SELECT iv.record FROM identity i \
+                 JOIN identity_version iv ON iv.identity_id = i.identity_id \
+                 WHERE i.key = $1 AND iv.valid_to = {OPEN}"
+            ),
             &[Value::from(key.as_str())],
             |r| Ok(serde_json::from_str(&r.str(0)?)?),
         )
