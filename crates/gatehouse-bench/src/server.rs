@@ -408,6 +408,7 @@ pub fn bench_server(
     config.secure_cookies = false;
     config.fresh_second_factor = Duration::from_secs(24 * 3600);
     config.checkpoint_interval = None;
+    let counted = store.clone();
     let app = App::new(store, config, gatehouse_server::system_clock());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -458,8 +459,16 @@ pub fn bench_server(
                     Some(format!("csrf={k}&reason=bench+{n}&until={until}")),
                 )
             });
+        let before = counted.commit_stats();
         let post = load(addr, "POST /findings/{id}/accept (one event each)", accept.clone(), &cookie, concurrency, seconds).await?;
+        let after = counted.commit_stats();
         println!("  decision-like POST at {:.0}% of the health endpoint's rate", post.0 * 100.0 / health.0.max(1.0));
+        let (writes, commits) = (after.writes - before.writes, after.commits - before.commits);
+        println!(
+            "  {writes} writes in {commits} commits: {:.1} writes per commit (largest group {})",
+            writes as f64 / commits.max(1) as f64,
+            after.largest
+        );
         if soak > 0 {
             println!("soak: {soak} s of mixed load; resident memory of this process (server and load generator):");
             let start_rss = rss_mib();

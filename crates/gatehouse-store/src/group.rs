@@ -254,7 +254,9 @@ pub(crate) fn write<T, E: From<StoreError>>(
                 .unwrap_or_else(|| StoreError::Corrupt("a write was skipped".into()))
                 .into());
         }
-        Signal::Wait => return Err(StoreError::Corrupt("a writer was woken for nothing".into()).into()),
+        Signal::Wait => {
+            return Err(StoreError::Corrupt("a writer was woken for nothing".into()).into());
+        }
     };
     match open.run(actor, now, f) {
         Ok(out) => {
@@ -465,7 +467,9 @@ impl Drop for Open {
     /// back and its writes are told, so that none of them waits forever.
     fn drop(&mut self) {
         if self.conn.is_some() {
-            self.stop(&StoreError::Corrupt("a group of writes was abandoned".into()));
+            self.stop(&StoreError::Corrupt(
+                "a group of writes was abandoned".into(),
+            ));
         }
     }
 }

@@ -119,7 +119,10 @@ impl TileReader for DbTiles<'_> {
 /// The ledger's right edge at the end of the log, in a write transaction: `cached`, the edge
 /// this process left after its last commit, holds what the tiles would say unless another
 /// process has appended since (the size tells); otherwise it is read from the tiles.
-pub(crate) fn ledger_edge(conn: &mut Conn, cached: Option<Appender>) -> Result<Appender, StoreError> {
+pub(crate) fn ledger_edge(
+    conn: &mut Conn,
+    cached: Option<Appender>,
+) -> Result<Appender, StoreError> {
     let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
     Ok(match cached {
         Some(edge) if edge.size() == size => edge,
