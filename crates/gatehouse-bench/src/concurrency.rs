@@ -344,9 +344,11 @@ pub fn bench_small_writes(
             Ok(())
         })?;
         let many = (count / writers * writers) as f64 / t.elapsed().as_secs_f64();
+        let stats = store.commit_stats();
         println!(
             "{backend:?}: {count} single-event durable write transactions: {one:.0}/s one after \
-             another, {many:.0}/s from {writers} threads"
+             another, {many:.0}/s from {writers} threads ({} writes in {} commits in all)",
+            stats.writes, stats.commits
         );
     }
     Ok(())

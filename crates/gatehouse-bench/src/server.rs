@@ -223,6 +223,16 @@ pub(crate) async fn load(
     Ok((rps, pct(0.5), pct(0.99)))
 }
 
+/// How many writes each commit carried between two readings of the store's counters.
+fn grouped(before: gatehouse_store::CommitStats, after: gatehouse_store::CommitStats) {
+    let (writes, commits) = (after.writes - before.writes, after.commits - before.commits);
+    println!(
+        "  {writes} writes in {commits} commits: {:.1} writes per commit (largest group {})",
+        writes as f64 / commits.max(1) as f64,
+        after.largest
+    );
+}
+
 /// The store's part of the pages under load, one question at a time (median of 21 runs), to
 /// tell the store's time from the server's.
 fn probe(
@@ -413,6 +423,7 @@ pub fn bench_server(
     config.secure_cookies = false;
     config.fresh_second_factor = Duration::from_secs(24 * 3600);
     config.checkpoint_interval = None;
+    let counted = store.clone();
     let app = App::new(store, config, gatehouse_server::system_clock());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -463,10 +474,16 @@ pub fn bench_server(
                     Some(format!("csrf={k}&reason=bench+{n}&until={until}")),
                 )
             });
+        let before = counted.commit_stats();
         let post = load(addr, "POST /findings/{id}/accept (one event each)", accept.clone(), &cookie, concurrency, seconds).await?;
+        let after = counted.commit_stats();
         println!("  decision-like POST at {:.0}% of the health endpoint's rate", post.0 * 100.0 / health.0.max(1.0));
+        grouped(before, after);
+        let before = counted.commit_stats();
         let decisions = crate::inbox::run(addr, &reviews, concurrency, seconds).await?;
+        let after = counted.commit_stats();
         println!("  review decision POST at {:.0}% of the health endpoint's rate", decisions * 100.0 / health.0.max(1.0));
+        grouped(before, after);
         if soak > 0 {
             println!("soak: {soak} s of mixed load; resident memory of this process (server and load generator):");
             let start_rss = rss_mib();

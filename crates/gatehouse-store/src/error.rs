@@ -94,6 +94,15 @@ pub enum StoreError {
     /// The ledger could not be updated; nothing was written.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// The transaction that carried this write with others (a group commit) failed to
+    /// commit: nothing of the group was written.
+    #[error("the write was not recorded: its group's commit failed: {message}")]
+    Commit {
+        /// The code of the commit's error.
+        code: ErrorCode,
+        /// The commit's error.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -134,6 +143,22 @@ impl StoreError {
             StoreError::ImportRunning => ErrorCode::ImportRunning,
             StoreError::ImportInterrupted { .. } => ErrorCode::ImportInterrupted,
             StoreError::Ledger(_) => ErrorCode::LedgerUnavailable,
+            StoreError::Commit { code, .. } => *code,
+        }
+    }
+
+    /// This error as seen by each write of a group whose commit it stopped (the error itself
+    /// is not `Clone`: it may hold a driver's error).
+    pub(crate) fn for_group(&self) -> StoreError {
+        match self {
+            StoreError::Commit { code, message } => StoreError::Commit {
+                code: *code,
+                message: message.clone(),
+            },
+            other => StoreError::Commit {
+                code: other.code(),
+                message: other.to_string(),
+            },
         }
     }
 }

@@ -9,6 +9,9 @@
 //! - [`Store::write`] runs a closure in a write transaction: the events it appends, their
 //!   ledger leaves and their effect on the state tables commit together, or nothing does.
 //!   Writers are served one at a time, in arrival order, so sequence numbers never fork;
+//!   small writes that wait together share one transaction and one sync of the disk, each in
+//!   a savepoint of its own, and each returns only once that transaction has committed
+//!   (group commit, see [`Store::commit_stats`]);
 //! - an import computes its changes in a read transaction and records them in batches of write
 //!   transactions ([`ImportLock::apply`]), so that a small write waits for one batch of an
 //!   import, never for a whole one.
@@ -34,6 +37,7 @@ mod conn;
 mod domain;
 mod error;
 pub mod findings;
+mod group;
 pub mod inventory;
 mod ledger;
 mod lock;
@@ -55,6 +59,7 @@ use gatehouse_model::Timestamp;
 
 pub use conn::Backend;
 pub use error::StoreError;
+pub use group::CommitStats;
 pub use inventory::import::{
     ImportLock, ImportLogEntry, ImportOptions, ImportPlan, ImportSummary, IncompleteImport,
     LastImport, SystemImport, UNIT_CHANGES,
@@ -65,7 +70,8 @@ pub use txn::Reader;
 pub use verify::{VerifyError, VerifyOptions, VerifyReport, WitnessChecks};
 pub use writer::{Progress, Writer};
 
-use crate::lock::{Nesting, WriterQueue};
+use crate::group::WriterQueue;
+use crate::lock::Nesting;
 use crate::pool::{Pool, Target};
 
 /// Where the embedded store lives by default.
@@ -337,29 +343,35 @@ impl Store {
 
     /// Runs `f` in one write transaction: everything it appends commits together, or nothing
     /// does. `actor` is who makes the change (recorded in every event); it may not be empty.
+    ///
+    /// Concurrent writes may share one transaction (group commit): each runs in a savepoint of
+    /// its own, so one that fails is rolled back alone and returns its own error, and each
+    /// returns success only once the shared transaction has committed durably. A write that
+    /// reads ([`Writer::read`]) sees the writes ordered before it, including those of its
+    /// group. The closure runs on the calling thread.
     pub fn write<T, E: From<StoreError>>(
         &self,
         actor: &str,
         now: Timestamp,
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.write_with(actor, now, writer::Durability::Full, f)
+        if actor.trim().is_empty() {
+            return Err(StoreError::NoActor.into());
+        }
+        let _nesting = Nesting::enter(self.shared.id)?;
+        group::write(self, actor, now, f)
     }
 
-    /// [`Store::write`] with a choice of durability: an import's batches commit without
-    /// waiting for the disk, and its last batch with, which makes them all durable.
-    pub(crate) fn write_with<T, E: From<StoreError>>(
-        &self,
-        actor: &str,
-        now: Timestamp,
-        durability: writer::Durability,
-        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
-        self.write_carrying(actor, now, durability, &mut None, f)
+    /// How this process's small writes were committed so far: how many, in how many
+    /// transactions (fewer under concurrency, when writes share a group commit).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.shared.writers.stats()
     }
 
-    /// [`Store::write_with`], handing the inventory's ids from a previous transaction to this
-    /// one and back (see `inventory::Ids`); they are dropped if the transaction fails.
+    /// A write alone in its transaction, with a choice of durability (an import's batches
+    /// commit without waiting for the disk, and its last batch with, which makes them all
+    /// durable), handing the inventory's ids from a previous transaction to this one and back
+    /// (see `inventory::Ids`); they are dropped if the transaction fails.
     pub(crate) fn write_carrying<T, E: From<StoreError>>(
         &self,
         actor: &str,
@@ -373,7 +385,7 @@ impl Store {
             return Err(StoreError::NoActor.into());
         }
         let _nesting = Nesting::enter(self.shared.id)?;
-        let _turn = self.shared.writers.enter()?;
+        let _turn = self.shared.writers.alone()?;
         let mut lease = self.shared.pool.get()?;
         let conn = lease.conn();
         writer::begin(conn, durability)?;
@@ -404,12 +416,19 @@ impl Store {
                 if conn.batch("ROLLBACK").is_err() {
                     lease.discard();
                 }
+                // The write may have read the identity directory as it saw it.
+                if let Ok(mut d) = self.shared.directory.lock() {
+                    *d = None;
+                }
                 return Err(e);
             }
         };
         if let Err(e) = conn.batch("COMMIT") {
             if conn.batch("ROLLBACK").is_err() {
                 lease.discard();
+            }
+            if let Ok(mut d) = self.shared.directory.lock() {
+                *d = None;
             }
             return Err(e.into());
         }
@@ -438,7 +457,7 @@ impl Store {
         f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let _nesting = Nesting::enter(self.shared.id)?;
-        let _turn = self.shared.writers.enter()?;
+        let _turn = self.shared.writers.alone()?;
         let mut lease = self.shared.pool.get()?;
         let conn = lease.conn();
         writer::begin(conn, durability)?;

@@ -1,48 +1,13 @@
-//! The locks around writes: the in-process writer queue, the import lock, and the guard that
-//! refuses a transaction nested in another of the same store on one thread.
+//! The locks around writes: the import lock, and the guard that refuses a transaction nested in
+//! another of the same store on one thread (the writer queue is in `group.rs`).
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 
 use crate::conn::Conn;
 use crate::error::StoreError;
 use crate::pool::Target;
-
-/// Writers of one process, served in the order they arrived (a ticket lock). The database's
-/// own lock serialises writers across processes; this one makes a small write that arrives
-/// during an import wait for one batch of it, not for whichever writer the operating system
-/// happens to wake.
-#[derive(Default)]
-pub(crate) struct WriterQueue {
-    state: Mutex<(u64, u64)>,
-    turn: Condvar,
-}
-
-pub(crate) struct Turn<'q>(&'q WriterQueue);
-
-impl WriterQueue {
-    /// Waits for this writer's turn.
-    pub(crate) fn enter(&self) -> Result<Turn<'_>, StoreError> {
-        let poisoned = || StoreError::Corrupt("the writer queue is poisoned".into());
-        let mut s = self.state.lock().map_err(|_| poisoned())?;
-        let ticket = s.0;
-        s.0 += 1;
-        while s.1 != ticket {
-            s = self.turn.wait(s).map_err(|_| poisoned())?;
-        }
-        Ok(Turn(self))
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.0.state.lock() {
-            s.1 += 1;
-        }
-        self.0.turn.notify_all();
-    }
-}
 
 thread_local! {
     /// Stores with a transaction open on this thread.

@@ -201,17 +201,33 @@ impl Lease<'_> {
     }
 }
 
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if let Ok(mut state) = self.pool.state.lock() {
-            if self.broken {
+impl Lease<'_> {
+    /// Takes the connection out of the lease, to carry it from thread to thread (a group of
+    /// writes, see `group.rs`); it stays counted as open until [`Pool::restore`] has it back.
+    pub(crate) fn detach(mut self) -> Conn {
+        // INVARIANT: `conn` is only taken here and in `drop`.
+        self.conn.take().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Pool {
+    /// Takes back a connection detached from its lease; `broken` closes it instead.
+    pub(crate) fn restore(&self, conn: Conn, broken: bool) {
+        if let Ok(mut state) = self.state.lock() {
+            if broken && !self.target.in_memory() {
                 state.open -= 1;
                 drop(conn);
             } else {
                 state.idle.push(conn);
             }
         }
-        self.pool.freed.notify_one();
+        self.freed.notify_one();
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        self.pool.restore(conn, self.broken);
     }
 }

@@ -383,6 +383,20 @@ pub fn open_connections(store: &crate::Store) -> usize {
     store.shared.pool.open()
 }
 
+/// Writers of this store's handle (and its clones) waiting in the queue now: for tests that
+/// hold a write open until others have queued behind it, so that they form one group.
+pub fn waiting_writers(store: &crate::Store) -> usize {
+    store.shared.writers.waiting()
+}
+
+/// Runs a statement that the database refuses (a table that does not exist), inside a write,
+/// after flushing what the write has buffered: a write that fails in the database, not in
+/// Gatehouse's own checks (on PostgreSQL, such an error spoils the transaction until it is
+/// rolled back to a savepoint).
+pub fn fail_in_database(w: &mut crate::Writer<'_>) -> Result<(), crate::StoreError> {
+    w.db()?.batch("INSERT INTO no_such_table (x) VALUES (1)")
+}
+
 /// Writes the Merkle tree of `leaves` leaves (leaf `i` hashing `i` as 8 big-endian bytes)
 /// straight into the store's tile table, without events: for benchmarks of proofs in very large
 /// trees. Returns the root.

@@ -116,6 +116,40 @@ impl TileReader for DbTiles<'_> {
     }
 }
 
+/// The ledger's right edge at the end of the log, in a write transaction: `cached`, the edge
+/// this process left after its last commit, holds what the tiles would say unless another
+/// process has appended since (the size tells); otherwise it is read from the tiles.
+pub(crate) fn ledger_edge(
+    conn: &mut Conn,
+    cached: Option<Appender>,
+) -> Result<Appender, StoreError> {
+    let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
+    Ok(match cached {
+        Some(edge) if edge.size() == size => edge,
+        _ => Appender::load(size, &mut DbTiles(conn))?,
+    })
+}
+
+/// Writes the tiles of the ledger that changed since the last call; returns the time it took.
+pub(crate) fn write_tiles(
+    conn: &mut Conn,
+    ledger: &mut Appender,
+) -> Result<std::time::Duration, StoreError> {
+    let t = std::time::Instant::now();
+    for (id, hashes) in ledger.take_dirty_tiles() {
+        conn.exec(
+            "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
+             ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+            &[
+                Value::Int(i64::from(id.level)),
+                Value::Int(id.index as i64),
+                Value::Blob(encode_tile(&hashes)),
+            ],
+        )?;
+    }
+    Ok(t.elapsed())
+}
+
 /// A progress callback: `(events appended, events expected)`.
 pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
 
@@ -145,18 +179,24 @@ impl<'s> Writer<'s> {
         directory: &'s Mutex<Option<(i64, Directory)>>,
         edge: Option<Appender>,
     ) -> Result<Self, StoreError> {
-        let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
-        // The edge this process left after its last commit holds what the tiles would say,
-        // unless another process has appended since (the size tells).
-        let ledger = match edge {
-            Some(edge) if edge.size() == size => edge,
-            _ => Appender::load(size, &mut DbTiles(conn))?,
-        };
-        Ok(Writer {
+        let ledger = ledger_edge(conn, edge)?;
+        Ok(Writer::resume(conn, actor, now, directory, ledger))
+    }
+
+    /// Starts a writer inside an open write transaction where the ledger's edge is known: the
+    /// previous write of a group of writes left it (see `group.rs`).
+    pub(crate) fn resume(
+        conn: &'s mut Conn,
+        actor: &str,
+        now: Timestamp,
+        directory: &'s Mutex<Option<(i64, Directory)>>,
+        ledger: Appender,
+    ) -> Self {
+        Writer {
             conn,
             sink: Sink::default(),
+            next_seq: ledger.size() + 1,
             ledger,
-            next_seq: size + 1,
             now,
             actor: actor.to_owned(),
             appended: 0,
@@ -165,7 +205,7 @@ impl<'s> Writer<'s> {
             progress: None,
             directory,
             inventory: inventory::TxState::default(),
-        })
+        }
     }
 
     /// Writes everything buffered; called before the commit.
@@ -173,9 +213,21 @@ impl<'s> Writer<'s> {
         self.flush()
     }
 
+    /// Writes the buffered rows but leaves the ledger's changed tiles in its edge, for the
+    /// last write of a group to write once (see `group.rs`).
+    pub(crate) fn finish_rows(&mut self) -> Result<(), StoreError> {
+        domain::before_flush(self);
+        self.sink.flush(self.conn)
+    }
+
     /// The ledger's right edge, once [`Writer::finish`] has written its tiles.
     pub(crate) fn edge(&self) -> Appender {
         self.ledger.clone()
+    }
+
+    /// The ledger's right edge, with the tiles it has not written yet.
+    pub(crate) fn into_edge(self) -> Appender {
+        self.ledger
     }
 
     /// Reports progress to `f(appended, expected)` every few thousand events, where
@@ -356,21 +408,8 @@ impl<'s> Writer<'s> {
 
     /// Writes buffered rows and the changed ledger tiles.
     pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
-        domain::before_flush(self);
-        self.sink.flush(self.conn)?;
-        let t = std::time::Instant::now();
-        for (id, hashes) in self.ledger.take_dirty_tiles() {
-            self.conn.exec(
-                "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
-                 ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                &[
-                    Value::Int(i64::from(id.level)),
-                    Value::Int(id.index as i64),
-                    Value::Blob(encode_tile(&hashes)),
-                ],
-            )?;
-        }
-        self.ledger_time += t.elapsed();
+        self.finish_rows()?;
+        self.ledger_time += write_tiles(self.conn, &mut self.ledger)?;
         Ok(())
     }
 

@@ -685,6 +685,235 @@ both!(
     }
 );
 
+/// A small event: what a write of a decision's size appends.
+fn ran() -> FindingEvent {
+    FindingEvent::AnalysisRan(Stamped {
+        as_of: now(),
+        import: None,
+        record: run(),
+    })
+}
+
+/// Holds a write open (inside its transaction) until `n` writers have queued behind it.
+fn hold_until_queued(store: &Store, n: usize) {
+    let t = std::time::Instant::now();
+    while testing::waiting_writers(store) < n {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "{n} writers did not queue"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// The log's (seq, actor) pairs, and a check that it holds 1..=n without a gap.
+fn logged(store: &Store) -> Vec<(u64, String)> {
+    let events = store.read(|r| r.events(&Default::default())).unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=events.len() as u64).collect::<Vec<_>>()
+    );
+    events.into_iter().map(|e| (e.seq, e.actor)).collect()
+}
+
+/// Signs a checkpoint and verifies the whole ledger against it, state included.
+fn verifies(store: &Store) {
+    let key = signer(1);
+    store.sign_checkpoint(&key, now()).unwrap();
+    let verifier = key.verifier();
+    store
+        .read(|r| {
+            r.verify_ledger(&gatehouse_store::VerifyOptions {
+                key: &verifier,
+                published: vec![],
+                state: true,
+            })
+        })
+        .unwrap();
+    rebuilt_matches(store);
+}
+
+// Group commit: writes that queue while a transaction is open share the next commit. Many
+// threads on one handle: every write that reports success is in the log under the sequence
+// number it was told, in one order without gaps; the ledger verifies; and there were fewer
+// commits than writes.
+both!(
+    group_commit_loses_nothing_under_concurrency,
+    |store: Store, _at: String| {
+        let threads: Vec<_> = (0..12)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    (0..30)
+                        .map(|j| {
+                            let actor = format!("writer:{i}-{j}");
+                            let seq = store.write(&actor, now(), |w| w.append(ran())).unwrap();
+                            (seq, actor)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut written: Vec<(u64, String)> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        written.sort();
+        assert_eq!(logged(&store), written);
+        let stats = store.commit_stats();
+        assert_eq!(stats.writes, 360);
+        assert!(
+            stats.commits < stats.writes && stats.largest > 1,
+            "no group formed: {stats:?}"
+        );
+        verifies(&store);
+    }
+);
+
+// Writes that queue behind an open write all join its group, in arrival order, and commit
+// once, together; each is told its own sequence number.
+both!(
+    writes_queued_behind_an_open_write_commit_with_it,
+    |store: Store, _at: String| {
+        store.write("setup", now(), |w| w.append(ran())).unwrap();
+        let before = store.commit_stats();
+        let writing = std::sync::atomic::AtomicBool::new(false);
+        let (first, others) = std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                store
+                    .write("first", now(), |w| {
+                        let seq = w.append(ran())?;
+                        writing.store(true, std::sync::atomic::Ordering::SeqCst);
+                        hold_until_queued(&store, 10);
+                        Ok::<_, StoreError>(seq)
+                    })
+                    .unwrap()
+            });
+            while !writing.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            let mut others = Vec::new();
+            for i in 0..10 {
+                // One after another, so that they queue in this order.
+                hold_until_queued(&store, i);
+                let store = &store;
+                others.push(s.spawn(move || {
+                    store
+                        .write(&format!("w{i}"), now(), |w| w.append(ran()))
+                        .unwrap()
+                }));
+            }
+            let others: Vec<u64> = others.into_iter().map(|h| h.join().unwrap()).collect();
+            (first.join().unwrap(), others)
+        });
+        assert_eq!(first, 2);
+        assert_eq!(others, (3..=12).collect::<Vec<_>>());
+        let after = store.commit_stats();
+        assert_eq!(after.writes - before.writes, 11);
+        assert_eq!(after.commits - before.commits, 1);
+        assert_eq!(after.largest, 11);
+        let log = logged(&store);
+        assert_eq!(log[1], (2, "first".to_owned()));
+        for i in 0..10 {
+            assert_eq!(log[2 + i], (3 + i as u64, format!("w{i}")));
+        }
+        verifies(&store);
+    }
+);
+
+// A write that fails inside a group — refused by Gatehouse, refused by the database, or
+// panicking — is rolled back alone: it reports its own failure, leaves nothing behind, and
+// the others of its group commit with the sequence numbers they were told, without a gap.
+both!(
+    a_failing_write_in_a_group_leaves_nothing_behind,
+    |store: Store, _at: String| {
+        #[derive(Debug)]
+        enum Outcome {
+            Written(u64),
+            Refused(StoreError),
+            Panicked,
+        }
+        let before = store.commit_stats();
+        let writing = std::sync::atomic::AtomicBool::new(false);
+        let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                store
+                    .write("first", now(), |w| {
+                        let seq = w.append(ran())?;
+                        writing.store(true, std::sync::atomic::Ordering::SeqCst);
+                        hold_until_queued(&store, 9);
+                        Ok::<_, StoreError>(seq)
+                    })
+                    .unwrap()
+            });
+            while !writing.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            let mut handles = Vec::new();
+            for i in 0..9 {
+                hold_until_queued(&store, i);
+                let store = &store;
+                handles.push(s.spawn(move || {
+                    store.write(&format!("w{i}"), now(), |w| {
+                        let seq = w.append(ran())?;
+                        // The write reads what it wrote, and what the group wrote before it.
+                        assert_eq!(w.read()?.size(), seq);
+                        match i % 4 {
+                            1 => Err(StoreError::refused(
+                                ErrorCode::InvalidInput,
+                                format!("write {i} is refused"),
+                            )),
+                            2 => testing::fail_in_database(w).map(|()| seq),
+                            3 if i == 7 => panic!("write {i} panics"),
+                            _ => {
+                                w.append(ran())?;
+                                Ok(seq)
+                            }
+                        }
+                    })
+                }));
+            }
+            let mut outcomes = vec![(usize::MAX, Outcome::Written(first.join().unwrap()))];
+            for (i, h) in handles.into_iter().enumerate() {
+                outcomes.push((
+                    i,
+                    match h.join() {
+                        Ok(Ok(seq)) => Outcome::Written(seq),
+                        Ok(Err(e)) => Outcome::Refused(e),
+                        Err(_) => Outcome::Panicked,
+                    },
+                ));
+            }
+            outcomes
+        });
+        let mut expected = vec![(1, "first".to_owned())];
+        for (i, outcome) in &outcomes[1..] {
+            match (i % 4, outcome) {
+                (1, Outcome::Refused(e)) => assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}"),
+                (2, Outcome::Refused(e)) => assert_eq!(e.code(), ErrorCode::Database, "{e}"),
+                (3, Outcome::Panicked) if *i == 7 => {}
+                (0 | 3, Outcome::Written(seq)) => {
+                    // Two events each, numbered after the successful writes before it.
+                    let next = expected.len() as u64 + 1;
+                    assert_eq!(*seq, next, "write {i}");
+                    expected.push((next, format!("w{i}")));
+                    expected.push((next + 1, format!("w{i}")));
+                }
+                other => panic!("write {i}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(logged(&store), expected);
+        let after = store.commit_stats();
+        assert_eq!(after.commits - before.commits, 1);
+        assert_eq!(after.writes - before.writes, 5);
+        verifies(&store);
+        // The store goes on: the next write follows without a gap.
+        let seq = store.write("after", now(), |w| w.append(ran())).unwrap();
+        assert_eq!(seq, expected.len() as u64 + 1);
+        rebuilt_matches(&store);
+    }
+);
+
 /// A system of `accounts` accounts, each holding `per_account` entitlements.
 fn large_erp(accounts: usize, per_account: usize) -> SystemImport {
     let mut import = erp(vec![]);

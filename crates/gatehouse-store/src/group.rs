@@ -1,0 +1,475 @@
+//! Group commit: concurrent small writes share one transaction and one sync of the disk.
+//!
+//! Why: a durable commit waits for the disk (about a millisecond on the machine of
+//! docs/PERFORMANCE.md), and writers are served one at a time so that sequence numbers never
+//! fork. One commit per write caps the store near a thousand writes a second, however many
+//! people decide at once. Instead, writers that arrive while a transaction is open queue, and
+//! the first of them to be served — the leader — opens one transaction for itself and the
+//! small writes waiting behind it, up to [`MAX_GROUP`]. Each write runs its own closure, on its
+//! own thread, in turn, inside a savepoint of that transaction: a write that fails is rolled
+//! back to its savepoint alone and returns its error at once, and the next one starts where the
+//! last successful one ended. The last write of the group takes any small writes that queued
+//! meanwhile (still within the bound), and when none is left writes the ledger's changed tiles
+//! once, commits, and wakes every successful write of the group with the commit's outcome.
+//!
+//! INVARIANT: a write reports success only after the commit of its group has returned (a
+//! durable commit: SQLite `synchronous = FULL`, PostgreSQL `synchronous_commit = on`). If that
+//! commit fails, every write of the group reports the failure ([`StoreError::Commit`]) and
+//! none of them is in the log.
+//!
+//! The open transaction (its connection, the ledger's edge, who writes next, who waits for the
+//! commit) is handed from writer to writer by value, like a baton: no closure runs on another
+//! thread than its caller's, and nothing needs to be `Send` but the connection.
+//!
+//! Writes that are not small — an import's batches, which carry state from one transaction to
+//! the next and may commit without waiting for the disk; maintenance that appends no event —
+//! wait in the same queue, in arrival order, and are served alone ([`WriterQueue::alone`]).
+//! A group never takes a write queued behind one of those, so arrival order is kept.
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use gatehouse_ledger::Appender;
+use gatehouse_model::Timestamp;
+
+use crate::Store;
+use crate::conn::Conn;
+use crate::error::StoreError;
+use crate::inventory;
+use crate::writer::{self, Durability, Writer};
+
+/// At most this many writes share one transaction: a bound on how long the first of them
+/// waits for the commit (each small write takes some tens of microseconds), and on the
+/// transaction's size.
+pub(crate) const MAX_GROUP: usize = 64;
+
+/// How this process's small writes ([`Store::write`]) were committed: the writes, and the
+/// transactions that committed them (one per group). Under concurrency, `commits` is lower
+/// than `writes`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Small writes committed.
+    pub writes: u64,
+    /// Transactions that committed them, one per group.
+    pub commits: u64,
+    /// The most writes one transaction committed.
+    pub largest: u64,
+}
+
+/// Writers of one process, served in the order they arrived; small writes that wait together
+/// are served together (see the module's documentation). The database's own lock serialises
+/// writers across processes; this queue makes a small write that arrives during an import
+/// wait for one batch of it, not for whichever writer the operating system happens to wake.
+#[derive(Default)]
+pub(crate) struct WriterQueue {
+    state: Mutex<QueueState>,
+    writes: AtomicU64,
+    commits: AtomicU64,
+    largest: AtomicU64,
+}
+
+#[derive(Default)]
+struct QueueState {
+    /// Whether a writer, or a group, is being served.
+    busy: bool,
+    /// Writers waiting, in arrival order.
+    waiting: VecDeque<Arc<Slot>>,
+}
+
+/// Where one waiting writer is told what to do next.
+struct Slot {
+    /// A small write, which may join a group.
+    small: bool,
+    signal: Mutex<Signal>,
+    woken: Condvar,
+}
+
+enum Signal {
+    Wait,
+    /// This writer is served now: alone, or as the leader of a group.
+    Lead,
+    /// The group's transaction, for this writer's turn to write.
+    Write(Box<Open>),
+    /// The group's commit returned (or the group was abandoned before this writer's turn).
+    Committed(Result<(), StoreError>),
+}
+
+/// Locks a mutex whose holder never panics while holding it; a poisoned one is still
+/// consistent, and a waiting writer must be woken whatever happened.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Slot {
+    fn new(small: bool) -> Arc<Slot> {
+        Arc::new(Slot {
+            small,
+            signal: Mutex::new(Signal::Wait),
+            woken: Condvar::new(),
+        })
+    }
+
+    fn give(&self, signal: Signal) {
+        *lock(&self.signal) = signal;
+        self.woken.notify_one();
+    }
+
+    fn wait(&self) -> Signal {
+        let mut s = lock(&self.signal);
+        while matches!(*s, Signal::Wait) {
+            s = self.woken.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+        std::mem::replace(&mut *s, Signal::Wait)
+    }
+}
+
+/// The turn of a writer served alone; the next writer is served when it is dropped.
+pub(crate) struct Turn<'q>(&'q WriterQueue);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl WriterQueue {
+    /// Joins the queue and waits until this writer is served.
+    fn arrive(&self, slot: &Arc<Slot>) -> Signal {
+        {
+            let mut s = lock(&self.state);
+            if !s.busy {
+                s.busy = true;
+                return Signal::Lead;
+            }
+            s.waiting.push_back(slot.clone());
+        }
+        slot.wait()
+    }
+
+    /// Waits for this writer's turn to write alone.
+    pub(crate) fn alone(&self) -> Result<Turn<'_>, StoreError> {
+        match self.arrive(&Slot::new(false)) {
+            Signal::Lead => Ok(Turn(self)),
+            _ => Err(StoreError::Corrupt(
+                "the writer queue served a write alone as part of a group".into(),
+            )),
+        }
+    }
+
+    /// Ends a turn: serves the next waiting writer, if any.
+    fn release(&self) {
+        let next = {
+            let mut s = lock(&self.state);
+            let next = s.waiting.pop_front();
+            s.busy = next.is_some();
+            next
+        };
+        if let Some(next) = next {
+            next.give(Signal::Lead);
+        }
+    }
+
+    /// Takes up to `max` small writes from the head of the queue, in order.
+    fn take_small(&self, max: usize) -> VecDeque<Arc<Slot>> {
+        let mut s = lock(&self.state);
+        let mut out = VecDeque::new();
+        while out.len() < max && s.waiting.front().is_some_and(|w| w.small) {
+            out.extend(s.waiting.pop_front());
+        }
+        out
+    }
+
+    /// Writers waiting now.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn waiting(&self) -> usize {
+        lock(&self.state).waiting.len()
+    }
+
+    pub(crate) fn stats(&self) -> CommitStats {
+        CommitStats {
+            writes: self.writes.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
+            largest: self.largest.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The open transaction of a group, handed from writer to writer.
+struct Open {
+    store: Store,
+    /// Taken when the transaction ends and the connection goes back to the pool.
+    conn: Option<Conn>,
+    /// The ledger's edge after the group's successful writes so far; its changed tiles are
+    /// written just before the commit.
+    edge: Appender,
+    /// Writes still to run, in order.
+    next: VecDeque<Arc<Slot>>,
+    /// Writes that succeeded, waiting for the commit.
+    done: Vec<Arc<Slot>>,
+    /// Writes taken into the group so far (for the bound).
+    size: usize,
+    /// Whether the savepoint `w` exists (made by an earlier write of the group).
+    savepoint: bool,
+    /// Why the transaction can no longer commit (a savepoint that could not be rolled back).
+    failed: Option<StoreError>,
+    /// Time the ledger added to the group's writes.
+    ledger: std::time::Duration,
+}
+
+/// How one write of a group ended, when it did not succeed.
+enum Failure<E> {
+    Error(E),
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
+/// [`Store::write`]: waits in the queue, writes in a group's transaction in turn, and returns
+/// once the group's commit has.
+pub(crate) fn write<T, E: From<StoreError>>(
+    store: &Store,
+    actor: &str,
+    now: Timestamp,
+    f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let queue = &store.shared.writers;
+    let slot = Slot::new(true);
+    let mut open = match queue.arrive(&slot) {
+        Signal::Lead => match Open::begin(store) {
+            Ok(mut open) => {
+                open.next = queue.take_small(MAX_GROUP - 1);
+                open.size = 1 + open.next.len();
+                open
+            }
+            Err(e) => {
+                // Nobody has joined this group yet: the next writer tries for itself.
+                queue.release();
+                return Err(e.into());
+            }
+        },
+        Signal::Write(open) => open,
+        Signal::Committed(result) => {
+            return Err(result
+                .err()
+                .unwrap_or_else(|| StoreError::Corrupt("a write was skipped".into()))
+                .into());
+        }
+        Signal::Wait => {
+            return Err(StoreError::Corrupt("a writer was woken for nothing".into()).into());
+        }
+    };
+    match open.run(actor, now, f) {
+        Ok(out) => {
+            open.done.push(slot.clone());
+            open.pass_on();
+            match slot.wait() {
+                Signal::Committed(Ok(())) => Ok(out),
+                Signal::Committed(Err(e)) => Err(e.into()),
+                _ => Err(StoreError::Corrupt("a write was not told its commit".into()).into()),
+            }
+        }
+        Err(Failure::Error(e)) => {
+            open.pass_on();
+            Err(e)
+        }
+        Err(Failure::Panic(payload)) => {
+            open.pass_on();
+            resume_unwind(payload)
+        }
+    }
+}
+
+impl Open {
+    /// Begins the group's transaction.
+    fn begin(store: &Store) -> Result<Box<Open>, StoreError> {
+        let shared = &store.shared;
+        let mut conn = shared.pool.get()?.detach();
+        let started = (|| {
+            writer::begin(&mut conn, Durability::Full)?;
+            if !shared.indexes_checked.load(Ordering::Relaxed) {
+                inventory::restore_indexes(&mut conn)?;
+            }
+            let cached = lock(&shared.ledger_edge).take();
+            writer::ledger_edge(&mut conn, cached)
+        })();
+        let mut open = Box::new(Open {
+            store: store.clone(),
+            conn: Some(conn),
+            edge: Appender::new(),
+            next: VecDeque::new(),
+            done: Vec::new(),
+            size: 1,
+            savepoint: false,
+            failed: None,
+            ledger: std::time::Duration::ZERO,
+        });
+        match started {
+            Ok(edge) => {
+                open.edge = edge;
+                Ok(open)
+            }
+            Err(e) => {
+                open.close(false);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs one write in its own savepoint.
+    fn run<T, E: From<StoreError>>(
+        &mut self,
+        actor: &str,
+        now: Timestamp,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, Failure<E>> {
+        let Open {
+            store,
+            conn,
+            edge,
+            savepoint,
+            failed,
+            ledger,
+            ..
+        } = &mut *self;
+        if let Some(e) = failed {
+            return Err(Failure::Error(e.for_group().into()));
+        }
+        let Some(conn) = conn.as_mut() else {
+            return Err(Failure::Error(
+                StoreError::Corrupt("a group's transaction has no connection".into()).into(),
+            ));
+        };
+        // One savepoint, released when the next write makes its own (the commit releases
+        // the last): a rolled-back savepoint stays, empty, for the next write to release.
+        let mark = if *savepoint {
+            conn.batch("RELEASE SAVEPOINT w; SAVEPOINT w")
+        } else {
+            conn.batch("SAVEPOINT w")
+        };
+        if let Err(e) = mark {
+            let shared = e.for_group();
+            *failed = Some(e);
+            return Err(Failure::Error(shared.into()));
+        }
+        *savepoint = true;
+        let mut w = Writer::resume(conn, actor, now, &store.shared.directory, edge.clone());
+        let result = match catch_unwind(AssertUnwindSafe(|| f(&mut w))) {
+            Ok(Ok(out)) => match w.finish_rows() {
+                Ok(()) => Ok(out),
+                Err(e) => Err(Failure::Error(e.into())),
+            },
+            Ok(Err(e)) => Err(Failure::Error(e)),
+            Err(payload) => Err(Failure::Panic(payload)),
+        };
+        *ledger += w.ledger_time();
+        if result.is_ok() {
+            *edge = w.into_edge();
+            return result;
+        }
+        drop(w);
+        // The write may have read the identity directory as it saw it: forget that.
+        *lock(&store.shared.directory) = None;
+        if let Err(e) = conn.batch("ROLLBACK TO SAVEPOINT w") {
+            *failed = Some(e);
+        }
+        result
+    }
+
+    /// Hands the transaction to the next write of the group, taking any small writes that
+    /// queued meanwhile; commits when there is none.
+    fn pass_on(mut self: Box<Self>) {
+        if self.next.is_empty() && self.failed.is_none() && self.size < MAX_GROUP {
+            self.next = self.store.shared.writers.take_small(MAX_GROUP - self.size);
+            self.size += self.next.len();
+        }
+        match self.next.pop_front() {
+            Some(next) => next.give(Signal::Write(self)),
+            None => self.commit(),
+        }
+    }
+
+    /// Writes the ledger's tiles and commits (or rolls back a group whose every write
+    /// failed), then serves the next writer and tells the group's writes the outcome.
+    fn commit(mut self: Box<Self>) {
+        let this = &mut *self;
+        let result = match (this.failed.take(), this.conn.as_mut()) {
+            (Some(e), _) => Err(e),
+            (None, None) => Err(StoreError::Corrupt(
+                "a group's transaction has no connection".into(),
+            )),
+            (None, Some(_)) if this.done.is_empty() => Ok(false),
+            (None, Some(conn)) => match writer::write_tiles(conn, &mut this.edge) {
+                Ok(took) => {
+                    this.ledger += took;
+                    conn.batch("COMMIT").map(|()| true)
+                }
+                Err(e) => Err(e),
+            },
+        };
+        let store = this.store.clone();
+        let shared = &store.shared;
+        shared
+            .ledger_nanos
+            .fetch_add(this.ledger.as_nanos() as u64, Ordering::Relaxed);
+        let committed = match result {
+            Ok(committed) => committed,
+            Err(e) => return self.abandon(&e),
+        };
+        // Nothing failed: the edge is the ledger's as the store now holds it (after the
+        // commit, or as it was when every write of the group was rolled back).
+        *lock(&shared.ledger_edge) = Some(std::mem::take(&mut this.edge));
+        if committed {
+            shared.indexes_checked.store(true, Ordering::Relaxed);
+            let n = this.done.len() as u64;
+            let queue = &shared.writers;
+            queue.writes.fetch_add(n, Ordering::Relaxed);
+            queue.commits.fetch_add(1, Ordering::Relaxed);
+            queue.largest.fetch_max(n, Ordering::Relaxed);
+        }
+        let done = std::mem::take(&mut this.done);
+        this.close(committed);
+        shared.writers.release();
+        for slot in done {
+            slot.give(Signal::Committed(Ok(())));
+        }
+    }
+
+    /// Rolls back, forgets what this process remembers of the log, serves the next writer
+    /// and tells every write of the group, done or not yet run, that `e` stopped the group.
+    fn abandon(mut self: Box<Self>, e: &StoreError) {
+        self.stop(e);
+    }
+
+    fn stop(&mut self, e: &StoreError) {
+        let waiting: Vec<_> = self.done.drain(..).chain(self.next.drain(..)).collect();
+        self.close(false);
+        let shared = &self.store.shared;
+        *lock(&shared.ledger_edge) = None;
+        *lock(&shared.directory) = None;
+        shared.writers.release();
+        for slot in waiting {
+            slot.give(Signal::Committed(Err(e.for_group())));
+        }
+    }
+
+    /// Ends the transaction, rolled back unless it `committed`, and returns the connection
+    /// to the pool (closed if it cannot be rolled back).
+    fn close(&mut self, committed: bool) {
+        if let Some(mut conn) = self.conn.take() {
+            let broken = !committed && conn.batch("ROLLBACK").is_err();
+            self.store.shared.pool.restore(conn, broken);
+        }
+    }
+}
+
+impl Drop for Open {
+    /// A group dropped before its end (which only a bug could do): its transaction is rolled
+    /// back and its writes are told, so that none of them waits forever.
+    fn drop(&mut self) {
+        if self.conn.is_some() {
+            self.stop(&StoreError::Corrupt(
+                "a group of writes was abandoned".into(),
+            ));
+        }
+    }
+}
