@@ -235,28 +235,29 @@ pub(crate) fn grants(
     let compliance = c.rules.compliance_owner.clone();
     let fallbacks = [&compliance, &fallbacks_owner];
 
-    let mut out: Vec<(&AccountState, &GrantState)> = Vec::new();
-    for acc in &inv.accounts {
-        let system = &inv.systems[acc.system].config;
-        if !in_scope.contains(system.key.as_str()) {
-            continue;
-        }
-        for g in inv.grants_of(acc) {
-            out.push((acc, g));
-        }
-    }
-    out.sort_unstable_by(|x, y| {
-        let sx = inv.systems[x.0.system].config.key.as_str();
-        let sy = inv.systems[y.0.system].config.key.as_str();
-        sx.cmp(sy)
-            .then_with(|| x.0.native_id.cmp(&y.0.native_id))
-            .then_with(|| {
-                inv.entitlements[x.1.entitlement]
-                    .record
-                    .native_id
-                    .cmp(&inv.entitlements[y.1.entitlement].record.native_id)
-            })
+    // In a fixed order: system, account, entitlement. Accounts are sorted, then each one's
+    // few grants (sorting a million grants as one list compared strings some twenty million times).
+    let mut accounts: Vec<&AccountState> = inv
+        .accounts
+        .iter()
+        .filter(|acc| in_scope.contains(inv.systems[acc.system].config.key.as_str()))
+        .collect();
+    accounts.sort_unstable_by(|x, y| {
+        let sx = inv.systems[x.system].config.key.as_str();
+        let sy = inv.systems[y.system].config.key.as_str();
+        sx.cmp(sy).then_with(|| x.native_id.cmp(&y.native_id))
     });
+    let mut out: Vec<(&AccountState, &GrantState)> = Vec::with_capacity(inv.grants.len());
+    for acc in accounts {
+        let start = out.len();
+        out.extend(inv.grants_of(acc).iter().map(|g| (acc, g)));
+        out[start..].sort_unstable_by(|x, y| {
+            inv.entitlements[x.1.entitlement]
+                .record
+                .native_id
+                .cmp(&inv.entitlements[y.1.entitlement].record.native_id)
+        });
+    }
 
     let facts = Facts {
         inv,
