@@ -340,6 +340,80 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// What a reviewer sees about a holder, the same on each of their items: recorded once per
+/// campaign, in the `review.items` event of the holder's first item, rather than on each item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolderContext {
+    /// The holder (an item's `identity`).
+    pub identity: IdentityKey,
+    /// Their name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Their manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<IdentityKey>,
+    /// Their department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Their job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Their employment status (people), or kind (non-human identities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// For non-human identities: their declared purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// For non-human identities: when the credential was last rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated: Option<Timestamp>,
+}
+
+/// What a reviewer sees about an entitlement, the same on each of its items: recorded once
+/// per campaign, in the `review.items` event of its first item, rather than on each item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitlementContext {
+    /// The system (an item's `system`).
+    pub system: SystemKey,
+    /// The entitlement's native id (an item's `entitlement`).
+    pub entitlement: String,
+    /// Its display name, when not its native id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<String>,
+    /// Whether it is privileged.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    /// Its risk rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskLevel>,
+}
+
+impl ItemContext {
+    /// Adds what is recorded about the item's holder.
+    pub fn add_holder(&mut self, h: &HolderContext) {
+        self.name.clone_from(&h.name);
+        self.manager.clone_from(&h.manager);
+        self.department.clone_from(&h.department);
+        self.title.clone_from(&h.title);
+        self.status.clone_from(&h.status);
+        self.purpose.clone_from(&h.purpose);
+        self.rotated = h.rotated;
+    }
+
+    /// Adds what is recorded about the item's entitlement.
+    pub fn add_entitlement(&mut self, e: &EntitlementContext) {
+        self.entitlement_name.clone_from(&e.name);
+        self.meaning.clone_from(&e.meaning);
+        self.privileged = e.privileged;
+        self.risk = e.risk;
+    }
+}
+
 /// One thing to review: a grant (an account holds an entitlement), or, in a role definitions
 /// review, an entitlement of a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,11 +587,24 @@ pub struct CampaignLaunched {
 }
 
 /// Items of a launched campaign (a batch of at most 1,000).
+///
+/// What is the same on many items — their holder's context, their entitlement's — is recorded
+/// once per campaign, in the batch of the first item it is about (`holders`, `entitlements`),
+/// and left out of the items' own `context`; an item's whole context is its own joined with
+/// the records of its `identity` and of its `system` and `entitlement`. Items recorded without
+/// such records (launches before they existed, role definition reviews, imported reviews)
+/// carry their whole context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewItems {
     /// The campaign.
     pub campaign: CampaignId,
+    /// Holders first named in this batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<HolderContext>,
+    /// Entitlements first named in this batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entitlements: Vec<EntitlementContext>,
     /// The items.
     pub items: Vec<ReviewItem>,
 }

@@ -27,10 +27,10 @@ mod user;
 pub use campaign::{
     AccessPath, CampaignClosed, CampaignCreated, CampaignId, CampaignKind, CampaignLaunched,
     CampaignRules, CampaignState, DeadlineDefault, Decision, DecisionOrigin, DecisionsImported,
-    Exclusion, ItemContext, ItemRef, PathKind, PopulationSource, Reassignment, RemediationDone,
-    RemediationOpened, RemediationReopened, RemediationTask, RemediationVerified, Reopening,
-    ReviewDecided, ReviewItem, ReviewItems, ReviewReassigned, ReviewReminded, ReviewerRule,
-    TaskStatus, Verdict, Verification,
+    EntitlementContext, Exclusion, HolderContext, ItemContext, ItemRef, PathKind, PopulationSource,
+    Reassignment, RemediationDone, RemediationOpened, RemediationReopened, RemediationTask,
+    RemediationVerified, Reopening, ReviewDecided, ReviewItem, ReviewItems, ReviewReassigned,
+    ReviewReminded, ReviewerRule, TaskStatus, Verdict, Verification,
 };
 pub use code::ErrorCode;
 pub use error::ModelError;

@@ -90,10 +90,15 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
         "users",
         Script::Common(include_str!("../migrations/common/0009_users.sql")),
     ),
+    (
+        10,
+        "review_context",
+        Script::Common(include_str!("../migrations/common/0010_review_context.sql")),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.

@@ -1313,6 +1313,10 @@ fn an_outdated_store_is_refused_until_migrated() {
             testing::batch(&store, "DROP INDEX account_version_current");
         }
         // The previous release had none of the later migrations' tables either (20: users).
+        // Nor the review context (10).
+        for table in ["review_holder", "review_entitlement"] {
+            testing::batch(&store, &format!("DROP TABLE {table}"));
+        }
         for table in ["web_credential", "api_token", "web_user"] {
             testing::batch(&store, &format!("DROP TABLE {table}"));
         }

@@ -33,6 +33,14 @@ pub(crate) const TABLES: &[StateTable] = &[
         keys: "campaign, n",
     },
     StateTable {
+        name: "review_holder",
+        keys: "campaign, identity",
+    },
+    StateTable {
+        name: "review_entitlement",
+        keys: "campaign, system, entitlement",
+    },
+    StateTable {
         name: "review_decision",
         keys: "campaign, n, stage",
     },
@@ -72,6 +80,38 @@ const REVIEW_ITEM: TableSpec = TableSpec {
         "reason",
         "context",
         "item_seq",
+        "seq",
+    ],
+    phase: Phase::Objects,
+};
+
+const REVIEW_HOLDER: TableSpec = TableSpec {
+    name: "review_holder",
+    columns: &[
+        "campaign",
+        "identity",
+        "name",
+        "manager",
+        "department",
+        "title",
+        "status",
+        "purpose",
+        "rotated",
+        "seq",
+    ],
+    phase: Phase::Objects,
+};
+
+const REVIEW_ENTITLEMENT: TableSpec = TableSpec {
+    name: "review_entitlement",
+    columns: &[
+        "campaign",
+        "system",
+        "entitlement",
+        "name",
+        "meaning",
+        "privileged",
+        "risk",
         "seq",
     ],
     phase: Phase::Objects,
@@ -255,6 +295,38 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result
         }
         E::ReviewItems(s) => {
             let campaign = i64::from(s.record.campaign.number());
+            for h in &s.record.holders {
+                w.sink.insert(
+                    &REVIEW_HOLDER,
+                    vec![
+                        Value::Int(campaign),
+                        Value::from(h.identity.as_str()),
+                        Value::from(h.name.clone()),
+                        key(h.manager.as_ref()),
+                        Value::from(h.department.clone()),
+                        Value::from(h.title.clone()),
+                        Value::from(h.status.clone()),
+                        Value::from(h.purpose.clone()),
+                        Value::from(h.rotated.map(micros)),
+                        Value::Int(seq),
+                    ],
+                );
+            }
+            for e in &s.record.entitlements {
+                w.sink.insert(
+                    &REVIEW_ENTITLEMENT,
+                    vec![
+                        Value::Int(campaign),
+                        Value::from(e.system.as_str()),
+                        Value::from(e.entitlement.as_str()),
+                        Value::from(e.name.clone()),
+                        Value::from(e.meaning.clone()),
+                        Value::Int(i64::from(e.privileged)),
+                        Value::from(e.risk.map(|r| r.as_str())),
+                        Value::Int(seq),
+                    ],
+                );
+            }
             for item in &s.record.items {
                 let first = item.reviewers.first().ok_or_else(|| {
                     StoreError::Corrupt(format!(

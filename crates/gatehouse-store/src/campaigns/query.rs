@@ -5,9 +5,11 @@ use std::sync::OnceLock;
 
 use gatehouse_model::{
     AccessPath, CampaignClosed, CampaignCreated, CampaignId, CampaignLaunched, CampaignState,
-    Channel, DecisionOrigin, DecisionsImported, IdentityKey, InventoryEvent, ItemContext, ItemRef,
-    Reassignment, RemediationTask, ReviewItem, Role, SystemKey, TaskStatus, Timestamp, Verdict,
+    Channel, DecisionOrigin, DecisionsImported, EntitlementContext, HolderContext, IdentityKey,
+    InventoryEvent, ItemContext, ItemRef, Reassignment, RemediationTask, ReviewItem, Role,
+    SystemKey, TaskStatus, Timestamp, Verdict,
 };
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::conn::{Conn, RowRef, Value};
@@ -176,6 +178,121 @@ fn item_row(r: &RowRef<'_, '_>) -> Result<ItemRow, StoreError> {
         item_seq: r.i64(19)? as u64,
         seq: r.i64(20)? as u64,
     })
+}
+
+/// The holders' and entitlements' context of campaigns (recorded once per campaign, not on
+/// each item), read as needed and added to the items' own.
+#[derive(Default)]
+struct Contexts {
+    holders: FxHashMap<(u32, String), Option<HolderContext>>,
+    entitlements: FxHashMap<(u32, String, String), Option<EntitlementContext>>,
+}
+
+const HOLDER_COLUMNS: &str = "identity, name, manager, department, title, status, purpose, \
+     rotated FROM review_holder WHERE campaign = $1";
+
+const ENTITLEMENT_COLUMNS: &str = "system, entitlement, name, meaning, privileged, risk FROM review_entitlement WHERE campaign = $1";
+
+fn holder_row(r: &RowRef<'_, '_>) -> Result<HolderContext, StoreError> {
+    Ok(HolderContext {
+        identity: r.parse(0)?,
+        name: r.opt_str(1)?,
+        manager: r.opt_parse(2)?,
+        department: r.opt_str(3)?,
+        title: r.opt_str(4)?,
+        status: r.opt_str(5)?,
+        purpose: r.opt_str(6)?,
+        rotated: opt_ts(r.opt_i64(7)?)?,
+    })
+}
+
+fn entitlement_row(r: &RowRef<'_, '_>) -> Result<EntitlementContext, StoreError> {
+    Ok(EntitlementContext {
+        system: r.parse(0)?,
+        entitlement: r.str(1)?,
+        name: r.opt_str(2)?,
+        meaning: r.opt_str(3)?,
+        privileged: r.i64(4)? != 0,
+        risk: r.opt_parse(5)?,
+    })
+}
+
+impl Contexts {
+    /// Reads every record of a campaign (for lists of many of its items).
+    fn load_campaign(&mut self, db: &mut Conn, id: CampaignId) -> Result<(), StoreError> {
+        let c = id.number();
+        let p = [Value::Int(i64::from(c))];
+        for h in db.query(&format!("SELECT {HOLDER_COLUMNS}"), &p, holder_row)? {
+            self.holders
+                .insert((c, h.identity.as_str().to_owned()), Some(h));
+        }
+        for e in db.query(
+            &format!("SELECT {ENTITLEMENT_COLUMNS}"),
+            &p,
+            entitlement_row,
+        )? {
+            self.entitlements.insert(
+                (c, e.system.as_str().to_owned(), e.entitlement.clone()),
+                Some(e),
+            );
+        }
+        Ok(())
+    }
+
+    /// Adds the records of an item's holder and entitlement to its context, reading those
+    /// not read yet (unless the whole campaign was: then there are none).
+    fn add(&mut self, db: &mut Conn, row: &mut ItemRow, whole: bool) -> Result<(), StoreError> {
+        let c = row.campaign.number();
+        if let Some(identity) = &row.item.identity {
+            let key = (c, identity.as_str().to_owned());
+            if !whole && !self.holders.contains_key(&key) {
+                let h = db.query_opt(
+                    &format!("SELECT {HOLDER_COLUMNS} AND identity = $2"),
+                    &[Value::Int(i64::from(c)), Value::from(identity.as_str())],
+                    holder_row,
+                )?;
+                self.holders.insert(key.clone(), h);
+            }
+            if let Some(Some(h)) = self.holders.get(&key) {
+                row.item.context.add_holder(h);
+            }
+        }
+        let key = (
+            c,
+            row.item.system.as_str().to_owned(),
+            row.item.entitlement.clone(),
+        );
+        if !whole && !self.entitlements.contains_key(&key) {
+            let e = db.query_opt(
+                &format!("SELECT {ENTITLEMENT_COLUMNS} AND system = $2 AND entitlement = $3"),
+                &[
+                    Value::Int(i64::from(c)),
+                    Value::from(row.item.system.as_str()),
+                    Value::from(row.item.entitlement.as_str()),
+                ],
+                entitlement_row,
+            )?;
+            self.entitlements.insert(key.clone(), e);
+        }
+        if let Some(Some(e)) = self.entitlements.get(&key) {
+            row.item.context.add_entitlement(e);
+        }
+        Ok(())
+    }
+}
+
+/// Adds the holders' and entitlements' records to the items' context.
+fn with_contexts(db: &mut Conn, mut rows: Vec<ItemRow>) -> Result<Vec<ItemRow>, StoreError> {
+    let mut cx = Contexts::default();
+    // A long list of one campaign's items reads all its records at once.
+    let whole = rows.len() > 1000 && rows.iter().all(|r| r.campaign == rows[0].campaign);
+    if whole {
+        cx.load_campaign(db, rows[0].campaign)?;
+    }
+    for r in &mut rows {
+        cx.add(db, r, whole)?;
+    }
+    Ok(rows)
 }
 
 /// Which items of a campaign to list; empty fields do not filter.
@@ -605,7 +722,7 @@ impl Reader<'_> {
             "SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n > $2 \
              {reviewer} {open} ORDER BY i.n LIMIT $4"
         );
-        self.conn.query(
+        let rows = self.conn.query(
             &sql,
             &[
                 Value::Int(i64::from(id.number())),
@@ -618,12 +735,14 @@ impl Reader<'_> {
                 ),
             ],
             item_row,
-        )
+        )?;
+        with_contexts(self.conn, rows)
     }
 
     /// One item.
     pub fn review_item(&mut self, item: ItemRef) -> Result<ItemRow, StoreError> {
-        self.conn
+        let mut row = self
+            .conn
             .query_opt(
                 &format!(
                     "SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n = $2"
@@ -634,7 +753,9 @@ impl Reader<'_> {
                 ],
                 item_row,
             )?
-            .ok_or_else(|| StoreError::unknown(format!("there is no review item `{item}`")))
+            .ok_or_else(|| StoreError::unknown(format!("there is no review item `{item}`")))?;
+        Contexts::default().add(self.conn, &mut row, false)?;
+        Ok(row)
     }
 
     /// Open items of a campaign per reviewer, by reviewer.
@@ -675,10 +796,18 @@ impl Reader<'_> {
              WHERE i.reviewer = $1 AND i.verdict IS NULL AND c.state = 'active' \
              ORDER BY c.due, i.campaign, i.n"
         );
-        self.conn
+        let rows = self
+            .conn
             .query(&sql, &[Value::from(reviewer.as_str())], |r| {
                 Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?))
+            })?;
+        let mut cx = Contexts::default();
+        rows.into_iter()
+            .map(|(due, mut row)| {
+                cx.add(self.conn, &mut row, false)?;
+                Ok((due, row))
             })
+            .collect()
     }
 
     /// One page of a reviewer's open items in active campaigns, soonest due first, with how
@@ -1135,10 +1264,29 @@ pub(crate) fn each_item(
     id: CampaignId,
     mut f: impl FnMut(ItemRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
+    let mut cx = Contexts::default();
+    cx.load_campaign(db, id)?;
     db.query_each(
         &format!("SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 ORDER BY i.n"),
         &[Value::Int(i64::from(id.number()))],
-        |r| f(item_row(r)?),
+        |r| {
+            let mut row = item_row(r)?;
+            if let Some(h) = row.item.identity.as_ref().and_then(|k| {
+                cx.holders
+                    .get(&(id.number(), k.as_str().to_owned()))
+                    .and_then(Option::as_ref)
+            }) {
+                row.item.context.add_holder(h);
+            }
+            if let Some(Some(e)) = cx.entitlements.get(&(
+                id.number(),
+                row.item.system.as_str().to_owned(),
+                row.item.entitlement.clone(),
+            )) {
+                row.item.context.add_entitlement(e);
+            }
+            f(row)
+        },
     )
 }
 

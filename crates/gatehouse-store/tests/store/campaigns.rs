@@ -111,6 +111,8 @@ fn campaign_life(store: &Store) {
                         import: Some(launch),
                         record: ReviewItems {
                             campaign: C1,
+                            holders: vec![],
+                            entitlements: vec![],
                             items: c.to_vec(),
                         },
                     })

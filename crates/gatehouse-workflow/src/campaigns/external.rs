@@ -400,6 +400,8 @@ pub fn import_decisions(
                     import: Some(launch),
                     record: ReviewItems {
                         campaign: id,
+                        holders: vec![],
+                        entitlements: vec![],
                         items: chunk.to_vec(),
                     },
                 })

@@ -8,8 +8,8 @@ use gatehouse_model::{
     BATCH_RECORDS, CampaignClosed, CampaignCreated, CampaignEvent, CampaignId, CampaignKind,
     CampaignLaunched, CampaignState, DeadlineDefault, Decision, DecisionOrigin, EventData,
     Exclusion, FindingStatus, IdentityKey, InventoryEvent, ItemRef, PopulationSource, Reassignment,
-    ReviewDecided, ReviewItems, ReviewReassigned, ReviewReminded, Stamped, SystemKey, Timestamp,
-    Verdict,
+    ReviewDecided, ReviewItem, ReviewItems, ReviewReassigned, ReviewReminded, Stamped, SystemKey,
+    Timestamp, Verdict,
 };
 use gatehouse_store::campaigns::query::{CampaignRow, ItemFilter, ItemRow};
 use gatehouse_store::findings::FindingFilter;
@@ -335,16 +335,72 @@ fn summarise(id: CampaignId, pop: &Population) -> Preview {
         population_sha256: pop.sha256.clone(),
         ..Preview::default()
     };
-    for i in &pop.items {
+    let mut reviewers: rustc_hash::FxHashMap<&IdentityKey, u64> = Default::default();
+    for (i, (_, e)) in pop.items.iter().zip(&pop.refs) {
         if let Some(r) = i.reviewers.first() {
-            *p.reviewers.entry(r.to_string()).or_default() += 1;
+            *reviewers.entry(r).or_default() += 1;
         }
-        p.privileged += u64::from(i.context.privileged);
+        let privileged = match e {
+            Some(e) => pop.entitlements[*e as usize].privileged,
+            None => i.context.privileged,
+        };
+        p.privileged += u64::from(privileged);
         p.recommend_revoke += u64::from(i.recommendation == Verdict::Revoke);
         p.sod += u64::from(i.context.sod.is_some());
         p.reassigned += u64::from(i.assignment.is_some());
     }
+    p.reviewers = reviewers
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
     p
+}
+
+/// The `review.items` events of a population: its items in batches of [`BATCH_RECORDS`], each
+/// with the records of the holders and entitlements first named in it.
+fn batches(id: CampaignId, pop: Population, now: Timestamp, launch: u64) -> Vec<EventData> {
+    let mut holders = pop.holders.into_iter();
+    let mut entitlements = pop.entitlements.into_iter();
+    // Records are numbered in the order of their first item: a batch's new ones are those
+    // up to the highest it names.
+    let (mut holders_done, mut entitlements_done) = (0usize, 0usize);
+    let mut refs = pop.refs.into_iter();
+    let mut items = pop.items.into_iter();
+    let mut events = Vec::with_capacity(items.len().div_ceil(BATCH_RECORDS));
+    loop {
+        let chunk: Vec<ReviewItem> = items.by_ref().take(BATCH_RECORDS).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let (mut h_end, mut e_end) = (holders_done, entitlements_done);
+        for (h, e) in refs.by_ref().take(chunk.len()) {
+            if let Some(h) = h {
+                h_end = h_end.max(h as usize + 1);
+            }
+            if let Some(e) = e {
+                e_end = e_end.max(e as usize + 1);
+            }
+        }
+        let record = ReviewItems {
+            campaign: id,
+            holders: holders.by_ref().take(h_end - holders_done).collect(),
+            entitlements: entitlements
+                .by_ref()
+                .take(e_end - entitlements_done)
+                .collect(),
+            items: chunk,
+        };
+        (holders_done, entitlements_done) = (h_end, e_end);
+        events.push(
+            CampaignEvent::ReviewItems(Stamped {
+                as_of: now,
+                import: Some(launch),
+                record,
+            })
+            .into(),
+        );
+    }
+    events
 }
 
 fn draft(c: &CampaignRow, what: &str) -> Result<(), CampaignError> {
@@ -493,21 +549,7 @@ fn launch_by(
                     since,
                 },
             }))?;
-            let events: Vec<EventData> = pop
-                .items
-                .chunks(BATCH_RECORDS)
-                .map(|chunk| {
-                    CampaignEvent::ReviewItems(Stamped {
-                        as_of: now,
-                        import: Some(seq),
-                        record: ReviewItems {
-                            campaign: id,
-                            items: chunk.to_vec(),
-                        },
-                    })
-                    .into()
-                })
-                .collect();
+            let events = batches(id, pop, now, seq);
             w.expect(events.len() as u64);
             w.append_all(events)?;
             Ok::<_, CampaignError>(Some(seq))

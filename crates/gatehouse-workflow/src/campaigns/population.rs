@@ -6,11 +6,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gatehouse_model::state::{AccountIx, AccountState, EntitlementIx, GrantState, Inventory};
+use gatehouse_model::state::{
+    AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
+};
 use gatehouse_model::{
-    AccountKind, CampaignCreated, CampaignKind, EntitlementRef, Exclusion, Finding, Identity,
-    IdentityKind, ItemContext, ReviewItem, ReviewerRule, SystemKey, Timestamp, Verdict,
-    WarrantKind,
+    AccountKind, CampaignCreated, CampaignKind, EntitlementContext, EntitlementRef, Exclusion,
+    Finding, HolderContext, Identity, IdentityKind, ItemContext, ReviewItem, ReviewerRule,
+    SystemKey, Timestamp, Verdict, WarrantKind,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use sha2::{Digest, Sha256};
@@ -36,8 +38,16 @@ pub(crate) struct Inputs<'a> {
 
 /// A frozen population.
 pub(crate) struct Population {
-    /// The items, numbered from 1.
+    /// The items, numbered from 1. In a grant review, their context is their own: what is
+    /// the same on all of a holder's or an entitlement's items is in `holders` and
+    /// `entitlements`.
     pub items: Vec<ReviewItem>,
+    /// Per item: its holder's record in `holders` and its entitlement's in `entitlements`.
+    pub refs: Vec<(Option<u32>, Option<u32>)>,
+    /// The holders' context, in the order of their first item.
+    pub holders: Vec<HolderContext>,
+    /// The entitlements' context, in the order of their first item.
+    pub entitlements: Vec<EntitlementContext>,
     /// SHA-256 over the population's lines.
     pub sha256: String,
     /// Items by system.
@@ -225,187 +235,338 @@ pub(crate) fn grants(
     let compliance = c.rules.compliance_owner.clone();
     let fallbacks = [&compliance, &fallbacks_owner];
 
-    let mut out: Vec<(AccountIx, &AccountState, &GrantState)> = Vec::new();
-    for (a, acc) in inv.accounts_ix() {
-        let system = &inv.systems[acc.system].config;
-        if !in_scope.contains(system.key.as_str()) {
-            continue;
-        }
-        for g in inv.grants_of(acc) {
-            out.push((a, acc, g));
-        }
-    }
-    out.sort_unstable_by(|x, y| {
-        let sx = inv.systems[x.1.system].config.key.as_str();
-        let sy = inv.systems[y.1.system].config.key.as_str();
-        sx.cmp(sy)
-            .then_with(|| x.1.native_id.cmp(&y.1.native_id))
-            .then_with(|| {
-                inv.entitlements[x.2.entitlement]
-                    .record
-                    .native_id
-                    .cmp(&inv.entitlements[y.2.entitlement].record.native_id)
-            })
+    // In a fixed order: system, account, entitlement. Accounts are sorted, then each one's
+    // few grants (sorting a million grants as one list compared strings some twenty million times).
+    let mut accounts: Vec<&AccountState> = inv
+        .accounts
+        .iter()
+        .filter(|acc| in_scope.contains(inv.systems[acc.system].config.key.as_str()))
+        .collect();
+    accounts.sort_unstable_by(|x, y| {
+        let sx = inv.systems[x.system].config.key.as_str();
+        let sy = inv.systems[y.system].config.key.as_str();
+        sx.cmp(sy).then_with(|| x.native_id.cmp(&y.native_id))
     });
+    let mut out: Vec<(&AccountState, &GrantState)> = Vec::with_capacity(inv.grants.len());
+    for acc in accounts {
+        let start = out.len();
+        out.extend(inv.grants_of(acc).iter().map(|g| (acc, g)));
+        out[start..].sort_unstable_by(|x, y| {
+            inv.entitlements[x.1.entitlement]
+                .record
+                .native_id
+                .cmp(&inv.entitlements[y.1.entitlement].record.native_id)
+        });
+    }
 
-    let mut items = Vec::new();
-    let mut hash = Sha256::new();
-    let mut systems: BTreeMap<String, u64> = BTreeMap::new();
-    for (_, acc, g) in out {
-        let ent = &inv.entitlements[g.entitlement];
-        let system_state = &inv.systems[acc.system];
-        let system = &system_state.config;
-        let holder = inv.identity(acc.identity);
-        let holder_key = holder
-            .map(|h| h.key.as_str())
-            .or(acc.dangling_identity.as_ref().map(|k| k.as_str()))
-            .unwrap_or("");
-        let privileged = ent.privileged();
-        let non_human = holder.is_some_and(|h| h.kind != IdentityKind::Person)
-            || acc.kind == AccountKind::Service;
-        let facts = holder
-            .and_then(|h| by_identity.get(h.key.as_str()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let ent_ref = format!("{}:{}", system.key, ent.record.native_id);
-        let about: Vec<&FindingFacts<'_>> = facts
-            .iter()
-            .filter(|f| {
-                f.entitlements.contains(&ent_ref)
-                    || (f.entitlements.is_empty()
-                        && f.account
-                            .is_some_and(|(s, a)| s == system.key.as_str() && a == &*acc.native_id))
+    let facts = Facts {
+        inv,
+        dir,
+        input,
+        subjects: &subjects,
+        by_identity: &by_identity,
+        trigger,
+        peers: &peers,
+        roles: &role_of,
+        records: &records,
+        fallbacks: &fallbacks,
+    };
+    // Each item is judged on its own, so the grants are shared out among the processors;
+    // numbering, hashing and the holders' and entitlements' records follow, in order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    let part = out.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Part, CampaignError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = out
+            .chunks(part)
+            .map(|grants| {
+                let facts = &facts;
+                scope.spawn(move || facts.judge(grants))
             })
             .collect();
-        let sod = about.iter().find_map(|f| {
-            (f.rule == "sod_conflict").then(|| f.sod_rule.unwrap_or(f.id).to_owned())
-        });
-        let selected = match c.kind {
-            CampaignKind::Full | CampaignKind::External => true,
-            CampaignKind::Privileged => privileged,
-            CampaignKind::NonHuman => non_human,
-            CampaignKind::Sod => sod.is_some(),
-            CampaignKind::Delta => input.changed.is_none_or(|set| {
-                set.contains(&(
-                    system.key.to_string(),
-                    acc.native_id.to_string(),
-                    ent.record.native_id.clone(),
-                ))
-            }),
-            CampaignKind::EventDriven => trigger.is_some_and(|f| {
-                f.identity.as_ref().map(|k| k.as_str()) == Some(holder_key)
-                    && (f.entitlements.iter().any(|e| e.to_string() == ent_ref))
-            }),
-            CampaignKind::RoleDefinitions => false,
-        } && (!c.privileged_only || privileged);
-        if !selected {
-            continue;
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(CampaignError::State(
+                        "building the population failed".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut built = Vec::with_capacity(parts.len());
+    for p in parts {
+        let p = p?;
+        for (total, n) in excluded.iter_mut().zip(&p.excluded) {
+            *total += n;
         }
-        if let Some(i) = subjects.iter().position(|(s, _, _)| {
-            s.matches(
-                system.key.as_str(),
-                &acc.native_id,
-                &ent.record.native_id,
-                holder_key,
-            )
-        }) {
-            excluded[i] += 1;
-            continue;
+        built.push(p.items);
+    }
+    let count = built.iter().map(Vec::len).sum();
+    let mut items = Vec::with_capacity(count);
+    let mut refs = Vec::with_capacity(count);
+    let mut holders = Vec::new();
+    let mut entitlements = Vec::new();
+    let mut holder_of: FxHashMap<IdentityIx, u32> = FxHashMap::default();
+    let mut entitlement_of: FxHashMap<EntitlementIx, u32> = FxHashMap::default();
+    let mut hash = Sha256::new();
+    let mut systems: BTreeMap<String, u64> = BTreeMap::new();
+    let mut last_system: Option<(SystemKey, u64)> = None;
+    for (mut item, holder, ent) in built.into_iter().flatten() {
+        item.n = items.len() as u32 + 1;
+        for part in [
+            item.system.as_str(),
+            item.account.as_deref().unwrap_or(""),
+            &item.entitlement,
+        ] {
+            hash.update(part.as_bytes());
+            hash.update(b"\t");
         }
-
-        let context = ItemContext {
-            name: holder.map(|h| h.name.clone()),
-            manager: holder.and_then(|h| dir.manager(&h.key).cloned()),
-            department: holder.and_then(|h| h.person.as_ref()?.department.clone()),
-            title: holder.and_then(|h| h.person.as_ref()?.title.clone()),
-            status: holder.map(|h| match &h.person {
-                Some(p) => p.status_text().to_owned(),
-                None => h.kind.as_str().to_owned(),
-            }),
-            entitlement_name: Some(ent.record.name.clone()).filter(|n| *n != ent.record.native_id),
-            meaning: ent.record.description.clone(),
-            privileged,
-            risk: ent.record.risk,
-            last_login: acc.last_login,
-            source: Some(g.source.as_str().to_owned()),
-            warrant: inv.warrant(g).map(|w| w.to_string()),
-            since: Some(g.since()),
-            findings: about.iter().map(|f| f.id.to_owned()).collect(),
-            peers: holder.and_then(|h| peers.share(h, g.entitlement)),
-            sod: sod.clone(),
-            purpose: holder.and_then(|h| h.non_human.as_ref()?.purpose.clone()),
-            rotated: holder.and_then(|h| {
-                let n = h.non_human.as_ref()?;
-                n.last_rotated.or(n.credential_created)
-            }),
-        };
-        let observed = system_state.as_of.unwrap_or(input.now);
-        let (recommendation, reason) = recommend(&Judge {
-            inv,
-            dir,
-            holder,
-            acc,
-            g,
-            about: &about,
-            context: &context,
-            records: &records,
-            roles: role_of.explaining(holder, g.entitlement),
-            dormant_days: input.dormant_days,
-            observed,
-        });
-
-        // Reviewers, stage by stage.
-        let holder_id = holder.map(|h| &h.key).or(acc.dangling_identity.as_ref());
-        let mut reviewers = Vec::with_capacity(c.rules.stages.len());
-        let mut notes = Vec::new();
-        for rule in &c.rules.stages {
-            let candidate = match rule {
-                ReviewerRule::Manager => holder
-                    .and_then(|h| dir.manager(&h.key))
-                    .or(system.owner.as_ref()),
-                ReviewerRule::SystemOwner | ReviewerRule::RoleOwner => system.owner.as_ref(),
-                ReviewerRule::EntitlementOwner => {
-                    ent.record.owner.as_ref().or(system.owner.as_ref())
+        hash.update(item.identity.as_ref().map_or("", |k| k.as_str()).as_bytes());
+        hash.update(b"\n");
+        match &mut last_system {
+            Some((k, n)) if *k == item.system => *n += 1,
+            _ => {
+                if let Some((k, n)) = last_system.take() {
+                    *systems.entry(k.to_string()).or_default() += n;
                 }
-                ReviewerRule::NhiOwner => holder
-                    .and_then(|h| dir.owner(&h.key).or(dir.manager(&h.key)))
-                    .or(system.owner.as_ref()),
-            };
-            let (who, note) = dir.settle(candidate, holder_id, &fallbacks, rule.as_str())?;
-            if let Some(n) = note {
-                notes.push(n);
+                last_system = Some((item.system.clone(), 1));
             }
-            reviewers.push(who);
         }
-
-        let n = items.len() as u32 + 1;
-        let line = format!(
-            "{}\t{}\t{}\t{}\n",
-            system.key, acc.native_id, ent.record.native_id, holder_key
-        );
-        hash.update(line.as_bytes());
-        *systems.entry(system.key.to_string()).or_default() += 1;
-        items.push(ReviewItem {
-            n,
-            system: system.key.clone(),
-            account: Some(acc.native_id.to_string()),
-            entitlement: ent.record.native_id.clone(),
-            role: None,
-            identity: holder_id.cloned(),
-            reviewers,
-            assignment: (!notes.is_empty()).then(|| notes.join("; ")),
-            recommendation,
-            reason,
-            context,
+        let h = holder.map(|ix| {
+            *holder_of.entry(ix).or_insert_with(|| {
+                holders.push(holder_context(inv, dir, ix));
+                holders.len() as u32 - 1
+            })
         });
+        let e = *entitlement_of.entry(ent).or_insert_with(|| {
+            entitlements.push(entitlement_context(inv, &inv.entitlements[ent]));
+            entitlements.len() as u32 - 1
+        });
+        items.push(item);
+        refs.push((h, Some(e)));
+    }
+    if let Some((k, n)) = last_system {
+        *systems.entry(k.to_string()).or_default() += n;
     }
     let exclusions = exclusions_of(subjects, excluded)?;
     Ok(Population {
         items,
+        refs,
+        holders,
+        entitlements,
         sha256: hex(&hash.finalize()),
         systems,
         exclusions,
     })
+}
+
+/// What a holder's items show about them.
+fn holder_context(inv: &Inventory, dir: &Directory, ix: IdentityIx) -> HolderContext {
+    let h = &inv.identities[ix.index()];
+    HolderContext {
+        identity: h.key.clone(),
+        name: Some(h.name.clone()),
+        manager: dir.manager(&h.key).cloned(),
+        department: h.person.as_ref().and_then(|p| p.department.clone()),
+        title: h.person.as_ref().and_then(|p| p.title.clone()),
+        status: Some(match &h.person {
+            Some(p) => p.status_text().to_owned(),
+            None => h.kind.as_str().to_owned(),
+        }),
+        purpose: h.non_human.as_ref().and_then(|n| n.purpose.clone()),
+        rotated: h
+            .non_human
+            .as_ref()
+            .and_then(|n| n.last_rotated.or(n.credential_created)),
+    }
+}
+
+/// What an entitlement's items show about it.
+fn entitlement_context(inv: &Inventory, ent: &EntitlementState) -> EntitlementContext {
+    EntitlementContext {
+        system: inv.systems[ent.system].config.key.clone(),
+        entitlement: ent.record.native_id.clone(),
+        name: Some(ent.record.name.clone()).filter(|n| *n != ent.record.native_id),
+        meaning: ent.record.description.clone(),
+        privileged: ent.privileged(),
+        risk: ent.record.risk,
+    }
+}
+
+/// One grant judged: its item (not numbered yet), its holder and its entitlement.
+type Built = (ReviewItem, Option<IdentityIx>, EntitlementIx);
+
+/// The items of a share of the grants, and how many each exclusion left out of it.
+struct Part {
+    items: Vec<Built>,
+    excluded: Vec<u64>,
+}
+
+/// What judging a grant reads, shared by the threads that judge.
+struct Facts<'a, 'b> {
+    inv: &'a Inventory,
+    dir: &'b Directory,
+    input: &'b Inputs<'b>,
+    subjects: &'b [(Subject, &'b str, &'b str)],
+    by_identity: &'b FxHashMap<&'a str, Vec<FindingFacts<'a>>>,
+    trigger: Option<&'b Finding>,
+    peers: &'b Peers<'a>,
+    roles: &'b RolesOf<'a>,
+    records: &'b FxHashMap<(WarrantKind, &'a str), usize>,
+    fallbacks: &'b [&'b gatehouse_model::IdentityKey],
+}
+
+impl Facts<'_, '_> {
+    /// Selects, excludes and judges each of `grants` (in order).
+    fn judge(&self, grants: &[(&AccountState, &GrantState)]) -> Result<Part, CampaignError> {
+        let (inv, dir, input) = (self.inv, self.dir, self.input);
+        let c = input.campaign;
+        let mut part = Part {
+            items: Vec::with_capacity(grants.len()),
+            excluded: vec![0; self.subjects.len()],
+        };
+        for &(acc, g) in grants {
+            let ent = &inv.entitlements[g.entitlement];
+            let system_state = &inv.systems[acc.system];
+            let system = &system_state.config;
+            let holder = inv.identity(acc.identity);
+            let holder_key = holder
+                .map(|h| h.key.as_str())
+                .or(acc.dangling_identity.as_ref().map(|k| k.as_str()))
+                .unwrap_or("");
+            let privileged = ent.privileged();
+            let non_human = holder.is_some_and(|h| h.kind != IdentityKind::Person)
+                || acc.kind == AccountKind::Service;
+            let facts = holder
+                .and_then(|h| self.by_identity.get(h.key.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let needs_ref = !facts.is_empty() || self.trigger.is_some();
+            let ent_ref = if needs_ref {
+                format!("{}:{}", system.key, ent.record.native_id)
+            } else {
+                String::new()
+            };
+            let about: Vec<&FindingFacts<'_>> = facts
+                .iter()
+                .filter(|f| {
+                    f.entitlements.contains(&ent_ref)
+                        || (f.entitlements.is_empty()
+                            && f.account.is_some_and(|(s, a)| {
+                                s == system.key.as_str() && a == &*acc.native_id
+                            }))
+                })
+                .collect();
+            let sod = about.iter().find_map(|f| {
+                (f.rule == "sod_conflict").then(|| f.sod_rule.unwrap_or(f.id).to_owned())
+            });
+            let selected = match c.kind {
+                CampaignKind::Full | CampaignKind::External => true,
+                CampaignKind::Privileged => privileged,
+                CampaignKind::NonHuman => non_human,
+                CampaignKind::Sod => sod.is_some(),
+                CampaignKind::Delta => input.changed.is_none_or(|set| {
+                    set.contains(&(
+                        system.key.to_string(),
+                        acc.native_id.to_string(),
+                        ent.record.native_id.clone(),
+                    ))
+                }),
+                CampaignKind::EventDriven => self.trigger.is_some_and(|f| {
+                    f.identity.as_ref().map(|k| k.as_str()) == Some(holder_key)
+                        && (f.entitlements.iter().any(|e| e.to_string() == ent_ref))
+                }),
+                CampaignKind::RoleDefinitions => false,
+            } && (!c.privileged_only || privileged);
+            if !selected {
+                continue;
+            }
+            if let Some(i) = self.subjects.iter().position(|(s, _, _)| {
+                s.matches(
+                    system.key.as_str(),
+                    &acc.native_id,
+                    &ent.record.native_id,
+                    holder_key,
+                )
+            }) {
+                part.excluded[i] += 1;
+                continue;
+            }
+
+            // The item's own context: the holder's and the entitlement's are recorded once.
+            let context = ItemContext {
+                last_login: acc.last_login,
+                source: Some(g.source.as_str().to_owned()),
+                warrant: inv.warrant(g).map(|w| w.to_string()),
+                since: Some(g.since()),
+                findings: about.iter().map(|f| f.id.to_owned()).collect(),
+                peers: holder.and_then(|h| self.peers.share(h, g.entitlement)),
+                sod,
+                ..ItemContext::default()
+            };
+            let observed = system_state.as_of.unwrap_or(input.now);
+            let (recommendation, reason) = recommend(&Judge {
+                inv,
+                dir,
+                holder,
+                acc,
+                g,
+                about: &about,
+                context: &context,
+                records: self.records,
+                roles: self.roles.explaining(acc.identity, g.entitlement),
+                dormant_days: input.dormant_days,
+                observed,
+            });
+
+            // Reviewers, stage by stage.
+            let holder_id = holder.map(|h| &h.key).or(acc.dangling_identity.as_ref());
+            let mut reviewers = Vec::with_capacity(c.rules.stages.len());
+            let mut notes = Vec::new();
+            for rule in &c.rules.stages {
+                let candidate = match rule {
+                    ReviewerRule::Manager => holder
+                        .and_then(|h| dir.manager(&h.key))
+                        .or(system.owner.as_ref()),
+                    ReviewerRule::SystemOwner | ReviewerRule::RoleOwner => system.owner.as_ref(),
+                    ReviewerRule::EntitlementOwner => {
+                        ent.record.owner.as_ref().or(system.owner.as_ref())
+                    }
+                    ReviewerRule::NhiOwner => holder
+                        .and_then(|h| dir.owner(&h.key).or(dir.manager(&h.key)))
+                        .or(system.owner.as_ref()),
+                };
+                let (who, note) =
+                    dir.settle(candidate, holder_id, self.fallbacks, rule.as_str())?;
+                if let Some(n) = note {
+                    notes.push(n);
+                }
+                reviewers.push(who);
+            }
+
+            part.items.push((
+                ReviewItem {
+                    n: 0,
+                    system: system.key.clone(),
+                    account: Some(acc.native_id.to_string()),
+                    entitlement: ent.record.native_id.clone(),
+                    role: None,
+                    identity: holder_id.cloned(),
+                    reviewers,
+                    assignment: (!notes.is_empty()).then(|| notes.join("; ")),
+                    recommendation,
+                    reason,
+                    context,
+                },
+                acc.identity.filter(|_| holder.is_some()),
+                g.entitlement,
+            ));
+        }
+        Ok(part)
+    }
 }
 
 fn exclusions_of(
@@ -488,9 +649,9 @@ impl<'a> RolesOf<'a> {
     }
 
     /// A role that applies to the holder and bundles the entitlement.
-    fn explaining(&self, holder: Option<&Identity>, ent: EntitlementIx) -> Option<&'a str> {
-        let i = self.inv.identity_index(holder?.key.as_str())?;
-        self.applying[i.index()]
+    fn explaining(&self, holder: Option<IdentityIx>, ent: EntitlementIx) -> Option<&'a str> {
+        self.applying
+            .get(holder?.index())?
             .iter()
             .find(|&&r| self.bundles[r].contains(&ent))
             .map(|&r| self.inv.roles[r].name.as_str())
@@ -572,7 +733,7 @@ fn recommend(j: &Judge<'_, '_>) -> (Verdict, String) {
     if let Some(role) = j.roles {
         return (
             Verdict::Keep,
-            match j.context.title.as_deref() {
+            match j.holder.and_then(|h| h.person.as_ref()?.title.as_deref()) {
                 Some(t) => format!("role baseline for {t} ({role})"),
                 None => format!("role baseline ({role})"),
             },
@@ -593,7 +754,7 @@ fn recommend(j: &Judge<'_, '_>) -> (Verdict, String) {
     if let Some(h) = j.holder
         && h.kind != IdentityKind::Person
     {
-        return match &j.context.purpose {
+        return match h.non_human.as_ref().and_then(|n| n.purpose.as_ref()) {
             Some(p) => (Verdict::Keep, format!("owned, purpose: {p}")),
             None => revoke("no declared purpose".into()),
         };
@@ -746,7 +907,10 @@ pub(crate) fn role_entitlements(
     }
     let exclusions = exclusions_of(subjects, excluded)?;
     Ok(Population {
+        refs: vec![(None, None); items.len()],
         items,
+        holders: Vec::new(),
+        entitlements: Vec::new(),
         sha256: hex(&hash.finalize()),
         systems,
         exclusions,

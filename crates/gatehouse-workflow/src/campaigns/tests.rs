@@ -3,6 +3,7 @@
 //! decided, delegated, escalated, closed, remediated and verified by later imports, with the
 //! clock advanced by hand.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use gatehouse_model::*;
@@ -710,6 +711,61 @@ fn a_campaign_runs_from_draft_to_verified_remediation(store: Store) {
     verify_ledger(&store);
 }
 both!(a_campaign_runs_from_draft_to_verified_remediation);
+
+/// A launch records each holder's and each entitlement's context once, in the `review.items`
+/// event of its first item, and leaves it out of the items; items read back with their whole
+/// context, and replaying the events rebuilds the same tables.
+fn a_launch_records_repeated_context_once(store: Store) {
+    org(&store);
+    let id = launched(&store, "erp-single", "2026-04-02T09:00:00Z");
+    let items = store
+        .read(|r| r.review_items(id, &ItemFilter::default()))
+        .unwrap();
+    assert_eq!(items.len(), ALL_GRANTS.len());
+    let a1_ap = item_of(&store, id, "a1", "role/AP");
+    let x = &a1_ap.item.context;
+    assert_eq!(x.name.as_deref(), Some("Person E11"));
+    assert_eq!(x.manager, Some(k("E10")));
+    assert_eq!(x.department.as_deref(), Some("Finance"));
+    assert_eq!(x.title.as_deref(), Some("AP Clerk"));
+    assert_eq!(x.status.as_deref(), Some("active"));
+    assert_eq!(x.entitlement_name.as_deref(), Some("AP"));
+    assert_eq!(x.meaning.as_deref(), Some("role/AP in the ERP"));
+    assert_eq!(x.warrant.as_deref(), Some("request:R1"));
+    let a1_admin = item_of(&store, id, "a1", "role/Admin");
+    assert!(a1_admin.item.context.privileged);
+    assert_eq!(a1_admin.item.context.name.as_deref(), Some("Person E11"));
+
+    let seqs: BTreeSet<u64> = items.iter().map(|i| i.item_seq).collect();
+    let (mut holders, mut entitlements) = (Vec::new(), Vec::new());
+    for seq in seqs {
+        let event = store.read(|r| r.event(seq)).unwrap();
+        let EventData::Campaigns(CampaignEvent::ReviewItems(s)) = event.data else {
+            panic!("event {seq} is not a review.items event");
+        };
+        holders.extend(s.record.holders.iter().map(|h| h.identity.clone()));
+        entitlements.extend(s.record.entitlements.iter().map(|e| e.entitlement.clone()));
+        for i in &s.record.items {
+            assert_eq!((&i.context.name, &i.context.meaning), (&None, &None));
+        }
+    }
+    let distinct_holders: BTreeSet<&IdentityKey> = holders.iter().collect();
+    assert_eq!(distinct_holders.len(), holders.len(), "{holders:?}");
+    let distinct_entitlements: BTreeSet<&String> = entitlements.iter().collect();
+    assert_eq!(distinct_entitlements.len(), 3, "{entitlements:?}");
+    assert_eq!(entitlements.len(), 3);
+    for i in &items {
+        let recorded = i
+            .item
+            .identity
+            .as_ref()
+            .is_some_and(|h| holders.contains(h));
+        assert_eq!(i.item.context.name.is_some(), recorded, "{:?}", i.item);
+    }
+    verify_ledger(&store);
+}
+
+both!(a_launch_records_repeated_context_once);
 
 fn r_ref(c: CampaignId, n: u32) -> ItemRef {
     ItemRef {
