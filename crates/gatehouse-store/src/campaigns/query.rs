@@ -835,9 +835,20 @@ impl Reader<'_> {
             cond.push_str(&format!(" AND i.campaign = ${}", params.len()));
         }
         if let Some(risk) = filter.risk {
-            // The context is stored as compact JSON in which these keys appear only when set.
+            // The item's own context is stored as compact JSON in which these keys appear
+            // only when set; an entitlement's privilege is recorded once per campaign (and on
+            // the item itself for campaigns launched before that).
             params.push(Value::from(risk.marker()));
-            cond.push_str(&format!(" AND i.context LIKE ${}", params.len()));
+            let n = params.len();
+            if risk == InboxRisk::Privileged {
+                cond.push_str(&format!(
+                    " AND (i.context LIKE ${n} OR EXISTS (SELECT 1 FROM review_entitlement e \
+                     WHERE e.campaign = i.campaign AND e.system = i.system \
+                     AND e.entitlement = i.entitlement AND e.privileged = 1))"
+                ));
+            } else {
+                cond.push_str(&format!(" AND i.context LIKE ${n}"));
+            }
         }
         // Open items per campaign and system, unfiltered (the filters' choices), in one pass
         // over the index of open items by reviewer.
@@ -913,6 +924,14 @@ impl Reader<'_> {
         let campaigns = campaigns
             .into_iter()
             .map(|(c, (n, _))| Ok((campaign_id(c)?, n)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut cx = Contexts::default();
+        let items = items
+            .into_iter()
+            .map(|(due, mut row)| {
+                cx.add(self.conn, &mut row, false)?;
+                Ok((due, row))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(InboxPage {
             total,
