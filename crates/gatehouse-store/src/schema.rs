@@ -95,10 +95,15 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
         "review_context",
         Script::Common(include_str!("../migrations/common/0010_review_context.sql")),
     ),
+    (
+        11,
+        "inbox_index",
+        Script::Common(include_str!("../migrations/common/0011_inbox_index.sql")),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.
