@@ -53,6 +53,8 @@ pub struct Inner {
     totp_used: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     /// Woken after every change, so that the scheduler seals soon.
     changed: tokio::sync::Notify,
+    /// When the scheduler last ran the review schedule.
+    reviews_ran: std::sync::Mutex<Option<gatehouse_model::Timestamp>>,
     /// The OpenID Connect provider's metadata and signing keys, and when they were fetched.
     oidc_metadata: std::sync::Mutex<
         Option<(
@@ -81,6 +83,7 @@ impl App {
             metrics: metrics::Metrics::default(),
             totp_used: Default::default(),
             changed: tokio::sync::Notify::new(),
+            reviews_ran: std::sync::Mutex::new(None),
             oidc_metadata: std::sync::Mutex::new(None),
         }))
     }

@@ -60,6 +60,34 @@ pub async fn tick(app: &App) {
         Ok(Err(e)) => fail(app, "expiring acceptances", &e.to_string()),
         Err(e) => fail(app, "expiring acceptances", &e.to_string()),
     }
+    if reviews_due(app, now) {
+        review_schedule(app, now).await;
+    }
+    if let Err(e) = seal(app, now).await {
+        fail(app, "sealing", &e);
+    }
+    app.sessions.sweep(now);
+}
+
+/// The review schedule's steps are a day or more apart (reminders, escalations, deadlines), and
+/// a round reads every current person: it runs at most every [`REVIEW_EVERY`], not after every
+/// change a busy server makes.
+pub const REVIEW_EVERY: Duration = Duration::from_secs(10 * 60);
+
+fn reviews_due(app: &App, now: Timestamp) -> bool {
+    let mut last = app
+        .reviews_ran
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let due = last.is_none_or(|t| now.as_second() - t.as_second() >= REVIEW_EVERY.as_secs() as i64);
+    if due {
+        *last = Some(now);
+    }
+    due
+}
+
+/// The campaigns' schedule, then the notifications that are due.
+async fn review_schedule(app: &App, now: Timestamp) {
     let (store, reviews) = (app.store.clone(), app.config.reviews.clone());
     let ticked = tokio::task::spawn_blocking(move || {
         campaigns::tick(&store, &reviews, &Acting::system(ACTOR), now)
@@ -103,10 +131,6 @@ pub async fn tick(app: &App) {
             Err(e) => fail(app, "sending notifications", &e.to_string()),
         }
     }
-    if let Err(e) = seal(app, now).await {
-        fail(app, "sealing", &e);
-    }
-    app.sessions.sweep(now);
 }
 
 fn fail(app: &App, what: &str, e: &str) {

@@ -644,7 +644,7 @@ async fn review_item(
         .store
         .read_async(move |r| Ok::<_, StoreError>((r.review_item(at)?, r.item_decisions(at)?)))
         .await
-        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
+        .map_err(crate::routes::reviews::hidden)?;
     p.authorize(&app, Action::ViewReviewItem(&item.reviewer))
         .await?;
     ok(json!({ "ref": at.to_string(), "item": item, "decisions": decisions }))
@@ -679,13 +679,7 @@ async fn review_decision(
     p.check_csrf(csrf_of(None, &headers))?;
     let me = crate::routes::reviews::reviewer(&app, &p).await?;
     let at = crate::routes::reviews::parse_item(&campaign, &n)?;
-    let owner = app
-        .store
-        .read_async(move |r| r.review_item(at))
-        .await
-        .map(|i| i.reviewer)
-        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
-    p.authorize(&app, Action::ViewReviewItem(&owner)).await?;
+    crate::routes::reviews::may_see_item(&app, &p, at).await?;
     let (verdict, until) =
         crate::routes::reviews::verdict_of(&body.verdict, body.until.as_deref())?;
     let input = gatehouse_workflow::campaigns::DecisionInput {

@@ -15,7 +15,7 @@ use gatehouse_workflow::campaigns::{self, Acting};
 use serde::Deserialize;
 
 use crate::auth::{Action, Decision, Principal, policy};
-use crate::routes::reviews::{blocking, item_href, parse_item, reviewer, with_status};
+use crate::routes::reviews::{blocking, hidden, item_href, parse_item, reviewer, with_status};
 use crate::routes::{csrf_of, page, see_other};
 use crate::views::{Chrome, date, when, when_opt};
 use crate::{App, WebError, WebResult};
@@ -147,7 +147,7 @@ async fn task_page(
         .store
         .read_async(move |r| r.remediation_task(at))
         .await
-        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
+        .map_err(hidden)?;
     match &t.task.assignee {
         Some(a) => p.authorize(app, Action::ViewReviewItem(a)).await?,
         None => p.authorize(app, Action::ViewCampaigns).await?,

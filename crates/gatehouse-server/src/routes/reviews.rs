@@ -332,6 +332,30 @@ async fn inbox_page(
     )
 }
 
+/// A store error where an object the user may not see could be meant: an unknown object
+/// answers the same 404 as one they may not see, so nobody learns which exist; any other
+/// failure stays what it is (never a 404 that hides a broken store).
+pub fn hidden(e: StoreError) -> WebError {
+    match e.code() {
+        gatehouse_model::ErrorCode::UnknownObject => {
+            WebError::not_found("there is nothing here you may see")
+        }
+        _ => e.into(),
+    }
+}
+
+/// Answers 404 unless the item is one `p` may see: their own, or any for admins and
+/// auditors. Someone else's item and a missing one answer alike.
+pub async fn may_see_item(app: &App, p: &Principal, at: ItemRef) -> WebResult<()> {
+    let reviewer = app
+        .store
+        .read_async(move |r| r.review_item(at))
+        .await
+        .map_err(hidden)?
+        .reviewer;
+    p.authorize(app, Action::ViewReviewItem(&reviewer)).await
+}
+
 /// An item named by its campaign and number in a path.
 pub fn parse_item(campaign: &str, n: &str) -> WebResult<ItemRef> {
     let campaign: CampaignId = campaign
@@ -383,13 +407,7 @@ async fn item_page(
             Ok::<_, StoreError>((c, item, decisions))
         })
         .await
-        .map_err(|e| match e.code() {
-            // Nobody learns from the answer whether an item they may not see exists.
-            gatehouse_model::ErrorCode::UnknownObject => {
-                WebError::not_found("there is nothing here you may see")
-            }
-            _ => e.into(),
-        })?;
+        .map_err(hidden)?;
     p.authorize(app, Action::ViewReviewItem(&item.reviewer))
         .await?;
     let mine = p.user.identity.as_ref() == Some(&item.reviewer);
@@ -541,14 +559,7 @@ async fn decide(
         Ok(v) => v,
         Err(e) => return item_page(&app, &p, at, Some(e.message), e.status).await,
     };
-    // Someone else's item is answered as if it did not exist.
-    let owner = app
-        .store
-        .read_async(move |r| r.review_item(at))
-        .await
-        .map(|i| i.reviewer)
-        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
-    p.authorize(&app, Action::ViewReviewItem(&owner)).await?;
+    may_see_item(&app, &p, at).await?;
     let store = app.store.clone();
     let acting = Acting::person(p.actor(), me);
     let now = p.now;
@@ -586,13 +597,7 @@ async fn delegate(
     p.check_csrf(csrf_of(f.csrf.as_deref(), &headers))?;
     let me = reviewer(&app, &p).await?;
     let at = parse_item(&campaign, &n)?;
-    let owner = app
-        .store
-        .read_async(move |r| r.review_item(at))
-        .await
-        .map(|i| i.reviewer)
-        .map_err(|_| WebError::not_found("there is nothing here you may see"))?;
-    p.authorize(&app, Action::ViewReviewItem(&owner)).await?;
+    may_see_item(&app, &p, at).await?;
     let now = p.now;
     let reference = f.to.trim().to_owned();
     let to = match app
