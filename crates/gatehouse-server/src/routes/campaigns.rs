@@ -426,6 +426,23 @@ async fn show(State(app): State<App>, p: Principal, Path(id): Path<String>) -> W
     campaign_page(&app, &p, id, None, None, StatusCode::OK).await
 }
 
+/// The campaign's page after a change: with `notice` when it was made (and the scheduler
+/// told), with the refusal and its status when not.
+async fn after(
+    app: &App,
+    p: &Principal,
+    id: CampaignId,
+    outcome: Result<String, WebError>,
+) -> WebResult<Response> {
+    match outcome {
+        Ok(notice) => {
+            app.changed();
+            campaign_page(app, p, id, None, Some(notice), StatusCode::OK).await
+        }
+        Err(e) => campaign_page(app, p, id, Some(e.message), None, e.status).await,
+    }
+}
+
 #[derive(Deserialize)]
 struct LaunchForm {
     csrf: Option<String>,
@@ -475,25 +492,16 @@ async fn launch(
         }
     };
     let (store, reviews, now) = (app.store.clone(), app.config.reviews.clone(), p.now);
-    match blocking(move || campaigns::launch(&store, &reviews, &who, now, id, &excluded)).await? {
-        Ok(l) => {
-            app.changed();
-            campaign_page(
-                &app,
-                &p,
-                id,
-                None,
-                Some(format!(
-                    "Launched: {} items frozen, due {}.",
-                    l.preview.items,
-                    date(l.due)
-                )),
-                StatusCode::OK,
+    let outcome = blocking(move || campaigns::launch(&store, &reviews, &who, now, id, &excluded))
+        .await?
+        .map(|l| {
+            format!(
+                "Launched: {} items frozen, due {}.",
+                l.preview.items,
+                date(l.due)
             )
-            .await
-        }
-        Err(e) => campaign_page(&app, &p, id, Some(e.message), None, e.status).await,
-    }
+        });
+    after(&app, &p, id, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -513,24 +521,15 @@ async fn remind(
     p.authorize(&app, Action::RunCampaigns).await?;
     let who = acting(&p)?;
     let (store, reviews, now) = (app.store.clone(), app.config.reviews.clone(), p.now);
-    match blocking(move || campaigns::remind(&store, &reviews, &who, now, id)).await? {
-        Ok(reminded) => {
-            app.changed();
-            let n = reminded.len();
-            campaign_page(
-                &app,
-                &p,
-                id,
-                None,
-                Some(format!(
-                    "{n} reviewer(s) with open items reminded; the notifications send them a digest."
-                )),
-                StatusCode::OK,
+    let outcome = blocking(move || campaigns::remind(&store, &reviews, &who, now, id))
+        .await?
+        .map(|reminded| {
+            format!(
+                "{} reviewer(s) with open items reminded; the notifications send them a digest.",
+                reminded.len()
             )
-            .await
-        }
-        Err(e) => campaign_page(&app, &p, id, Some(e.message), None, e.status).await,
-    }
+        });
+    after(&app, &p, id, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -557,34 +556,24 @@ async fn close(
     }
     let force = field(&f.force);
     let (store, now) = (app.store.clone(), p.now);
-    match blocking(move || campaigns::close(&store, &who, now, id, &f.statement, force.as_deref()))
-        .await?
-    {
-        Ok(r) => {
-            app.changed();
-            campaign_page(
-                &app,
-                &p,
-                id,
-                None,
-                Some(format!(
-                    "Signed off{}; {} remediation task(s) opened.",
-                    if r.defaulted > 0 {
-                        format!(
-                            ", {} undecided item(s) given the deadline default",
-                            r.defaulted
-                        )
-                    } else {
-                        String::new()
-                    },
+    let outcome =
+        blocking(move || campaigns::close(&store, &who, now, id, &f.statement, force.as_deref()))
+            .await?
+            .map(|r| {
+                let defaulted = if r.defaulted > 0 {
+                    format!(
+                        ", {} undecided item(s) given the deadline default",
+                        r.defaulted
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "Signed off{defaulted}; {} remediation task(s) opened.",
                     r.tasks.len()
-                )),
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => campaign_page(&app, &p, id, Some(e.message), None, e.status).await,
-    }
+                )
+            });
+    after(&app, &p, id, outcome).await
 }
 
 /// `GET /campaigns/{id}/report/{csv|xlsx|pdf|json}`: the campaign's evidence, tied to a
