@@ -11,6 +11,8 @@
 //! decisions, read by `json_each` on SQLite and `json_to_recordset` on PostgreSQL), so that a
 //! hundred thousand decisions make a hundred statements rather than a hundred thousand.
 
+use std::collections::BTreeMap;
+
 use gatehouse_model::{CampaignEvent, ItemRef, Notice, Timestamp};
 use serde::Serialize;
 
@@ -31,6 +33,10 @@ pub(crate) const TABLES: &[StateTable] = &[
     StateTable {
         name: "review_item",
         keys: "campaign, n",
+    },
+    StateTable {
+        name: "review_open",
+        keys: "reviewer, campaign, system",
     },
     StateTable {
         name: "review_holder",
@@ -240,6 +246,98 @@ const REASSIGN_POSTGRES: &str = "UPDATE review_item SET reviewer = $2, seq = $4 
      WHERE campaign = $1 AND verdict IS NULL \
      AND n IN (SELECT value::bigint FROM json_array_elements_text($3::text::json))";
 
+/// The open items of campaign `$1` among those numbered in `$2` (a JSON array), per reviewer
+/// and system: what [`uncount`] takes off `review_open` and [`count`] adds back.
+macro_rules! open_groups {
+    (sqlite) => {
+        "(SELECT reviewer, campaign, system, count(*) AS c FROM review_item \
+         WHERE campaign = $1 AND verdict IS NULL AND n IN (SELECT value FROM json_each($2)) \
+         GROUP BY reviewer, campaign, system) g"
+    };
+    (postgres) => {
+        "(SELECT reviewer, campaign, system, count(*) AS c FROM review_item \
+         WHERE campaign = $1 AND verdict IS NULL \
+         AND n IN (SELECT value::bigint FROM json_array_elements_text($2::text::json)) \
+         GROUP BY reviewer, campaign, system) g"
+    };
+}
+
+/// Takes the counted items off, then drops the counts that reached zero.
+macro_rules! uncount_sql {
+    ($backend:tt) => {
+        [
+            concat!(
+                "UPDATE review_open SET open_items = review_open.open_items - g.c FROM ",
+                open_groups!($backend),
+                " WHERE review_open.reviewer = g.reviewer AND review_open.campaign = g.campaign \
+                 AND review_open.system = g.system"
+            ),
+            concat!(
+                "DELETE FROM review_open WHERE open_items <= 0 AND campaign = $1 \
+                 AND reviewer IN (SELECT g.reviewer FROM ",
+                open_groups!($backend),
+                ")"
+            ),
+        ]
+    };
+}
+
+/// Adds the counted items to their reviewers' counts.
+macro_rules! count_sql {
+    ($backend:tt) => {
+        concat!(
+            "INSERT INTO review_open (reviewer, campaign, system, open_items) \
+             SELECT g.reviewer, g.campaign, g.system, g.c FROM ",
+            open_groups!($backend),
+            " WHERE true ON CONFLICT (reviewer, campaign, system) \
+             DO UPDATE SET open_items = review_open.open_items + excluded.open_items"
+        )
+    };
+}
+
+const UNCOUNT_SQLITE: [&str; 2] = uncount_sql!(sqlite);
+const UNCOUNT_POSTGRES: [&str; 2] = uncount_sql!(postgres);
+const COUNT_SQLITE: &str = count_sql!(sqlite);
+const COUNT_POSTGRES: &str = count_sql!(postgres);
+
+/// Adds per-reviewer and per-system counts (`$1` campaign, `$2` a JSON array of `[reviewer,
+/// system, count]`) to `review_open`.
+const ADD_OPEN_SQLITE: &str = "INSERT INTO review_open (reviewer, campaign, system, open_items) \
+     SELECT json_extract(value, '$[0]'), $1, json_extract(value, '$[1]'), \
+     json_extract(value, '$[2]') FROM json_each($2) WHERE true \
+     ON CONFLICT (reviewer, campaign, system) \
+     DO UPDATE SET open_items = review_open.open_items + excluded.open_items";
+
+const ADD_OPEN_POSTGRES: &str = "INSERT INTO review_open (reviewer, campaign, system, open_items) \
+     SELECT x->>0, $1, x->>1, (x->>2)::bigint FROM json_array_elements($2::text::json) AS x \
+     ON CONFLICT (reviewer, campaign, system) \
+     DO UPDATE SET open_items = review_open.open_items + excluded.open_items";
+
+/// Takes the items an event is about to change (`ns`, a JSON array of item numbers) off their
+/// reviewers' open counts, dropping the counts that reach zero. Runs before the change;
+/// [`count`] after it.
+fn uncount(w: &mut Writer<'_>, campaign: i64, ns: &Value) {
+    let sql = match w.conn.backend() {
+        Backend::Sqlite => UNCOUNT_SQLITE,
+        Backend::Postgres => UNCOUNT_POSTGRES,
+    };
+    for sql in sql {
+        w.sink
+            .statement(sql, vec![Value::Int(campaign), ns.clone()]);
+    }
+}
+
+/// Adds the items an event changed (`ns`) that are still open to their (new) reviewers'
+/// counts.
+fn count(w: &mut Writer<'_>, campaign: i64, ns: &Value) {
+    let sql = match w.conn.backend() {
+        Backend::Sqlite => COUNT_SQLITE,
+        Backend::Postgres => COUNT_POSTGRES,
+    };
+    w.sink
+        .statement(sql, vec![Value::Int(campaign), ns.clone()]);
+}
+
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<Value, StoreError> {
     Ok(Value::Text(serde_json::to_string(value)?))
 }
@@ -364,6 +462,23 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result
                     ],
                 );
             }
+            let mut open: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+            for item in &s.record.items {
+                if let Some(first) = item.reviewers.first() {
+                    *open
+                        .entry((first.as_str(), item.system.as_str()))
+                        .or_default() += 1;
+                }
+            }
+            let open: Vec<(&str, &str, u64)> =
+                open.into_iter().map(|((r, s), n)| (r, s, n)).collect();
+            w.sink.statement(
+                match w.conn.backend() {
+                    Backend::Sqlite => ADD_OPEN_SQLITE,
+                    Backend::Postgres => ADD_OPEN_POSTGRES,
+                },
+                vec![Value::Int(campaign), json(&open)?],
+            );
             w.sink.statement(
                 "UPDATE campaign SET items = items + $2, seq = $3 WHERE campaign = $1",
                 vec![
@@ -417,10 +532,13 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result
                 Backend::Sqlite => DECIDE_SQLITE,
                 Backend::Postgres => DECIDE_POSTGRES,
             };
+            let ns = json(&rows.iter().map(|r| r.n).collect::<Vec<u32>>())?;
+            uncount(w, campaign, &ns);
             w.sink.statement(
                 sql,
                 vec![Value::Int(campaign), Value::Int(seq), json(&rows)?],
             );
+            count(w, campaign, &ns);
             w.sink.statement(
                 "UPDATE campaign SET decided = decided + $2, seq = $3 WHERE campaign = $1",
                 vec![Value::Int(campaign), Value::Int(finals), Value::Int(seq)],
@@ -449,15 +567,18 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result
                 Backend::Sqlite => REASSIGN_SQLITE,
                 Backend::Postgres => REASSIGN_POSTGRES,
             };
+            let ns = json(&r.items)?;
+            uncount(w, campaign, &ns);
             w.sink.statement(
                 sql,
                 vec![
                     Value::Int(campaign),
                     Value::from(r.to.as_str()),
-                    json(&r.items)?,
+                    ns.clone(),
                     Value::Int(seq),
                 ],
             );
+            count(w, campaign, &ns);
         }
         E::ReviewReminded(s) => {
             let r = &s.record;

@@ -850,13 +850,12 @@ impl Reader<'_> {
                 cond.push_str(&format!(" AND i.context LIKE ${n}"));
             }
         }
-        // Open items per campaign and system, unfiltered (the filters' choices), in one pass
-        // over the index of open items by reviewer.
+        // Open items per campaign and system, unfiltered (the filters' choices): the counts
+        // the projection keeps, a row per campaign and system.
         let groups: Vec<(i64, String, u64, Option<i64>)> = self.conn.query(
-            &format!(
-                "SELECT i.campaign, i.system, count(*), min(c.due) {base} \
-                 GROUP BY i.campaign, i.system"
-            ),
+            "SELECT o.campaign, o.system, o.open_items, c.due FROM review_open o \
+             JOIN campaign c ON c.campaign = o.campaign \
+             WHERE o.reviewer = $1 AND o.open_items > 0 AND c.state = 'active'",
             &params[..1],
             |r| Ok((r.i64(0)?, r.str(1)?, r.i64(2)? as u64, r.opt_i64(3)?)),
         )?;
@@ -868,12 +867,26 @@ impl Reader<'_> {
             e.0 += n;
         }
         // Matching items per campaign, soonest due first; then the page is read campaign by
-        // campaign in item order, on the same index (whose entries carry the item's number),
-        // so that no request sorts a reviewer's thousands of items.
-        let mut per_campaign: Vec<(i64, u64, Option<i64>)> = if cond.is_empty() {
-            campaigns
-                .iter()
-                .map(|(c, (n, due))| (*c, *n, *due))
+        // campaign in item order, on the index of items by reviewer (whose entries carry the
+        // item's number), so that no request sorts a reviewer's thousands of items. Filters by
+        // system and campaign alone are answered from the counts; the others count the
+        // matching items.
+        let by_counts = filter.recommendation.is_none() && filter.risk.is_none();
+        let mut per_campaign: Vec<(i64, u64, Option<i64>)> = if by_counts {
+            let mut matching: BTreeMap<i64, (u64, Option<i64>)> = BTreeMap::new();
+            for (campaign, system, n, due) in &groups {
+                if filter.system.as_ref().is_some_and(|s| s.as_str() != system)
+                    || filter
+                        .campaign
+                        .is_some_and(|c| i64::from(c.number()) != *campaign)
+                {
+                    continue;
+                }
+                matching.entry(*campaign).or_insert((0, *due)).0 += n;
+            }
+            matching
+                .into_iter()
+                .map(|(c, (n, due))| (c, n, due))
                 .collect()
         } else {
             self.conn.query(

@@ -3,7 +3,7 @@
 //! decided, delegated, escalated, closed, remediated and verified by later imports, with the
 //! clock advanced by hand.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use gatehouse_model::*;
@@ -333,6 +333,61 @@ fn revoke(n: u32, comment: &str) -> DecisionInput {
 fn verify_ledger(store: &Store) {
     let rebuilt = store.rebuilt().unwrap();
     assert_eq!(store.read(|r| r.compare_state(&rebuilt)).unwrap(), None);
+    open_counts_agree(store);
+}
+
+/// The open counts the projection keeps (the inbox's totals and its filters' choices) are
+/// those of the items themselves, for every reviewer who ever had an item.
+fn open_counts_agree(store: &Store) {
+    use gatehouse_store::campaigns::query::InboxFilter;
+    let mut reviewers = BTreeSet::new();
+    for c in store.read(|r| r.campaigns()).unwrap() {
+        for i in store
+            .read(|r| r.review_items(c.id, &ItemFilter::default()))
+            .unwrap()
+        {
+            reviewers.insert(i.reviewer.clone());
+            reviewers.extend(i.item.reviewers.iter().cloned());
+        }
+    }
+    for who in reviewers {
+        let whole = store.read(|r| r.inbox(&who)).unwrap();
+        let page = store
+            .read(|r| r.inbox_page(&who, &InboxFilter::default()))
+            .unwrap();
+        assert_eq!(page.total as usize, whole.len(), "{who}");
+        let mut systems: BTreeMap<SystemKey, u64> = BTreeMap::new();
+        let mut campaigns: BTreeMap<CampaignId, u64> = BTreeMap::new();
+        for (_, i) in &whole {
+            *systems.entry(i.item.system.clone()).or_default() += 1;
+            *campaigns.entry(i.campaign).or_default() += 1;
+        }
+        assert_eq!(
+            page.systems,
+            systems.into_iter().collect::<Vec<_>>(),
+            "{who}"
+        );
+        assert_eq!(
+            page.campaigns,
+            campaigns.into_iter().collect::<Vec<_>>(),
+            "{who}"
+        );
+        for (system, n) in &page.systems {
+            let only = store
+                .read(|r| {
+                    r.inbox_page(
+                        &who,
+                        &InboxFilter {
+                            system: Some(system.clone()),
+                            ..InboxFilter::default()
+                        },
+                    )
+                })
+                .unwrap();
+            assert_eq!(only.total, *n, "{who} on {system}");
+            assert!(only.items.iter().all(|(_, i)| &i.item.system == system));
+        }
+    }
 }
 
 fn a_campaign_runs_from_draft_to_verified_remediation(store: Store) {
@@ -518,6 +573,7 @@ fn a_campaign_runs_from_draft_to_verified_remediation(store: Store) {
     assert_eq!(twice.unwrap_err().code(), ErrorCode::NotAuthorized);
     let moved = item_of(&store, c.id, "lv", "role/AP");
     assert_eq!((moved.stage, moved.reviewer.clone()), (2, k("E20")));
+    open_counts_agree(&store);
     let stages = store.read(|r| r.stage_decisions(c.id)).unwrap();
     assert!(stages.iter().any(|d| d.item.item == lv.item.n
         && d.stage == 1
@@ -580,6 +636,7 @@ fn a_campaign_runs_from_draft_to_verified_remediation(store: Store) {
     );
     let err = decide(&store, &as_("E10"), at, c.id, vec![keep(a2.item.n, None)]).unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotAuthorized);
+    open_counts_agree(&store);
 
     // Bulk: E2 accepts every recommendation of theirs — recorded as such.
     let r = decide_bulk(
@@ -617,6 +674,7 @@ fn a_campaign_runs_from_draft_to_verified_remediation(store: Store) {
     .unwrap_err();
     assert_eq!(err.code(), ErrorCode::SelfReview);
 
+    open_counts_agree(&store);
     // Sign-off waits for undecided items.
     let err = close(&store, &ops, at, c.id, "Q2 ERP access reviewed", None).unwrap_err();
     assert_eq!(err.code(), ErrorCode::UndecidedItems);
@@ -826,6 +884,7 @@ fn the_schedule_reminds_escalates_and_defaults(store: Store) {
             .iter()
             .all(|i| i.decision.as_ref().unwrap().origin == DecisionOrigin::Default)
     );
+    open_counts_agree(&store);
     // Now the owner can sign off without forcing.
     close(
         &store,
