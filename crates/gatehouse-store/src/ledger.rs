@@ -146,8 +146,7 @@ impl Reader<'_> {
         }
         sql.push_str(" ORDER BY seq");
         if let Some(l) = filter.limit {
-            params.push(Value::Int(l.min(i64::MAX as u64) as i64));
-            sql.push_str(&format!(" LIMIT ${}", params.len()));
+            sql.push_str(&format!(" LIMIT {}", l.min(i64::MAX as u64)));
         }
         self.conn.query(&sql, &params, |r| {
             Ok(EventRow {
@@ -191,12 +190,12 @@ impl Reader<'_> {
         limit: u64,
     ) -> Result<Vec<CheckpointRow>, StoreError> {
         self.conn.query(
-            "SELECT size, root, note, signed_at FROM checkpoint WHERE size <= $1 \
-             ORDER BY size DESC LIMIT $2",
-            &[
-                Value::Int(up_to.min(i64::MAX as u64) as i64),
-                Value::Int(limit.min(i64::MAX as u64) as i64),
-            ],
+            &format!(
+                "SELECT size, root, note, signed_at FROM checkpoint WHERE size <= $1 \
+                 ORDER BY size DESC LIMIT {}",
+                limit.min(i64::MAX as u64)
+            ),
+            &[Value::Int(up_to.min(i64::MAX as u64) as i64)],
             checkpoint_row,
         )
     }
@@ -473,16 +472,14 @@ fn table_chunk(
         })
         .collect();
     let sql = format!(
-        "SELECT {} FROM {table} ORDER BY {} LIMIT $1 OFFSET $2",
+        "SELECT {} FROM {table} ORDER BY {} LIMIT {limit} OFFSET $1",
         columns.join(", "),
         order.join(", ")
     );
     let n = columns.len();
-    conn.query(
-        &sql,
-        &[Value::Int(limit as i64), Value::Int(offset as i64)],
-        |r| (0..n).map(|i| r.value(i)).collect(),
-    )
+    conn.query(&sql, &[Value::Int(offset as i64)], |r| {
+        (0..n).map(|i| r.value(i)).collect()
+    })
 }
 
 impl Reader<'_> {

@@ -718,9 +718,12 @@ impl Reader<'_> {
         } else {
             "AND $3 = ''"
         };
+        let limit = filter
+            .limit
+            .map_or(i64::MAX as u64, |l| l.min(i64::MAX as u64));
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n > $2 \
-             {reviewer} {open} ORDER BY i.n LIMIT $4"
+             {reviewer} {open} ORDER BY i.n LIMIT {limit}"
         );
         let rows = self.conn.query(
             &sql,
@@ -728,11 +731,6 @@ impl Reader<'_> {
                 Value::Int(i64::from(id.number())),
                 Value::Int(i64::from(filter.after.unwrap_or(0))),
                 Value::from(filter.reviewer.as_ref().map_or("", |k| k.as_str())),
-                Value::Int(
-                    filter
-                        .limit
-                        .map_or(i64::MAX, |l| l.min(i64::MAX as u64) as i64),
-                ),
             ],
             item_row,
         )?;
@@ -913,15 +911,14 @@ impl Reader<'_> {
             }
             let mut p = params.clone();
             p.push(Value::Int(campaign));
-            p.push(Value::Int(left.min(i64::MAX as u64) as i64));
             p.push(Value::Int(skip as i64));
             let k = p.len();
             let page = self.conn.query(
                 &format!(
                     "SELECT {ITEM_COLUMNS}, c.due {base}{cond} AND i.campaign = ${} \
-                     ORDER BY i.n LIMIT ${} OFFSET ${k}",
-                    k - 2,
-                    k - 1
+                     ORDER BY i.n LIMIT {} OFFSET ${k}",
+                    k - 1,
+                    left.min(i64::MAX as u64)
                 ),
                 &p,
                 |r| Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?)),
@@ -1194,9 +1191,12 @@ impl Reader<'_> {
     /// Notification attempts, newest first, at most `limit`.
     pub fn notifications(&mut self, limit: u64) -> Result<Vec<NotificationRow>, StoreError> {
         self.conn.query(
-            "SELECT seq, id, attempt, channel, recipient, kind, subject, about, delivered, error, \
-             retry_at, at FROM notification ORDER BY seq DESC LIMIT $1",
-            &[Value::Int(limit.min(i64::MAX as u64) as i64)],
+            &format!(
+                "SELECT seq, id, attempt, channel, recipient, kind, subject, about, delivered, \
+                 error, retry_at, at FROM notification ORDER BY seq DESC LIMIT {}",
+                limit.min(i64::MAX as u64)
+            ),
+            &[],
             notification_row,
         )
     }

@@ -220,6 +220,18 @@ fn findings(db: &mut Conn, filter: &FindingFilter) -> Result<Vec<FindingRow>, St
             conditions.push(format!("{column} = ${}", values.len()));
         }
     }
+    // The statuses too (indexed by status): the scheduler asks for the accepted findings
+    // after every change, which must not read and parse every finding of the organisation.
+    if !statuses.is_empty() {
+        let first = values.len() + 1;
+        for status in &statuses {
+            values.push(Value::from(*status));
+        }
+        let marks: Vec<String> = (first..first + statuses.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        conditions.push(format!("status IN ({})", marks.join(", ")));
+    }
     let filter_sql = if conditions.is_empty() {
         String::new()
     } else {
@@ -231,8 +243,7 @@ fn findings(db: &mut Conn, filter: &FindingFilter) -> Result<Vec<FindingRow>, St
         finding_row,
     )?;
     rows.retain(|f| {
-        (statuses.is_empty() || statuses.contains(&f.status.as_str()))
-            && filter.min_severity.is_none_or(|m| f.finding.severity >= m)
+        filter.min_severity.is_none_or(|m| f.finding.severity >= m)
     });
     rows.sort_by(|a, b| {
         b.finding
@@ -270,8 +281,8 @@ fn present_findings(db: &mut Conn) -> Result<BTreeMap<String, FindingRow>, Store
 /// The latest recorded assessments, newest first, with their times.
 fn assessments(db: &mut Conn, limit: u64) -> Result<Vec<(u64, Timestamp, Assessment)>, StoreError> {
     db.query(
-        "SELECT seq, as_of, record FROM assessment ORDER BY seq DESC LIMIT $1",
-        &[Value::Int(limit as i64)],
+        &format!("SELECT seq, as_of, record FROM assessment ORDER BY seq DESC LIMIT {limit}"),
+        &[],
         |r| {
             Ok((
                 r.i64(0)? as u64,

@@ -607,14 +607,14 @@ fn who_has(
              {HOLDER_IDENTITY} \
              WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
                    AND +g.system_id = $3 AND a.account_id = g.account_id AND a.native_id > $4 \
-             ORDER BY a.native_id LIMIT $5"
+             ORDER BY a.native_id LIMIT {limit}"
         ),
         HolderPlan::KeysFirst => format!(
             "WITH page AS ( \
                  SELECT a.account_id, a.native_id FROM grant_version g CROSS JOIN account a \
                  WHERE g.entitlement_id = $1 AND g.valid_from <= $2 AND g.valid_to > $2 \
                        AND +g.system_id = $3 AND a.account_id = g.account_id AND a.native_id > $4 \
-                 ORDER BY a.native_id LIMIT $5) \
+                 ORDER BY a.native_id LIMIT {limit}) \
              SELECT {HOLDER_COLUMNS} FROM page p CROSS JOIN account a CROSS JOIN grant_version g \
              {HOLDER_IDENTITY} \
              WHERE a.account_id = p.account_id \
@@ -632,7 +632,7 @@ fn who_has(
                  LIMIT 1) g \
              {HOLDER_IDENTITY} \
              WHERE a.system_id = $3 AND a.native_id > $4 \
-             ORDER BY a.native_id LIMIT $5"
+             ORDER BY a.native_id LIMIT {limit}"
         ),
         HolderPlan::WalkAccounts => format!(
             "SELECT {HOLDER_COLUMNS} FROM account a CROSS JOIN grant_version g \
@@ -640,7 +640,7 @@ fn who_has(
              WHERE a.system_id = $3 AND a.native_id > $4 \
                    AND g.system_id = a.system_id AND g.account_id = a.account_id \
                    AND g.entitlement_id = $1 AND +g.valid_from <= $2 AND +g.valid_to > $2 \
-             ORDER BY a.native_id LIMIT $5"
+             ORDER BY a.native_id LIMIT {limit}"
         ),
     };
     let mut holders = db.query_planned(
@@ -650,7 +650,6 @@ fn who_has(
             Value::Int(t),
             Value::Int(entitlement.system_id),
             after,
-            Value::Int(limit),
         ],
         holder_row,
     )?;
@@ -1392,9 +1391,9 @@ impl Reader<'_> {
                  JOIN account a ON a.account_id = g.account_id \
                  JOIN entitlement e ON e.entitlement_id = g.entitlement_id \
                  ORDER BY CASE WHEN g.valid_to = {OPEN} THEN g.valid_from ELSE g.valid_to END DESC, \
-                 s.key, a.native_id, e.native_id LIMIT $2"
+                 s.key, a.native_id, e.native_id LIMIT {limit}"
             ),
-            &[Value::from(identity.as_str()), Value::Int(limit as i64)],
+            &[Value::from(identity.as_str())],
             |r| {
                 let to = r.i64(6)?;
                 Ok(GrantInterval {
