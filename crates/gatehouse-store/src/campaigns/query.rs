@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use gatehouse_model::{
     AccessPath, CampaignClosed, CampaignCreated, CampaignId, CampaignLaunched, CampaignState,
-    Channel, DecisionOrigin, DecisionsImported, EntitlementContext, HolderContext, IdentityKey,
-    InventoryEvent, ItemContext, ItemRef, Reassignment, RemediationTask, ReviewItem, Role,
-    SystemKey, TaskStatus, Timestamp, Verdict,
+    Channel, DecisionOrigin, DecisionsImported, EntitlementContext, FindingEvent, HolderContext,
+    IdentityKey, InventoryEvent, ItemContext, ItemRef, Reassignment, RemediationTask, ReviewItem,
+    Role, SystemKey, TaskStatus, Timestamp, Verdict,
 };
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -625,19 +625,25 @@ fn notification_row(r: &RowRef<'_, '_>) -> Result<NotificationRow, StoreError> {
     })
 }
 
+/// Counts the events after `$1` of the given kinds.
+fn count_kinds(kinds: &[&str]) -> String {
+    let kinds: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+    format!(
+        "SELECT count(*) FROM event WHERE seq > $1 AND kind IN ({})",
+        kinds.join(", ")
+    )
+}
+
 /// `kind IN (…)` over every inventory event kind, built once.
 fn inventory_kinds() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
-        let kinds: Vec<String> = InventoryEvent::KINDS
-            .iter()
-            .map(|k| format!("'{k}'"))
-            .collect();
-        format!(
-            "SELECT count(*) FROM event WHERE seq > $1 AND kind IN ({})",
-            kinds.join(", ")
-        )
-    })
+    SQL.get_or_init(|| count_kinds(InventoryEvent::KINDS))
+}
+
+/// The same over every inventory and findings event kind.
+fn population_kinds() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| count_kinds(&[InventoryEvent::KINDS, FindingEvent::KINDS].concat()))
 }
 
 fn import_ref(r: &RowRef<'_, '_>) -> Result<ImportRef, StoreError> {
@@ -1132,6 +1138,16 @@ impl Reader<'_> {
         Ok(self
             .conn
             .scalar(inventory_kinds(), &[Value::Int(size as i64)])?
+            > 0)
+    }
+
+    /// Whether an inventory or findings event was appended after the ledger size `size`:
+    /// whether what a campaign's population is made of (the grants, the people, the open
+    /// findings) may have changed since.
+    pub fn population_changed_since(&mut self, size: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .scalar(population_kinds(), &[Value::Int(size as i64)])?
             > 0)
     }
 

@@ -242,9 +242,7 @@ fn findings(db: &mut Conn, filter: &FindingFilter) -> Result<Vec<FindingRow>, St
         &values,
         finding_row,
     )?;
-    rows.retain(|f| {
-        filter.min_severity.is_none_or(|m| f.finding.severity >= m)
-    });
+    rows.retain(|f| filter.min_severity.is_none_or(|m| f.finding.severity >= m));
     rows.sort_by(|a, b| {
         b.finding
             .severity

@@ -251,6 +251,66 @@ pub struct Preview {
     pub population_sha256: String,
 }
 
+/// What populations are made of — the whole current inventory, the open findings and the
+/// directory of people at `now` — with the ledger size they were read at. One launch reads
+/// them once; the schedule, which may open hundreds of event-driven reviews in one round,
+/// reads them once for all of them, and again only when an import or an analysis changed
+/// them meanwhile.
+#[derive(Default)]
+pub(crate) struct Readings {
+    read: Option<Read>,
+}
+
+struct Read {
+    at: u64,
+    now: Timestamp,
+    inventory: gatehouse_model::state::Inventory,
+    findings: Vec<gatehouse_model::Finding>,
+    directory: Directory,
+}
+
+impl Readings {
+    /// The readings, read again unless those held are still those of the store at `now`.
+    fn current(&mut self, store: &Store, now: Timestamp) -> Result<&Read, CampaignError> {
+        if let Some(r) = &self.read {
+            let (at, held) = (r.at, r.now);
+            if held != now || store.read(|x| x.population_changed_since(at))? {
+                self.read = None;
+            }
+        }
+        if self.read.is_none() {
+            for _ in 0..3 {
+                let before = store.event_count()?;
+                let inventory = store.load_inventory()?;
+                let findings = store.read(|r| {
+                    Ok::<_, StoreError>(
+                        r.findings(&FindingFilter {
+                            status: vec![FindingStatus::Open],
+                            ..FindingFilter::default()
+                        })?
+                        .into_iter()
+                        .map(|f| f.finding)
+                        .collect::<Vec<_>>(),
+                    )
+                })?;
+                if store.read(|r| r.population_changed_since(before))? {
+                    continue;
+                }
+                let directory = Directory::new(&inventory.identities, now);
+                self.read = Some(Read {
+                    at: before,
+                    now,
+                    inventory,
+                    findings,
+                    directory,
+                });
+                break;
+            }
+        }
+        self.read.as_ref().ok_or_else(|| StoreError::Busy(0).into())
+    }
+}
+
 /// The population of a campaign as the store is now, and the ledger size it was read at.
 fn population(
     store: &Store,
@@ -258,42 +318,28 @@ fn population(
     exclusions: &[(String, String)],
     dormant_days: u32,
     now: Timestamp,
+    readings: &mut Readings,
 ) -> Result<(Population, u64), CampaignError> {
-    for _ in 0..3 {
-        let before = store.event_count()?;
-        let inv = store.load_inventory()?;
-        let (findings, changed, after) = store.read(|r| {
-            let findings: Vec<gatehouse_model::Finding> = r
-                .findings(&FindingFilter {
-                    status: vec![FindingStatus::Open],
-                    ..FindingFilter::default()
-                })?
-                .into_iter()
-                .map(|f| f.finding)
-                .collect();
-            let changed = delta_since(r, c)?;
-            Ok::<_, StoreError>((findings, changed, r.size()))
-        })?;
-        let moved = store.read(|r| r.inventory_changed_since(before))?;
-        if moved {
-            continue;
-        }
-        let dir = Directory::new(&inv.identities, now);
+    {
+        let read = readings.current(store, now)?;
+        let (changed, after) =
+            store.read(|r| Ok::<_, StoreError>((delta_since(r, c)?, r.size())))?;
+        let (inv, findings, dir) = (&read.inventory, &read.findings, &read.directory);
+        let before = read.at;
         let input = Inputs {
             campaign: &c.created,
-            findings: &findings,
+            findings,
             exclusions,
             changed: changed.as_ref().map(|(_, set)| set),
             dormant_days,
             now,
         };
         let pop = match c.created.kind {
-            CampaignKind::RoleDefinitions => population::role_entitlements(&inv, &dir, &input)?,
-            _ => population::grants(&inv, &dir, &input)?,
+            CampaignKind::RoleDefinitions => population::role_entitlements(inv, dir, &input)?,
+            _ => population::grants(inv, dir, &input)?,
         };
-        return Ok((pop, after.max(before)));
+        Ok((pop, after.max(before)))
     }
-    Err(StoreError::Busy(0).into())
 }
 
 /// For a delta campaign: the last completed campaign of its scope, and the grants new or
@@ -429,7 +475,14 @@ pub fn preview(
     let c = store.read(|r| r.campaign(id))?;
     draft(&c, "one can preview")?;
     let dormant = dormant_days(policy, &c);
-    let (pop, _) = population(store, &c, exclusions, dormant, now)?;
+    let (pop, _) = population(
+        store,
+        &c,
+        exclusions,
+        dormant,
+        now,
+        &mut Readings::default(),
+    )?;
     Ok(summarise(id, &pop))
 }
 
@@ -494,10 +547,20 @@ pub fn launch(
 ) -> Result<Launched, CampaignError> {
     let c = store.read(|r| r.campaign(id))?;
     let who = runs(policy, acting, &c, "launch")?.clone();
-    launch_by(store, policy, &acting.actor, Some(who), now, c, exclusions)
+    launch_by(
+        store,
+        policy,
+        &acting.actor,
+        Some(who),
+        now,
+        c,
+        exclusions,
+        &mut Readings::default(),
+    )
 }
 
-/// Launches a draft as `who` (`None`: the schedule).
+/// Launches a draft as `who` (`None`: the schedule), from `readings` while they hold.
+#[allow(clippy::too_many_arguments)]
 fn launch_by(
     store: &Store,
     policy: &ReviewPolicy,
@@ -506,13 +569,14 @@ fn launch_by(
     now: Timestamp,
     c: CampaignRow,
     exclusions: &[(String, String)],
+    readings: &mut Readings,
 ) -> Result<Launched, CampaignError> {
     let id = c.id;
     draft(&c, "one can launch")?;
     let dormant = dormant_days(policy, &c);
     let since = store.read(|r| delta_since(r, &c))?.map(|(p, _)| p);
     for _ in 0..3 {
-        let (pop, size) = population(store, &c, exclusions, dormant, now)?;
+        let (pop, size) = population(store, &c, exclusions, dormant, now, readings)?;
         if pop.items.is_empty() {
             return Err(CampaignError::Invalid(format!(
                 "campaign {id} has nothing to review: no grant of {} is in its scope",
@@ -1486,6 +1550,8 @@ pub fn tick(
     now: Timestamp,
 ) -> Result<TickReport, CampaignError> {
     let mut report = TickReport::default();
+    // The launches of one round share one reading of the inventory.
+    let mut readings = Readings::default();
     let active_ids: Vec<CampaignId> = store
         .read(|r| r.campaigns())?
         .into_iter()
@@ -1509,9 +1575,9 @@ pub fn tick(
     }
     report.remediation = remediation::verify_remediation(store, acting, now)?;
     if policy.event_driven.enabled {
-        report.opened = event_driven(store, policy, acting, now)?;
+        report.opened = event_driven(store, policy, acting, now, &mut readings)?;
     }
-    launch_due(store, policy, acting, now, &mut report)?;
+    launch_due(store, policy, acting, now, &mut report, &mut readings)?;
     Ok(report)
 }
 
@@ -1525,6 +1591,7 @@ fn launch_due(
     acting: &Acting,
     now: Timestamp,
     report: &mut TickReport,
+    readings: &mut Readings,
 ) -> Result<(), CampaignError> {
     if !policy.scopes.iter().any(|s| s.auto_launch) {
         return Ok(());
@@ -1557,7 +1624,16 @@ fn launch_due(
             }
         };
         let id = draft.id;
-        match launch_by(store, policy, &acting.actor, None, now, draft, &[]) {
+        match launch_by(
+            store,
+            policy,
+            &acting.actor,
+            None,
+            now,
+            draft,
+            &[],
+            readings,
+        ) {
             Ok(_) => report.launched.push((id, d.scope.clone())),
             Err(CampaignError::Store(e)) => return Err(e.into()),
             Err(e) => report.not_launched.push((d.scope.clone(), e.to_string())),
@@ -1746,6 +1822,7 @@ fn event_driven(
     policy: &ReviewPolicy,
     acting: &Acting,
     now: Timestamp,
+    readings: &mut Readings,
 ) -> Result<Vec<(CampaignId, String)>, CampaignError> {
     let ed = &policy.event_driven;
     let (findings, covered, configs) = store.read(|r| {
@@ -1821,7 +1898,22 @@ fn event_driven(
             actor: acting.actor.clone(),
             identity: Some(rules.compliance_owner.clone()),
         };
-        match launch(store, policy, &owner, now, id, &[]) {
+        let draft = store.read(|r| r.campaign(id))?;
+        let launched = runs(policy, &owner, &draft, "launch")
+            .cloned()
+            .and_then(|who| {
+                launch_by(
+                    store,
+                    policy,
+                    &owner.actor,
+                    Some(who),
+                    now,
+                    draft,
+                    &[],
+                    readings,
+                )
+            });
+        match launched {
             Ok(_) => opened.push((id, f.id.clone())),
             Err(CampaignError::Invalid(_)) => {
                 // Nothing of the finding is left to review (the grants went meanwhile): the

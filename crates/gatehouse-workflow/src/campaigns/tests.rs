@@ -1338,3 +1338,59 @@ fn the_schedule_launches_due_scopes_marked_so(store: Store) {
     verify_ledger(&store);
 }
 both!(the_schedule_launches_due_scopes_marked_so);
+
+/// The schedule opens one event-driven review per open finding of the policy's rules, each
+/// launched with the finding's grants, all from one reading of the inventory; a finding is
+/// reviewed once, and a later round opens nothing more.
+fn the_schedule_opens_event_driven_reviews_once_per_finding(store: Store) {
+    org(&store);
+    let (report, _) = crate::analyze(
+        &store,
+        &gatehouse_analysis::Policy::default(),
+        &gatehouse_analysis::Ruleset::default(),
+        "test",
+        t("2026-04-01T12:00:00Z"),
+    )
+    .unwrap();
+    assert!(report.opened > 0);
+    let findings = store
+        .read(|r| {
+            r.findings(&gatehouse_store::findings::FindingFilter {
+                rule: Some("unwarranted_grant".into()),
+                status: vec![FindingStatus::Open],
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    let wanted: Vec<_> = findings
+        .iter()
+        .filter(|f| f.finding.identity.is_some() && !f.finding.entitlements.is_empty())
+        .collect();
+    assert!(wanted.len() >= 2, "{}", wanted.len());
+    let text = format!(
+        "{POLICY}\n[event_driven]\nenabled = true\nrules = [\"unwarranted_grant\"]\nsox_only = true\ndue_days = 7\n"
+    );
+    let p = ReviewPolicy::from_toml(&text, Path::new("reviews.toml")).unwrap();
+    let ticker = Acting::system("server:scheduler");
+    let first = tick(&store, &p, &ticker, t("2026-04-02")).unwrap();
+    assert_eq!(first.opened.len(), wanted.len(), "{:?}", first.opened);
+    for (id, finding) in &first.opened {
+        let c = store.read(|r| r.campaign(*id)).unwrap();
+        assert_eq!(c.created.kind, CampaignKind::EventDriven);
+        assert_eq!(c.created.trigger.as_deref(), Some(finding.as_str()));
+        assert_eq!(c.state, CampaignState::Active, "{id}");
+        let f = wanted.iter().find(|f| &f.finding.id == finding).unwrap();
+        let items = store
+            .read(|r| r.review_items(*id, &ItemFilter::default()))
+            .unwrap();
+        assert!(!items.is_empty());
+        assert!(
+            items.iter().all(|i| i.item.identity == f.finding.identity),
+            "{id}: only the finding's holder's access"
+        );
+    }
+    let again = tick(&store, &p, &ticker, t("2026-04-02T01:00:00Z")).unwrap();
+    assert!(again.opened.is_empty(), "{:?}", again.opened);
+    verify_ledger(&store);
+}
+both!(the_schedule_opens_event_driven_reviews_once_per_finding);
