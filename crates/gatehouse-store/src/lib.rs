@@ -480,6 +480,18 @@ impl Store {
         }
     }
 
+    /// Runs `f` with a connection outside any transaction and outside the writers' turn:
+    /// for PostgreSQL maintenance that changes no state (`ANALYZE`), so that small writes do
+    /// not wait for it.
+    pub(crate) fn unlocked<T>(
+        &self,
+        f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _nesting = Nesting::enter(self.shared.id)?;
+        let mut lease = self.shared.pool.get()?;
+        f(lease.conn())
+    }
+
     /// Time the ledger added to this process's writes so far (leaf hashing, tree updates,
     /// tile writes); for the benchmarks.
     pub fn ledger_time(&self) -> std::time::Duration {

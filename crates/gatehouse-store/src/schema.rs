@@ -100,10 +100,17 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
         "inbox_index",
         Script::Common(include_str!("../migrations/common/0011_inbox_index.sql")),
     ),
+    (
+        12,
+        "holders_index",
+        Script::PostgresOnly(include_str!(
+            "../migrations/postgres/0012_holders_index.sql"
+        )),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.
