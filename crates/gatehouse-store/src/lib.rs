@@ -159,6 +159,8 @@ struct Shared {
     indexes_checked: AtomicBool,
     /// Every current identity, by the sequence number of the latest identity event.
     directory: Mutex<Option<(i64, inventory::Directory)>>,
+    /// Each system's number of accounts, as counted recently, for `who_has` to choose its plan.
+    account_counts: inventory::query::AccountCounts,
     /// Time the ledger added to this process's writes.
     ledger_nanos: std::sync::atomic::AtomicU64,
     /// The ledger's right edge after this process's last commit: the next write starts from it
@@ -285,6 +287,7 @@ impl Store {
                 memory_import: Mutex::new(false),
                 indexes_checked: AtomicBool::new(false),
                 directory: Mutex::new(None),
+                account_counts: Default::default(),
                 ledger_nanos: Default::default(),
                 ledger_edge: Mutex::new(None),
                 migrated,
@@ -329,7 +332,8 @@ impl Store {
         let result = (|| {
             // The first read fixes the snapshot (SQLite starts it lazily).
             let size = conn.scalar("SELECT max(seq) FROM event", &[])? as u64;
-            let mut reader = Reader::new(conn, size, &self.shared.directory);
+            let mut reader = Reader::new(conn, size, &self.shared.directory)
+                .with_account_counts(&self.shared.account_counts);
             f(&mut reader)
         })();
         let end = conn.batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
@@ -478,6 +482,18 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `f` with a connection outside any transaction and outside the writers' turn:
+    /// for PostgreSQL maintenance that changes no state (`ANALYZE`), so that small writes do
+    /// not wait for it.
+    pub(crate) fn unlocked<T>(
+        &self,
+        f: impl FnOnce(&mut conn::Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _nesting = Nesting::enter(self.shared.id)?;
+        let mut lease = self.shared.pool.get()?;
+        f(lease.conn())
     }
 
     /// Time the ledger added to this process's writes so far (leaf hashing, tree updates,

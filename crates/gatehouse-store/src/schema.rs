@@ -105,10 +105,17 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
         "open_counts",
         Script::Common(include_str!("../migrations/common/0012_open_counts.sql")),
     ),
+    (
+        13,
+        "holders_index",
+        Script::PostgresOnly(include_str!(
+            "../migrations/postgres/0013_holders_index.sql"
+        )),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.

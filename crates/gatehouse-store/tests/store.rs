@@ -996,6 +996,99 @@ both!(
     }
 );
 
+// A reader is never blocked by an import's open write transaction: a question asked from
+// inside a batch (which holds the writers' lock and has rows it has not committed) is answered
+// at once, from a state before that batch.
+both!(
+    a_reader_is_not_blocked_by_an_open_import_batch,
+    |store: Store, location: String| {
+        import_people(&store, people(), &opts("2026-01-01")).unwrap();
+        // A store that holds data, so that the import is recorded in several batches.
+        import_system(&store, large_erp(10, 1), &opts("2026-01-15")).unwrap();
+        let other = Store::open(&location, &OpenOptions::existing()).unwrap();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut lock = store.import_lock().unwrap();
+        let (reader, seen) = (other.clone(), asked.clone());
+        lock.set_progress(Some(std::sync::Arc::new(move |_, _| {
+            if seen.lock().unwrap().len() >= 4 {
+                return;
+            }
+            let reader = reader.clone();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let answer = reader.read(|r| {
+                    let e = r.resolve_entitlement("erp:group/G0")?;
+                    let page = HolderPage {
+                        after: None,
+                        limit: Some(100),
+                    };
+                    let holders = r.who_has(&e, t("2026-03-01"), &page)?;
+                    r.resolve_account("erp:u000003")?;
+                    Ok::<_, StoreError>((r.size(), holders.total))
+                });
+                let _ = tx.send(answer);
+            });
+            let answer = rx
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("a reader waited for the import's open batch")
+                .unwrap();
+            seen.lock().unwrap().push(answer);
+        })));
+        let summary = lock
+            .import_system(large_erp(15_000, 4), &opts("2026-02-01"), "test", now())
+            .unwrap();
+        drop(lock);
+        let seen = asked.lock().unwrap().clone();
+        let end = other.event_count().unwrap();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        for (size, n) in &seen {
+            assert!(*size < end, "{seen:?}");
+            assert!((10..15_000).contains(n), "{seen:?}");
+        }
+        assert_eq!(summary.changes["grant.added"], 59_990);
+        assert_eq!(total(&store, "erp:group/G0", t("2026-03-01")), 15_000);
+    }
+);
+
+// On PostgreSQL, an import that fills the inventory's tables gathers the planner's statistics
+// at its end: until the server's autovacuum gets to them (a minute or more later), the planner
+// would know nothing of a million grants, and a page of holders took seconds. A small import
+// into tables that already hold many rows leaves that to autovacuum.
+#[test]
+fn postgres_gathers_statistics_after_a_large_import() {
+    let store = Store::open(&testing::postgres_url(), &OpenOptions::create()).unwrap();
+    let analyzed = |store: &Store| -> i64 {
+        match testing::rows(
+            store,
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'grant_version'",
+            &[],
+        )
+        .as_slice()
+        {
+            [row] => match row.as_slice() {
+                [Value::Int(n)] => *n,
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(analyzed(&store), 0);
+    import_system(&store, large_erp(2_000, 3), &opts("2026-02-01")).unwrap();
+    assert_eq!(analyzed(&store), 1);
+    let known = testing::rows(
+        &store,
+        "SELECT reltuples::bigint FROM pg_class WHERE relname = 'grant_version'",
+        &[],
+    );
+    assert_eq!(known, vec![vec![Value::Int(6_000)]]);
+    // Ten grants fewer: nothing to gather.
+    let mut fewer = large_erp(2_000, 3);
+    fewer.grants.truncate(5_990);
+    let summary = import_system(&store, fewer, &opts("2026-03-01")).unwrap();
+    assert_eq!(summary.changes["grant.removed"], 10);
+    assert_eq!(analyzed(&store), 1);
+}
+
 // The import's batches are short write transactions: a small write that arrives during an
 // import is recorded between two of its batches, long before the import ends.
 both!(

@@ -36,6 +36,14 @@ pub const UNIT_CHANGES: u64 = 16_000;
 /// Rows below which a bulk load keeps the indexes: dropping them only pays for large loads.
 const BULK_ROWS: usize = 50_000;
 
+/// On PostgreSQL, the history rows an import must add (and at least a tenth of what the table
+/// held) for the inventory's planner statistics to be gathered at its end.
+const ANALYZE_ROWS: usize = 1_000;
+
+/// The inventory's tables whose statistics the questions' plans depend on.
+const ANALYZED_TABLES: &str = "identity, identity_version, account, account_version, account_login, \
+     entitlement, entitlement_version, grant_version";
+
 /// Common settings of an import.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -1108,6 +1116,9 @@ pub struct ImportLock<'s> {
     progress: Option<Progress>,
     /// The inventory's ids, carried from one batch to the next.
     ids: Option<super::Ids>,
+    /// History rows added per table by the imports recorded under this lock, to decide
+    /// whether the planner's statistics are gathered at the end (PostgreSQL).
+    added: BTreeMap<&'static str, usize>,
 }
 
 impl Store {
@@ -1123,6 +1134,7 @@ impl Store {
             dropped: Vec::new(),
             progress: None,
             ids: None,
+            added: BTreeMap::new(),
         };
         if self.backend() == Backend::Sqlite {
             self.maintain(super::restore_indexes)?;
@@ -1311,8 +1323,12 @@ impl<'s> ImportLock<'s> {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
+        for (table, n) in &rows {
+            *self.added.entry(table).or_default() += n;
+        }
         if !self.bulk {
             self.rebuild()?;
+            self.analyze()?;
         }
         Ok(ImportSummary {
             source,
@@ -1400,9 +1416,48 @@ impl<'s> ImportLock<'s> {
             .maintain(|conn| dropped.iter().try_for_each(|i| conn.batch(i.create)))
     }
 
-    /// Rebuilds what a bulk load dropped and releases the lock.
+    /// Gathers PostgreSQL's planner statistics for the inventory's tables when the imports
+    /// recorded since the last time added many history rows: at least [`ANALYZE_ROWS`] to a
+    /// table, and a tenth of what it held. Without them (the first load of a store, before
+    /// the server's own autovacuum gets to it a minute or more later) the planner knows nothing
+    /// of the tables and a page of holders can take seconds instead of milliseconds. `ANALYZE`
+    /// blocks neither readers nor writers; it runs outside any write transaction, and skips a
+    /// table the server's autovacuum is busy with.
+    fn analyze(&mut self) -> Result<(), StoreError> {
+        let added = std::mem::take(&mut self.added);
+        if self.store.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let candidates: Vec<(&str, usize)> = added
+            .into_iter()
+            .filter(|(_, n)| *n >= ANALYZE_ROWS)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        self.store.unlocked(|conn| {
+            let mut stale = false;
+            for (table, n) in &candidates {
+                // -1 when the table was never analyzed.
+                let known = conn.query_opt(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
+                    &[Value::from(*table)],
+                    |r| r.i64(0),
+                )?;
+                stale |= known.is_none_or(|k| k < 0 || (*n as i64).saturating_mul(10) >= k);
+            }
+            if stale {
+                conn.batch(&format!("ANALYZE (SKIP_LOCKED) {ANALYZED_TABLES}"))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Rebuilds what a bulk load dropped, gathers statistics after a large load (PostgreSQL),
+    /// and releases the lock.
     pub fn release(mut self) -> Result<(), StoreError> {
-        self.rebuild()
+        self.rebuild()?;
+        self.analyze()
     }
 }
 
