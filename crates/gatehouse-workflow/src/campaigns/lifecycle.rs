@@ -8,8 +8,8 @@ use gatehouse_model::{
     BATCH_RECORDS, CampaignClosed, CampaignCreated, CampaignEvent, CampaignId, CampaignKind,
     CampaignLaunched, CampaignState, DeadlineDefault, Decision, DecisionOrigin, EventData,
     Exclusion, FindingStatus, IdentityKey, InventoryEvent, ItemRef, PopulationSource, Reassignment,
-    ReviewDecided, ReviewItem, ReviewItems, ReviewReassigned, ReviewReminded, Stamped, SystemKey,
-    Timestamp, Verdict,
+    ReviewDecided, ReviewItems, ReviewReassigned, ReviewReminded, Stamped, SystemKey, Timestamp,
+    Verdict,
 };
 use gatehouse_store::campaigns::query::{CampaignRow, ItemFilter, ItemRow};
 use gatehouse_store::findings::FindingFilter;
@@ -375,14 +375,14 @@ fn delta_since(
 fn summarise(id: CampaignId, pop: &Population) -> Preview {
     let mut p = Preview {
         id: Some(id),
-        items: pop.items.len() as u64,
+        items: pop.len() as u64,
         systems: pop.systems.clone(),
         exclusions: pop.exclusions.clone(),
         population_sha256: pop.sha256.clone(),
         ..Preview::default()
     };
     let mut reviewers: rustc_hash::FxHashMap<&IdentityKey, u64> = Default::default();
-    for (i, (_, e)) in pop.items.iter().zip(&pop.refs) {
+    for (i, (_, e)) in pop.items().zip(&pop.refs) {
         if let Some(r) = i.reviewers.first() {
             *reviewers.entry(r).or_default() += 1;
         }
@@ -402,7 +402,7 @@ fn summarise(id: CampaignId, pop: &Population) -> Preview {
     p
 }
 
-/// The `review.items` events of a population: its items in batches of [`BATCH_RECORDS`], each
+/// The `review.items` events of a population: its batches of [`BATCH_RECORDS`] items, each
 /// with the records of the holders and entitlements first named in it.
 fn batches(id: CampaignId, pop: Population, now: Timestamp, launch: u64) -> Vec<EventData> {
     let mut holders = pop.holders.into_iter();
@@ -411,13 +411,8 @@ fn batches(id: CampaignId, pop: Population, now: Timestamp, launch: u64) -> Vec<
     // up to the highest it names.
     let (mut holders_done, mut entitlements_done) = (0usize, 0usize);
     let mut refs = pop.refs.into_iter();
-    let mut items = pop.items.into_iter();
-    let mut events = Vec::with_capacity(items.len().div_ceil(BATCH_RECORDS));
-    loop {
-        let chunk: Vec<ReviewItem> = items.by_ref().take(BATCH_RECORDS).collect();
-        if chunk.is_empty() {
-            break;
-        }
+    let mut events = Vec::with_capacity(pop.batches.len());
+    for chunk in pop.batches {
         let (mut h_end, mut e_end) = (holders_done, entitlements_done);
         for (h, e) in refs.by_ref().take(chunk.len()) {
             if let Some(h) = h {
@@ -577,7 +572,7 @@ fn launch_by(
     let since = store.read(|r| delta_since(r, &c))?.map(|(p, _)| p);
     for _ in 0..3 {
         let (pop, size) = population(store, &c, exclusions, dormant, now, readings)?;
-        if pop.items.is_empty() {
+        if pop.is_empty() {
             return Err(CampaignError::Invalid(format!(
                 "campaign {id} has nothing to review: no grant of {} is in its scope",
                 c.created
@@ -606,7 +601,7 @@ fn launch_by(
                     due,
                     ledger_size: size,
                     population_sha256: pop.sha256.clone(),
-                    items: pop.items.len() as u64,
+                    items: pop.len() as u64,
                     systems: pop.systems.clone(),
                     sources,
                     exclusions: pop.exclusions.clone(),

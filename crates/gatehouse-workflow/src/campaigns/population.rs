@@ -10,9 +10,9 @@ use gatehouse_model::state::{
     AccountState, EntitlementIx, EntitlementState, GrantState, IdentityIx, Inventory,
 };
 use gatehouse_model::{
-    AccountKind, CampaignCreated, CampaignKind, EntitlementContext, EntitlementRef, Exclusion,
-    Finding, HolderContext, Identity, IdentityKind, ItemContext, ReviewItem, ReviewerRule,
-    SystemKey, Timestamp, Verdict, WarrantKind,
+    AccountKind, BATCH_RECORDS, CampaignCreated, CampaignKind, EntitlementContext, EntitlementRef,
+    Exclusion, Finding, HolderContext, Identity, IdentityKind, ItemContext, ReviewItem,
+    ReviewerRule, SystemKey, Timestamp, Verdict, WarrantKind,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use sha2::{Digest, Sha256};
@@ -38,11 +38,14 @@ pub(crate) struct Inputs<'a> {
 
 /// A frozen population.
 pub(crate) struct Population {
-    /// The items, numbered from 1. In a grant review, their context is their own: what is
-    /// the same on all of a holder's or an entitlement's items is in `holders` and
+    /// The items, numbered from 1, in batches of [`BATCH_RECORDS`] (the last one may be
+    /// shorter): those of the `review.items` events, built in place so that a million items
+    /// are not moved from one list into another. In a grant review, their context is their
+    /// own: what is the same on all of a holder's or an entitlement's items is in `holders`
+    /// and `entitlements`.
+    pub batches: Vec<Vec<ReviewItem>>,
+    /// Per item, in order: its holder's record in `holders` and its entitlement's in
     /// `entitlements`.
-    pub items: Vec<ReviewItem>,
-    /// Per item: its holder's record in `holders` and its entitlement's in `entitlements`.
     pub refs: Vec<(Option<u32>, Option<u32>)>,
     /// The holders' context, in the order of their first item.
     pub holders: Vec<HolderContext>,
@@ -54,6 +57,60 @@ pub(crate) struct Population {
     pub systems: BTreeMap<String, u64>,
     /// What was left out.
     pub exclusions: Vec<Exclusion>,
+}
+
+impl Population {
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    /// Whether there is no item.
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+
+    /// The items, in order.
+    pub fn items(&self) -> impl Iterator<Item = &ReviewItem> {
+        self.batches.iter().flatten()
+    }
+}
+
+/// Gathers items into batches of [`BATCH_RECORDS`]: a full batch given whole while none is
+/// begun is kept as it is, anything else is moved item by item.
+#[derive(Default)]
+struct Batcher {
+    batches: Vec<Vec<ReviewItem>>,
+    open: Vec<ReviewItem>,
+}
+
+impl Batcher {
+    fn add(&mut self, items: Vec<ReviewItem>) {
+        if self.open.is_empty() && items.len() == BATCH_RECORDS {
+            self.batches.push(items);
+            return;
+        }
+        for item in items {
+            self.push(item);
+        }
+    }
+
+    fn push(&mut self, item: ReviewItem) {
+        if self.open.capacity() == 0 {
+            self.open.reserve_exact(BATCH_RECORDS);
+        }
+        self.open.push(item);
+        if self.open.len() == BATCH_RECORDS {
+            self.batches.push(std::mem::take(&mut self.open));
+        }
+    }
+
+    fn finish(mut self) -> Vec<Vec<ReviewItem>> {
+        if !self.open.is_empty() {
+            self.batches.push(self.open);
+        }
+        self.batches
+    }
 }
 
 /// A subject to leave out.
@@ -271,18 +328,22 @@ pub(crate) fn grants(
         records: &records,
         fallbacks: &fallbacks,
     };
-    // Each item is judged on its own, so the grants are shared out among the processors;
-    // numbering, hashing and the holders' and entitlements' records follow, in order.
+    // Each item is judged on its own: the grants are judged in blocks of BATCH_RECORDS,
+    // shared out among the processors, and each block's items stay in the list they were
+    // built in, which becomes a batch of the `review.items` events when nothing of the block
+    // was left out. Numbering, hashing and the holders' and entitlements' records follow, in
+    // order.
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
-    let part = out.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Part, CampaignError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = out
-            .chunks(part)
-            .map(|grants| {
+    let blocks: Vec<&[(&AccountState, &GrantState)]> = out.chunks(BATCH_RECORDS).collect();
+    let per_thread = blocks.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Part>, CampaignError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = blocks
+            .chunks(per_thread)
+            .map(|mine| {
                 let facts = &facts;
-                scope.spawn(move || facts.judge(grants))
+                scope.spawn(move || mine.iter().map(|grants| facts.judge(grants)).collect())
             })
             .collect();
         handles
@@ -296,17 +357,19 @@ pub(crate) fn grants(
             })
             .collect()
     });
-    let mut built = Vec::with_capacity(parts.len());
+    let mut batcher = Batcher::default();
+    let mut sides: Vec<(Option<IdentityIx>, EntitlementIx)> = Vec::with_capacity(out.len());
     for p in parts {
-        let p = p?;
-        for (total, n) in excluded.iter_mut().zip(&p.excluded) {
-            *total += n;
+        for part in p? {
+            for (total, n) in excluded.iter_mut().zip(&part.excluded) {
+                *total += n;
+            }
+            sides.extend(part.sides);
+            batcher.add(part.items);
         }
-        built.push(p.items);
     }
-    let count = built.iter().map(Vec::len).sum();
-    let mut items = Vec::with_capacity(count);
-    let mut refs = Vec::with_capacity(count);
+    let mut batches = batcher.finish();
+    let mut refs = Vec::with_capacity(sides.len());
     let mut holders = Vec::new();
     let mut entitlements = Vec::new();
     let mut holder_of: FxHashMap<IdentityIx, u32> = FxHashMap::default();
@@ -314,8 +377,8 @@ pub(crate) fn grants(
     let mut hash = Sha256::new();
     let mut systems: BTreeMap<String, u64> = BTreeMap::new();
     let mut last_system: Option<(SystemKey, u64)> = None;
-    for (mut item, holder, ent) in built.into_iter().flatten() {
-        item.n = items.len() as u32 + 1;
+    for ((item, (holder, ent)), n) in batches.iter_mut().flatten().zip(sides).zip(1u32..) {
+        item.n = n;
         for part in [
             item.system.as_str(),
             item.account.as_deref().unwrap_or(""),
@@ -345,7 +408,6 @@ pub(crate) fn grants(
             entitlements.push(entitlement_context(inv, &inv.entitlements[ent]));
             entitlements.len() as u32 - 1
         });
-        items.push(item);
         refs.push((h, Some(e)));
     }
     if let Some((k, n)) = last_system {
@@ -353,7 +415,7 @@ pub(crate) fn grants(
     }
     let exclusions = exclusions_of(subjects, excluded)?;
     Ok(Population {
-        items,
+        batches,
         refs,
         holders,
         entitlements,
@@ -396,12 +458,11 @@ fn entitlement_context(inv: &Inventory, ent: &EntitlementState) -> EntitlementCo
     }
 }
 
-/// One grant judged: its item (not numbered yet), its holder and its entitlement.
-type Built = (ReviewItem, Option<IdentityIx>, EntitlementIx);
-
-/// The items of a share of the grants, and how many each exclusion left out of it.
+/// The items of a block of grants (not numbered yet), each one's holder and entitlement, and
+/// how many each exclusion left out of it.
 struct Part {
-    items: Vec<Built>,
+    items: Vec<ReviewItem>,
+    sides: Vec<(Option<IdentityIx>, EntitlementIx)>,
     excluded: Vec<u64>,
 }
 
@@ -426,6 +487,7 @@ impl Facts<'_, '_> {
         let c = input.campaign;
         let mut part = Part {
             items: Vec::with_capacity(grants.len()),
+            sides: Vec::with_capacity(grants.len()),
             excluded: vec![0; self.subjects.len()],
         };
         for &(acc, g) in grants {
@@ -547,23 +609,21 @@ impl Facts<'_, '_> {
                 reviewers.push(who);
             }
 
-            part.items.push((
-                ReviewItem {
-                    n: 0,
-                    system: system.key.clone(),
-                    account: Some(acc.native_id.to_string()),
-                    entitlement: ent.record.native_id.clone(),
-                    role: None,
-                    identity: holder_id.cloned(),
-                    reviewers,
-                    assignment: (!notes.is_empty()).then(|| notes.join("; ")),
-                    recommendation,
-                    reason,
-                    context,
-                },
-                acc.identity.filter(|_| holder.is_some()),
-                g.entitlement,
-            ));
+            part.items.push(ReviewItem {
+                n: 0,
+                system: system.key.clone(),
+                account: Some(acc.native_id.to_string()),
+                entitlement: ent.record.native_id.clone(),
+                role: None,
+                identity: holder_id.cloned(),
+                reviewers,
+                assignment: (!notes.is_empty()).then(|| notes.join("; ")),
+                recommendation,
+                reason,
+                context,
+            });
+            part.sides
+                .push((acc.identity.filter(|_| holder.is_some()), g.entitlement));
         }
         Ok(part)
     }
@@ -844,7 +904,8 @@ pub(crate) fn role_entitlements(
                 b.1.native_id.as_str(),
             ))
     });
-    let mut items = Vec::new();
+    let mut items = Batcher::default();
+    let mut count = 0u32;
     let mut hash = Sha256::new();
     let mut systems: BTreeMap<String, u64> = BTreeMap::new();
     for (role, e) in rows {
@@ -882,8 +943,9 @@ pub(crate) fn role_entitlements(
         let line = format!("{}\t\t{}\trole:{}\n", e.system, e.native_id, role.key);
         hash.update(line.as_bytes());
         *systems.entry(e.system.to_string()).or_default() += 1;
+        count += 1;
         items.push(ReviewItem {
-            n: items.len() as u32 + 1,
+            n: count,
             system: e.system.clone(),
             account: None,
             entitlement: e.native_id.clone(),
@@ -907,8 +969,8 @@ pub(crate) fn role_entitlements(
     }
     let exclusions = exclusions_of(subjects, excluded)?;
     Ok(Population {
-        refs: vec![(None, None); items.len()],
-        items,
+        refs: vec![(None, None); count as usize],
+        batches: items.finish(),
         holders: Vec::new(),
         entitlements: Vec::new(),
         sha256: hex(&hash.finalize()),
