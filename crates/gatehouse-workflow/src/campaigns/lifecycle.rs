@@ -969,8 +969,9 @@ fn reviewer_may_act(
     who: &IdentityKey,
     now: Timestamp,
 ) -> Result<(), CampaignError> {
-    let mut dir = LazyDirectory::new(now);
-    if !dir.around(r, &[who])?.can_review(who) {
+    // Whether one may review depends on one's own record alone, not on one's managers'.
+    let me = r.current_identity(who)?;
+    if !Directory::new(me.iter(), now).can_review(who) {
         return Err(CampaignError::NotAllowed(format!(
             "{who} cannot review: they are in no feed, have left, or are not a person"
         )));
