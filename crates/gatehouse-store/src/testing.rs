@@ -404,23 +404,13 @@ pub fn write_tree(
     store: &crate::Store,
     leaves: u64,
 ) -> Result<gatehouse_ledger::Hash, crate::StoreError> {
-    use gatehouse_ledger::{Appender, encode_tile, leaf_hash};
+    use gatehouse_ledger::{Appender, leaf_hash};
     store.maintain(|conn| {
         let mut app = Appender::new();
         for i in 0..leaves {
             app.push(leaf_hash(&i.to_be_bytes()));
             if i % 1_000_000 == 999_999 || i + 1 == leaves {
-                for (id, hashes) in app.take_dirty_tiles() {
-                    conn.exec(
-                        "INSERT INTO ledger_tile (level, idx, hashes) VALUES ($1, $2, $3) \
-                         ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                        &[
-                            Value::Int(i64::from(id.level)),
-                            Value::Int(id.index as i64),
-                            Value::Blob(encode_tile(&hashes)),
-                        ],
-                    )?;
-                }
+                crate::writer::write_tiles(conn, &mut app)?;
             }
         }
         Ok(app.root())

@@ -540,6 +540,27 @@ pub fn launch(
     id: CampaignId,
     exclusions: &[(String, String)],
 ) -> Result<Launched, CampaignError> {
+    launch_reading(
+        store,
+        policy,
+        acting,
+        now,
+        id,
+        exclusions,
+        &mut Readings::default(),
+    )
+}
+
+/// [`launch`], from `readings` while they hold.
+fn launch_reading(
+    store: &Store,
+    policy: &ReviewPolicy,
+    acting: &Acting,
+    now: Timestamp,
+    id: CampaignId,
+    exclusions: &[(String, String)],
+    readings: &mut Readings,
+) -> Result<Launched, CampaignError> {
     let c = store.read(|r| r.campaign(id))?;
     let who = runs(policy, acting, &c, "launch")?.clone();
     launch_by(
@@ -550,7 +571,7 @@ pub fn launch(
         now,
         c,
         exclusions,
-        &mut Readings::default(),
+        readings,
     )
 }
 
@@ -1894,22 +1915,7 @@ fn event_driven(
             actor: acting.actor.clone(),
             identity: Some(rules.compliance_owner.clone()),
         };
-        let draft = store.read(|r| r.campaign(id))?;
-        let launched = runs(policy, &owner, &draft, "launch")
-            .cloned()
-            .and_then(|who| {
-                launch_by(
-                    store,
-                    policy,
-                    &owner.actor,
-                    Some(who),
-                    now,
-                    draft,
-                    &[],
-                    readings,
-                )
-            });
-        match launched {
+        match launch_reading(store, policy, &owner, now, id, &[], readings) {
             Ok(_) => opened.push((id, f.id.clone())),
             Err(CampaignError::Invalid(_)) => {
                 // Nothing of the finding is left to review (the grants went meanwhile): the
