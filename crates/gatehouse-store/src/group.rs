@@ -352,7 +352,7 @@ impl Open {
             return Err(Failure::Error(shared.into()));
         }
         *savepoint = true;
-        let mut w = Writer::resume(conn, actor, now, &store.shared.directory, edge.clone());
+        let mut w = Writer::resume(conn, actor, now, &store.shared, edge.clone());
         let result = match catch_unwind(AssertUnwindSafe(|| f(&mut w))) {
             Ok(Ok(out)) => match w.finish_rows() {
                 Ok(()) => Ok(out),

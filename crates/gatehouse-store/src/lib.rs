@@ -33,6 +33,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod campaigns;
+mod checkpoint;
 mod conn;
 mod domain;
 mod error;
@@ -142,7 +143,7 @@ pub struct Store {
 }
 
 /// Shared by every clone of a store handle.
-struct Shared {
+pub(crate) struct Shared {
     /// Tells transactions of different stores apart (see [`Nesting`]).
     id: usize,
     pool: Pool,
@@ -168,6 +169,26 @@ struct Shared {
     ledger_edge: Mutex<Option<gatehouse_ledger::Appender>>,
     /// Migrations applied when the store was opened.
     migrated: Vec<Migration>,
+}
+
+impl Shared {
+    /// The checkpointer of a SQLite file store.
+    pub(crate) fn checkpoints(&self) -> Option<&Arc<checkpoint::Checkpointer>> {
+        match self.pool.target() {
+            Target::Sqlite { checkpoints, .. } => checkpoints.as_ref(),
+            Target::Postgres { .. } => None,
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// Ends the store's checkpoint thread (after the checkpoint it may be running) before the
+    /// connections close.
+    fn drop(&mut self) {
+        if let Some(c) = self.checkpoints() {
+            c.stop();
+        }
+    }
 }
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
@@ -230,6 +251,7 @@ fn target(location: &str, mmap: bool) -> Result<Target, StoreError> {
     Ok(Target::Sqlite {
         path: path.to_owned(),
         mmap,
+        checkpoints: (path != ":memory:").then(|| checkpoint::Checkpointer::new(path)),
     })
 }
 
@@ -404,7 +426,7 @@ impl Store {
                 .lock()
                 .ok()
                 .and_then(|mut e| e.take());
-            let mut w = Writer::begin(conn, actor, now, &self.shared.directory, edge)?;
+            let mut w = Writer::begin(conn, actor, now, &self.shared, edge)?;
             w.inventory.ids = carried;
             let out = f(&mut w)?;
             w.finish()?;

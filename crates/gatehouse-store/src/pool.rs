@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
 
+use crate::checkpoint::Checkpointer;
 use crate::conn::{Backend, Conn, Statements};
 use crate::error::StoreError;
 
@@ -28,6 +29,8 @@ pub(crate) enum Target {
         path: String,
         /// Read through a memory map (connections that answer point-in-time questions).
         mmap: bool,
+        /// Copies the write-ahead log back (a file; `None` for `:memory:`).
+        checkpoints: Option<std::sync::Arc<Checkpointer>>,
     },
     /// A PostgreSQL server, with its TLS settings.
     Postgres { pg: Box<crate::pgtls::PgTarget> },
@@ -55,7 +58,11 @@ impl Target {
                     statements: Statements::default(),
                 })
             }
-            Target::Sqlite { path, mmap } => {
+            Target::Sqlite {
+                path,
+                mmap,
+                checkpoints,
+            } => {
                 let mut conn = rusqlite::Connection::open(path)?;
                 conn.busy_handler(Some(sqlite_busy))?;
                 conn.set_prepared_statement_cache_capacity(64);
@@ -78,6 +85,9 @@ impl Target {
                 )?;
                 if *mmap {
                     conn.execute_batch("PRAGMA mmap_size = 2147418112")?;
+                }
+                if let Some(checkpoints) = checkpoints {
+                    checkpoints.install(&mut conn)?;
                 }
                 Ok(Conn::Sqlite(conn))
             }
@@ -253,6 +263,7 @@ mod tests {
         let target = Target::Sqlite {
             path: dir.path().join("t.db").to_str().unwrap().to_owned(),
             mmap: false,
+            checkpoints: None,
         };
         let mut conn = target.connect().unwrap();
         conn.batch(

@@ -138,6 +138,23 @@ impl Sink {
         self.pending += 1;
     }
 
+    /// Takes over what another sink buffered (the rows of one event, built apart), as if
+    /// they had been buffered here after what this one holds.
+    pub(crate) fn absorb(&mut self, other: Sink) {
+        self.statements.extend(other.statements);
+        for (t, rows) in other.inserts {
+            slot(&mut self.inserts, t).extend(rows);
+        }
+        for (v, closes) in other.closes {
+            slot(&mut self.closes, v).extend(closes);
+        }
+        for (u, rows) in other.updates {
+            slot(&mut self.updates, u).extend(rows);
+        }
+        self.touched.extend(other.touched);
+        self.pending += other.pending;
+    }
+
     /// Buffered operations.
     pub(crate) fn pending(&self) -> usize {
         self.pending

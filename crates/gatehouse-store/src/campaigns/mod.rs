@@ -13,13 +13,13 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::{CampaignEvent, ItemRef, Notice, Timestamp};
+use gatehouse_model::{CampaignEvent, ItemRef, Notice, ReviewItems, Stamped, Timestamp};
 use serde::Serialize;
 
 use crate::conn::{Backend, Value};
 use crate::domain::StateTable;
 use crate::error::StoreError;
-use crate::sink::{Phase, TableSpec};
+use crate::sink::{Phase, Sink, TableSpec};
 use crate::writer::{Writer, micros};
 
 pub mod query;
@@ -355,6 +355,127 @@ fn settle(w: &mut Writer<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The rows of a `review.items` event. Needs no connection: the writer may build them on
+/// another thread while it writes earlier ones (see [`prepare`]).
+fn items(
+    sink: &mut Sink,
+    backend: Backend,
+    seq: i64,
+    s: &Stamped<ReviewItems>,
+) -> Result<(), StoreError> {
+    let campaign = i64::from(s.record.campaign.number());
+    for h in &s.record.holders {
+        sink.insert(
+            &REVIEW_HOLDER,
+            vec![
+                Value::Int(campaign),
+                Value::from(h.identity.as_str()),
+                Value::from(h.name.clone()),
+                key(h.manager.as_ref()),
+                Value::from(h.department.clone()),
+                Value::from(h.title.clone()),
+                Value::from(h.status.clone()),
+                Value::from(h.purpose.clone()),
+                Value::from(h.rotated.map(micros)),
+                Value::Int(seq),
+            ],
+        );
+    }
+    for e in &s.record.entitlements {
+        sink.insert(
+            &REVIEW_ENTITLEMENT,
+            vec![
+                Value::Int(campaign),
+                Value::from(e.system.as_str()),
+                Value::from(e.entitlement.as_str()),
+                Value::from(e.name.clone()),
+                Value::from(e.meaning.clone()),
+                Value::Int(i64::from(e.privileged)),
+                Value::from(e.risk.map(|r| r.as_str())),
+                Value::Int(seq),
+            ],
+        );
+    }
+    for item in &s.record.items {
+        let first = item.reviewers.first().ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "event {seq}: item {} has no reviewer",
+                ItemRef {
+                    campaign: s.record.campaign,
+                    item: item.n
+                }
+            ))
+        })?;
+        let context = if item.context == Default::default() {
+            Value::Null
+        } else {
+            json(&item.context)?
+        };
+        sink.insert(
+            &REVIEW_ITEM,
+            vec![
+                Value::Int(campaign),
+                Value::Int(i64::from(item.n)),
+                Value::from(item.system.as_str()),
+                Value::from(item.account.clone()),
+                Value::from(item.entitlement.as_str()),
+                key(item.role.as_ref()),
+                key(item.identity.as_ref()),
+                json(&item.reviewers)?,
+                Value::from(item.assignment.clone()),
+                Value::Int(1),
+                Value::from(first.as_str()),
+                Value::from(item.recommendation.as_str()),
+                Value::from(item.reason.as_str()),
+                context,
+                Value::Int(seq),
+                Value::Int(seq),
+            ],
+        );
+    }
+    let mut open: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for item in &s.record.items {
+        if let Some(first) = item.reviewers.first() {
+            *open
+                .entry((first.as_str(), item.system.as_str()))
+                .or_default() += 1;
+        }
+    }
+    let open: Vec<(&str, &str, u64)> = open.into_iter().map(|((r, s), n)| (r, s, n)).collect();
+    sink.statement(
+        match backend {
+            Backend::Sqlite => ADD_OPEN_SQLITE,
+            Backend::Postgres => ADD_OPEN_POSTGRES,
+        },
+        vec![Value::Int(campaign), json(&open)?],
+    );
+    sink.statement(
+        "UPDATE campaign SET items = items + $2, seq = $3 WHERE campaign = $1",
+        vec![
+            Value::Int(campaign),
+            Value::Int(s.record.items.len() as i64),
+            Value::Int(seq),
+        ],
+    );
+    Ok(())
+}
+
+/// The rows of an event whose projection reads nothing from the tables, built apart from the
+/// writer: `None` for every other event.
+pub(crate) fn prepare(
+    backend: Backend,
+    seq: u64,
+    e: &CampaignEvent,
+) -> Option<Result<Sink, StoreError>> {
+    match e {
+        CampaignEvent::ReviewItems(s) => {
+            let mut sink = Sink::default();
+            Some(items(&mut sink, backend, seq as i64, s).map(|()| sink))
+        }
+        _ => None,
+    }
+}
+
 /// Applies one campaigns event to the tables.
 pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result<(), StoreError> {
     use CampaignEvent as E;
@@ -392,101 +513,8 @@ pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &CampaignEvent) -> Result
             );
         }
         E::ReviewItems(s) => {
-            let campaign = i64::from(s.record.campaign.number());
-            for h in &s.record.holders {
-                w.sink.insert(
-                    &REVIEW_HOLDER,
-                    vec![
-                        Value::Int(campaign),
-                        Value::from(h.identity.as_str()),
-                        Value::from(h.name.clone()),
-                        key(h.manager.as_ref()),
-                        Value::from(h.department.clone()),
-                        Value::from(h.title.clone()),
-                        Value::from(h.status.clone()),
-                        Value::from(h.purpose.clone()),
-                        Value::from(h.rotated.map(micros)),
-                        Value::Int(seq),
-                    ],
-                );
-            }
-            for e in &s.record.entitlements {
-                w.sink.insert(
-                    &REVIEW_ENTITLEMENT,
-                    vec![
-                        Value::Int(campaign),
-                        Value::from(e.system.as_str()),
-                        Value::from(e.entitlement.as_str()),
-                        Value::from(e.name.clone()),
-                        Value::from(e.meaning.clone()),
-                        Value::Int(i64::from(e.privileged)),
-                        Value::from(e.risk.map(|r| r.as_str())),
-                        Value::Int(seq),
-                    ],
-                );
-            }
-            for item in &s.record.items {
-                let first = item.reviewers.first().ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "event {seq}: item {} has no reviewer",
-                        ItemRef {
-                            campaign: s.record.campaign,
-                            item: item.n
-                        }
-                    ))
-                })?;
-                let context = if item.context == Default::default() {
-                    Value::Null
-                } else {
-                    json(&item.context)?
-                };
-                w.sink.insert(
-                    &REVIEW_ITEM,
-                    vec![
-                        Value::Int(campaign),
-                        Value::Int(i64::from(item.n)),
-                        Value::from(item.system.as_str()),
-                        Value::from(item.account.clone()),
-                        Value::from(item.entitlement.as_str()),
-                        key(item.role.as_ref()),
-                        key(item.identity.as_ref()),
-                        json(&item.reviewers)?,
-                        Value::from(item.assignment.clone()),
-                        Value::Int(1),
-                        Value::from(first.as_str()),
-                        Value::from(item.recommendation.as_str()),
-                        Value::from(item.reason.as_str()),
-                        context,
-                        Value::Int(seq),
-                        Value::Int(seq),
-                    ],
-                );
-            }
-            let mut open: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-            for item in &s.record.items {
-                if let Some(first) = item.reviewers.first() {
-                    *open
-                        .entry((first.as_str(), item.system.as_str()))
-                        .or_default() += 1;
-                }
-            }
-            let open: Vec<(&str, &str, u64)> =
-                open.into_iter().map(|((r, s), n)| (r, s, n)).collect();
-            w.sink.statement(
-                match w.conn.backend() {
-                    Backend::Sqlite => ADD_OPEN_SQLITE,
-                    Backend::Postgres => ADD_OPEN_POSTGRES,
-                },
-                vec![Value::Int(campaign), json(&open)?],
-            );
-            w.sink.statement(
-                "UPDATE campaign SET items = items + $2, seq = $3 WHERE campaign = $1",
-                vec![
-                    Value::Int(campaign),
-                    Value::Int(s.record.items.len() as i64),
-                    Value::Int(seq),
-                ],
-            );
+            let backend = w.conn.backend();
+            items(&mut w.sink, backend, seq, s)?;
         }
         E::ReviewDecided(s) => {
             settle(w)?;
