@@ -155,7 +155,7 @@ impl Reader<'_> {
                 actor: r.str(2)?,
                 kind: r.str(3)?,
                 object: r.str(4)?,
-                body: r.blob(5)?,
+                body: unpack(r.i64(0)?, r.blob(5)?)?,
             })
         })
     }
@@ -200,15 +200,17 @@ impl Reader<'_> {
         )
     }
 
-    /// The stored bytes of one event, as the ledger hashed them.
+    /// The bytes of one event, as the ledger hashed them.
     pub fn event_body(&mut self, seq: u64) -> Result<Vec<u8>, StoreError> {
-        self.conn
+        let stored = self
+            .conn
             .query_opt(
                 "SELECT body FROM event WHERE seq = $1",
                 &[Value::Int(seq as i64)],
                 |r| r.blob(0),
             )?
-            .ok_or_else(|| StoreError::unknown(format!("there is no event {seq}")))
+            .ok_or_else(|| StoreError::unknown(format!("there is no event {seq}")))?;
+        unpack(seq as i64, stored)
     }
 
     /// The latest stored checkpoint.
@@ -597,4 +599,10 @@ impl Reader<'_> {
             checkpoint,
         })
     }
+}
+
+/// An event's body as the ledger hashed it, from its stored bytes.
+pub(crate) fn unpack(seq: i64, stored: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    crate::body::unpack(stored)
+        .map_err(|e| StoreError::Corrupt(format!("event {seq}: its body is stored as {e}")))
 }

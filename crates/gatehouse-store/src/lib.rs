@@ -32,6 +32,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod body;
 pub mod campaigns;
 mod checkpoint;
 mod conn;

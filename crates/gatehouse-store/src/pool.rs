@@ -5,7 +5,8 @@
 //! for the life of the store, and must discard a connection whose transaction could not be
 //! closed. That is the whole of it, below.
 
-use std::sync::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
@@ -107,14 +108,36 @@ fn sqlite_busy(attempt: i32) -> bool {
 struct State {
     idle: Vec<Conn>,
     open: usize,
+    /// Callers waiting for a connection, first come first served.
+    waiting: VecDeque<Arc<Waiter>>,
+}
+
+/// What a waiting caller is handed.
+enum Handed {
+    /// A connection another caller gave back.
+    Conn(Conn),
+    /// Leave to open a connection (one was closed as broken).
+    Open,
+}
+
+/// One caller waiting for a connection.
+#[derive(Default)]
+struct Waiter {
+    handed: Mutex<Option<Handed>>,
+    woken: Condvar,
 }
 
 /// Connections to one store.
+///
+/// A connection given back goes straight to the caller that has waited longest. Before, it
+/// went back to the idle list and one waiter was woken to look for it, by which time a caller
+/// just arriving had often taken it: under fifty concurrent requests on sixteen connections,
+/// some requests waited for many turns, and the slowest hundredth of inbox pages took four to
+/// six times the median.
 pub(crate) struct Pool {
     target: Target,
     max: usize,
     state: Mutex<State>,
-    freed: Condvar,
 }
 
 /// A connection borrowed from the pool; it goes back when dropped, unless it was marked
@@ -132,6 +155,7 @@ impl Pool {
         let mut state = State {
             idle: Vec::new(),
             open: 0,
+            waiting: VecDeque::new(),
         };
         let max = if target.in_memory() { 1 } else { max.max(1) };
         if target.in_memory() {
@@ -142,7 +166,6 @@ impl Pool {
             target,
             max,
             state: Mutex::new(state),
-            freed: Condvar::new(),
         })
     }
 
@@ -151,49 +174,92 @@ impl Pool {
     }
 
     /// Borrows a connection: an idle one, a new one while fewer than `max` are open, or the
-    /// next one returned.
+    /// next one given back, in the order callers asked.
     pub(crate) fn get(&self) -> Result<Lease<'_>, StoreError> {
-        let deadline = Instant::now() + WAIT;
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| StoreError::Corrupt("the connection pool is poisoned".into()))?;
-        loop {
-            if let Some(conn) = state.idle.pop() {
-                return Ok(Lease {
-                    pool: self,
-                    conn: Some(conn),
-                    broken: false,
-                });
+        let waiter = {
+            let mut state = self.lock()?;
+            if state.waiting.is_empty() {
+                if let Some(conn) = state.idle.pop() {
+                    return Ok(self.lease(conn));
+                }
+                if state.open < self.max {
+                    state.open += 1;
+                    drop(state);
+                    return self.connect();
+                }
             }
-            if state.open < self.max {
-                state.open += 1;
-                drop(state);
-                return match self.target.connect() {
-                    Ok(conn) => Ok(Lease {
-                        pool: self,
-                        conn: Some(conn),
-                        broken: false,
-                    }),
-                    Err(e) => {
-                        if let Ok(mut s) = self.state.lock() {
-                            s.open -= 1;
-                        }
-                        self.freed.notify_one();
-                        Err(e)
-                    }
-                };
+            let waiter = Arc::new(Waiter::default());
+            state.waiting.push_back(waiter.clone());
+            waiter
+        };
+        let deadline = Instant::now() + WAIT;
+        let mut handed = lock(&waiter.handed);
+        loop {
+            match handed.take() {
+                Some(Handed::Conn(conn)) => return Ok(self.lease(conn)),
+                Some(Handed::Open) => {
+                    drop(handed);
+                    return self.connect();
+                }
+                None => {}
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(StoreError::Busy(WAIT.as_secs()));
+                break;
             }
-            state = self
-                .freed
-                .wait_timeout(state, deadline - now)
-                .map_err(|_| StoreError::Corrupt("the connection pool is poisoned".into()))?
+            handed = waiter
+                .woken
+                .wait_timeout(handed, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+        drop(handed);
+        // Out of the queue, unless a connection was handed over meanwhile.
+        let mut state = self.lock()?;
+        state.waiting.retain(|w| !Arc::ptr_eq(w, &waiter));
+        drop(state);
+        match lock(&waiter.handed).take() {
+            Some(Handed::Conn(conn)) => Ok(self.lease(conn)),
+            Some(Handed::Open) => self.connect(),
+            None => Err(StoreError::Busy(WAIT.as_secs())),
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Corrupt("the connection pool is poisoned".into()))
+    }
+
+    fn lease(&self, conn: Conn) -> Lease<'_> {
+        Lease {
+            pool: self,
+            conn: Some(conn),
+            broken: false,
+        }
+    }
+
+    /// Opens a connection already counted as open; gives the place back if it fails.
+    fn connect(&self) -> Result<Lease<'_>, StoreError> {
+        match self.target.connect() {
+            Ok(conn) => Ok(self.lease(conn)),
+            Err(e) => {
+                if let Ok(mut state) = self.state.lock() {
+                    state.open -= 1;
+                    if let Some(next) = state.waiting.pop_front() {
+                        state.open += 1;
+                        next.give(Handed::Open);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Callers waiting for a connection now.
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.state.lock().map(|s| s.waiting.len()).unwrap_or(0)
     }
 
     /// Connections open now (idle or lent).
@@ -201,6 +267,18 @@ impl Pool {
     pub(crate) fn open(&self) -> usize {
         self.state.lock().map(|s| s.open).unwrap_or(0)
     }
+}
+
+impl Waiter {
+    fn give(&self, what: Handed) {
+        *lock(&self.handed) = Some(what);
+        self.woken.notify_one();
+    }
+}
+
+/// Locks a mutex whose holders never panic while holding it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Lease<'_> {
@@ -231,15 +309,22 @@ impl Lease<'_> {
 impl Pool {
     /// Takes back a connection detached from its lease; `broken` closes it instead.
     pub(crate) fn restore(&self, conn: Conn, broken: bool) {
-        if let Ok(mut state) = self.state.lock() {
-            if broken && !self.target.in_memory() {
-                state.open -= 1;
-                drop(conn);
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let next = state.waiting.pop_front();
+        if broken && !self.target.in_memory() {
+            drop(conn);
+            if let Some(next) = next {
+                next.give(Handed::Open);
             } else {
-                state.idle.push(conn);
+                state.open -= 1;
             }
+        } else if let Some(next) = next {
+            next.give(Handed::Conn(conn));
+        } else {
+            state.idle.push(conn);
         }
-        self.freed.notify_one();
     }
 }
 
@@ -255,16 +340,51 @@ mod tests {
     use super::*;
     use crate::conn::Value;
 
+    /// A SQLite file in `dir`, without a checkpointer.
+    fn file(dir: &tempfile::TempDir) -> Target {
+        Target::Sqlite {
+            path: dir.path().join("t.db").to_str().unwrap().to_owned(),
+            mmap: false,
+            checkpoints: None,
+        }
+    }
+
+    /// Connections go to callers in the order they asked, also when one arrives just as a
+    /// connection is given back.
+    #[test]
+    fn connections_go_to_the_callers_that_waited_longest() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = file(&dir);
+        let pool = Pool::new(target, 1).unwrap();
+        let order = Mutex::new(Vec::new());
+        let held = pool.get().unwrap();
+        std::thread::scope(|s| {
+            let wait_for = |n: usize| {
+                while pool.waiting() < n {
+                    std::thread::yield_now();
+                }
+            };
+            for (i, name) in ["first", "second", "third"].into_iter().enumerate() {
+                let (pool, order) = (&pool, &order);
+                s.spawn(move || {
+                    let lease = pool.get().unwrap();
+                    order.lock().unwrap().push(name);
+                    drop(lease);
+                });
+                wait_for(i + 1);
+            }
+            drop(held);
+        });
+        assert_eq!(*order.lock().unwrap(), ["first", "second", "third"]);
+        assert_eq!(pool.open(), 1);
+    }
+
     /// A statement run again with other values is not prepared again, even where SQLite
     /// would compare its parameter with an indexed expression.
     #[test]
     fn statements_are_not_prepared_again_for_new_values() {
         let dir = tempfile::tempdir().unwrap();
-        let target = Target::Sqlite {
-            path: dir.path().join("t.db").to_str().unwrap().to_owned(),
-            mmap: false,
-            checkpoints: None,
-        };
+        let target = file(&dir);
         let mut conn = target.connect().unwrap();
         conn.batch(
             "CREATE TABLE p (id INTEGER PRIMARY KEY, key TEXT UNIQUE); \

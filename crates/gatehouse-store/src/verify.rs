@@ -232,7 +232,7 @@ impl Reader<'_> {
                     actor: r.str(2)?,
                     kind: r.str(3)?,
                     body: match r.value(4)? {
-                        Value::Blob(b) => Ok(b),
+                        Value::Blob(b) => crate::body::unpack(b),
                         Value::Text(_) => Err("text".into()),
                         Value::Int(_) => Err("an integer".into()),
                         Value::Null => Err("NULL".into()),

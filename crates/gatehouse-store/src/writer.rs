@@ -11,6 +11,7 @@ use gatehouse_ledger::{Appender, Hash, TileId, TileReader, decode_tile, encode_t
 use gatehouse_model::{Event, EventData, Timestamp};
 
 use crate::Shared;
+use crate::body;
 use crate::checkpoint::Checkpointer;
 use crate::conn::{Backend, Conn, Value};
 use crate::error::StoreError;
@@ -348,6 +349,7 @@ impl<'s> Writer<'s> {
                             let t = std::time::Instant::now();
                             let leaf = leaf_hash(&body);
                             hashing += t.elapsed();
+                            let body = body::pack(body);
                             let rows = prepare(backend, &event).transpose()?;
                             Ok(Built {
                                 event,
@@ -404,11 +406,11 @@ impl<'s> Writer<'s> {
         let t = std::time::Instant::now();
         let leaf = leaf_hash(&body);
         self.ledger_time += t.elapsed();
-        self.record_hashed(event, body, leaf, None)
+        self.record_hashed(event, body::pack(body), leaf, None)
     }
 
-    /// Records an event whose body and leaf are known; `rows`, its projection when it was
-    /// built apart.
+    /// Records an event whose leaf is known, with its body as stored (see `body.rs`); `rows`,
+    /// its projection when it was built apart.
     fn record_hashed(
         &mut self,
         event: &Event,

@@ -1627,6 +1627,7 @@ impl Reader<'_> {
         )?;
         rows.into_iter()
             .map(|(seq, remaining, body)| {
+                let body = crate::ledger::unpack(seq as i64, body)?;
                 let event = gatehouse_model::Event::decode(&body)
                     .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
                 let EventData::Inventory(InventoryEvent::ImportApplied(a)) = event.data else {

@@ -850,6 +850,7 @@ fn load_event(db: &mut Conn, seq: u64) -> Result<Event, StoreError> {
             |r| r.blob(0),
         )?
         .ok_or_else(|| StoreError::unknown(format!("there is no event {seq}")))?;
+    let body = crate::ledger::unpack(seq as i64, body)?;
     Event::decode(&body).map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))
 }
 
