@@ -215,6 +215,11 @@ pub async fn run(
         seconds,
     )
     .await?;
+    if reviews.decide.is_empty() {
+        anyhow::bail!(
+            "the reviewer has no undecided item left (earlier `--reuse` runs decided them all): run once without `--reuse`"
+        );
+    }
     let (cookie, csrf) = sign_in(addr, &reviews.decider.0, &reviews.decider.1).await?;
     let (id, items) = (reviews.campaign, Arc::new(reviews.decide.clone()));
     let decide: Request = Arc::new(move |n| {
