@@ -18,6 +18,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
+
+use crate::lock;
 use rusqlite::wal::CheckpointMode;
 
 /// Pages in the log from which a commit asks for a checkpoint (SQLite's own default).
@@ -48,10 +50,6 @@ struct State {
     thread: Option<JoinHandle<()>>,
     /// Checkpoints run by the thread (for tests).
     runs: u64,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Checkpointer {

@@ -29,16 +29,16 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use gatehouse_ledger::Appender;
 use gatehouse_model::Timestamp;
 
-use crate::Store;
 use crate::conn::Conn;
 use crate::error::StoreError;
 use crate::inventory;
 use crate::writer::{self, Durability, Writer};
+use crate::{Store, lock};
 
 /// At most this many writes share one transaction: a bound on how long the first of them
 /// waits for the commit (each small write takes some tens of microseconds), and on the
@@ -94,12 +94,6 @@ enum Signal {
     Write(Box<Open>),
     /// The group's commit returned (or the group was abandoned before this writer's turn).
     Committed(Result<(), StoreError>),
-}
-
-/// Locks a mutex whose holder never panics while holding it; a poisoned one is still
-/// consistent, and a waiting writer must be woken whatever happened.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Slot {

@@ -192,6 +192,12 @@ impl Drop for Shared {
     }
 }
 
+/// Locks a mutex whose holders never panic while holding it: a poisoned one is still
+/// consistent, and a waiting writer or caller must be served whatever happened.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 /// Hides the password of a PostgreSQL URL for messages (in its user part, or a `password`

@@ -14,6 +14,7 @@ use rusqlite::config::DbConfig;
 use crate::checkpoint::Checkpointer;
 use crate::conn::{Backend, Conn, Statements};
 use crate::error::StoreError;
+use crate::lock;
 
 /// How long a caller waits for a connection before [`StoreError::Busy`].
 const WAIT: Duration = Duration::from_secs(60);
@@ -274,11 +275,6 @@ impl Waiter {
         *lock(&self.handed) = Some(what);
         self.woken.notify_one();
     }
-}
-
-/// Locks a mutex whose holders never panic while holding it.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Lease<'_> {

@@ -363,15 +363,11 @@ impl<'s> Writer<'s> {
                     if ready.send(chunk).is_err() || failed {
                         break;
                     }
-                    while let Ok(old) = garbage.try_recv() {
-                        drop(old);
-                    }
+                    garbage.try_iter().for_each(drop);
                 }
                 drop(ready);
                 // What is left to free, until the writer is done.
-                for old in garbage {
-                    drop(old);
-                }
+                garbage.into_iter().for_each(drop);
                 hashing
             });
             let written = (|| {

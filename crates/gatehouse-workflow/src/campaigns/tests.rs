@@ -195,6 +195,19 @@ fn import_erp(store: &Store, grants: &[(&str, &str, Option<&str>)], as_of: &str)
 }
 
 /// The organisation as of 2026-04-01.
+/// Runs every risk rule with the default policy at `at`, as `test`.
+fn analyze(store: &Store, at: Timestamp) -> crate::AnalyzeReport {
+    crate::analyze(
+        store,
+        &gatehouse_analysis::Policy::default(),
+        &gatehouse_analysis::Ruleset::default(),
+        "test",
+        at,
+    )
+    .unwrap()
+    .0
+}
+
 fn org(store: &Store) {
     let mut lock = store.import_lock().unwrap();
     lock.import_identities(
@@ -742,14 +755,7 @@ fn a_campaign_runs_from_draft_to_verified_remediation(store: Store) {
             .reopened
             .is_empty()
     );
-    let (report, _) = crate::analyze(
-        &store,
-        &gatehouse_analysis::Policy::default(),
-        &gatehouse_analysis::Ruleset::default(),
-        "test",
-        t("2026-05-01T12:00:00Z"),
-    )
-    .unwrap();
+    let report = analyze(&store, t("2026-05-01T12:00:00Z"));
     assert!(report.opened > 0);
     let found = store
         .read(|r| {
@@ -1088,14 +1094,7 @@ fn keep_decisions_warrant_grants_until_the_next_review(store: Store) {
     decide(&store, &as_("E10"), at, id, vec![keep(a2.item.n, None)]).unwrap();
     decide(&store, &as_("E2"), at, id, vec![keep(m1.item.n, None)]).unwrap();
     let unwarranted = |now: &str| {
-        let (_, _) = crate::analyze(
-            &store,
-            &gatehouse_analysis::Policy::default(),
-            &gatehouse_analysis::Ruleset::default(),
-            "test",
-            t(now),
-        )
-        .unwrap();
+        analyze(&store, t(now));
         store
             .read(|r| {
                 r.findings(&gatehouse_store::findings::FindingFilter {
@@ -1344,14 +1343,7 @@ both!(the_schedule_launches_due_scopes_marked_so);
 /// reviewed once, and a later round opens nothing more.
 fn the_schedule_opens_event_driven_reviews_once_per_finding(store: Store) {
     org(&store);
-    let (report, _) = crate::analyze(
-        &store,
-        &gatehouse_analysis::Policy::default(),
-        &gatehouse_analysis::Ruleset::default(),
-        "test",
-        t("2026-04-01T12:00:00Z"),
-    )
-    .unwrap();
+    let report = analyze(&store, t("2026-04-01T12:00:00Z"));
     assert!(report.opened > 0);
     let findings = store
         .read(|r| {
