@@ -18,8 +18,14 @@
 //! none of them is in the log.
 //!
 //! The open transaction (its connection, the ledger's edge, who writes next, who waits for the
-//! commit) is handed from writer to writer by value, like a baton: no closure runs on another
-//! thread than its caller's, and nothing needs to be `Send` but the connection.
+//! commit) is handed from writer to writer by value, like a baton: a synchronous write's
+//! closure runs on its caller's thread, and nothing of it needs to be `Send`.
+//!
+//! An asynchronous write ([`Store::write_async`]) has no thread waiting for it: it queues as a
+//! [`Job`], a `Send` closure that whichever thread holds the baton runs in its turn, on the
+//! spot. A group of concurrent web decisions thus runs one after another on one thread, with
+//! no thread to wake between them; only a job that finds nobody writing starts a thread (the
+//! runtime's blocking pool) to lead its group.
 //!
 //! Writes that are not small — an import's batches, which carry state from one transaction to
 //! the next and may commit without waiting for the disk; maintenance that appends no event —
@@ -37,6 +43,7 @@ use gatehouse_model::Timestamp;
 use crate::conn::Conn;
 use crate::error::StoreError;
 use crate::inventory;
+use crate::lock::Nesting;
 use crate::writer::{self, Durability, Writer};
 use crate::{Store, lock};
 
@@ -75,7 +82,176 @@ struct QueueState {
     /// Whether a writer, or a group, is being served.
     busy: bool,
     /// Writers waiting, in arrival order.
-    waiting: VecDeque<Arc<Slot>>,
+    waiting: VecDeque<Waiter>,
+}
+
+/// A writer waiting in the queue: a thread, or a job that has none.
+enum Waiter {
+    Thread(Arc<Slot>),
+    Job(Box<Job>),
+}
+
+impl Waiter {
+    fn small(&self) -> bool {
+        match self {
+            Waiter::Thread(slot) => slot.small,
+            Waiter::Job(_) => true,
+        }
+    }
+
+    /// Tells a writer that never ran that `e` stopped its group.
+    fn refuse(self, e: StoreError) {
+        match self {
+            Waiter::Thread(slot) => slot.give(Signal::Committed(Err(e))),
+            Waiter::Job(job) => {
+                (job.run)(Err(e));
+            }
+        }
+    }
+}
+
+/// Starts a task on another thread (the async runtime's blocking pool).
+pub(crate) type Spawn = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
+
+/// Tells a job that succeeded how its group's commit ended.
+type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// Runs a job's write in the group's transaction (`Ok`), or tells it that it will not run
+/// (`Err`); returns what to tell it after the commit when its write succeeded.
+type RunJob = Box<dyn for<'a> FnOnce(Result<&'a mut Open, StoreError>) -> Option<Reply> + Send>;
+
+/// A small write queued without a thread of its own (see the module's documentation).
+pub(crate) struct Job {
+    store: Store,
+    spawn: Spawn,
+    run: RunJob,
+}
+
+impl Job {
+    /// A job running `f` as `actor` at `now`, which hands its outcome to `reply` once its
+    /// group has committed (or at once if it failed).
+    pub(crate) fn new<T, E, F>(
+        store: Store,
+        spawn: Spawn,
+        actor: String,
+        now: Timestamp,
+        f: F,
+        reply: impl FnOnce(Result<T, E>) + Send + 'static,
+    ) -> Job
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let run: RunJob = Box::new(move |open: Result<&mut Open, StoreError>| {
+            let open = match open {
+                Ok(open) => open,
+                Err(e) => {
+                    reply(Err(e.into()));
+                    return None;
+                }
+            };
+            match open.run(&actor, now, f) {
+                Ok(out) => Some(Box::new(move |committed: Result<(), StoreError>| {
+                    reply(committed.map(|()| out).map_err(E::from));
+                }) as Reply),
+                Err(Failure::Error(e)) => {
+                    reply(Err(e));
+                    None
+                }
+                Err(Failure::Panic(payload)) => {
+                    let what = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    reply(Err(StoreError::Corrupt(format!(
+                        "a write panicked: {what}"
+                    ))
+                    .into()));
+                    None
+                }
+            }
+        });
+        Job { store, spawn, run }
+    }
+}
+
+/// Queues a job: it runs in the turn of whichever thread holds the group's transaction then,
+/// or leads a group of its own on a new task when nobody is writing.
+pub(crate) fn submit(job: Job) {
+    let store = job.store.clone();
+    let queue = &store.shared.writers;
+    let job = {
+        let mut s = lock(&queue.state);
+        if s.busy {
+            s.waiting.push_back(Waiter::Job(Box::new(job)));
+            return;
+        }
+        s.busy = true;
+        Box::new(job)
+    };
+    start(job);
+}
+
+/// Starts a task that leads a group with `job` first. A task the runtime drops unrun (it is
+/// shutting down) still serves the next writer and tells the job.
+fn start(job: Box<Job>) {
+    struct Lead(Option<Box<Job>>);
+    impl Drop for Lead {
+        fn drop(&mut self) {
+            if let Some(job) = self.0.take() {
+                job.store.shared.writers.release();
+                (job.run)(Err(StoreError::Corrupt(
+                    "the write could not be started (the server is stopping)".into(),
+                )));
+            }
+        }
+    }
+    let spawn = job.spawn.clone();
+    let mut pending = Lead(Some(job));
+    spawn(Box::new(move || {
+        if let Some(job) = pending.0.take() {
+            lead(*job);
+        }
+    }));
+}
+
+/// Leads a group whose first write is `job`, on the thread of a task started for it.
+fn lead(job: Job) {
+    let Job { store, run, .. } = job;
+    let _nesting = Nesting::enter(store.shared.id);
+    let queue = &store.shared.writers;
+    match Open::begin(&store) {
+        Ok(mut open) => {
+            open.next = queue.take_small(MAX_GROUP - 1);
+            open.size = 1 + open.next.len();
+            if let Some(reply) = run(Ok(&mut open)) {
+                open.done.push(Done::Job(reply));
+            }
+            open.pass_on();
+        }
+        Err(e) => {
+            // Nobody has joined this group yet: the next writer tries for itself.
+            queue.release();
+            run(Err(e));
+        }
+    }
+}
+
+/// A write of the group that succeeded and waits for the commit.
+enum Done {
+    Thread(Arc<Slot>),
+    Job(Reply),
+}
+
+impl Done {
+    fn tell(self, outcome: Result<(), StoreError>) {
+        match self {
+            Done::Thread(slot) => slot.give(Signal::Committed(outcome)),
+            Done::Job(reply) => reply(outcome),
+        }
+    }
 }
 
 /// Where one waiting writer is told what to do next.
@@ -137,7 +313,7 @@ impl WriterQueue {
                 s.busy = true;
                 return Signal::Lead;
             }
-            s.waiting.push_back(slot.clone());
+            s.waiting.push_back(Waiter::Thread(slot.clone()));
         }
         slot.wait()
     }
@@ -160,16 +336,18 @@ impl WriterQueue {
             s.busy = next.is_some();
             next
         };
-        if let Some(next) = next {
-            next.give(Signal::Lead);
+        match next {
+            Some(Waiter::Thread(slot)) => slot.give(Signal::Lead),
+            Some(Waiter::Job(job)) => start(job),
+            None => {}
         }
     }
 
     /// Takes up to `max` small writes from the head of the queue, in order.
-    fn take_small(&self, max: usize) -> VecDeque<Arc<Slot>> {
+    fn take_small(&self, max: usize) -> VecDeque<Waiter> {
         let mut s = lock(&self.state);
         let mut out = VecDeque::new();
-        while out.len() < max && s.waiting.front().is_some_and(|w| w.small) {
+        while out.len() < max && s.waiting.front().is_some_and(Waiter::small) {
             out.extend(s.waiting.pop_front());
         }
         out
@@ -199,9 +377,9 @@ struct Open {
     /// written just before the commit.
     edge: Appender,
     /// Writes still to run, in order.
-    next: VecDeque<Arc<Slot>>,
+    next: VecDeque<Waiter>,
     /// Writes that succeeded, waiting for the commit.
-    done: Vec<Arc<Slot>>,
+    done: Vec<Done>,
     /// Writes taken into the group so far (for the bound).
     size: usize,
     /// Whether the savepoint `w` exists (made by an earlier write of the group).
@@ -254,7 +432,7 @@ pub(crate) fn write<T, E: From<StoreError>>(
     };
     match open.run(actor, now, f) {
         Ok(out) => {
-            open.done.push(slot.clone());
+            open.done.push(Done::Thread(slot.clone()));
             open.pass_on();
             match slot.wait() {
                 Signal::Committed(Ok(())) => Ok(out),
@@ -370,15 +548,22 @@ impl Open {
     }
 
     /// Hands the transaction to the next write of the group, taking any small writes that
-    /// queued meanwhile; commits when there is none.
+    /// queued meanwhile; runs the jobs among them on this thread; commits when none is left.
     fn pass_on(mut self: Box<Self>) {
-        if self.next.is_empty() && self.failed.is_none() && self.size < MAX_GROUP {
-            self.next = self.store.shared.writers.take_small(MAX_GROUP - self.size);
-            self.size += self.next.len();
-        }
-        match self.next.pop_front() {
-            Some(next) => next.give(Signal::Write(self)),
-            None => self.commit(),
+        loop {
+            if self.next.is_empty() && self.failed.is_none() && self.size < MAX_GROUP {
+                self.next = self.store.shared.writers.take_small(MAX_GROUP - self.size);
+                self.size += self.next.len();
+            }
+            match self.next.pop_front() {
+                Some(Waiter::Thread(next)) => return next.give(Signal::Write(self)),
+                Some(Waiter::Job(job)) => {
+                    if let Some(reply) = (job.run)(Ok(&mut self)) {
+                        self.done.push(Done::Job(reply));
+                    }
+                }
+                None => return self.commit(),
+            }
         }
     }
 
@@ -423,8 +608,8 @@ impl Open {
         let done = std::mem::take(&mut this.done);
         this.close(committed);
         shared.writers.release();
-        for slot in done {
-            slot.give(Signal::Committed(Ok(())));
+        for write in done {
+            write.tell(Ok(()));
         }
     }
 
@@ -435,14 +620,18 @@ impl Open {
     }
 
     fn stop(&mut self, e: &StoreError) {
-        let waiting: Vec<_> = self.done.drain(..).chain(self.next.drain(..)).collect();
+        let done: Vec<_> = self.done.drain(..).collect();
+        let next: Vec<_> = self.next.drain(..).collect();
         self.close(false);
         let shared = &self.store.shared;
         *lock(&shared.ledger_edge) = None;
         *lock(&shared.directory) = None;
         shared.writers.release();
-        for slot in waiting {
-            slot.give(Signal::Committed(Err(e.for_group())));
+        for write in done {
+            write.tell(Err(e.for_group()));
+        }
+        for waiter in next {
+            waiter.refuse(e.for_group());
         }
     }
 

@@ -39,6 +39,8 @@ mod conn;
 mod domain;
 mod error;
 pub mod findings;
+// Jobs (writes without a thread of their own) are queued by `Store::write_async` alone.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 mod group;
 pub mod inventory;
 mod ledger;
@@ -559,10 +561,29 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut Writer<'_>) -> Result<T, E> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write(&actor, now, f))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("a write task failed: {e}")))?
+        if actor.trim().is_empty() {
+            return Err(StoreError::NoActor.into());
+        }
+        // The write waits in the queue as a job, run by whichever thread holds the group's
+        // transaction in its turn (see `group`); only a job that finds nobody writing starts
+        // a task on the runtime's blocking pool to lead its group.
+        let runtime = tokio::runtime::Handle::current();
+        let spawn: group::Spawn = Arc::new(move |task| {
+            drop(runtime.spawn_blocking(task));
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        group::submit(group::Job::new(
+            self.clone(),
+            spawn,
+            actor,
+            now,
+            f,
+            move |outcome| {
+                let _ = tx.send(outcome);
+            },
+        ));
+        rx.await
+            .map_err(|_| StoreError::Corrupt("a write ended without an answer".into()))?
     }
 }
 

@@ -914,6 +914,86 @@ both!(
     }
 );
 
+// Writes from async tasks queue as jobs without a thread of their own: the thread that holds
+// the group's transaction runs them in their turn, in arrival order, each in its savepoint.
+// One that is refused or panics reports it alone; the others commit with the group.
+both!(
+    async_writes_run_in_the_turn_of_the_thread_writing,
+    |store: Store, _at: String| {
+        store.write("setup", now(), |w| w.append(ran())).unwrap();
+        let before = store.commit_stats();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let writing = std::sync::atomic::AtomicBool::new(false);
+        let ((first, leader), results) = std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                store
+                    .write("first", now(), |w| {
+                        let seq = w.append(ran())?;
+                        writing.store(true, std::sync::atomic::Ordering::SeqCst);
+                        hold_until_queued(&store, 6);
+                        Ok::<_, StoreError>((seq, std::thread::current().id()))
+                    })
+                    .unwrap()
+            });
+            while !writing.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            let mut tasks = Vec::new();
+            for i in 0..6 {
+                hold_until_queued(&store, i);
+                let store = store.clone();
+                tasks.push(rt.spawn(async move {
+                    store
+                        .write_async(format!("job{i}"), now(), move |w| {
+                            let seq = w.append(ran())?;
+                            match i {
+                                2 => Err(StoreError::refused(
+                                    ErrorCode::InvalidInput,
+                                    format!("job {i} is refused"),
+                                )),
+                                4 => panic!("job {i} panics"),
+                                _ => Ok((seq, std::thread::current().id())),
+                            }
+                        })
+                        .await
+                }));
+            }
+            let first = first.join().unwrap();
+            let results: Vec<_> = tasks.into_iter().map(|t| rt.block_on(t).unwrap()).collect();
+            (first, results)
+        });
+        assert_eq!(first, 2);
+        let mut expected = vec![(1, "setup".to_owned()), (2, "first".to_owned())];
+        for (i, result) in results.into_iter().enumerate() {
+            match (i, result) {
+                (2, Err(e)) => assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}"),
+                (4, Err(e)) => assert!(e.to_string().contains("job 4 panics"), "{e}"),
+                (_, Ok((seq, thread))) => {
+                    assert_eq!(thread, leader, "job {i} ran on a thread of its own");
+                    assert_eq!(seq, expected.len() as u64 + 1, "job {i}");
+                    expected.push((seq, format!("job{i}")));
+                }
+                (_, other) => panic!("job {i}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(logged(&store), expected);
+        let after = store.commit_stats();
+        assert_eq!(after.commits - before.commits, 1);
+        assert_eq!(after.writes - before.writes, 5);
+        verifies(&store);
+        // A job that finds nobody writing leads a group of its own.
+        let seq = rt
+            .block_on(store.write_async("alone".into(), now(), |w| w.append(ran())))
+            .unwrap();
+        assert_eq!(seq, expected.len() as u64 + 1);
+        rebuilt_matches(&store);
+    }
+);
+
 /// A system of `accounts` accounts, each holding `per_account` entitlements.
 fn large_erp(accounts: usize, per_account: usize) -> SystemImport {
     let mut import = erp(vec![]);

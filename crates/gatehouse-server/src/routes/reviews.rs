@@ -560,8 +560,6 @@ async fn decide(
         Err(e) => return item_page(&app, &p, at, Some(e.message), e.status).await,
     };
     may_see_item(&app, &p, at).await?;
-    let store = app.store.clone();
-    let acting = Acting::person(p.actor(), me);
     let now = p.now;
     let input = DecisionInput {
         item: at.item,
@@ -569,9 +567,15 @@ async fn decide(
         until,
         comment: comment_of(f.comment),
     };
-    match blocking(move || campaigns::decide(&store, &acting, now, at.campaign, vec![input]))
-        .await?
-    {
+    // Queued as a job of the store's group commit: no thread waits for it.
+    let decided = app
+        .store
+        .write_async(p.actor(), now, move |w| {
+            campaigns::decide_in(w, &me, now, at.campaign, &[input])
+        })
+        .await;
+    match decided.map_err(WebError::from) {
+        Err(e) if e.status.is_server_error() => Err(e),
         Ok(_) => {
             app.changed();
             Ok(see_other("/reviews?decided=1"))

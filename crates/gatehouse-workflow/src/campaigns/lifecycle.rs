@@ -941,47 +941,57 @@ pub fn decide(
     inputs: Vec<DecisionInput>,
 ) -> Result<DecideReport, CampaignError> {
     let who = acting.who("deciding")?.clone();
+    store.write(&acting.actor, now, |w| decide_in(w, &who, now, id, &inputs))
+}
+
+/// [`decide`] inside a write the caller opened: for a server, which hands the write to the
+/// store's queue (`Store::write_async`) instead of holding a thread while it waits.
+pub fn decide_in(
+    w: &mut Writer<'_>,
+    who: &IdentityKey,
+    now: Timestamp,
+    id: CampaignId,
+    inputs: &[DecisionInput],
+) -> Result<DecideReport, CampaignError> {
     if inputs.is_empty() {
         return Err(CampaignError::Invalid("no decision was given".into()));
     }
-    store.write(&acting.actor, now, |w| {
-        let r = &mut w.read()?;
-        let c = r.campaign(id)?;
-        active(&c)?;
-        reviewer_may_act(r, &who, now)?;
-        let mut seen = BTreeSet::new();
-        let mut cache = LazyDirectory::new(now);
-        let mut decisions = Vec::with_capacity(inputs.len());
-        for input in &inputs {
-            let at = ItemRef {
-                campaign: id,
-                item: input.item,
-            };
-            if !seen.insert(input.item) {
-                return Err(CampaignError::Invalid(format!(
-                    "item {at} is decided twice in one go"
-                )));
-            }
-            let item = r.review_item(at).map_err(|e| match e.code() {
-                gatehouse_model::ErrorCode::UnknownObject => CampaignError::Invalid(format!(
-                    "campaign {id} has no item {} (it has {})",
-                    input.item, c.items
-                )),
-                _ => e.into(),
-            })?;
-            let mut d = check_decision(&c, &item, &who, input, now)?;
-            d.next = next_reviewer(r, &c, &item, &mut cache)?;
-            decisions.push((d, item));
+    let r = &mut w.read()?;
+    let c = r.campaign(id)?;
+    active(&c)?;
+    reviewer_may_act(r, who, now)?;
+    let mut seen = BTreeSet::new();
+    let mut cache = LazyDirectory::new(now);
+    let mut decisions = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let at = ItemRef {
+            campaign: id,
+            item: input.item,
+        };
+        if !seen.insert(input.item) {
+            return Err(CampaignError::Invalid(format!(
+                "item {at} is decided twice in one go"
+            )));
         }
-        record(
-            w,
-            &c,
-            DecisionOrigin::Reviewer,
-            Some(who.clone()),
-            decisions,
-            now,
-        )
-    })
+        let item = r.review_item(at).map_err(|e| match e.code() {
+            gatehouse_model::ErrorCode::UnknownObject => CampaignError::Invalid(format!(
+                "campaign {id} has no item {} (it has {})",
+                input.item, c.items
+            )),
+            _ => e.into(),
+        })?;
+        let mut d = check_decision(&c, &item, who, input, now)?;
+        d.next = next_reviewer(r, &c, &item, &mut cache)?;
+        decisions.push((d, item));
+    }
+    record(
+        w,
+        &c,
+        DecisionOrigin::Reviewer,
+        Some(who.clone()),
+        decisions,
+        now,
+    )
 }
 
 /// A person who has left may not decide anything.

@@ -26,8 +26,8 @@ pub use directory::Directory;
 pub use external::{DecisionsReport, import_decisions};
 pub use lifecycle::{
     BulkDecision, BulkSelection, CloseReport, Created, DecideReport, DecisionInput, DueScope,
-    Launched, NewCampaign, Preview, TickReport, close, create, decide, decide_bulk, delegate, due,
-    launch, preview, reassign, remind, tick,
+    Launched, NewCampaign, Preview, TickReport, close, create, decide, decide_bulk, decide_in,
+    delegate, due, launch, preview, reassign, remind, tick,
 };
 pub use policy::ReviewPolicy;
 pub use remediation::{VerifyReport, mark_done, verify_remediation};

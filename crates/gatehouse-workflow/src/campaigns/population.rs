@@ -1,8 +1,9 @@
 //! A campaign's population: from the current inventory, the grants (or role entitlements) in
 //! its scope, each with what the reviewer sees beside it, who reviews it at each stage, and a
-//! recommendation with its reason. Items are numbered in a fixed order (system, account,
-//! entitlement), and the population is hashed over the same order, so the same inventory and
-//! campaign always give the same items and the same hash.
+//! recommendation with its reason. The population is hashed in a fixed order (system, account,
+//! entitlement), so the same inventory and campaign always give the same hash; items are
+//! numbered by their first reviewer, then in that order, so that each reviewer's items are
+//! together (the store writes and reads a reviewer's items as neighbours).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -368,17 +369,11 @@ pub(crate) fn grants(
             batcher.add(part.items);
         }
     }
-    let mut batches = batcher.finish();
-    let mut refs = Vec::with_capacity(sides.len());
-    let mut holders = Vec::new();
-    let mut entitlements = Vec::new();
-    let mut holder_of: FxHashMap<IdentityIx, u32> = FxHashMap::default();
-    let mut entitlement_of: FxHashMap<EntitlementIx, u32> = FxHashMap::default();
+    let batches = batcher.finish();
     let mut hash = Sha256::new();
     let mut systems: BTreeMap<String, u64> = BTreeMap::new();
     let mut last_system: Option<(SystemKey, u64)> = None;
-    for ((item, (holder, ent)), n) in batches.iter_mut().flatten().zip(sides).zip(1u32..) {
-        item.n = n;
+    for item in batches.iter().flatten() {
         for part in [
             item.system.as_str(),
             item.account.as_deref().unwrap_or(""),
@@ -398,6 +393,15 @@ pub(crate) fn grants(
                 last_system = Some((item.system.clone(), 1));
             }
         }
+    }
+    let (mut batches, sides) = by_reviewer(batches, sides);
+    let mut refs = Vec::with_capacity(sides.len());
+    let mut holders = Vec::new();
+    let mut entitlements = Vec::new();
+    let mut holder_of: FxHashMap<IdentityIx, u32> = FxHashMap::default();
+    let mut entitlement_of: FxHashMap<EntitlementIx, u32> = FxHashMap::default();
+    for ((item, (holder, ent)), n) in batches.iter_mut().flatten().zip(sides).zip(1u32..) {
+        item.n = n;
         let h = holder.map(|ix| {
             *holder_of.entry(ix).or_insert_with(|| {
                 holders.push(holder_context(inv, dir, ix));
@@ -423,6 +427,50 @@ pub(crate) fn grants(
         systems,
         exclusions,
     })
+}
+
+/// What an item's holder and entitlement are, in the inventory.
+type Side = (Option<IdentityIx>, EntitlementIx);
+
+/// The items (and their sides) ordered by first reviewer, by key, and for each reviewer in the
+/// order given. An index sort of `(rank, position)` pairs, then one move of each item: a
+/// million items are not compared by their keys.
+fn by_reviewer(
+    batches: Vec<Vec<ReviewItem>>,
+    sides: Vec<Side>,
+) -> (Vec<Vec<ReviewItem>>, Vec<Side>) {
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(sides.len());
+    {
+        let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+        for (i, item) in batches.iter().flatten().enumerate() {
+            let reviewer = item.reviewers.first().map_or("", |k| k.as_str());
+            let next = ids.len() as u32;
+            order.push((*ids.entry(reviewer).or_insert(next), i as u32));
+        }
+        let mut names: Vec<(&str, u32)> = ids.into_iter().collect();
+        names.sort_unstable();
+        let mut rank = vec![0u32; names.len()];
+        for (r, (_, id)) in names.iter().enumerate() {
+            rank[*id as usize] = r as u32;
+        }
+        for o in &mut order {
+            o.0 = rank[o.0 as usize];
+        }
+    }
+    order.sort_unstable();
+    if order.iter().zip(0u32..).all(|(o, i)| o.1 == i) {
+        return (batches, sides);
+    }
+    let mut items: Vec<Option<ReviewItem>> = batches.into_iter().flatten().map(Some).collect();
+    let mut batcher = Batcher::default();
+    let mut ordered = Vec::with_capacity(sides.len());
+    for (_, i) in order {
+        if let Some(item) = items[i as usize].take() {
+            batcher.push(item);
+            ordered.push(sides[i as usize]);
+        }
+    }
+    (batcher.finish(), ordered)
 }
 
 /// What a holder's items show about them.
