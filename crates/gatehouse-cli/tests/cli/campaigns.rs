@@ -145,7 +145,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
     let err = fails_at(
         &env,
         &day("02"),
-        &["campaign", "decide", "C-0001", "2", "--keep", "--as", "E2"],
+        &["campaign", "decide", "C-0001", "1", "--keep", "--as", "E2"],
     );
     assert!(err.starts_with("error[GH602]"), "{err}");
     assert_eq!(
@@ -217,13 +217,13 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
     let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        lines[1].contains(",C-0001/1,erp,u2,role/Vendor_Maint,E2,Bob Stone,E1,1/1,"),
+        lines[1].contains(",C-0001/2,erp,u2,role/Vendor_Maint,E2,Bob Stone,E1,1/1,"),
         "{out}"
     );
     let out = ok_at(
         &env,
         &day("02"),
-        &["campaign", "show", "C-0001", "--item", "2"],
+        &["campaign", "show", "C-0001", "--item", "1"],
     );
     assert!(
         out.contains("assignment: E1 (manager) holds the access"),
@@ -234,30 +234,30 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
     let err = fails_at(
         &env,
         &day("03"),
-        &["campaign", "decide", "C-0001", "2", "--keep", "--as", "E1"],
+        &["campaign", "decide", "C-0001", "1", "--keep", "--as", "E1"],
     );
     assert!(
-        err.starts_with("error[GH604]: item C-0001/2 is E1's own access"),
+        err.starts_with("error[GH604]: item C-0001/1 is E1's own access"),
         "{err}"
     );
     let err = fails_at(
         &env,
         &day("03"),
-        &["campaign", "decide", "C-0001", "1", "--keep", "--as", "E3"],
+        &["campaign", "decide", "C-0001", "2", "--keep", "--as", "E3"],
     );
     assert!(
-        err.starts_with("error[GH603]: item C-0001/1 is assigned to E1, not to E3"),
+        err.starts_with("error[GH603]: item C-0001/2 is assigned to E1, not to E3"),
         "{err}"
     );
     let err = fails_at(
         &env,
         &day("03"),
         &[
-            "campaign", "decide", "C-0001", "1", "--revoke", "--as", "E1",
+            "campaign", "decide", "C-0001", "2", "--revoke", "--as", "E1",
         ],
     );
     assert!(
-        err.starts_with("error[GH606]: item C-0001/1: a comment is required to revoke"),
+        err.starts_with("error[GH606]: item C-0001/2: a comment is required to revoke"),
         "{err}"
     );
     assert!(err.contains("hint: add --comment"), "{err}");
@@ -286,7 +286,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
             "campaign",
             "decide",
             "C-0001",
-            "1",
+            "2",
             "--revoke",
             "--comment",
             "moved to accounts payable",
@@ -295,14 +295,14 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         ],
     );
     assert!(out.contains("recorded: 1 decided (1 revoke)"), "{out}");
-    assert!(out.contains("remediation tasks opened: C-0001/1"), "{out}");
+    assert!(out.contains("remediation tasks opened: C-0001/2"), "{out}");
     let err = fails_at(
         &env,
         &day("03"),
-        &["campaign", "decide", "C-0001", "1", "--keep", "--as", "E1"],
+        &["campaign", "decide", "C-0001", "2", "--keep", "--as", "E1"],
     );
     assert!(
-        err.starts_with("error[GH605]: item C-0001/1 was decided on 2026-11-03 by E1"),
+        err.starts_with("error[GH605]: item C-0001/2 was decided on 2026-11-03 by E1"),
         "{err}"
     );
 
@@ -377,7 +377,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
     let err = fails_at(
         &env,
         &day("11"),
-        &["campaign", "decide", "C-0001", "2", "--keep", "--as", "E4"],
+        &["campaign", "decide", "C-0001", "1", "--keep", "--as", "E4"],
     );
     assert!(
         err.starts_with("error[GH602]: campaign C-0001 was closed on 2026-11-11"),
@@ -396,7 +396,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         &["remediation", "list", "--format", "csv"],
     );
     assert!(
-        out.contains("C-0001/1,open,erp,u2,role/Vendor_Maint,E2,E1,"),
+        out.contains("C-0001/2,open,erp,u2,role/Vendor_Maint,E2,E1,"),
         "{out}"
     );
     assert!(
@@ -409,7 +409,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         &[
             "remediation",
             "done",
-            "C-0001/1",
+            "C-0001/2",
             "--note",
             "done",
             "--as",
@@ -423,7 +423,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         &[
             "remediation",
             "done",
-            "C-0001/1",
+            "C-0001/2",
             "--note",
             "removed in SU01, CHG-7",
             "--as",
@@ -440,7 +440,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         &["import", "system", "erp", "--as-of", "2026-11-13"],
     );
     assert!(
-        out.contains("remediation C-0001/1 verified: the grant is gone"),
+        out.contains("remediation C-0001/2 verified: the grant is gone"),
         "{out}"
     );
     let out = ok_at(
@@ -455,7 +455,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
             "csv",
         ],
     );
-    assert!(out.contains("C-0001/1,verified"), "{out}");
+    assert!(out.contains("C-0001/2,verified"), "{out}");
 
     // Evidence in every format, tied to the checkpoint the command signs.
     let out = ok_at(
@@ -504,7 +504,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
     );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(env.path("r.json")).unwrap()).unwrap();
-    assert_eq!(json["items"][0]["task"]["status"], "verified");
+    assert_eq!(json["items"][1]["task"]["status"], "verified");
     let out = ok_at(
         &env,
         &day("14"),
@@ -566,7 +566,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         gatehouse_store::Store::open(&env.db, &gatehouse_store::OpenOptions::existing()).unwrap();
     gatehouse_store::testing::execute(
         &store,
-        "UPDATE review_item SET verdict = 'keep', comment = 'never mind' WHERE campaign = 1 AND n = 1",
+        "UPDATE review_item SET verdict = 'keep', comment = 'never mind' WHERE campaign = 1 AND n = 2",
         &[],
     );
     drop(store);
@@ -575,7 +575,7 @@ u2,bob,E2,,human,true,2026-10-30\nu3,cy,,cy@example.com,human,true,2026-10-30\nu
         err.starts_with("ledger verification FAILED: the state does not follow from the events"),
         "{err}"
     );
-    assert!(err.contains("table `review_item`, row campaign=1, n=1: column `verdict` is \"keep\" but the events say \"revoke\""), "{err}");
+    assert!(err.contains("table `review_item`, row campaign=1, n=2: column `verdict` is \"keep\" but the events say \"revoke\""), "{err}");
 }
 
 both!(campaign_flow);

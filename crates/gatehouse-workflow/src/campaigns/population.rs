@@ -2,8 +2,9 @@
 //! its scope, each with what the reviewer sees beside it, who reviews it at each stage, and a
 //! recommendation with its reason. The population is hashed in a fixed order (system, account,
 //! entitlement), so the same inventory and campaign always give the same hash; items are
-//! numbered by their first reviewer, then in that order, so that each reviewer's items are
-//! together (the store writes and reads a reviewer's items as neighbours).
+//! numbered by the reviewer the first stage's rule names, then in that order, so that each
+//! reviewer's items are together (the store writes and reads a reviewer's items as
+//! neighbours).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -329,22 +330,36 @@ pub(crate) fn grants(
         records: &records,
         fallbacks: &fallbacks,
     };
+    // Items are numbered by the reviewer the first stage's rule names, then in the order
+    // above, so that each reviewer's items are neighbours (in the events, the inbox and the
+    // store's tables). The grants are put in that order before they are judged, so that the
+    // items are built where they belong: a million items are not moved to be sorted.
+    let order = by_first_reviewer(&out, &facts);
+    let ordered: Vec<(&AccountState, &GrantState)> =
+        order.iter().map(|&i| out[i as usize]).collect();
     // Each item is judged on its own: the grants are judged in blocks of BATCH_RECORDS,
     // shared out among the processors, and each block's items stay in the list they were
     // built in, which becomes a batch of the `review.items` events when nothing of the block
-    // was left out. Numbering, hashing and the holders' and entitlements' records follow, in
-    // order.
+    // was left out. Numbering and the holders' and entitlements' records follow, in order;
+    // the hash goes over the items in the order above.
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
-    let blocks: Vec<&[(&AccountState, &GrantState)]> = out.chunks(BATCH_RECORDS).collect();
+    let blocks: Vec<(&[(&AccountState, &GrantState)], &[u32])> = ordered
+        .chunks(BATCH_RECORDS)
+        .zip(order.chunks(BATCH_RECORDS))
+        .collect();
     let per_thread = blocks.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<Part>, CampaignError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = blocks
             .chunks(per_thread)
             .map(|mine| {
                 let facts = &facts;
-                scope.spawn(move || mine.iter().map(|grants| facts.judge(grants)).collect())
+                scope.spawn(move || {
+                    mine.iter()
+                        .map(|(grants, at)| facts.judge(grants, at))
+                        .collect()
+                })
             })
             .collect();
         handles
@@ -360,20 +375,29 @@ pub(crate) fn grants(
     });
     let mut batcher = Batcher::default();
     let mut sides: Vec<(Option<IdentityIx>, EntitlementIx)> = Vec::with_capacity(out.len());
+    // For each grant in the order above, the item made of it (by its place in the list).
+    let mut item_of = vec![u32::MAX; out.len()];
+    let mut made = 0u32;
     for p in parts {
         for part in p? {
             for (total, n) in excluded.iter_mut().zip(&part.excluded) {
                 *total += n;
             }
+            for at in &part.at {
+                item_of[*at as usize] = made;
+                made += 1;
+            }
             sides.extend(part.sides);
             batcher.add(part.items);
         }
     }
-    let batches = batcher.finish();
+    let mut batches = batcher.finish();
     let mut hash = Sha256::new();
     let mut systems: BTreeMap<String, u64> = BTreeMap::new();
     let mut last_system: Option<(SystemKey, u64)> = None;
-    for item in batches.iter().flatten() {
+    let items: Vec<&ReviewItem> = batches.iter().flatten().collect();
+    for &i in item_of.iter().filter(|&&i| i != u32::MAX) {
+        let item = items[i as usize];
         for part in [
             item.system.as_str(),
             item.account.as_deref().unwrap_or(""),
@@ -394,7 +418,7 @@ pub(crate) fn grants(
             }
         }
     }
-    let (mut batches, sides) = by_reviewer(batches, sides);
+    drop(items);
     let mut refs = Vec::with_capacity(sides.len());
     let mut holders = Vec::new();
     let mut entitlements = Vec::new();
@@ -429,48 +453,33 @@ pub(crate) fn grants(
     })
 }
 
-/// What an item's holder and entitlement are, in the inventory.
-type Side = (Option<IdentityIx>, EntitlementIx);
-
-/// The items (and their sides) ordered by first reviewer, by key, and for each reviewer in the
-/// order given. An index sort of `(rank, position)` pairs, then one move of each item: a
-/// million items are not compared by their keys.
-fn by_reviewer(
-    batches: Vec<Vec<ReviewItem>>,
-    sides: Vec<Side>,
-) -> (Vec<Vec<ReviewItem>>, Vec<Side>) {
-    let mut order: Vec<(u32, u32)> = Vec::with_capacity(sides.len());
-    {
-        let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-        for (i, item) in batches.iter().flatten().enumerate() {
-            let reviewer = item.reviewers.first().map_or("", |k| k.as_str());
-            let next = ids.len() as u32;
-            order.push((*ids.entry(reviewer).or_insert(next), i as u32));
-        }
-        let mut names: Vec<(&str, u32)> = ids.into_iter().collect();
-        names.sort_unstable();
-        let mut rank = vec![0u32; names.len()];
-        for (r, (_, id)) in names.iter().enumerate() {
-            rank[*id as usize] = r as u32;
-        }
-        for o in &mut order {
-            o.0 = rank[o.0 as usize];
-        }
+/// The places of `grants` in the order of the reviewer the first stage's rule names for each
+/// (by key; none first), and for each reviewer in the order given: an index sort of
+/// `(rank, place)` pairs, so that a million grants are not compared by their keys.
+fn by_first_reviewer(grants: &[(&AccountState, &GrantState)], facts: &Facts<'_, '_>) -> Vec<u32> {
+    let Some(rule) = facts.input.campaign.rules.stages.first() else {
+        return (0..grants.len() as u32).collect();
+    };
+    let mut order: Vec<(u32, u32)> = Vec::with_capacity(grants.len());
+    let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+    for (&(acc, g), i) in grants.iter().zip(0u32..) {
+        let reviewer = facts
+            .named(rule, acc, g)
+            .map_or("", gatehouse_model::IdentityKey::as_str);
+        let next = ids.len() as u32;
+        order.push((*ids.entry(reviewer).or_insert(next), i));
+    }
+    let mut names: Vec<(&str, u32)> = ids.into_iter().collect();
+    names.sort_unstable();
+    let mut rank = vec![0u32; names.len()];
+    for (r, (_, id)) in names.iter().enumerate() {
+        rank[*id as usize] = r as u32;
+    }
+    for o in &mut order {
+        o.0 = rank[o.0 as usize];
     }
     order.sort_unstable();
-    if order.iter().zip(0u32..).all(|(o, i)| o.1 == i) {
-        return (batches, sides);
-    }
-    let mut items: Vec<Option<ReviewItem>> = batches.into_iter().flatten().map(Some).collect();
-    let mut batcher = Batcher::default();
-    let mut ordered = Vec::with_capacity(sides.len());
-    for (_, i) in order {
-        if let Some(item) = items[i as usize].take() {
-            batcher.push(item);
-            ordered.push(sides[i as usize]);
-        }
-    }
-    (batcher.finish(), ordered)
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
 /// What a holder's items show about them.
@@ -510,6 +519,8 @@ fn entitlement_context(inv: &Inventory, ent: &EntitlementState) -> EntitlementCo
 /// how many each exclusion left out of it.
 struct Part {
     items: Vec<ReviewItem>,
+    /// Each item's grant, by its place in the population's fixed order.
+    at: Vec<u32>,
     sides: Vec<(Option<IdentityIx>, EntitlementIx)>,
     excluded: Vec<u64>,
 }
@@ -530,15 +541,20 @@ struct Facts<'a, 'b> {
 
 impl Facts<'_, '_> {
     /// Selects, excludes and judges each of `grants` (in order).
-    fn judge(&self, grants: &[(&AccountState, &GrantState)]) -> Result<Part, CampaignError> {
+    fn judge(
+        &self,
+        grants: &[(&AccountState, &GrantState)],
+        at: &[u32],
+    ) -> Result<Part, CampaignError> {
         let (inv, dir, input) = (self.inv, self.dir, self.input);
         let c = input.campaign;
         let mut part = Part {
             items: Vec::with_capacity(grants.len()),
+            at: Vec::with_capacity(grants.len()),
             sides: Vec::with_capacity(grants.len()),
             excluded: vec![0; self.subjects.len()],
         };
-        for &(acc, g) in grants {
+        for (&(acc, g), &place) in grants.iter().zip(at) {
             let ent = &inv.entitlements[g.entitlement];
             let system_state = &inv.systems[acc.system];
             let system = &system_state.config;
@@ -637,18 +653,7 @@ impl Facts<'_, '_> {
             let mut reviewers = Vec::with_capacity(c.rules.stages.len());
             let mut notes = Vec::new();
             for rule in &c.rules.stages {
-                let candidate = match rule {
-                    ReviewerRule::Manager => holder
-                        .and_then(|h| dir.manager(&h.key))
-                        .or(system.owner.as_ref()),
-                    ReviewerRule::SystemOwner | ReviewerRule::RoleOwner => system.owner.as_ref(),
-                    ReviewerRule::EntitlementOwner => {
-                        ent.record.owner.as_ref().or(system.owner.as_ref())
-                    }
-                    ReviewerRule::NhiOwner => holder
-                        .and_then(|h| dir.owner(&h.key).or(dir.manager(&h.key)))
-                        .or(system.owner.as_ref()),
-                };
+                let candidate = self.named(rule, acc, g);
                 let (who, note) =
                     dir.settle(candidate, holder_id, self.fallbacks, rule.as_str())?;
                 if let Some(n) = note {
@@ -672,8 +677,36 @@ impl Facts<'_, '_> {
             });
             part.sides
                 .push((acc.identity.filter(|_| holder.is_some()), g.entitlement));
+            part.at.push(place);
         }
         Ok(part)
+    }
+
+    /// Who `rule` names to review a grant, before any replacement (the holder reviews none of
+    /// their own access; someone who left is replaced by the escalation path).
+    fn named<'x>(
+        &'x self,
+        rule: &ReviewerRule,
+        acc: &AccountState,
+        g: &GrantState,
+    ) -> Option<&'x gatehouse_model::IdentityKey> {
+        let (inv, dir) = (self.inv, self.dir);
+        let system = &inv.systems[acc.system].config;
+        let holder = inv.identity(acc.identity);
+        match rule {
+            ReviewerRule::Manager => holder
+                .and_then(|h| dir.manager(&h.key))
+                .or(system.owner.as_ref()),
+            ReviewerRule::SystemOwner | ReviewerRule::RoleOwner => system.owner.as_ref(),
+            ReviewerRule::EntitlementOwner => inv.entitlements[g.entitlement]
+                .record
+                .owner
+                .as_ref()
+                .or(system.owner.as_ref()),
+            ReviewerRule::NhiOwner => holder
+                .and_then(|h| dir.owner(&h.key).or(dir.manager(&h.key)))
+                .or(system.owner.as_ref()),
+        }
     }
 }
 
