@@ -345,7 +345,7 @@ pub(crate) fn grants(
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
-    let blocks: Vec<(&[(&AccountState, &GrantState)], &[u32])> = ordered
+    let blocks: Vec<_> = ordered
         .chunks(BATCH_RECORDS)
         .zip(order.chunks(BATCH_RECORDS))
         .collect();
