@@ -12,7 +12,7 @@ use gatehouse_model::{
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::conn::{Conn, RowRef, Value};
+use crate::conn::{Backend, Conn, RowRef, Value};
 use crate::error::StoreError;
 use crate::sink::OPEN;
 use crate::txn::Reader;
@@ -239,6 +239,90 @@ impl Contexts {
         Ok(())
     }
 
+    /// Reads, in one question per campaign and kind, the records of `rows`' holders and
+    /// entitlements not read yet: a page of a hundred items asks two questions, not two
+    /// hundred. Those a campaign did not record are remembered as absent.
+    fn load_for<'r>(
+        &mut self,
+        db: &mut Conn,
+        rows: impl IntoIterator<Item = &'r ItemRow>,
+    ) -> Result<(), StoreError> {
+        let mut holders: BTreeMap<u32, BTreeSet<&str>> = BTreeMap::new();
+        let mut entitlements: BTreeMap<u32, BTreeSet<(&str, &str)>> = BTreeMap::new();
+        for r in rows {
+            let c = r.campaign.number();
+            if let Some(identity) = &r.item.identity
+                && !self
+                    .holders
+                    .contains_key(&(c, identity.as_str().to_owned()))
+            {
+                holders.entry(c).or_default().insert(identity.as_str());
+            }
+            let key = (
+                c,
+                r.item.system.as_str().to_owned(),
+                r.item.entitlement.clone(),
+            );
+            if !self.entitlements.contains_key(&key) {
+                entitlements
+                    .entry(c)
+                    .or_default()
+                    .insert((r.item.system.as_str(), r.item.entitlement.as_str()));
+            }
+        }
+        let (holders_sql, entitlements_sql) = match db.backend() {
+            Backend::Sqlite => (
+                "AND identity IN (SELECT value FROM json_each($2))",
+                "AND (system, entitlement) IN \
+                 (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($2))",
+            ),
+            Backend::Postgres => (
+                "AND identity IN (SELECT json_array_elements_text($2::text::json))",
+                "AND (system, entitlement) IN \
+                 (SELECT x->>0, x->>1 FROM json_array_elements($2::text::json) AS x)",
+            ),
+        };
+        for (c, wanted) in holders {
+            let p = [
+                Value::Int(i64::from(c)),
+                Value::Text(serde_json::to_string(&wanted)?),
+            ];
+            for h in db.query(
+                &format!("SELECT {HOLDER_COLUMNS} {holders_sql}"),
+                &p,
+                holder_row,
+            )? {
+                self.holders
+                    .insert((c, h.identity.as_str().to_owned()), Some(h));
+            }
+            for identity in wanted {
+                self.holders.entry((c, identity.to_owned())).or_insert(None);
+            }
+        }
+        for (c, wanted) in entitlements {
+            let p = [
+                Value::Int(i64::from(c)),
+                Value::Text(serde_json::to_string(&wanted)?),
+            ];
+            for e in db.query(
+                &format!("SELECT {ENTITLEMENT_COLUMNS} {entitlements_sql}"),
+                &p,
+                entitlement_row,
+            )? {
+                self.entitlements.insert(
+                    (c, e.system.as_str().to_owned(), e.entitlement.clone()),
+                    Some(e),
+                );
+            }
+            for (system, entitlement) in wanted {
+                self.entitlements
+                    .entry((c, system.to_owned(), entitlement.to_owned()))
+                    .or_insert(None);
+            }
+        }
+        Ok(())
+    }
+
     /// Adds the records of an item's holder and entitlement to its context, reading those
     /// not read yet (unless the whole campaign was: then there are none).
     fn add(&mut self, db: &mut Conn, row: &mut ItemRow, whole: bool) -> Result<(), StoreError> {
@@ -288,6 +372,8 @@ fn with_contexts(db: &mut Conn, mut rows: Vec<ItemRow>) -> Result<Vec<ItemRow>, 
     let whole = rows.len() > 1000 && rows.iter().all(|r| r.campaign == rows[0].campaign);
     if whole {
         cx.load_campaign(db, rows[0].campaign)?;
+    } else {
+        cx.load_for(db, &rows)?;
     }
     for r in &mut rows {
         cx.add(db, r, whole)?;
@@ -806,6 +892,7 @@ impl Reader<'_> {
                 Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?))
             })?;
         let mut cx = Contexts::default();
+        cx.load_for(self.conn, rows.iter().map(|(_, row)| row))?;
         rows.into_iter()
             .map(|(due, mut row)| {
                 cx.add(self.conn, &mut row, false)?;
@@ -942,6 +1029,7 @@ impl Reader<'_> {
             .map(|(c, (n, _))| Ok((campaign_id(c)?, n)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut cx = Contexts::default();
+        cx.load_for(self.conn, items.iter().map(|(_, row)| row))?;
         let items = items
             .into_iter()
             .map(|(due, mut row)| {

@@ -511,3 +511,116 @@ both!(an_unknown_campaign_is_named, |store: Store, _at: String| {
         .unwrap_err();
     assert_eq!(err.to_string(), "there is no review item `C-0042/3`");
 });
+
+// Lists and inbox pages read the holders' and entitlements' records of their items in one
+// question per campaign (not one per item), and each item gets its own, or none when the
+// campaign recorded none for it.
+both!(
+    listed_items_carry_their_holders_and_entitlements_records,
+    |store: Store, _at: String| {
+        ledgered(&store);
+        let at = t("2026-03-02T09:00:00Z");
+        let items: Vec<ReviewItem> = (1..=6)
+            .map(|n| {
+                let ent = if n % 2 == 0 {
+                    "role/AP_Approver"
+                } else {
+                    "role/Clerk"
+                };
+                item(n, &format!("u{n}"), ent, &format!("E{}", 10 + n % 3))
+            })
+            .collect();
+        let holder = |k: &str, dept: &str| HolderContext {
+            identity: key(k),
+            name: Some(format!("recorded {k}")),
+            manager: None,
+            department: Some(dept.into()),
+            title: None,
+            status: None,
+            purpose: None,
+            rotated: None,
+        };
+        store
+            .write("cli:test", at, |w| {
+                w.append(CampaignEvent::CampaignCreated(stamped(CampaignCreated {
+                    id: C1,
+                    name: "contexts".into(),
+                    kind: CampaignKind::Full,
+                    scope: None,
+                    systems: vec![SystemKey::new("erp").unwrap()],
+                    privileged_only: false,
+                    owner: key("E1"),
+                    created_by: Some(key("E1")),
+                    instructions: None,
+                    rules: rules(),
+                    policy: "0".repeat(64),
+                    trigger: None,
+                })))?;
+                let launch =
+                    w.append(CampaignEvent::CampaignLaunched(stamped(CampaignLaunched {
+                        id: C1,
+                        launched_by: Some(key("E1")),
+                        due: t("2026-03-16T09:00:00Z"),
+                        ledger_size: 5,
+                        population_sha256: "a".repeat(64),
+                        items: 6,
+                        systems: [("erp".to_owned(), 6)].into(),
+                        sources: vec![],
+                        exclusions: vec![],
+                        since: None,
+                    })))?;
+                w.append(CampaignEvent::ReviewItems(Stamped {
+                    as_of: at,
+                    import: Some(launch),
+                    record: ReviewItems {
+                        campaign: C1,
+                        // E12 has no record; role/Clerk has none either.
+                        holders: vec![holder("E10", "Finance"), holder("E11", "Sales")],
+                        entitlements: vec![EntitlementContext {
+                            system: SystemKey::new("erp").unwrap(),
+                            entitlement: "role/AP_Approver".into(),
+                            name: Some("AP approver".into()),
+                            meaning: Some("approves invoices".into()),
+                            privileged: false,
+                            risk: None,
+                        }],
+                        items: items.clone(),
+                    },
+                }))
+            })
+            .unwrap();
+        let check = |rows: Vec<&gatehouse_store::campaigns::query::ItemRow>| {
+            assert_eq!(rows.len(), 6);
+            for r in rows {
+                let holder = r.item.identity.as_ref().unwrap().as_str();
+                let c = &r.item.context;
+                match holder {
+                    "E10" => assert_eq!(c.department.as_deref(), Some("Finance"), "{holder}"),
+                    "E11" => assert_eq!(c.department.as_deref(), Some("Sales"), "{holder}"),
+                    _ => assert_eq!(c.department, None, "{holder}"),
+                }
+                let meaning =
+                    (r.item.entitlement == "role/AP_Approver").then_some("approves invoices");
+                assert_eq!(c.meaning.as_deref(), meaning, "item {}", r.item.n);
+            }
+        };
+        let listed = store
+            .read(|r| r.review_items(C1, &ItemFilter::default()))
+            .unwrap();
+        check(listed.iter().collect());
+        let inbox = store.read(|r| r.inbox(&key("E1"))).unwrap();
+        check(inbox.iter().map(|(_, r)| r).collect());
+        let page = store
+            .read(|r| {
+                r.inbox_page(
+                    &key("E1"),
+                    &gatehouse_store::campaigns::query::InboxFilter {
+                        limit: 100,
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        check(page.items.iter().map(|(_, r)| r).collect());
+    }
+);
