@@ -425,9 +425,8 @@ pub fn bench_server(
     config.checkpoint_interval = None;
     let counted = store.clone();
     let app = App::new(store, config, gatehouse_server::system_clock());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // The server's own runtime (the load generator shares it, as before).
+    let runtime = gatehouse_server::runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -106,6 +106,22 @@ impl App {
     }
 }
 
+/// Threads the server's runtime keeps for blocking work: the store's questions and writes
+/// (which share a pool of 16 connections) and password hashing. Requests beyond them wait in
+/// the runtime's queue, first come first served, instead of fifty threads taking turns on the
+/// cores: with the default (512), the inbox benchmark's slowest hundredth took 133–147 ms at
+/// 50 users; with 16, 69 ms at the same rate (docs/PERFORMANCE.md).
+pub const BLOCKING_THREADS: usize = 16;
+
+/// The runtime `gatehouse serve` runs on (and the server benchmark, so that it measures the
+/// same): one worker per core, and [`BLOCKING_THREADS`] for blocking work.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .enable_all()
+        .build()
+}
+
 /// Runs the server on `listener` until `shutdown` completes, then lets open requests finish.
 /// With TLS configured, connections are served over rustls. The scheduler runs beside it.
 pub async fn serve(

@@ -24,8 +24,8 @@
 //! An asynchronous write ([`Store::write_async`]) has no thread waiting for it: it queues as a
 //! [`Job`], a `Send` closure that whichever thread holds the baton runs in its turn, on the
 //! spot. A group of concurrent web decisions thus runs one after another on one thread, with
-//! no thread to wake between them; only a job that finds nobody writing starts a thread (the
-//! runtime's blocking pool) to lead its group.
+//! no thread to wake between them; only a job that finds nobody writing starts a thread to
+//! lead its group.
 //!
 //! Writes that are not small — an import's batches, which carry state from one transaction to
 //! the next and may commit without waiting for the disk; maintenance that appends no event —
@@ -110,7 +110,7 @@ impl Waiter {
     }
 }
 
-/// Starts a task on another thread (the async runtime's blocking pool).
+/// Starts a task on another thread.
 pub(crate) type Spawn = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
 
 /// Tells a job that succeeded how its group's commit ended.
@@ -194,8 +194,8 @@ pub(crate) fn submit(job: Job) {
     start(job);
 }
 
-/// Starts a task that leads a group with `job` first. A task the runtime drops unrun (it is
-/// shutting down) still serves the next writer and tells the job.
+/// Starts a task that leads a group with `job` first. A task dropped unrun (no thread could be
+/// started) still serves the next writer and tells the job.
 fn start(job: Box<Job>) {
     struct Lead(Option<Box<Job>>);
     impl Drop for Lead {
@@ -203,7 +203,7 @@ fn start(job: Box<Job>) {
             if let Some(job) = self.0.take() {
                 job.store.shared.writers.release();
                 (job.run)(Err(StoreError::Corrupt(
-                    "the write could not be started (the server is stopping)".into(),
+                    "the write could not be started: no thread could be started for it".into(),
                 )));
             }
         }

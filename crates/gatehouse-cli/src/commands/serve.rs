@@ -143,10 +143,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
         .init();
     let app = App::new(store, config, clock);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the server's runtime")?;
+    let runtime = gatehouse_server::runtime().context("cannot start the server's runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
