@@ -65,10 +65,16 @@ struct State {
     thread: Option<JoinHandle<()>>,
     /// Checkpoints run by the thread (for tests).
     runs: u64,
-    /// Whether the last of them copied the whole log (for tests).
-    whole: bool,
-    /// The frames in the log and copied back, at the last of them (for tests).
-    last: (c_int, c_int),
+    /// The frames in the log and copied back at the last of them; `None` if it found another
+    /// checkpoint running.
+    last: Option<(c_int, c_int)>,
+}
+
+impl State {
+    /// Whether the last checkpoint copied the whole log.
+    fn copied_all(&self) -> bool {
+        self.last.is_some_and(|(log, copied)| copied >= log)
+    }
 }
 
 impl Checkpointer {
@@ -202,27 +208,23 @@ impl Checkpointer {
             let outcome = conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE);
             let mut s = lock(&self.state);
             s.runs += 1;
-            let whole = match outcome {
+            s.last = match outcome {
                 Ok((log, _)) if log < 0 => {
                     s.failed = Some(format!("{} is not in WAL mode", self.path));
                     return;
                 }
-                Ok((log, copied)) => {
-                    s.last = (log, copied);
-                    copied >= log
-                }
+                Ok(frames) => Some(frames),
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::DatabaseBusy =>
                 {
-                    false
+                    None
                 }
                 Err(e) => {
                     s.failed = Some(format!("checkpoint of {} failed: {e}", self.path));
                     return;
                 }
             };
-            s.whole = whole;
-            retry = if whole {
+            retry = if s.copied_all() {
                 None
             } else {
                 Some(retry.map_or(RETRY_FIRST, |pause| (pause * 2).min(RETRY_MAX)))
@@ -315,7 +317,7 @@ mod tests {
         assert_eq!(checkpoints.runs(), (1, None));
         // The thread's checkpoint copied everything (its own report: a checkpoint here would
         // copy the log itself).
-        let (frames, copied) = lock(&checkpoints.state).last;
+        let (frames, copied) = lock(&checkpoints.state).last.unwrap();
         assert!(frames >= START && copied == frames, "{frames} {copied}");
         assert!(copied_back(dir.path()));
     }
@@ -327,7 +329,7 @@ mod tests {
         loop {
             let (runs, whole) = {
                 let s = lock(&checkpoints.state);
-                (s.runs, s.whole)
+                (s.runs, s.copied_all())
             };
             if ok(runs, whole) {
                 return;

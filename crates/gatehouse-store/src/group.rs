@@ -110,9 +110,6 @@ impl Waiter {
     }
 }
 
-/// Starts a task on another thread.
-pub(crate) type Spawn = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
-
 /// Tells a job that succeeded how its group's commit ended.
 type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
@@ -123,7 +120,6 @@ type RunJob = Box<dyn for<'a> FnOnce(Result<&'a mut Open, StoreError>) -> Option
 /// A small write queued without a thread of its own (see the module's documentation).
 pub(crate) struct Job {
     store: Store,
-    spawn: Spawn,
     run: RunJob,
 }
 
@@ -132,7 +128,6 @@ impl Job {
     /// group has committed (or at once if it failed).
     pub(crate) fn new<T, E, F>(
         store: Store,
-        spawn: Spawn,
         actor: String,
         now: Timestamp,
         f: F,
@@ -173,7 +168,7 @@ impl Job {
                 }
             }
         });
-        Job { store, spawn, run }
+        Job { store, run }
     }
 }
 
@@ -194,8 +189,10 @@ pub(crate) fn submit(job: Job) {
     start(job);
 }
 
-/// Starts a task that leads a group with `job` first. A task dropped unrun (no thread could be
-/// started) still serves the next writer and tells the job.
+/// Starts a thread that leads a group with `job` first: a thread of its own, not one of an
+/// async runtime's blocking pool, whose every thread could be a synchronous write queued
+/// behind this job and waiting for it. If no thread can be started, the job is answered with
+/// an error and the next writer is served.
 fn start(job: Box<Job>) {
     struct Lead(Option<Box<Job>>);
     impl Drop for Lead {
@@ -208,16 +205,18 @@ fn start(job: Box<Job>) {
             }
         }
     }
-    let spawn = job.spawn.clone();
     let mut pending = Lead(Some(job));
-    spawn(Box::new(move || {
-        if let Some(job) = pending.0.take() {
-            lead(*job);
-        }
-    }));
+    // On failure the closure, and with it `pending`, is dropped unrun.
+    let _ = std::thread::Builder::new()
+        .name("gatehouse-writes".into())
+        .spawn(move || {
+            if let Some(job) = pending.0.take() {
+                lead(*job);
+            }
+        });
 }
 
-/// Leads a group whose first write is `job`, on the thread of a task started for it.
+/// Leads a group whose first write is `job`, on the thread started for it.
 fn lead(job: Job) {
     let Job { store, run, .. } = job;
     let _nesting = Nesting::enter(store.shared.id);

@@ -565,20 +565,10 @@ impl Store {
             return Err(StoreError::NoActor.into());
         }
         // The write waits in the queue as a job, run by whichever thread holds the group's
-        // transaction in its turn (see `group`); only a job that finds nobody writing starts
-        // a thread to lead its group. A thread of its own, not one of the runtime's blocking
-        // pool: a pool whose every thread is a synchronous write queued behind this job would
-        // never run the task that lets them go on. (A thread that cannot be started drops the
-        // task, which serves the next writer and answers this one with an error.)
-        let spawn: group::Spawn = Arc::new(|task| {
-            let _ = std::thread::Builder::new()
-                .name("gatehouse-writes".into())
-                .spawn(task);
-        });
+        // transaction in its turn (see `group`).
         let (tx, rx) = tokio::sync::oneshot::channel();
         group::submit(group::Job::new(
             self.clone(),
-            spawn,
             actor,
             now,
             f,

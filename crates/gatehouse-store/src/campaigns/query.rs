@@ -221,22 +221,8 @@ impl Contexts {
     /// Reads every record of a campaign (for lists of many of its items).
     fn load_campaign(&mut self, db: &mut Conn, id: CampaignId) -> Result<(), StoreError> {
         let c = id.number();
-        let p = [Value::Int(i64::from(c))];
-        for h in db.query(&format!("SELECT {HOLDER_COLUMNS}"), &p, holder_row)? {
-            self.holders
-                .insert((c, h.identity.as_str().to_owned()), Some(h));
-        }
-        for e in db.query(
-            &format!("SELECT {ENTITLEMENT_COLUMNS}"),
-            &p,
-            entitlement_row,
-        )? {
-            self.entitlements.insert(
-                (c, e.system.as_str().to_owned(), e.entitlement.clone()),
-                Some(e),
-            );
-        }
-        Ok(())
+        self.read_holders(db, c, "", None)?;
+        self.read_entitlements(db, c, "", None)
     }
 
     /// Reads, in one question per campaign and kind, the records of `rows`' holders and
@@ -252,22 +238,19 @@ impl Contexts {
         for r in rows {
             let c = r.campaign.number();
             if let Some(identity) = &r.item.identity
-                && !self
-                    .holders
-                    .contains_key(&(c, identity.as_str().to_owned()))
+                && !self.holders.contains_key(&holder_key(c, identity.as_str()))
             {
                 holders.entry(c).or_default().insert(identity.as_str());
             }
-            let key = (
-                c,
-                r.item.system.as_str().to_owned(),
-                r.item.entitlement.clone(),
-            );
-            if !self.entitlements.contains_key(&key) {
+            let (system, entitlement) = (r.item.system.as_str(), r.item.entitlement.as_str());
+            if !self
+                .entitlements
+                .contains_key(&entitlement_key(c, system, entitlement))
+            {
                 entitlements
                     .entry(c)
                     .or_default()
-                    .insert((r.item.system.as_str(), r.item.entitlement.as_str()));
+                    .insert((system, entitlement));
             }
         }
         let (holders_sql, entitlements_sql) = match db.backend() {
@@ -283,102 +266,126 @@ impl Contexts {
             ),
         };
         for (c, wanted) in holders {
-            let p = [
-                Value::Int(i64::from(c)),
-                Value::Text(serde_json::to_string(&wanted)?),
-            ];
-            for h in db.query(
-                &format!("SELECT {HOLDER_COLUMNS} {holders_sql}"),
-                &p,
-                holder_row,
-            )? {
-                self.holders
-                    .insert((c, h.identity.as_str().to_owned()), Some(h));
-            }
+            self.read_holders(db, c, holders_sql, Some(serde_json::to_string(&wanted)?))?;
             for identity in wanted {
-                self.holders.entry((c, identity.to_owned())).or_insert(None);
+                self.holders.entry(holder_key(c, identity)).or_insert(None);
             }
         }
         for (c, wanted) in entitlements {
-            let p = [
-                Value::Int(i64::from(c)),
-                Value::Text(serde_json::to_string(&wanted)?),
-            ];
-            for e in db.query(
-                &format!("SELECT {ENTITLEMENT_COLUMNS} {entitlements_sql}"),
-                &p,
-                entitlement_row,
-            )? {
-                self.entitlements.insert(
-                    (c, e.system.as_str().to_owned(), e.entitlement.clone()),
-                    Some(e),
-                );
-            }
+            self.read_entitlements(
+                db,
+                c,
+                entitlements_sql,
+                Some(serde_json::to_string(&wanted)?),
+            )?;
             for (system, entitlement) in wanted {
                 self.entitlements
-                    .entry((c, system.to_owned(), entitlement.to_owned()))
+                    .entry(entitlement_key(c, system, entitlement))
                     .or_insert(None);
             }
         }
         Ok(())
     }
 
-    /// Adds the records of an item's holder and entitlement to its context, reading those
-    /// not read yet (unless the whole campaign was: then there are none).
-    fn add(&mut self, db: &mut Conn, row: &mut ItemRow, whole: bool) -> Result<(), StoreError> {
-        let c = row.campaign.number();
-        if let Some(identity) = &row.item.identity {
-            let key = (c, identity.as_str().to_owned());
-            if !whole && !self.holders.contains_key(&key) {
-                let h = db.query_opt(
-                    &format!("SELECT {HOLDER_COLUMNS} AND identity = $2"),
-                    &[Value::Int(i64::from(c)), Value::from(identity.as_str())],
-                    holder_row,
-                )?;
-                self.holders.insert(key.clone(), h);
-            }
-            if let Some(Some(h)) = self.holders.get(&key) {
-                row.item.context.add_holder(h);
-            }
-        }
-        let key = (
-            c,
-            row.item.system.as_str().to_owned(),
-            row.item.entitlement.clone(),
-        );
-        if !whole && !self.entitlements.contains_key(&key) {
-            let e = db.query_opt(
-                &format!("SELECT {ENTITLEMENT_COLUMNS} AND system = $2 AND entitlement = $3"),
-                &[
-                    Value::Int(i64::from(c)),
-                    Value::from(row.item.system.as_str()),
-                    Value::from(row.item.entitlement.as_str()),
-                ],
-                entitlement_row,
-            )?;
-            self.entitlements.insert(key.clone(), e);
-        }
-        if let Some(Some(e)) = self.entitlements.get(&key) {
-            row.item.context.add_entitlement(e);
+    /// Reads the holders' records of campaign `c` that `filter` selects (with `wanted` as
+    /// `$2`).
+    fn read_holders(
+        &mut self,
+        db: &mut Conn,
+        c: u32,
+        filter: &str,
+        wanted: Option<String>,
+    ) -> Result<(), StoreError> {
+        let p = params(c, wanted);
+        for h in db.query(&format!("SELECT {HOLDER_COLUMNS} {filter}"), &p, holder_row)? {
+            self.holders
+                .insert(holder_key(c, h.identity.as_str()), Some(h));
         }
         Ok(())
     }
+
+    /// Reads the entitlements' records of campaign `c` that `filter` selects (with `wanted`
+    /// as `$2`).
+    fn read_entitlements(
+        &mut self,
+        db: &mut Conn,
+        c: u32,
+        filter: &str,
+        wanted: Option<String>,
+    ) -> Result<(), StoreError> {
+        let p = params(c, wanted);
+        for e in db.query(
+            &format!("SELECT {ENTITLEMENT_COLUMNS} {filter}"),
+            &p,
+            entitlement_row,
+        )? {
+            self.entitlements.insert(
+                entitlement_key(c, e.system.as_str(), &e.entitlement),
+                Some(e),
+            );
+        }
+        Ok(())
+    }
+
+    /// Adds the records of an item's holder and entitlement to its context, as read before
+    /// ([`Contexts::load_for`] or [`Contexts::load_campaign`]).
+    fn add(&self, row: &mut ItemRow) {
+        let c = row.campaign.number();
+        if let Some(identity) = &row.item.identity
+            && let Some(Some(h)) = self.holders.get(&holder_key(c, identity.as_str()))
+        {
+            row.item.context.add_holder(h);
+        }
+        let key = entitlement_key(c, row.item.system.as_str(), &row.item.entitlement);
+        if let Some(Some(e)) = self.entitlements.get(&key) {
+            row.item.context.add_entitlement(e);
+        }
+    }
+}
+
+fn holder_key(campaign: u32, identity: &str) -> (u32, String) {
+    (campaign, identity.to_owned())
+}
+
+fn entitlement_key(campaign: u32, system: &str, entitlement: &str) -> (u32, String, String) {
+    (campaign, system.to_owned(), entitlement.to_owned())
+}
+
+/// The parameters of a records question: the campaign, and what it asks for if not all.
+fn params(campaign: u32, wanted: Option<String>) -> Vec<Value> {
+    std::iter::once(Value::Int(i64::from(campaign)))
+        .chain(wanted.map(Value::Text))
+        .collect()
 }
 
 /// Adds the holders' and entitlements' records to the items' context.
 fn with_contexts(db: &mut Conn, mut rows: Vec<ItemRow>) -> Result<Vec<ItemRow>, StoreError> {
-    let mut cx = Contexts::default();
     // A long list of one campaign's items reads all its records at once.
-    let whole = rows.len() > 1000 && rows.iter().all(|r| r.campaign == rows[0].campaign);
-    if whole {
+    if rows.len() > 1000 && rows.iter().all(|r| r.campaign == rows[0].campaign) {
+        let mut cx = Contexts::default();
         cx.load_campaign(db, rows[0].campaign)?;
+        for r in &mut rows {
+            cx.add(r);
+        }
     } else {
-        cx.load_for(db, &rows)?;
-    }
-    for r in &mut rows {
-        cx.add(db, r, whole)?;
+        with_contexts_of(db, rows.iter_mut())?;
     }
     Ok(rows)
+}
+
+/// Adds their holders' and entitlements' records to a few items' context, read in one
+/// question per campaign and kind.
+fn with_contexts_of<'r>(
+    db: &mut Conn,
+    rows: impl IntoIterator<Item = &'r mut ItemRow>,
+) -> Result<(), StoreError> {
+    let mut rows: Vec<&mut ItemRow> = rows.into_iter().collect();
+    let mut cx = Contexts::default();
+    cx.load_for(db, rows.iter().map(|r| &**r))?;
+    for r in &mut rows {
+        cx.add(r);
+    }
+    Ok(())
 }
 
 /// Which items of a campaign to list; empty fields do not filter.
@@ -844,7 +851,7 @@ impl Reader<'_> {
                 item_row,
             )?
             .ok_or_else(|| StoreError::unknown(format!("there is no review item `{item}`")))?;
-        Contexts::default().add(self.conn, &mut row, false)?;
+        with_contexts_of(self.conn, [&mut row])?;
         Ok(row)
     }
 
@@ -886,19 +893,13 @@ impl Reader<'_> {
              WHERE i.reviewer = $1 AND i.verdict IS NULL AND c.state = 'active' \
              ORDER BY c.due, i.campaign, i.n"
         );
-        let rows = self
+        let mut rows = self
             .conn
             .query(&sql, &[Value::from(reviewer.as_str())], |r| {
                 Ok((opt_ts(r.opt_i64(22)?)?, item_row(r)?))
             })?;
-        let mut cx = Contexts::default();
-        cx.load_for(self.conn, rows.iter().map(|(_, row)| row))?;
-        rows.into_iter()
-            .map(|(due, mut row)| {
-                cx.add(self.conn, &mut row, false)?;
-                Ok((due, row))
-            })
-            .collect()
+        with_contexts_of(self.conn, rows.iter_mut().map(|(_, row)| row))?;
+        Ok(rows)
     }
 
     /// One page of a reviewer's open items in active campaigns, soonest due first, with how
@@ -1028,15 +1029,7 @@ impl Reader<'_> {
             .into_iter()
             .map(|(c, (n, _))| Ok((campaign_id(c)?, n)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut cx = Contexts::default();
-        cx.load_for(self.conn, items.iter().map(|(_, row)| row))?;
-        let items = items
-            .into_iter()
-            .map(|(due, mut row)| {
-                cx.add(self.conn, &mut row, false)?;
-                Ok((due, row))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        with_contexts_of(self.conn, items.iter_mut().map(|(_, row)| row))?;
         Ok(InboxPage {
             total,
             items,
@@ -1407,20 +1400,7 @@ pub(crate) fn each_item(
         &[Value::Int(i64::from(id.number()))],
         |r| {
             let mut row = item_row(r)?;
-            if let Some(h) = row.item.identity.as_ref().and_then(|k| {
-                cx.holders
-                    .get(&(id.number(), k.as_str().to_owned()))
-                    .and_then(Option::as_ref)
-            }) {
-                row.item.context.add_holder(h);
-            }
-            if let Some(Some(e)) = cx.entitlements.get(&(
-                id.number(),
-                row.item.system.as_str().to_owned(),
-                row.item.entitlement.clone(),
-            )) {
-                row.item.context.add_entitlement(e);
-            }
+            cx.add(&mut row);
             f(row)
         },
     )

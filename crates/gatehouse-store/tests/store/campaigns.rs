@@ -58,6 +58,40 @@ fn stamped<T>(record: T) -> Stamped<T> {
 
 const C1: CampaignId = CampaignId::new(1);
 
+/// Campaign C1 over `erp`, owned by E1, created as `name`.
+fn created(name: &str) -> CampaignCreated {
+    CampaignCreated {
+        id: C1,
+        name: name.into(),
+        kind: CampaignKind::Full,
+        scope: None,
+        systems: vec![SystemKey::new("erp").unwrap()],
+        privileged_only: false,
+        owner: key("E1"),
+        created_by: Some(key("E1")),
+        instructions: None,
+        rules: rules(),
+        policy: "0".repeat(64),
+        trigger: None,
+    }
+}
+
+/// C1 launched by E1 with `items` items on `erp`, due 2026-03-16.
+fn launched(items: u64) -> CampaignLaunched {
+    CampaignLaunched {
+        id: C1,
+        launched_by: Some(key("E1")),
+        due: t("2026-03-16T09:00:00Z"),
+        ledger_size: 5,
+        population_sha256: "a".repeat(64),
+        items,
+        systems: [("erp".to_owned(), items)].into(),
+        sources: vec![],
+        exclusions: vec![],
+        since: None,
+    }
+}
+
 /// A launched campaign of 1,500 items (two `review.items` events), with decisions at both
 /// stages, a delegation, a reminder, a sign-off and a remediation task that is done, then
 /// verified, then reopened; and two notification attempts.
@@ -68,34 +102,17 @@ fn campaign_life(store: &Store) {
         .write("cli:test", at, |w| {
             assert_eq!(w.read()?.next_campaign_id()?, C1);
             w.append(CampaignEvent::CampaignCreated(stamped(CampaignCreated {
-                id: C1,
-                name: "Q1 ERP review".into(),
-                kind: CampaignKind::Full,
                 scope: Some("sox-quarterly".into()),
-                systems: vec![SystemKey::new("erp").unwrap()],
-                privileged_only: false,
-                owner: key("E1"),
-                created_by: Some(key("E1")),
                 instructions: Some("Revoke what is not needed".into()),
-                rules: rules(),
-                policy: "0".repeat(64),
-                trigger: None,
+                ..created("Q1 ERP review")
             })))?;
             let launch = w.append(CampaignEvent::CampaignLaunched(stamped(CampaignLaunched {
-                id: C1,
-                launched_by: Some(key("E1")),
-                due: t("2026-03-16T09:00:00Z"),
-                ledger_size: 5,
-                population_sha256: "a".repeat(64),
-                items: 1500,
-                systems: [("erp".to_owned(), 1500)].into(),
-                sources: vec![],
                 exclusions: vec![Exclusion {
                     subject: "erp:svc".into(),
                     reason: "batch account, reviewed with the NHI campaign".into(),
                     grants: 1,
                 }],
-                since: None,
+                ..launched(1500)
             })))?;
             let items: Vec<ReviewItem> = (1..=1500)
                 .map(|n| {
@@ -542,33 +559,8 @@ both!(
         };
         store
             .write("cli:test", at, |w| {
-                w.append(CampaignEvent::CampaignCreated(stamped(CampaignCreated {
-                    id: C1,
-                    name: "contexts".into(),
-                    kind: CampaignKind::Full,
-                    scope: None,
-                    systems: vec![SystemKey::new("erp").unwrap()],
-                    privileged_only: false,
-                    owner: key("E1"),
-                    created_by: Some(key("E1")),
-                    instructions: None,
-                    rules: rules(),
-                    policy: "0".repeat(64),
-                    trigger: None,
-                })))?;
-                let launch =
-                    w.append(CampaignEvent::CampaignLaunched(stamped(CampaignLaunched {
-                        id: C1,
-                        launched_by: Some(key("E1")),
-                        due: t("2026-03-16T09:00:00Z"),
-                        ledger_size: 5,
-                        population_sha256: "a".repeat(64),
-                        items: 6,
-                        systems: [("erp".to_owned(), 6)].into(),
-                        sources: vec![],
-                        exclusions: vec![],
-                        since: None,
-                    })))?;
+                w.append(CampaignEvent::CampaignCreated(stamped(created("contexts"))))?;
+                let launch = w.append(CampaignEvent::CampaignLaunched(stamped(launched(6))))?;
                 w.append(CampaignEvent::ReviewItems(Stamped {
                     as_of: at,
                     import: Some(launch),
