@@ -61,6 +61,7 @@ fn import(store: &Store, dir: &Path, as_of: Timestamp) -> Result<f64> {
         as_of: Some(as_of),
         skip_invalid: false,
         allow_mass_removal: false,
+        reread: false,
     };
     let t = Instant::now();
     gatehouse_workflow::import_folder(store, dir, &settings, "bench", as_of, None, |_, _| {})?;

@@ -320,6 +320,7 @@ fn import_child(dir: &Path, db: &str, as_of: &str) -> Result<()> {
         as_of: Some(as_of),
         skip_invalid: false,
         allow_mass_removal: false,
+        reread: false,
     };
     let started = Instant::now();
     gatehouse_workflow::import_folder(&store, dir, &settings, "bench", as_of, None, |_, _| {})?;
@@ -688,6 +689,7 @@ fn bench_ledger(events: u64, leaves: u64, work: &Path) -> Result<()> {
         as_of: Some(now),
         skip_invalid: false,
         allow_mass_removal: false,
+        reread: false,
     };
     gatehouse_workflow::import(&store, Source::System, &sys, &settings, "bench", now, None)?;
     let key = SystemKey::new("app")?;

@@ -358,6 +358,7 @@ pub fn bench_server(
                 as_of: Some(as_of),
                 skip_invalid: false,
                 allow_mass_removal: false,
+                reread: false,
             };
             gatehouse_workflow::import_folder(
                 &store,

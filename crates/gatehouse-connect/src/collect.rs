@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use gatehouse_model::{ImportFile, SnapshotPart};
 
 use crate::problem::{ConnectError, Problem};
-use crate::table::{Row, Schema, read_table};
+use crate::table::{RawRecord, Row, Schema, read_bytes, read_table};
 
 /// What to do with invalid rows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,24 +35,48 @@ impl<T> Rows<T> {
         path: &Path,
         name: &str,
         schema: &Schema,
+        parse: impl FnMut(&Row<'_>) -> Result<T, Vec<Problem>>,
+    ) -> Result<Rows<T>, ConnectError> {
+        Rows::collect(path, name, parse, |each| read_table(path, schema, each))
+    }
+
+    /// Parses the CSV records of a file's bytes for which `only` returns true (see
+    /// [`crate::table::read_bytes`]); the others are counted in the file's rows.
+    pub fn read_only(
+        path: &Path,
+        name: &str,
+        bytes: &[u8],
+        schema: &Schema,
+        only: &mut dyn FnMut(RawRecord<'_>) -> bool,
+        parse: impl FnMut(&Row<'_>) -> Result<T, Vec<Problem>>,
+    ) -> Result<Rows<T>, ConnectError> {
+        Rows::collect(path, name, parse, |each| {
+            read_bytes(path, bytes, schema, Some(only), each)
+        })
+    }
+
+    fn collect(
+        path: &Path,
+        name: &str,
         mut parse: impl FnMut(&Row<'_>) -> Result<T, Vec<Problem>>,
+        read: impl FnOnce(
+            &mut dyn FnMut(Result<&Row<'_>, Problem>),
+        ) -> Result<crate::table::FileSummary, Problem>,
     ) -> Result<Rows<T>, ConnectError> {
         let mut valid = Vec::new();
         let mut invalid = BTreeSet::new();
         let mut problems = Vec::new();
-        let summary = read_table(path, schema, |item| {
-            match item.map(|row| (row.line, parse(row))) {
-                Ok((line, Ok(t))) => valid.push((line, t)),
-                Ok((line, Err(ps))) => {
-                    invalid.insert(line);
-                    problems.extend(ps);
+        let summary = read(&mut |item| match item.map(|row| (row.line, parse(row))) {
+            Ok((line, Ok(t))) => valid.push((line, t)),
+            Ok((line, Err(ps))) => {
+                invalid.insert(line);
+                problems.extend(ps);
+            }
+            Err(p) => {
+                if let Some(l) = p.line {
+                    invalid.insert(l);
                 }
-                Err(p) => {
-                    if let Some(l) = p.line {
-                        invalid.insert(l);
-                    }
-                    problems.push(p);
-                }
+                problems.push(p);
             }
         })
         .map_err(ConnectError::Unreadable)?;

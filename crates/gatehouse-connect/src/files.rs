@@ -200,6 +200,19 @@ pub fn source_files(layout: Layout, path: &Path) -> Vec<(String, PathBuf)> {
     }
 }
 
+/// A source file's bytes with their SHA-256 (lowercase hex), opened and limited as every
+/// source file is.
+pub fn read_with_sha256(path: &Path) -> Result<(Vec<u8>, String), ConnectError> {
+    let limit = if path.extension().is_some_and(|e| e == "toml") {
+        TOML_LIMIT
+    } else {
+        FILE_LIMIT
+    };
+    let bytes = read_source(path, limit).map_err(ConnectError::Unreadable)?;
+    let sha = hex::encode(Sha256::digest(&bytes));
+    Ok((bytes, sha))
+}
+
 /// SHA-256 of a file's bytes, lowercase hex, read in blocks (the file is not held in memory).
 /// The file is opened as every source file is (only a regular file, refused by its size
 /// beyond [`MAX_FILE_BYTES`]), and read up to that limit.

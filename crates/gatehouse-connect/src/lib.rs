@@ -10,6 +10,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod changes;
 mod collect;
 mod correlate;
 mod fields;
@@ -20,9 +21,12 @@ mod roles;
 mod system;
 mod table;
 
+pub use changes::{EarlierFile, SystemChanges, read_system_changes};
 pub use collect::{Outcome, ReadOptions};
 pub use correlate::{CorrelationReport, Correlator, IdentityIndex, compile_pattern, default_rules};
-pub use files::{Layout, MAX_FILE_BYTES, MAX_TOML_BYTES, file_sha256, source_files};
+pub use files::{
+    Layout, MAX_FILE_BYTES, MAX_TOML_BYTES, file_sha256, read_with_sha256, source_files,
+};
 pub use gatehouse_model::Attributes;
 pub use identities::{HR_SCHEMA, IdentitySnapshot, NHI_SCHEMA, read_hr, read_nhi};
 pub use problem::{ConnectError, Problem, SHOWN_PROBLEMS};

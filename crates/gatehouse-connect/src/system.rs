@@ -288,7 +288,7 @@ pub fn read_system_config(path: &Path) -> Result<(SystemConfig, ImportFile), Con
 }
 
 /// Finds `<base>.csv`, `<base>.json` or `<base>.jsonl` in a folder; exactly one must exist.
-fn find_data_file(dir: &Path, base: &str) -> Result<(PathBuf, String), ConnectError> {
+pub(crate) fn find_data_file(dir: &Path, base: &str) -> Result<(PathBuf, String), ConnectError> {
     let found: Vec<String> = ["csv", "json", "jsonl", "ndjson"]
         .iter()
         .map(|ext| format!("{base}.{ext}"))
@@ -310,7 +310,7 @@ fn find_data_file(dir: &Path, base: &str) -> Result<(PathBuf, String), ConnectEr
     }
 }
 
-fn parse_account(system: &SystemKey, row: &Row<'_>) -> Result<Account, Vec<Problem>> {
+pub(crate) fn parse_account(system: &SystemKey, row: &Row<'_>) -> Result<Account, Vec<Problem>> {
     let mut c = RowCheck::new(row);
     let native_id = c.text("id");
     let username = c.opt_text("username").unwrap_or_else(|| native_id.clone());
@@ -336,7 +336,10 @@ fn parse_account(system: &SystemKey, row: &Row<'_>) -> Result<Account, Vec<Probl
     c.finish(account)
 }
 
-fn parse_entitlement(system: &SystemKey, row: &Row<'_>) -> Result<Entitlement, Vec<Problem>> {
+pub(crate) fn parse_entitlement(
+    system: &SystemKey,
+    row: &Row<'_>,
+) -> Result<Entitlement, Vec<Problem>> {
     let mut c = RowCheck::new(row);
     let native_id = c.text("id");
     let name = c.opt_text("name").unwrap_or_else(|| native_id.clone());
@@ -353,7 +356,7 @@ fn parse_entitlement(system: &SystemKey, row: &Row<'_>) -> Result<Entitlement, V
     c.finish(e)
 }
 
-fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Vec<Problem>> {
+pub(crate) fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Vec<Problem>> {
     let mut c = RowCheck::new(row);
     let g = Grant {
         system: system.clone(),

@@ -112,17 +112,34 @@ impl Row<'_> {
 pub fn read_table(
     path: &Path,
     schema: &Schema,
-    mut each: impl FnMut(Result<&Row<'_>, Problem>),
+    each: impl FnMut(Result<&Row<'_>, Problem>),
 ) -> Result<FileSummary, Problem> {
     let bytes = read_source(path, FILE_LIMIT)?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    read_bytes(path, &bytes, schema, None, each)
+}
+
+/// A record's bytes as they stand in a CSV file, without the line breaks around it: two
+/// records are the same record when these are equal.
+pub type RawRecord<'a> = &'a [u8];
+
+/// [`read_table`] over a file's bytes already read. With `only`, a CSV record is parsed only
+/// when `only` returns true for its raw bytes (see [`RawRecord`]); the others are counted and
+/// passed over. A JSON file ignores `only` (its callers compare only CSV files).
+pub fn read_bytes(
+    path: &Path,
+    bytes: &[u8],
+    schema: &Schema,
+    only: Option<&mut dyn FnMut(RawRecord<'_>) -> bool>,
+    mut each: impl FnMut(Result<&Row<'_>, Problem>),
+) -> Result<FileSummary, Problem> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Problem::file(
             path,
             "the file is UTF-16 encoded; save it as UTF-8",
         ));
     }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -131,7 +148,7 @@ pub fn read_table(
     let rows = match ext.as_str() {
         "json" => read_json(path, body, schema, false, &mut each)?,
         "jsonl" | "ndjson" => read_json(path, body, schema, true, &mut each)?,
-        _ => read_csv(path, body, schema, &mut each)?,
+        _ => read_csv(path, body, schema, only, &mut each)?,
     };
     Ok(FileSummary { sha256, rows })
 }
@@ -242,10 +259,66 @@ fn build_header(path: &Path, names: &[String], schema: &Schema) -> Result<Header
     Ok(Header { positions, extras })
 }
 
+/// Whether a file is read as CSV (by its extension, as [`read_table`] decides).
+pub fn is_csv(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    !matches!(ext.as_str(), "json" | "jsonl" | "ndjson")
+}
+
+/// The raw bytes of a CSV file's records (the header first), each without the line breaks
+/// around it; `None` when the file is not readable as CSV.
+pub fn raw_records(bytes: &[u8]) -> Option<Vec<RawRecord<'_>>> {
+    raw_records_up_to(bytes, usize::MAX)
+}
+
+/// [`raw_records`], the first `limit` of them.
+pub fn raw_records_up_to(bytes: &[u8], limit: usize) -> Option<Vec<RawRecord<'_>>> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let mut record = csv::ByteRecord::new();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => out.push(raw_span(body, &record, &reader)),
+            Ok(false) => return Some(out),
+            Err(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The bytes of the record just read, without the blank lines before it or its line break.
+fn raw_span<'b>(
+    body: &'b [u8],
+    record: &csv::ByteRecord,
+    reader: &csv::Reader<&[u8]>,
+) -> RawRecord<'b> {
+    let start = record.position().map_or(0, |p| p.byte() as usize);
+    let end = (reader.position().byte() as usize).min(body.len());
+    let raw = body.get(start..end).unwrap_or_default();
+    let from = raw
+        .iter()
+        .position(|b| !matches!(b, b'\n' | b'\r'))
+        .unwrap_or(raw.len());
+    let to = raw
+        .iter()
+        .rposition(|b| !matches!(b, b'\n' | b'\r'))
+        .map_or(from, |i| i + 1);
+    &raw[from..to.max(from)]
+}
+
 fn read_csv(
     path: &Path,
     body: &[u8],
     schema: &Schema,
+    mut only: Option<&mut dyn FnMut(RawRecord<'_>) -> bool>,
     each: &mut impl FnMut(Result<&Row<'_>, Problem>),
 ) -> Result<u64, Problem> {
     let mut reader = csv::ReaderBuilder::new()
@@ -299,6 +372,11 @@ fn read_csv(
             at += 1;
         }
         rows += 1;
+        if let Some(only) = only.as_mut()
+            && !only(raw_span(body, &record, &reader))
+        {
+            continue;
+        }
         if record.len() != width {
             each(Err(Problem::row(
                 path,

@@ -112,10 +112,15 @@ const MIGRATIONS: &[(i64, &str, Script)] = &[
             "../migrations/postgres/0013_holders_index.sql"
         )),
     ),
+    (
+        14,
+        "import_memory",
+        Script::Common(include_str!("../migrations/common/0014_import_memory.sql")),
+    ),
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Translates a migration written in SQLite's dialect for PostgreSQL: 64-bit `INTEGER`s are
 /// `BIGINT`, `BLOB` is `BYTEA`, and `WITHOUT ROWID` (a SQLite storage hint) goes.

@@ -15,7 +15,8 @@ use gatehouse_connect::{
 use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, SystemKey, Timestamp};
 use gatehouse_store::inventory::Directory;
 use gatehouse_store::{
-    ImportLock, ImportOptions, ImportPlan, ImportSummary, Progress, Store, StoreError, SystemImport,
+    ImportLock, ImportOptions, ImportPlan, ImportSummary, Progress, RecordChanges, RememberedFile,
+    Store, StoreError, SystemImport,
 };
 
 use crate::WorkflowError;
@@ -44,6 +45,9 @@ pub struct ImportSettings {
     pub skip_invalid: bool,
     /// Accept a snapshot that removes more than half of the source's objects.
     pub allow_mass_removal: bool,
+    /// Read every record of a system's files, even when the files of its latest import are
+    /// kept to compare them with (see [`Parsed::SystemChanges`]).
+    pub reread: bool,
 }
 
 /// What an import did.
@@ -64,6 +68,10 @@ pub struct ImportReport {
     /// When the source's files were byte for byte those of its latest import (this event),
     /// they were not read again: nothing can have changed.
     pub same_files_as: Option<u64>,
+    /// When a system's files were compared with those of its latest import, and only the
+    /// records that differ were read: `(records read, records in the files)`. The
+    /// correlation report then covers the accounts read.
+    pub compared: Option<(u64, u64)>,
 }
 
 /// The last correlation index built, with the directory it was built from: consecutive imports
@@ -144,8 +152,29 @@ fn options(
 pub enum Parsed {
     /// People or non-human identities, with the source name (`hr`, `nhi`).
     Identities(gatehouse_connect::IdentitySnapshot, &'static str),
-    /// One system, with its compiled correlation rules.
-    System(Box<gatehouse_connect::SystemSnapshot>, Correlator),
+    /// One system, with its compiled correlation rules and its files to keep for the next
+    /// import's comparison (none when they are not CSV or rows were left out).
+    System(
+        Box<gatehouse_connect::SystemSnapshot>,
+        Correlator,
+        Vec<RememberedFile>,
+    ),
+    /// One system whose files were compared with those of its latest import (kept by the
+    /// store): only the records that differ were read. Applied only if nothing changed the
+    /// system or any identity since those files were kept, and if the store holds what they
+    /// said; otherwise the folder is read whole when it is applied.
+    SystemChanges {
+        /// What differs.
+        changes: Box<gatehouse_connect::SystemChanges>,
+        /// The system's correlation rules.
+        correlator: Correlator,
+        /// The system's folder.
+        path: PathBuf,
+        /// The last event when the compared files were kept.
+        kept_at: u64,
+        /// The new files, to keep for the next import.
+        keep: Vec<RememberedFile>,
+    },
     /// The role catalogue.
     Roles(gatehouse_connect::RoleSnapshot),
     /// Warrant records.
@@ -231,10 +260,93 @@ pub fn prepare(
     settings: &ImportSettings,
     now: Timestamp,
 ) -> Result<Parsed, WorkflowError> {
-    match unchanged(store, source, path, settings, now)? {
-        Some(p) => Ok(p),
-        None => parse(source, path, settings),
+    if let Some(p) = unchanged(store, source, path, settings, now)? {
+        return Ok(p);
     }
+    if source == Source::System
+        && !settings.reread
+        && let Some(p) = compared(store, path, settings, now)?
+    {
+        return Ok(p);
+    }
+    parse(source, path, settings)
+}
+
+/// A system folder compared with the kept files of its latest import, when that import was
+/// complete and left no row out and its files are kept; `None` when it cannot be compared.
+fn compared(
+    store: &Store,
+    path: &Path,
+    settings: &ImportSettings,
+    now: Timestamp,
+) -> Result<Option<Parsed>, WorkflowError> {
+    let Ok(name) = source_name(Source::System, path) else {
+        return Ok(None);
+    };
+    let found = store.read(|r| {
+        let Some(last) = r.last_import(&name)? else {
+            return Ok::<_, StoreError>(None);
+        };
+        if !last.complete || last.skipped_rows > 0 || settings.as_of.unwrap_or(now) < last.as_of {
+            return Ok(None);
+        }
+        Ok(r.import_memory(&name)?.filter(|m| m.matches(&last.files)))
+    })?;
+    let Some(memory) = found else {
+        return Ok(None);
+    };
+    let earlier: Vec<gatehouse_connect::EarlierFile> = memory
+        .files
+        .into_iter()
+        .map(|(name, _, bytes)| gatehouse_connect::EarlierFile { name, bytes })
+        .collect();
+    let Some(changes) = gatehouse_connect::read_system_changes(path, &earlier)? else {
+        return Ok(None);
+    };
+    drop(earlier);
+    let Ok(correlator) = Correlator::new(&changes.config.correlation) else {
+        return Ok(None);
+    };
+    let keep = changes
+        .bytes
+        .iter()
+        .filter_map(|(name, bytes)| {
+            let file = changes.files.iter().find(|f| &f.name == name)?;
+            Some(RememberedFile::new(name, &file.sha256, bytes))
+        })
+        .collect();
+    let mut changes = changes;
+    changes.bytes = Vec::new();
+    Ok(Some(Parsed::SystemChanges {
+        changes: Box::new(changes),
+        correlator,
+        path: path.to_owned(),
+        kept_at: memory.last_seq,
+        keep,
+    }))
+}
+
+/// A system's files, read again after they were parsed, to keep for the next import's
+/// comparison: only CSV files, and only if they are still the bytes that were parsed.
+fn files_to_keep(path: &Path, snapshot: &gatehouse_connect::SystemSnapshot) -> Vec<RememberedFile> {
+    if snapshot.outcome.skipped_rows > 0
+        || snapshot
+            .files
+            .iter()
+            .any(|f| f.name != "system.toml" && !f.name.to_ascii_lowercase().ends_with(".csv"))
+    {
+        return Vec::new();
+    }
+    let mut keep = Vec::with_capacity(snapshot.files.len());
+    for f in &snapshot.files {
+        match gatehouse_connect::read_with_sha256(&path.join(&f.name)) {
+            Ok((bytes, sha)) if sha == f.sha256 => {
+                keep.push(RememberedFile::new(&f.name, &f.sha256, &bytes))
+            }
+            _ => return Vec::new(),
+        }
+    }
+    keep
 }
 
 /// Reads and checks a source completely, without touching the store.
@@ -257,7 +369,8 @@ pub fn parse(
                     format!("{}: {e}", path.join("system.toml").display()),
                 )
             })?;
-            Parsed::System(Box::new(snapshot), correlator)
+            let keep = files_to_keep(path, &snapshot);
+            Parsed::System(Box::new(snapshot), correlator, keep)
         }
         Source::Roles => Parsed::Roles(read_roles(path, read)?),
         Source::Warrants => Parsed::Warrants(read_warrants(path, read)?),
@@ -294,6 +407,7 @@ fn apply_source(
         correlation,
         recorrelated,
         same_files_as: None,
+        compared: None,
     };
     match parsed {
         Parsed::Unchanged {
@@ -312,6 +426,7 @@ fn apply_source(
                 correlation: None,
                 recorrelated: 0,
                 same_files_as: Some(import),
+                compared: None,
             })
         }
         Parsed::Identities(snapshot, name) => {
@@ -330,13 +445,13 @@ fn apply_source(
                 recorrelated,
             ))
         }
-        Parsed::System(snapshot, correlator) => {
+        Parsed::System(snapshot, correlator, keep) => {
             let snapshot = *snapshot;
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
             let mut accounts = snapshot.accounts;
             let index = index_of(store)?;
             let correlation = correlator.correlate_accounts(&mut accounts, &index);
-            let summary = lock.import_system(
+            let mut summary = lock.import_system(
                 SystemImport {
                     config: snapshot.config,
                     accounts,
@@ -347,6 +462,7 @@ fn apply_source(
                 actor,
                 now,
             )?;
+            keep_files(lock, &mut summary, keep);
             Ok(report(
                 summary,
                 snapshot.outcome,
@@ -354,6 +470,63 @@ fn apply_source(
                 Some(correlation),
                 0,
             ))
+        }
+        Parsed::SystemChanges {
+            changes,
+            correlator,
+            path,
+            kept_at,
+            keep,
+        } => {
+            let changes = *changes;
+            let key = changes.config.key.clone();
+            let untouched = store.read(|r| r.system_untouched_since(&key, kept_at))?;
+            let whole = |lock: &mut ImportLock<'_>| {
+                let parsed = parse(Source::System, &path, settings)?;
+                apply_source(lock, parsed, settings, actor, now, relink_after_identities)
+            };
+            if !untouched {
+                return whole(lock);
+            }
+            let opts = options(settings, now, changes.files.clone(), &Outcome::default());
+            let mut accounts = changes.accounts;
+            let index = index_of(store)?;
+            let correlation = correlator.correlate_accounts(&mut accounts, &index);
+            // The counts of the latest import's files: the store's current objects.
+            let before = store.read(|r| r.last_import(&format!("system:{key}")))?;
+            let rows_before = |base| before.as_ref().map_or(0, |l| rows_of(&l.files, base));
+            let gone = RecordChanges {
+                accounts_gone: changes.accounts_gone,
+                entitlements_gone: changes.entitlements_gone,
+                grants_gone: changes.grants_gone,
+                accounts_before: rows_before("accounts"),
+                grants_before: rows_before("grants"),
+            };
+            let imported = lock.import_system_changes(
+                SystemImport {
+                    config: changes.config,
+                    accounts,
+                    entitlements: changes.entitlements,
+                    grants: changes.grants,
+                },
+                &gone,
+                &opts,
+                actor,
+                now,
+            )?;
+            let Some(mut summary) = imported else {
+                return whole(lock);
+            };
+            keep_files(lock, &mut summary, keep);
+            let mut r = report(
+                summary,
+                Outcome::default(),
+                changes.files,
+                Some(correlation),
+                0,
+            );
+            r.compared = Some((changes.parsed, changes.records));
+            Ok(r)
         }
         Parsed::Roles(snapshot) => {
             let opts = options(settings, now, snapshot.files.clone(), &snapshot.outcome);
@@ -366,6 +539,29 @@ fn apply_source(
             Ok(report(summary, snapshot.outcome, snapshot.files, None, 0))
         }
     }
+}
+
+/// Keeps a system's files for the next import's comparison, or drops those kept before when
+/// there are none to keep. Failing to keep them does not undo the import: it is said among
+/// its warnings, and the next import reads every record.
+fn keep_files(lock: &mut ImportLock<'_>, summary: &mut ImportSummary, keep: Vec<RememberedFile>) {
+    let kept = match summary.import_seq {
+        Some(seq) if !keep.is_empty() => lock.remember(&summary.source, seq, keep),
+        _ => lock.forget(&summary.source),
+    };
+    if let Err(e) = kept {
+        summary.warnings.push(format!(
+            "the files could not be kept for the next import to compare with ({e}); it will read every record"
+        ));
+    }
+}
+
+/// The data rows of the file of a system's import named `base` (`accounts`, `grants`).
+fn rows_of(files: &[ImportFile], base: &str) -> usize {
+    files
+        .iter()
+        .find(|f| f.name.split('.').next() == Some(base))
+        .map_or(0, |f| f.rows as usize)
 }
 
 /// Imports one source. The source is read and checked completely before the store is

@@ -11,6 +11,8 @@
 
 mod analysis;
 pub mod campaigns;
+#[cfg(test)]
+mod compare_tests;
 mod import;
 mod seal;
 

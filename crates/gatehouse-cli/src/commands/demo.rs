@@ -89,6 +89,7 @@ pub fn run(ctx: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             as_of: Some(as_of),
             skip_invalid: false,
             allow_mass_removal: false,
+            reread: false,
         };
         import_folder(
             ctx,

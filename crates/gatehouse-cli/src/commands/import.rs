@@ -28,6 +28,10 @@ pub struct ImportFlags {
     /// Accept a snapshot that removes more than half of what the source had.
     #[arg(long)]
     pub allow_mass_removal: bool,
+    /// Read every record of a system's files, instead of only those that differ from the
+    /// files of its latest import (which the store keeps to compare with).
+    #[arg(long)]
+    pub reread: bool,
 }
 
 /// What to import.
@@ -166,6 +170,12 @@ pub fn print_report(report: &ImportReport) {
             s.source
         );
     }
+    if let Some((read, records)) = report.compared {
+        println!(
+            "  compared with the files of the latest import: {} of {records} differ and were read (`--reread` reads every record)",
+            plural(read, "record")
+        );
+    }
     if let Some(c) = report.correlation.as_ref().filter(|_| !s.unchanged()) {
         let linked: Vec<String> = c
             .linked
@@ -173,7 +183,15 @@ pub fn print_report(report: &ImportReport) {
             .map(|(rule, n)| format!("{n} by {rule}"))
             .collect();
         if !linked.is_empty() {
-            println!("  accounts linked to identities: {}", linked.join(", "));
+            println!(
+                "  accounts{} linked to identities: {}",
+                if report.compared.is_some() {
+                    " read"
+                } else {
+                    ""
+                },
+                linked.join(", ")
+            );
         }
         if !c.uncorrelated.is_empty() {
             let shown: Vec<&str> = c.uncorrelated.iter().take(10).map(String::as_str).collect();
@@ -287,6 +305,7 @@ fn settings(flags: &ImportFlags) -> Result<ImportSettings> {
         as_of: flags.as_of.as_deref().map(parse_timestamp).transpose()?,
         skip_invalid: flags.skip_invalid,
         allow_mass_removal: flags.allow_mass_removal,
+        reread: flags.reread,
     })
 }
 

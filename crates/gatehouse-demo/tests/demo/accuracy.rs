@@ -40,6 +40,7 @@ pub(crate) fn analysed_demo(
             as_of: Some(as_of),
             skip_invalid: false,
             allow_mass_removal: false,
+            reread: false,
         };
         gatehouse_workflow::import_folder(&store, &dir, &settings, "test", as_of, None, |_, _| {})
             .unwrap();

@@ -1822,6 +1822,7 @@ fn an_organisation_the_demo_did_not_make() {
         as_of: Some(as_of),
         skip_invalid: false,
         allow_mass_removal: false,
+        reread: false,
     };
     let reports =
         gatehouse_workflow::import_folder(&store, &dir, &settings, "test", as_of, None, |_, _| {})

@@ -93,6 +93,7 @@ fn harness_with(config: impl FnOnce(&mut ServerConfig)) -> Harness {
             as_of: Some(as_of),
             skip_invalid: false,
             allow_mass_removal: false,
+            reread: false,
         };
         gatehouse_workflow::import_folder(
             &store,

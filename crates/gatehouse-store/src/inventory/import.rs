@@ -20,6 +20,7 @@ use gatehouse_model::{
 };
 use sha2::{Digest, Sha256};
 
+use super::memory::RecordChanges;
 use crate::Store;
 use crate::conn::{Backend, Value};
 use crate::error::StoreError;
@@ -467,6 +468,42 @@ impl Reader<'_> {
         snapshot: SystemImport,
         options: &ImportOptions,
     ) -> Result<ImportPlan, StoreError> {
+        let fp = Fingerprints::new();
+        let current = self.load_for_plan(&snapshot.config.key, &fp)?;
+        self.plan_system_against(snapshot, options, &fp, current, None)
+    }
+
+    /// Plans a system's import from the records that differ from its latest import's files
+    /// (see [`RecordChanges`]): `snapshot` holds only the new records. The store's current
+    /// state is read only for the accounts, entitlements and grants they name. `None` when the
+    /// store does not hold what the latest import's files said (a record the files lost is
+    /// not current, a new record's key is held by a record the files kept, a grant names an
+    /// account or entitlement the files no longer have, a removed account still holds a grant
+    /// the files kept): the whole snapshot must then be read and planned.
+    pub fn plan_system_changes(
+        &mut self,
+        snapshot: SystemImport,
+        changes: &RecordChanges,
+        options: &ImportOptions,
+    ) -> Result<Option<ImportPlan>, StoreError> {
+        let fp = Fingerprints::new();
+        let Some(current) = self.load_changed(&snapshot, changes, &fp)? else {
+            return Ok(None);
+        };
+        self.plan_system_against(snapshot, options, &fp, current, Some(changes))
+            .map(Some)
+    }
+
+    /// Plans a system's import against `current`: the whole current state (`changes` is
+    /// `None`), or the part a [`RecordChanges`] names.
+    fn plan_system_against(
+        &mut self,
+        snapshot: SystemImport,
+        options: &ImportOptions,
+        fp: &Fingerprints,
+        current: PlanState,
+        changes: Option<&RecordChanges>,
+    ) -> Result<ImportPlan, StoreError> {
         let key = snapshot.config.key.clone();
         let source = format!("system:{key}");
         let resumes = self.check_as_of(&source, options.as_of)?;
@@ -477,8 +514,6 @@ impl Reader<'_> {
         {
             warnings.push(format!("system owner `{owner}` is not a known identity"));
         }
-        let fp = Fingerprints::new();
-        let current = self.load_for_plan(&key, &fp)?;
         let mut delta = Delta::new(options);
         if current.config.as_ref() != Some(&snapshot.config) {
             delta.push(InventoryEvent::SystemConfigured(stamped(
@@ -505,12 +540,11 @@ impl Reader<'_> {
         let removed_e: Vec<String> = {
             let present: HashSet<&str> =
                 entitlements.iter().map(|e| e.native_id.as_str()).collect();
-            let mut v: Vec<String> = current
-                .entitlements
-                .keys()
-                .filter(|k| !present.contains(k.as_str()))
-                .cloned()
-                .collect();
+            let mut v: Vec<String> = match changes {
+                None => current.entitlements.keys().cloned().collect(),
+                Some(c) => c.entitlements_gone.clone(),
+            };
+            v.retain(|k| !present.contains(k.as_str()));
             v.sort();
             v
         };
@@ -537,12 +571,11 @@ impl Reader<'_> {
             .collect::<Result<_, StoreError>>()?;
         let removed_a: Vec<String> = {
             let present: HashSet<&str> = accounts.iter().map(|a| a.native_id.as_str()).collect();
-            let mut v: Vec<String> = current
-                .accounts
-                .keys()
-                .filter(|k| !present.contains(k.as_str()))
-                .cloned()
-                .collect();
+            let mut v: Vec<String> = match changes {
+                None => current.accounts.keys().cloned().collect(),
+                Some(c) => c.accounts_gone.clone(),
+            };
+            v.retain(|k| !present.contains(k.as_str()));
             v.sort();
             v
         };
@@ -616,18 +649,22 @@ impl Reader<'_> {
             removed_e,
             |n| format!("entitlement {key}:{n}"),
         );
+        let (accounts_before, grants_before) = match changes {
+            None => (current.accounts.len(), current.grants.len()),
+            Some(c) => (c.accounts_before, c.grants_before),
+        };
         mass_removal_guard(
             "grants",
             &source,
             removed_g.len(),
-            current.grants.len(),
+            grants_before,
             options.allow_mass_removal,
         )?;
         mass_removal_guard(
             "accounts",
             &source,
             removed_a.len(),
-            current.accounts.len(),
+            accounts_before,
             options.allow_mass_removal,
         )?;
         let mut gone = Vec::with_capacity(removed_g.len());
@@ -925,39 +962,56 @@ impl Reader<'_> {
         key: &SystemKey,
         fp: &Fingerprints,
     ) -> Result<PlanState, StoreError> {
+        let Some((sid, config)) = self.system_row(key)? else {
+            return Ok(PlanState::default());
+        };
         let db = &mut *self.conn;
-        let row = db.query_opt(
+        let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
+        db.query_each(ACCOUNTS_NOW, &[Value::Int(sid)], |r| {
+            let (native, account) = fp.account_row(r)?;
+            accounts.insert(native, account);
+            Ok(())
+        })?;
+        let entitlements = self.current_entitlements(sid)?;
+        let db = &mut *self.conn;
+        let mut grants = HashMap::with_capacity_and_hasher(accounts.len() * 4, Default::default());
+        db.query_each(
+            &format!("{GRANTS_NOW} WHERE g.system_id = $1 AND g.valid_to = {OPEN}"),
+            &[Value::Int(sid)],
+            |r| {
+                let (k, f) = fp.grant_row(r)?;
+                grants.insert(k, f);
+                Ok(())
+            },
+        )?;
+        Ok(PlanState {
+            config: Some(config),
+            accounts,
+            entitlements,
+            grants,
+        })
+    }
+
+    /// A system's id and configuration, if the store knows it.
+    pub(super) fn system_row(
+        &mut self,
+        key: &SystemKey,
+    ) -> Result<Option<(i64, SystemConfig)>, StoreError> {
+        let row = self.conn.query_opt(
             "SELECT system_id, config FROM system WHERE key = $1",
             &[Value::from(key.as_str())],
             |r| Ok((r.i64(0)?, r.str(1)?)),
         )?;
-        let Some((sid, config)) = row else {
-            return Ok(PlanState::default());
-        };
-        let config: SystemConfig = serde_json::from_str(&config)?;
-        let mut accounts = HashMap::with_capacity_and_hasher(1024, Default::default());
-        db.query_each(ACCOUNTS_NOW, &[Value::Int(sid)], |r| {
-            let mut h = fp.hasher();
-            r.with_str(3, |v| v.hash(&mut h))?;
-            r.with_str(4, |v| v.hash(&mut h))?;
-            r.with_str(5, |v| v.hash(&mut h))?;
-            r.with_str(6, |v| v.hash(&mut h))?;
-            (r.i64(7)? != 0).hash(&mut h);
-            r.opt_i64(8)?.map(|m| m != 0).hash(&mut h);
-            r.with_str(9, |v| v.hash(&mut h))?;
-            r.with_str(10, |v| v.hash(&mut h))?;
-            r.with_str(11, |v| v.hash(&mut h))?;
-            accounts.insert(
-                r.str(1)?,
-                CurrentAccount {
-                    id: r.i64(0)?,
-                    fingerprint: h.finish(),
-                    last_login: r.opt_i64(2)?,
-                },
-            );
-            Ok(())
-        })?;
-        let entitlements = db
+        row.map(|(sid, config)| Ok((sid, serde_json::from_str(&config)?)))
+            .transpose()
+    }
+
+    /// A system's current entitlements by native id, with their ids.
+    pub(super) fn current_entitlements(
+        &mut self,
+        sid: i64,
+    ) -> Result<HashMap<String, (i64, Entitlement)>, StoreError> {
+        self.conn
             .query(
                 &format!(
                     "SELECT e.entitlement_id, e.native_id, v.record FROM entitlement e \
@@ -969,37 +1023,24 @@ impl Reader<'_> {
             )?
             .into_iter()
             .map(|(id, native, rec)| Ok((native, (id, serde_json::from_str(&rec)?))))
-            .collect::<Result<HashMap<_, _>, StoreError>>()?;
-        let mut grants = HashMap::with_capacity_and_hasher(accounts.len() * 4, Default::default());
-        db.query_each(
-            &format!(
-                "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, g.expires_at, \
-                 g.attributes, g.granted_at FROM grant_version g \
-                 WHERE g.system_id = $1 AND g.valid_to = {OPEN}"
-            ),
-            &[Value::Int(sid)],
-            |r| {
-                let mut h = fp.hasher();
-                r.with_str(2, |v| v.hash(&mut h))?;
-                r.with_str(3, |v| v.hash(&mut h))?;
-                r.opt_i64(4)?.hash(&mut h);
-                r.with_str(5, |v| v.hash(&mut h))?;
-                r.opt_i64(6)?.hash(&mut h);
-                grants.insert((r.i64(0)?, r.i64(1)?), h.finish());
-                Ok(())
-            },
-        )?;
-        Ok(PlanState {
-            config: Some(config),
-            accounts,
-            entitlements,
-            grants,
-        })
+            .collect()
     }
 }
 
+/// Grant versions with the columns a fingerprint covers (see [`Fingerprints::grant_row`]).
+pub(super) const GRANTS_NOW: &str = "SELECT g.account_id, g.entitlement_id, g.source, g.warrant, \
+     g.expires_at, g.attributes, g.granted_at FROM grant_version g";
+
+/// Accounts of a system by native id (the query goes on with `AND a.native_id IN (…)`),
+/// with the columns of [`ACCOUNTS_NOW`].
+pub(super) const ACCOUNTS_NAMED: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, \
+     v.identity, v.linked_by, v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
+     FROM account a JOIN account_version v ON v.system_id = a.system_id \
+     AND v.account_id = a.account_id AND v.valid_to = 9223372036854775807 \
+     LEFT JOIN account_login l ON l.account_id = a.account_id WHERE a.system_id = $1";
+
 /// A system's current accounts with their version's columns and last login.
-const ACCOUNTS_NOW: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, \
+pub(super) const ACCOUNTS_NOW: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, \
      v.linked_by, v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
      FROM account_version v CROSS JOIN account a \
      LEFT JOIN account_login l ON l.account_id = a.account_id \
@@ -1009,15 +1050,56 @@ const ACCOUNTS_NOW: &str = "SELECT a.account_id, a.native_id, l.last_login, v.us
 /// equal columns give equal fingerprints, and nobody who writes a source can predict the key
 /// to make a changed record collide with the stored one (a 64-bit keyed hash; two different
 /// records agree with a probability of 2^-64).
-struct Fingerprints(std::collections::hash_map::RandomState);
+pub(super) struct Fingerprints(std::collections::hash_map::RandomState);
 
 impl Fingerprints {
-    fn new() -> Fingerprints {
+    pub(super) fn new() -> Fingerprints {
         Fingerprints(std::collections::hash_map::RandomState::new())
     }
 
     fn hasher(&self) -> std::collections::hash_map::DefaultHasher {
         std::hash::BuildHasher::build_hasher(&self.0)
+    }
+
+    /// A row of [`ACCOUNTS_NOW`]'s columns: the native id and the account as planning
+    /// compares it.
+    pub(super) fn account_row(
+        &self,
+        r: &crate::conn::RowRef<'_, '_>,
+    ) -> Result<(String, CurrentAccount), StoreError> {
+        let mut h = self.hasher();
+        r.with_str(3, |v| v.hash(&mut h))?;
+        r.with_str(4, |v| v.hash(&mut h))?;
+        r.with_str(5, |v| v.hash(&mut h))?;
+        r.with_str(6, |v| v.hash(&mut h))?;
+        (r.i64(7)? != 0).hash(&mut h);
+        r.opt_i64(8)?.map(|m| m != 0).hash(&mut h);
+        r.with_str(9, |v| v.hash(&mut h))?;
+        r.with_str(10, |v| v.hash(&mut h))?;
+        r.with_str(11, |v| v.hash(&mut h))?;
+        Ok((
+            r.str(1)?,
+            CurrentAccount {
+                id: r.i64(0)?,
+                fingerprint: h.finish(),
+                last_login: r.opt_i64(2)?,
+            },
+        ))
+    }
+
+    /// A row of [`GRANTS_NOW`]'s columns: the grant's `(account, entitlement)` ids and its
+    /// fingerprint.
+    pub(super) fn grant_row(
+        &self,
+        r: &crate::conn::RowRef<'_, '_>,
+    ) -> Result<((i64, i64), u64), StoreError> {
+        let mut h = self.hasher();
+        r.with_str(2, |v| v.hash(&mut h))?;
+        r.with_str(3, |v| v.hash(&mut h))?;
+        r.opt_i64(4)?.hash(&mut h);
+        r.with_str(5, |v| v.hash(&mut h))?;
+        r.opt_i64(6)?.hash(&mut h);
+        Ok(((r.i64(0)?, r.i64(1)?), h.finish()))
     }
 
     /// An account's stored columns but its last login, as the projection writes them.
@@ -1060,19 +1142,19 @@ impl Fingerprints {
 }
 
 /// A current account as planning compares it.
-struct CurrentAccount {
-    id: i64,
+pub(super) struct CurrentAccount {
+    pub(super) id: i64,
     fingerprint: u64,
     last_login: Option<i64>,
 }
 
 /// A system's current state as planning compares it (see `Reader::load_for_plan`).
 #[derive(Default)]
-struct PlanState {
-    config: Option<SystemConfig>,
-    accounts: HashMap<String, CurrentAccount>,
-    entitlements: HashMap<String, (i64, Entitlement)>,
-    grants: HashMap<(i64, i64), u64>,
+pub(super) struct PlanState {
+    pub(super) config: Option<SystemConfig>,
+    pub(super) accounts: HashMap<String, CurrentAccount>,
+    pub(super) entitlements: HashMap<String, (i64, Entitlement)>,
+    pub(super) grants: HashMap<(i64, i64), u64>,
 }
 
 /// What a snapshot record is, compared with the store.
@@ -1187,6 +1269,23 @@ impl<'s> ImportLock<'s> {
     ) -> Result<ImportSummary, StoreError> {
         let plan = self.store.read(|r| r.plan_system(snapshot, options))?;
         self.apply(plan, actor, now)
+    }
+
+    /// Plans and records a system's import from the records that differ from its latest
+    /// import's files (see [`Reader::plan_system_changes`]); `None`, with nothing recorded,
+    /// when the store does not hold what those files said.
+    pub fn import_system_changes(
+        &mut self,
+        snapshot: SystemImport,
+        changes: &RecordChanges,
+        options: &ImportOptions,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<ImportSummary>, StoreError> {
+        let plan = self
+            .store
+            .read(|r| r.plan_system_changes(snapshot, changes, options))?;
+        plan.map(|plan| self.apply(plan, actor, now)).transpose()
     }
 
     /// Plans and records the role catalogue.

@@ -29,6 +29,7 @@ use crate::writer::{Writer, micros};
 pub mod changes;
 pub mod import;
 pub mod load;
+pub mod memory;
 pub mod query;
 
 /// Every current identity's key, kind and e-mail, shared: what correlation needs.
