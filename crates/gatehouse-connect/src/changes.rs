@@ -216,13 +216,23 @@ fn compare<T>(
     if repeated || !new.problems.is_empty() || !new.invalid.is_empty() {
         return Ok(None);
     }
-    let gone_records: FxHashSet<RawRecord<'_>> = earlier_records
+    // The gone records, behind the header, read as a file of their own (in the earlier
+    // file's order), so that the earlier file is not read a second time.
+    let gone_records: Vec<RawRecord<'_>> = before
         .iter()
-        .filter(|(_, seen)| !**seen)
-        .map(|(r, _)| *r)
+        .filter(|r| earlier_records.get(*r) == Some(&false))
+        .copied()
         .collect();
-    let mut only_gone = |raw: RawRecord<'_>| gone_records.contains(raw);
-    let gone = Rows::read_only(path, name, earlier, schema, &mut only_gone, &mut parse)?;
+    let mut gone_file = Vec::with_capacity(
+        header.len() + gone_records.iter().map(|r| r.len() + 1).sum::<usize>() + 1,
+    );
+    gone_file.extend_from_slice(header);
+    for r in &gone_records {
+        gone_file.push(b'\n');
+        gone_file.extend_from_slice(r);
+    }
+    gone_file.push(b'\n');
+    let gone = Rows::read_only(path, name, &gone_file, schema, &mut |_| true, &mut parse)?;
     if !gone.problems.is_empty() || gone.valid.len() != gone_records.len() {
         return Ok(None);
     }

@@ -1032,12 +1032,14 @@ pub(super) const GRANTS_NOW: &str = "SELECT g.account_id, g.entitlement_id, g.so
      g.expires_at, g.attributes, g.granted_at FROM grant_version g";
 
 /// Accounts of a system by native id (the query goes on with `AND a.native_id IN (…)`),
-/// with the columns of [`ACCOUNTS_NOW`].
+/// with the columns of [`ACCOUNTS_NOW`]. The accounts are looked up first (`CROSS JOIN` keeps
+/// SQLite from reading every version of the system's accounts for a long `IN` list).
 pub(super) const ACCOUNTS_NAMED: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, \
      v.identity, v.linked_by, v.kind, v.enabled, v.mfa, v.employee_id, v.email, v.attributes \
-     FROM account a JOIN account_version v ON v.system_id = a.system_id \
-     AND v.account_id = a.account_id AND v.valid_to = 9223372036854775807 \
-     LEFT JOIN account_login l ON l.account_id = a.account_id WHERE a.system_id = $1";
+     FROM account a CROSS JOIN account_version v \
+     LEFT JOIN account_login l ON l.account_id = a.account_id \
+     WHERE a.system_id = $1 AND v.system_id = a.system_id AND v.account_id = a.account_id \
+     AND v.valid_to = 9223372036854775807";
 
 /// A system's current accounts with their version's columns and last login.
 pub(super) const ACCOUNTS_NOW: &str = "SELECT a.account_id, a.native_id, l.last_login, v.username, v.identity, \
