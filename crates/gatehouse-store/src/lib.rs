@@ -68,7 +68,7 @@ pub use inventory::import::{
     ImportLock, ImportLogEntry, ImportOptions, ImportPlan, ImportSummary, IncompleteImport,
     LastImport, SystemImport, UNIT_CHANGES,
 };
-pub use inventory::memory::{ImportMemory, RecordChanges, RememberedFile};
+pub use inventory::memory::{ImportMemory, RecordChanges, RememberedFile, SystemSince};
 pub use ledger::{AnswerPoint, CheckpointRow, EventFilter, EventRow, StateDifference};
 pub use schema::{Migration, SCHEMA_VERSION};
 pub use txn::Reader;

@@ -16,7 +16,7 @@ use gatehouse_model::{Account, ErrorCode, ImportFile, SystemConfig, SystemKey, T
 use gatehouse_store::inventory::Directory;
 use gatehouse_store::{
     ImportLock, ImportOptions, ImportPlan, ImportSummary, Progress, RecordChanges, RememberedFile,
-    Store, StoreError, SystemImport,
+    Store, StoreError, SystemImport, SystemSince,
 };
 
 use crate::WorkflowError;
@@ -63,7 +63,8 @@ pub struct ImportReport {
     pub files: Vec<ImportFile>,
     /// How accounts were linked (system imports).
     pub correlation: Option<CorrelationReport>,
-    /// Accounts re-linked because identities changed (HR and NHI imports).
+    /// Accounts re-linked because identities changed (HR and NHI imports; a system whose
+    /// files were compared while identities had changed since its latest import).
     pub recorrelated: u64,
     /// When the source's files were byte for byte those of its latest import (this event),
     /// they were not read again: nothing can have changed.
@@ -480,12 +481,12 @@ fn apply_source(
         } => {
             let changes = *changes;
             let key = changes.config.key.clone();
-            let untouched = store.read(|r| r.system_untouched_since(&key, kept_at))?;
+            let since = store.read(|r| r.system_since(&key, kept_at))?;
             let whole = |lock: &mut ImportLock<'_>| {
                 let parsed = parse(Source::System, &path, settings)?;
                 apply_source(lock, parsed, settings, actor, now, relink_after_identities)
             };
-            if !untouched {
+            if since == SystemSince::Changed {
                 return whole(lock);
             }
             let opts = options(settings, now, changes.files.clone(), &Outcome::default());
@@ -517,13 +518,29 @@ fn apply_source(
             let Some(mut summary) = imported else {
                 return whole(lock);
             };
+            // Accounts whose records did not change keep the links they had; identities
+            // changed since, so link them again as after an HR import.
+            let relinked = if since == SystemSince::Relinked {
+                let index = index_of(store)?;
+                let as_of = settings.as_of.unwrap_or(now);
+                let events = store.read(|r| {
+                    r.plan_relink_system(as_of, &key, |config, accounts| {
+                        if let Ok(c) = Correlator::new(&config.correlation) {
+                            c.correlate_accounts(accounts, &index);
+                        }
+                    })
+                })?;
+                lock.append(events, actor, now)?
+            } else {
+                0
+            };
             keep_files(lock, &mut summary, keep);
             let mut r = report(
                 summary,
                 Outcome::default(),
                 changes.files,
                 Some(correlation),
-                0,
+                relinked,
             );
             r.compared = Some((changes.parsed, changes.records));
             Ok(r)

@@ -862,8 +862,24 @@ impl Reader<'_> {
             if skip.contains(&key) {
                 continue;
             }
-            let state = self.load_system_accounts(&key)?;
-            let Some(config) = state.config else { continue };
+            events.extend(self.plan_relink_system(as_of, &key, &mut correlate)?);
+        }
+        Ok(events)
+    }
+
+    /// [`Reader::plan_relink`] for one system.
+    pub fn plan_relink_system(
+        &mut self,
+        as_of: Timestamp,
+        key: &SystemKey,
+        mut correlate: impl FnMut(&SystemConfig, &mut [Account]),
+    ) -> Result<Vec<EventData>, StoreError> {
+        let mut events = Vec::new();
+        {
+            let state = self.load_system_accounts(key)?;
+            let Some(config) = state.config else {
+                return Ok(events);
+            };
             let mut natives: Vec<&String> = state.accounts.keys().collect();
             natives.sort();
             let before: Vec<Account> = natives

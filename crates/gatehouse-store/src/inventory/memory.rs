@@ -8,8 +8,9 @@
 //! these hold, and the import reads every record otherwise:
 //! - its files are byte for byte those the source's latest import recorded (their SHA-256 is
 //!   checked against the `import` row, which the ledger covers, after decompressing);
-//! - nothing changed the system's accounts, entitlements or grants, its configuration, or any
-//!   identity since it was written ([`Reader::system_untouched_since`]);
+//! - nothing changed the system's accounts, entitlements or grants, or its configuration,
+//!   since it was written ([`Reader::system_since`]); when only identities (or links) changed,
+//!   the import compares and then re-links the system's accounts;
 //! - the store holds what those files said for every record the comparison names
 //!   ([`Reader::plan_system_changes`] checks it).
 
@@ -41,6 +42,19 @@ pub struct RecordChanges {
     pub accounts_before: usize,
     /// Grant records of the latest import's file.
     pub grants_before: usize,
+}
+
+/// What happened to a system since its files were kept ([`Reader::system_since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemSince {
+    /// Nothing: the store holds what the kept files said, linked as the identities say.
+    Untouched,
+    /// Identities changed (or the system's accounts were re-linked): the store holds what the
+    /// kept files said, but an account that did not change may now link to another identity.
+    /// Compare, then re-link the system's accounts.
+    Relinked,
+    /// Something else changed the system: read every record.
+    Changed,
 }
 
 /// A file of an import, to be kept for the next one (compressed when made, so that the
@@ -131,26 +145,36 @@ impl Reader<'_> {
         }))
     }
 
-    /// Whether no event after `seq` changed the system's accounts, entitlements, grants or
-    /// configuration, or any identity (which correlation links accounts to).
-    pub fn system_untouched_since(
-        &mut self,
-        key: &SystemKey,
-        seq: u64,
-    ) -> Result<bool, StoreError> {
+    /// What happened to a system after event `seq` (when its files were kept).
+    pub fn system_since(&mut self, key: &SystemKey, seq: u64) -> Result<SystemSince, StoreError> {
         let k = key.as_str();
-        let touched = self.conn.query_opt(
-            "SELECT 1 FROM event WHERE seq > $1 AND object IN ($2, $3, $4, $5, 'identity') LIMIT 1",
-            &[
-                Value::Int(seq as i64),
-                Value::from(format!("account:{k}")),
-                Value::from(format!("entitlement:{k}")),
-                Value::from(format!("grant:{k}")),
-                Value::from(format!("system:{k}")),
-            ],
+        let params = [
+            Value::Int(seq as i64),
+            Value::from(format!("account:{k}")),
+            Value::from(format!("entitlement:{k}")),
+            Value::from(format!("grant:{k}")),
+            Value::from(format!("system:{k}")),
+        ];
+        let changed = self.conn.query_opt(
+            "SELECT 1 FROM event WHERE seq > $1 AND (object IN ($3, $4, $5) \
+             OR (object = $2 AND kind <> 'account.correlated')) LIMIT 1",
+            &params,
             |r| r.i64(0),
         )?;
-        Ok(touched.is_none())
+        if changed.is_some() {
+            return Ok(SystemSince::Changed);
+        }
+        let relinked = self.conn.query_opt(
+            "SELECT 1 FROM event WHERE seq > $1 AND (object = 'identity' \
+             OR (object = $2 AND kind = 'account.correlated')) LIMIT 1",
+            &params[..2],
+            |r| r.i64(0),
+        )?;
+        Ok(if relinked.is_some() {
+            SystemSince::Relinked
+        } else {
+            SystemSince::Untouched
+        })
     }
 
     /// The current state planning needs for a [`RecordChanges`]: the system's entitlements,
