@@ -97,6 +97,41 @@ fn write(dir: &Path, s: &Snapshot) {
     std::fs::write(sys.join("grants.csv"), s.grants).unwrap();
 }
 
+/// A larger system, `crm`, of 300 accounts: a comparison naming a few of them looks them up
+/// one by one instead of reading the system whole. `changed` removes a grant, changes one and
+/// adds an account with a grant.
+fn write_crm(dir: &Path, changed: bool) {
+    let sys = dir.join("systems/crm");
+    std::fs::create_dir_all(&sys).unwrap();
+    std::fs::write(sys.join("system.toml"), "key = \"crm\"\nname = \"CRM\"\n").unwrap();
+    let mut accounts = String::from("id,username\n");
+    let mut grants = String::from("account,entitlement,expires_at\n");
+    let n = if changed { 301 } else { 300 };
+    for i in 0..n {
+        accounts.push_str(&format!("c{i},user{i}\n"));
+        if changed && i == 10 {
+            grants.push_str(&format!("c{i},sales,\n"));
+            continue;
+        }
+        let expiry = if changed && i == 20 {
+            "2027-05-01T00:00:00Z"
+        } else {
+            ""
+        };
+        grants.push_str(&format!(
+            "c{i},sales,{expiry}\nc{i},{},\n",
+            ["support", "admin"][i % 2]
+        ));
+    }
+    std::fs::write(sys.join("accounts.csv"), accounts).unwrap();
+    std::fs::write(
+        sys.join("entitlements.csv"),
+        "id,name\nsales,Sales\nsupport,Support\nadmin,Admins\n",
+    )
+    .unwrap();
+    std::fs::write(sys.join("grants.csv"), grants).unwrap();
+}
+
 fn t(s: &str) -> Timestamp {
     parse_timestamp(s).unwrap()
 }
@@ -169,11 +204,19 @@ fn compare_equals_reading(postgres: bool) {
     let stores = (&a, &b);
 
     // The first import reads everything, and keeps the files.
+    write_crm(&dir, false);
     let r = both(stores, &dir, &V1, "2026-01-01").unwrap();
     assert_eq!(compared(&r), None);
 
     // Every kind of change, compared: only the records that differ are read.
+    write_crm(&dir, true);
     let r = both(stores, &dir, &V2, "2026-01-02").unwrap();
+    let crm = r
+        .sources
+        .iter()
+        .find(|r| r.summary.source == "system:crm")
+        .unwrap();
+    assert_eq!(crm.compared, Some((6, 301 + 3 + 601)));
     let (read, records) = compared(&r).expect("compared with the kept files");
     assert_eq!(records, 5 + 4 + 7);
     assert!(read < 2 * records && read >= 10, "{read} of {records}");

@@ -19,7 +19,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use sha2::{Digest, Sha256};
 
 use super::import::{
-    ACCOUNTS_NAMED, Fingerprints, GRANTS_NOW, ImportLock, PlanState, SystemImport,
+    ACCOUNTS_NAMED, ACCOUNTS_NOW, Fingerprints, GRANTS_NOW, ImportLock, PlanState, SystemImport,
 };
 use crate::conn::{RowRef, Value};
 use crate::error::StoreError;
@@ -105,6 +105,10 @@ impl ImportMemory {
 
 /// Rows asked for at once by [`Reader::each_named`].
 const CHUNK: usize = 200;
+
+/// When the accounts a comparison names are more than one in `WHOLE_AT` of the system's, its
+/// accounts and grants are read whole rather than looked up.
+const WHOLE_AT: usize = 8;
 
 impl Reader<'_> {
     /// The kept files of `source`'s latest import; `None` when there are none, or when one
@@ -224,19 +228,22 @@ impl Reader<'_> {
             .into_iter()
             .collect();
         named.sort_unstable();
+        // Looked up by name when they are few; when many accounts changed (a month's logins),
+        // reading the whole system once is faster than looking each up.
+        let whole = named.len().saturating_mul(WHOLE_AT) > changes.accounts_before;
         let mut accounts = HashMap::with_capacity_and_hasher(named.len(), Default::default());
-        let sql = format!("{ACCOUNTS_NAMED} AND a.native_id IN");
-        self.each_named(
-            &sql,
-            sid,
-            &named,
-            |s| Value::from(*s),
-            |r| {
-                let (native, account) = fp.account_row(r)?;
-                accounts.insert(native, account);
-                Ok(())
-            },
-        )?;
+        let mut add = |r: &RowRef<'_, '_>| {
+            let (native, account) = fp.account_row(r)?;
+            accounts.insert(native, account);
+            Ok(())
+        };
+        if whole {
+            self.conn
+                .query_each(ACCOUNTS_NOW, &[Value::Int(sid)], add)?;
+        } else {
+            let sql = format!("{ACCOUNTS_NAMED} AND a.native_id IN");
+            self.each_named(&sql, sid, &named, |s| Value::from(*s), &mut add)?;
+        }
         if gone_a.iter().any(|k| !accounts.contains_key(*k))
             || new_a
                 .iter()
@@ -257,23 +264,23 @@ impl Reader<'_> {
             return Ok(None);
         }
         // The current grants of every account concerned.
-        let mut ids: Vec<i64> = accounts.values().map(|a| a.id).collect();
-        ids.sort_unstable();
         let mut held: HashMap<(i64, i64), u64> = HashMap::default();
-        let sql = format!(
-            "{GRANTS_NOW} WHERE g.system_id = $1 AND g.valid_to = {OPEN} AND g.account_id IN"
-        );
-        self.each_named(
-            &sql,
-            sid,
-            &ids,
-            |i| Value::Int(*i),
-            |r| {
-                let (k, f) = fp.grant_row(r)?;
-                held.insert(k, f);
-                Ok(())
-            },
-        )?;
+        let mut add = |r: &RowRef<'_, '_>| {
+            let (k, f) = fp.grant_row(r)?;
+            held.insert(k, f);
+            Ok(())
+        };
+        if whole {
+            let sql = format!("{GRANTS_NOW} WHERE g.system_id = $1 AND g.valid_to = {OPEN}");
+            self.conn.query_each(&sql, &[Value::Int(sid)], add)?;
+        } else {
+            let mut ids: Vec<i64> = accounts.values().map(|a| a.id).collect();
+            ids.sort_unstable();
+            let sql = format!(
+                "{GRANTS_NOW} WHERE g.system_id = $1 AND g.valid_to = {OPEN} AND g.account_id IN"
+            );
+            self.each_named(&sql, sid, &ids, |i| Value::Int(*i), &mut add)?;
+        }
         let id_of = |a: &str, e: &str| {
             accounts
                 .get(a)
