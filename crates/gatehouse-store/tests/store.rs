@@ -1494,6 +1494,8 @@ fn an_outdated_store_is_refused_until_migrated() {
         for table in ["web_credential", "api_token", "web_user"] {
             testing::batch(&store, &format!("DROP TABLE {table}"));
         }
+        // Nor the kept import files (14).
+        testing::batch(&store, "DROP TABLE import_memory");
         testing::execute(
             &store,
             "DELETE FROM schema_migration WHERE version >= 4",
