@@ -25,6 +25,11 @@ use crate::system::{
 };
 use crate::table::{RawRecord, Row, Schema, is_csv, raw_records};
 
+/// The version of the reading of records: raise it whenever a change to the readers (what a
+/// column means, what is checked, how a value is parsed) or to correlation could read a record
+/// differently. Kept files read by another version are not compared: every record is read.
+pub const RECORD_FORMAT: i64 = 1;
+
 /// A file of a system's latest import, as it was read then.
 #[derive(Debug, Clone)]
 pub struct EarlierFile {
@@ -249,4 +254,24 @@ fn first_record(bytes: &[u8]) -> Option<RawRecord<'_>> {
     crate::table::raw_records_up_to(bytes, 1)?
         .into_iter()
         .next()
+}
+
+/// Every account record of a system folder, checked as a whole read checks them (a key
+/// repeated is a problem), with the file read; `None` when a record has a problem (read the
+/// whole folder to report it). For a comparison made while identities changed: every account
+/// is then correlated again, as reading every record would.
+pub fn read_system_accounts(
+    dir: &Path,
+    key: &gatehouse_model::SystemKey,
+) -> Result<Option<(Vec<Account>, ImportFile)>, ConnectError> {
+    let (path, name) = find_data_file(dir, "accounts")?;
+    let mut rows = Rows::read(&path, &name, &ACCOUNT_SCHEMA, |r| parse_account(key, r))?;
+    crate::system::check_unique(&mut rows, "id", |a| &a.native_id);
+    if !rows.problems.is_empty() || !rows.invalid.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((
+        rows.valid.into_iter().map(|(_, a)| a).collect(),
+        rows.file,
+    )))
 }

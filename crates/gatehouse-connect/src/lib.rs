@@ -21,7 +21,9 @@ mod roles;
 mod system;
 mod table;
 
-pub use changes::{EarlierFile, SystemChanges, read_system_changes};
+pub use changes::{
+    EarlierFile, RECORD_FORMAT, SystemChanges, read_system_accounts, read_system_changes,
+};
 pub use collect::{Outcome, ReadOptions};
 pub use correlate::{CorrelationReport, Correlator, IdentityIndex, compile_pattern, default_rules};
 pub use files::{

@@ -371,7 +371,7 @@ pub(crate) fn parse_grant(system: &SystemKey, row: &Row<'_>) -> Result<Grant, Ve
     c.finish(g)
 }
 
-fn check_unique<T>(rows: &mut Rows<T>, column: &str, key: impl Fn(&T) -> &str) {
+pub(crate) fn check_unique<T>(rows: &mut Rows<T>, column: &str, key: impl Fn(&T) -> &str) {
     let dups = find_duplicates(&rows.valid, &rows.path, key, |k, path, line, first| {
         Problem::field(
             path,

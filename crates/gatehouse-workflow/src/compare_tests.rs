@@ -310,11 +310,14 @@ fn compare_equals_reading(postgres: bool) {
     };
     let r = both(stores, &dir, &v6b, "2026-01-08T12:00:00Z").unwrap();
     assert_eq!(compared(&r), None);
+    // Kept files read by another version of the readers are not compared either.
+    gatehouse_store::testing::execute(&a, "UPDATE import_memory SET format = 0", &[]);
+    let r = both(stores, &dir, &v6, "2026-01-08T18:00:00Z").unwrap();
+    assert_eq!(compared(&r), None);
 
-    // Identities changed: the files are still compared, and the system's accounts are then
-    // linked again (`a3`'s e-mail is now Cyd's). The events differ from reading every record
-    // (a link of an unchanged record is an `account.correlated`, not an `account.changed`), so
-    // the answers are compared instead.
+    // Identities changed (`a3`'s e-mail is now Cyd's): grants and entitlements are still
+    // compared, and every account record is read and correlated again, as a whole read does:
+    // the same events, `a3` linked to Cyd within the import.
     let v7 = Snapshot {
         people: "employee_id,name,email,status\n\
                  E1,Ann,ann@x.test,active\n\
@@ -327,32 +330,14 @@ fn compare_equals_reading(postgres: bool) {
                  a4,pay,\n",
         ..v6
     };
-    write(&dir, &v7);
-    let r = import(&a, &dir, "2026-01-09", false).unwrap();
-    import(&b, &dir, "2026-01-09", true).unwrap();
-    let erp = r
-        .sources
-        .iter()
-        .find(|r| r.summary.source == "system:erp")
-        .unwrap();
-    assert_eq!((erp.compared, erp.recorrelated), (Some((1, 13)), 1));
+    let r = both(stores, &dir, &v7, "2026-01-09").unwrap();
+    assert_eq!(compared(&r), Some((2 + 5, 13)));
     let accounts = |s: &Store| s.read(|r| r.accounts(None, false)).unwrap();
-    assert_eq!(accounts(&a), accounts(&b));
     let a3 = accounts(&a)
         .into_iter()
         .find(|x| x.account == "a3")
         .unwrap();
     assert_eq!(a3.identity.map(|k| k.to_string()).as_deref(), Some("E3"));
-    for person in ["E1", "E2", "E3"] {
-        let access = |s: &Store| {
-            s.read(|r| {
-                let who = r.resolve_identity(person, t("2026-01-09"))?;
-                r.access(who, t("2026-01-09"))
-            })
-            .unwrap()
-        };
-        assert_eq!(access(&a).grants, access(&b).grants, "{person}");
-    }
 }
 
 #[test]

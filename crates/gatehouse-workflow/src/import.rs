@@ -63,8 +63,7 @@ pub struct ImportReport {
     pub files: Vec<ImportFile>,
     /// How accounts were linked (system imports).
     pub correlation: Option<CorrelationReport>,
-    /// Accounts re-linked because identities changed (HR and NHI imports; a system whose
-    /// files were compared while identities had changed since its latest import).
+    /// Accounts re-linked because identities changed (HR and NHI imports).
     pub recorrelated: u64,
     /// When the source's files were byte for byte those of its latest import (this event),
     /// they were not read again: nothing can have changed.
@@ -291,7 +290,8 @@ fn compared(
         if !last.complete || last.skipped_rows > 0 || settings.as_of.unwrap_or(now) < last.as_of {
             return Ok(None);
         }
-        Ok(r.import_memory(&name)?.filter(|m| m.matches(&last.files)))
+        Ok(r.import_memory(&name)?
+            .filter(|m| m.format == gatehouse_connect::RECORD_FORMAT && m.matches(&last.files)))
     })?;
     let Some(memory) = found else {
         return Ok(None);
@@ -489,8 +489,25 @@ fn apply_source(
             if since == SystemSince::Changed {
                 return whole(lock);
             }
+            // Identities changed since the files were kept: an account whose record did not
+            // change may now link elsewhere, so every account record is read and correlated,
+            // as a whole read would (grants and entitlements are still compared).
+            let relink = since == SystemSince::Relinked;
+            let (mut accounts, parsed) = if relink {
+                let file = changes.files.iter().find(|f| {
+                    f.name != "system.toml" && f.name.split('.').next() == Some("accounts")
+                });
+                match gatehouse_connect::read_system_accounts(&path, &key)? {
+                    Some((all, read)) if file.is_some_and(|f| f.sha256 == read.sha256) => {
+                        let n = all.len() as u64;
+                        (all, changes.parsed + n)
+                    }
+                    _ => return whole(lock),
+                }
+            } else {
+                (changes.accounts, changes.parsed)
+            };
             let opts = options(settings, now, changes.files.clone(), &Outcome::default());
-            let mut accounts = changes.accounts;
             let index = index_of(store)?;
             let correlation = correlator.correlate_accounts(&mut accounts, &index);
             // The counts of the latest import's files: the store's current objects.
@@ -500,6 +517,7 @@ fn apply_source(
                 accounts_gone: changes.accounts_gone,
                 entitlements_gone: changes.entitlements_gone,
                 grants_gone: changes.grants_gone,
+                accounts_whole: relink,
                 accounts_before: rows_before("accounts"),
                 grants_before: rows_before("grants"),
             };
@@ -518,31 +536,15 @@ fn apply_source(
             let Some(mut summary) = imported else {
                 return whole(lock);
             };
-            // Accounts whose records did not change keep the links they had; identities
-            // changed since, so link them again as after an HR import.
-            let relinked = if since == SystemSince::Relinked {
-                let index = index_of(store)?;
-                let as_of = settings.as_of.unwrap_or(now);
-                let events = store.read(|r| {
-                    r.plan_relink_system(as_of, &key, |config, accounts| {
-                        if let Ok(c) = Correlator::new(&config.correlation) {
-                            c.correlate_accounts(accounts, &index);
-                        }
-                    })
-                })?;
-                lock.append(events, actor, now)?
-            } else {
-                0
-            };
             keep_files(lock, &mut summary, keep);
             let mut r = report(
                 summary,
                 Outcome::default(),
                 changes.files,
                 Some(correlation),
-                relinked,
+                0,
             );
-            r.compared = Some((changes.parsed, changes.records));
+            r.compared = Some((parsed, changes.records));
             Ok(r)
         }
         Parsed::Roles(snapshot) => {
@@ -563,7 +565,9 @@ fn apply_source(
 /// its warnings, and the next import reads every record.
 fn keep_files(lock: &mut ImportLock<'_>, summary: &mut ImportSummary, keep: Vec<RememberedFile>) {
     let kept = match summary.import_seq {
-        Some(seq) if !keep.is_empty() => lock.remember(&summary.source, seq, keep),
+        Some(seq) if !keep.is_empty() => {
+            lock.remember(&summary.source, seq, gatehouse_connect::RECORD_FORMAT, keep)
+        }
         _ => lock.forget(&summary.source),
     };
     if let Err(e) = kept {

@@ -196,8 +196,13 @@ pub fn print_report(report: &ImportReport) {
         if !c.uncorrelated.is_empty() {
             let shown: Vec<&str> = c.uncorrelated.iter().take(10).map(String::as_str).collect();
             println!(
-                "  {} uncorrelated: {}{} (all: `gatehouse account list --uncorrelated`)",
+                "  {}{} uncorrelated: {}{} (all: `gatehouse account list --uncorrelated`)",
                 plural(c.uncorrelated.len() as u64, "account"),
+                if report.compared.is_some() {
+                    " read"
+                } else {
+                    ""
+                },
                 shown.join(", "),
                 if c.uncorrelated.len() > 10 {
                     ", …"

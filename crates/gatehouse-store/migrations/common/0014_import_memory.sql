@@ -7,12 +7,15 @@
 -- It is used only while the file's SHA-256 is the one the import recorded (in `import`) and
 -- nothing else has changed the system since; deleting its rows only makes the next import read
 -- every record again. `last_seq` is the last event when the files were kept: an event after it
--- that concerns the system or an identity makes them stale.
+-- that concerns the system makes them stale. `format` is the version of the reading of records
+-- that read them: kept files read by another version are not compared (their records would
+-- not be read again, and the new version might read them differently).
 CREATE TABLE import_memory (
     source      TEXT    NOT NULL,
     name        TEXT    NOT NULL,
     import_seq  INTEGER NOT NULL,
     last_seq    INTEGER NOT NULL,
+    format      INTEGER NOT NULL,
     sha256      TEXT    NOT NULL,
     size        INTEGER NOT NULL,
     content     BLOB    NOT NULL,

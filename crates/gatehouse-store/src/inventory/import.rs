@@ -573,7 +573,8 @@ impl Reader<'_> {
             let present: HashSet<&str> = accounts.iter().map(|a| a.native_id.as_str()).collect();
             let mut v: Vec<String> = match changes {
                 None => current.accounts.keys().cloned().collect(),
-                Some(c) => c.accounts_gone.clone(),
+                Some(c) if !c.accounts_whole => c.accounts_gone.clone(),
+                Some(_) => current.accounts.keys().cloned().collect(),
             };
             v.retain(|k| !present.contains(k.as_str()));
             v.sort();

@@ -37,6 +37,10 @@ pub struct RecordChanges {
     pub entitlements_gone: Vec<String>,
     /// `(account, entitlement)` native ids of the grants whose earlier record is gone.
     pub grants_gone: Vec<(String, String)>,
+    /// The snapshot holds every account record, not only the changed ones (identities changed
+    /// since the latest import: every account is correlated again, as a full read would);
+    /// `accounts_gone` is then ignored.
+    pub accounts_whole: bool,
     /// Account records of the latest import's file (its current accounts), for the
     /// mass-removal guard.
     pub accounts_before: usize,
@@ -86,6 +90,8 @@ pub struct ImportMemory {
     pub import_seq: u64,
     /// The last event when they were kept: a change to the system after it makes them stale.
     pub last_seq: u64,
+    /// The version of the reading of records that read them (see [`ImportLock::remember`]).
+    pub format: i64,
     /// `(name, sha256, bytes)` of each file.
     pub files: Vec<(String, String, Vec<u8>)>,
 }
@@ -115,7 +121,7 @@ impl Reader<'_> {
     /// does not decompress to the bytes its digest names (a damaged cache is not used).
     pub fn import_memory(&mut self, source: &str) -> Result<Option<ImportMemory>, StoreError> {
         let rows = self.conn.query(
-            "SELECT name, import_seq, last_seq, sha256, size, content FROM import_memory \
+            "SELECT name, import_seq, last_seq, format, sha256, size, content FROM import_memory \
              WHERE source = $1 ORDER BY name",
             &[Value::from(source)],
             |r| {
@@ -123,17 +129,18 @@ impl Reader<'_> {
                     r.str(0)?,
                     r.i64(1)?,
                     r.i64(2)?,
-                    r.str(3)?,
-                    r.i64(4)?,
-                    r.blob(5)?,
+                    r.i64(3)?,
+                    r.str(4)?,
+                    r.i64(5)?,
+                    r.blob(6)?,
                 ))
             },
         )?;
-        let Some((_, import_seq, last_seq, ..)) = rows.first().cloned() else {
+        let Some((_, import_seq, last_seq, format, ..)) = rows.first().cloned() else {
             return Ok(None);
         };
         let mut files = Vec::with_capacity(rows.len());
-        for (name, _, _, sha, size, packed) in rows {
+        for (name, _, _, _, sha, size, packed) in rows {
             let Ok(bytes) = lz4_flex::block::decompress(&packed, size.max(0) as usize) else {
                 return Ok(None);
             };
@@ -145,6 +152,7 @@ impl Reader<'_> {
         Ok(Some(ImportMemory {
             import_seq: import_seq as u64,
             last_seq: last_seq as u64,
+            format,
             files,
         }))
     }
@@ -212,13 +220,13 @@ impl Reader<'_> {
         {
             return Ok(None);
         }
-        let gone_a: HashSet<&str> = changes.accounts_gone.iter().map(String::as_str).collect();
+        let gone_named: HashSet<&str> = changes.accounts_gone.iter().map(String::as_str).collect();
         let new_a: HashSet<&str> = snapshot
             .accounts
             .iter()
             .map(|a| a.native_id.as_str())
             .collect();
-        let mut named: Vec<&str> = gone_a
+        let mut named: Vec<&str> = gone_named
             .iter()
             .chain(&new_a)
             .copied()
@@ -230,7 +238,8 @@ impl Reader<'_> {
         named.sort_unstable();
         // Looked up by name when they are few; when many accounts changed (a month's logins),
         // reading the whole system once is faster than looking each up.
-        let whole = named.len().saturating_mul(WHOLE_AT) > changes.accounts_before;
+        let whole = changes.accounts_whole
+            || named.len().saturating_mul(WHOLE_AT) > changes.accounts_before;
         let mut accounts = HashMap::with_capacity_and_hasher(named.len(), Default::default());
         let mut add = |r: &RowRef<'_, '_>| {
             let (native, account) = fp.account_row(r)?;
@@ -244,6 +253,13 @@ impl Reader<'_> {
             let sql = format!("{ACCOUNTS_NAMED} AND a.native_id IN");
             self.each_named(&sql, sid, &named, |s| Value::from(*s), &mut add)?;
         }
+        // With every account record in the snapshot, every current account's record is
+        // replaced: all are "gone", and those the snapshot lacks are removed.
+        let gone_a: HashSet<&str> = if changes.accounts_whole {
+            accounts.keys().map(String::as_str).collect()
+        } else {
+            gone_named
+        };
         if gone_a.iter().any(|k| !accounts.contains_key(*k))
             || new_a
                 .iter()
@@ -263,19 +279,29 @@ impl Reader<'_> {
         {
             return Ok(None);
         }
-        // The current grants of every account concerned.
+        // The current grants of every account concerned: those of the changed grants and the
+        // removed accounts.
+        let mut ids: Vec<i64> = snapshot
+            .grants
+            .iter()
+            .map(|g| g.account.as_str())
+            .chain(changes.grants_gone.iter().map(|(a, _)| a.as_str()))
+            .chain(gone_a.iter().copied().filter(|k| !new_a.contains(k)))
+            .filter_map(|k| accounts.get(k).map(|a| a.id))
+            .collect::<HashSet<i64>>()
+            .into_iter()
+            .collect();
+        ids.sort_unstable();
         let mut held: HashMap<(i64, i64), u64> = HashMap::default();
         let mut add = |r: &RowRef<'_, '_>| {
             let (k, f) = fp.grant_row(r)?;
             held.insert(k, f);
             Ok(())
         };
-        if whole {
+        if ids.len().saturating_mul(WHOLE_AT) > changes.accounts_before {
             let sql = format!("{GRANTS_NOW} WHERE g.system_id = $1 AND g.valid_to = {OPEN}");
             self.conn.query_each(&sql, &[Value::Int(sid)], add)?;
         } else {
-            let mut ids: Vec<i64> = accounts.values().map(|a| a.id).collect();
-            ids.sort_unstable();
             let sql = format!(
                 "{GRANTS_NOW} WHERE g.system_id = $1 AND g.valid_to = {OPEN} AND g.account_id IN"
             );
@@ -371,11 +397,14 @@ impl Reader<'_> {
 
 impl ImportLock<'_> {
     /// Keeps `files` as the files of `source`'s import `import_seq` (which must just have
-    /// been recorded), replacing those kept before.
+    /// been recorded, under this lock: no other change to the inventory comes between),
+    /// replacing those kept before. `format` is the version of the reading of records that read
+    /// them; the caller compares only kept files of its own version.
     pub fn remember(
         &mut self,
         source: &str,
         import_seq: u64,
+        format: i64,
         files: Vec<RememberedFile>,
     ) -> Result<(), StoreError> {
         self.store().maintain(|conn| {
@@ -386,13 +415,14 @@ impl ImportLock<'_> {
             let last = conn.scalar("SELECT max(seq) FROM event", &[])?;
             for f in files {
                 conn.exec(
-                    "INSERT INTO import_memory (source, name, import_seq, last_seq, sha256, size, content) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO import_memory (source, name, import_seq, last_seq, format, sha256, size, content) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     &[
                         Value::from(source),
                         Value::from(f.name),
                         Value::Int(import_seq as i64),
                         Value::Int(last),
+                        Value::Int(format),
                         Value::from(f.sha256),
                         Value::Int(f.size as i64),
                         Value::from(f.packed),
