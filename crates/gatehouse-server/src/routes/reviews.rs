@@ -559,7 +559,6 @@ async fn decide(
         Ok(v) => v,
         Err(e) => return item_page(&app, &p, at, Some(e.message), e.status).await,
     };
-    may_see_item(&app, &p, at).await?;
     let now = p.now;
     let input = DecisionInput {
         item: at.item,
@@ -567,7 +566,10 @@ async fn decide(
         until,
         comment: comment_of(f.comment),
     };
-    // Queued as a job of the store's group commit: no thread waits for it.
+    // Queued as a job of the store's group commit: no thread waits for it. Only the item's
+    // reviewer can decide it, and the reviewer may see it: the 404 rule for someone else's
+    // item is checked when the decision is refused, before saying why, so that a refusal
+    // never tells whose the item is.
     let decided = app
         .store
         .write_async(p.actor(), now, move |w| {
@@ -580,7 +582,10 @@ async fn decide(
             app.changed();
             Ok(see_other("/reviews?decided=1"))
         }
-        Err(e) => item_page(&app, &p, at, Some(e.message), e.status).await,
+        Err(e) => {
+            may_see_item(&app, &p, at).await?;
+            item_page(&app, &p, at, Some(e.message), e.status).await
+        }
     }
 }
 

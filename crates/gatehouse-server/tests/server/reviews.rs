@@ -162,6 +162,7 @@ async fn a_reviewer_decides_their_own_items_and_no_one_elses() {
         )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(!a.body.contains(manager.as_str()), "{}", a.body);
     let a = h
         .send(
             &o,
