@@ -15,7 +15,7 @@ use gatehouse_store::Store;
 use gatehouse_store::campaigns::query::ItemFilter;
 use gatehouse_workflow::campaigns::{self, Acting, NewCampaign, ReviewPolicy};
 
-use crate::server::{Conn, Request, cookie_of, csrf_of, load};
+use crate::server::{Conn, Request, cookie_of, csrf_of, load, load_at_most};
 
 /// Items in the inbox reviewer's inbox.
 pub const INBOX: usize = 5_000;
@@ -223,20 +223,21 @@ pub async fn run(
     let (cookie, csrf) = sign_in(addr, &reviews.decider.0, &reviews.decider.1).await?;
     let (id, items) = (reviews.campaign, Arc::new(reviews.decide.clone()));
     let decide: Request = Arc::new(move |n| {
-        let item = items[(n as usize).min(items.len() - 1)];
+        let item = items[n as usize];
         (
             "POST".into(),
             format!("/reviews/{id}/{item}/decide"),
             Some(format!("csrf={csrf}&verdict=keep&comment=still+needed")),
         )
     });
-    let (rate, _, _) = load(
+    let (rate, _, _) = load_at_most(
         addr,
         "POST /reviews/{item}/decide (a decision each)",
         decide,
         &cookie,
         concurrency,
         seconds,
+        reviews.decide.len() as u64,
     )
     .await?;
     Ok(rate)

@@ -161,6 +161,20 @@ pub(crate) async fn load(
     concurrency: usize,
     seconds: u64,
 ) -> Result<(f64, f64, f64)> {
+    load_at_most(addr, name, request, cookie, concurrency, seconds, u64::MAX).await
+}
+
+/// [`load`], sending at most `limit` requests (a request that can be sent once, such as a
+/// decision on one item): the rate is measured over the time they took.
+pub(crate) async fn load_at_most(
+    addr: std::net::SocketAddr,
+    name: &str,
+    request: Request,
+    cookie: &str,
+    concurrency: usize,
+    seconds: u64,
+    limit: u64,
+) -> Result<(f64, f64, f64)> {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let counter = Arc::new(AtomicU64::new(0));
@@ -179,6 +193,9 @@ pub(crate) async fn load(
             let mut conn = Conn::open(addr).await?;
             while !stop.load(Ordering::Relaxed) {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
+                if n >= limit {
+                    break;
+                }
                 let (method, path, form) = request(n);
                 let t = Instant::now();
                 let r = conn.send(&method, &path, &cookie, form.as_deref()).await?;
@@ -197,7 +214,10 @@ pub(crate) async fn load(
             Ok::<_, anyhow::Error>(latencies)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let deadline = started + Duration::from_secs(seconds);
+    while Instant::now() < deadline && counter.load(Ordering::Relaxed) < limit {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
     for t in tasks {

@@ -274,6 +274,17 @@ impl<'s> Writer<'s> {
         Ok(Reader::new(self.conn, size, self.directory))
     }
 
+    /// Reads the domains' state inside this transaction, seeing what it has appended so far,
+    /// but not the ledger's tiles: those of the events appended so far are written once, when
+    /// the transaction (or its group) ends, rather than before every read. For a write that
+    /// reads the state it changes (a decision reads its item); ask the ledger's questions
+    /// (roots, proofs) through [`Writer::read`].
+    pub fn read_state(&mut self) -> Result<Reader<'_>, StoreError> {
+        self.finish_rows()?;
+        let size = self.next_seq - 1;
+        Ok(Reader::new(self.conn, size, self.directory))
+    }
+
     /// The connection, with every buffered write flushed, for the domains' reads.
     pub(crate) fn db(&mut self) -> Result<&mut Conn, StoreError> {
         self.flush()?;
@@ -471,6 +482,12 @@ impl<'s> Writer<'s> {
     /// The ledger's size and root after what was appended so far.
     pub fn tree_head(&self) -> (u64, Hash) {
         (self.ledger.size(), self.ledger.root())
+    }
+
+    /// The tree's size with the events appended so far (its root costs a fold of hashes:
+    /// [`Writer::tree_head`] when it is needed).
+    pub fn tree_size(&self) -> u64 {
+        self.ledger.size()
     }
 }
 

@@ -919,7 +919,7 @@ pub(crate) fn record(
         .collect();
     let n = events.len() as u64;
     w.append_all(events)?;
-    let (size, _) = w.tree_head();
+    let size = w.tree_size();
     report.events = (size - n + 1..=size).collect();
     if !revoked.is_empty() {
         let tasks = remediation::open(w, c, &revoked, now)?;
@@ -956,7 +956,7 @@ pub fn decide_in(
     if inputs.is_empty() {
         return Err(CampaignError::Invalid("no decision was given".into()));
     }
-    let r = &mut w.read()?;
+    let r = &mut w.read_state()?;
     let c = r.campaign(id)?;
     active(&c)?;
     reviewer_may_act(r, who, now)?;

@@ -27,7 +27,7 @@ pub(crate) fn open(
     revoked: &[ItemRow],
     now: Timestamp,
 ) -> Result<Vec<ItemRef>, CampaignError> {
-    let r = &mut w.read()?;
+    let r = &mut w.read_state()?;
     let owners: BTreeMap<String, Option<IdentityKey>> = r
         .system_configs()?
         .into_iter()
