@@ -388,6 +388,33 @@ fn with_contexts_of<'r>(
     Ok(())
 }
 
+/// Adds its holder's and entitlement's records to one item's context, each looked up by its
+/// key (what [`with_contexts_of`] does for many, without building a list to ask for).
+fn with_context_of_one(db: &mut Conn, row: &mut ItemRow) -> Result<(), StoreError> {
+    static HOLDER: OnceLock<String> = OnceLock::new();
+    static ENTITLEMENT: OnceLock<String> = OnceLock::new();
+    let c = Value::Int(i64::from(row.campaign.number()));
+    if let Some(identity) = &row.item.identity {
+        let sql = HOLDER.get_or_init(|| format!("SELECT {HOLDER_COLUMNS} AND identity = $2"));
+        let params = [c.clone(), Value::from(identity.as_str())];
+        if let Some(h) = db.query_opt(sql, &params, holder_row)? {
+            row.item.context.add_holder(&h);
+        }
+    }
+    let sql = ENTITLEMENT.get_or_init(|| {
+        format!("SELECT {ENTITLEMENT_COLUMNS} AND system = $2 AND entitlement = $3")
+    });
+    let params = [
+        c,
+        Value::from(row.item.system.as_str()),
+        Value::from(row.item.entitlement.as_str()),
+    ];
+    if let Some(e) = db.query_opt(sql, &params, entitlement_row)? {
+        row.item.context.add_entitlement(&e);
+    }
+    Ok(())
+}
+
 /// Which items of a campaign to list; empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
@@ -781,9 +808,12 @@ impl Reader<'_> {
 
     /// One campaign.
     pub fn campaign(&mut self, id: CampaignId) -> Result<CampaignRow, StoreError> {
+        static ONE: OnceLock<String> = OnceLock::new();
         self.conn
             .query_opt(
-                &format!("SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE campaign = $1"),
+                ONE.get_or_init(|| {
+                    format!("SELECT {CAMPAIGN_COLUMNS} FROM campaign WHERE campaign = $1")
+                }),
                 &[Value::Int(i64::from(id.number()))],
                 campaign_row,
             )?
@@ -838,12 +868,15 @@ impl Reader<'_> {
 
     /// One item.
     pub fn review_item(&mut self, item: ItemRef) -> Result<ItemRow, StoreError> {
+        static ONE_ITEM: OnceLock<String> = OnceLock::new();
         let mut row = self
             .conn
             .query_opt(
-                &format!(
-                    "SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n = $2"
-                ),
+                ONE_ITEM.get_or_init(|| {
+                    format!(
+                        "SELECT {ITEM_COLUMNS} FROM review_item i WHERE i.campaign = $1 AND i.n = $2"
+                    )
+                }),
                 &[
                     Value::Int(i64::from(item.campaign.number())),
                     Value::Int(i64::from(item.item)),
@@ -851,7 +884,7 @@ impl Reader<'_> {
                 item_row,
             )?
             .ok_or_else(|| StoreError::unknown(format!("there is no review item `{item}`")))?;
-        with_contexts_of(self.conn, [&mut row])?;
+        with_context_of_one(self.conn, &mut row)?;
         Ok(row)
     }
 
