@@ -320,6 +320,21 @@ impl Conn {
         Ok(())
     }
 
+    /// Runs transaction-control statements without parameters (savepoints): on SQLite each
+    /// from the statement cache, not parsed again at every write of a group; on PostgreSQL
+    /// all in one round trip.
+    pub(crate) fn control(&mut self, statements: &[&str]) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(c) => {
+                for sql in statements {
+                    c.prepare_cached(sql)?.raw_execute()?;
+                }
+            }
+            Conn::Pg { client, .. } => client.batch_execute(&statements.join("; "))?,
+        }
+        Ok(())
+    }
+
     /// Runs one statement; returns the number of rows changed.
     pub(crate) fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         match self {

@@ -454,7 +454,7 @@ impl Open {
     /// Begins the group's transaction.
     fn begin(store: &Store) -> Result<Box<Open>, StoreError> {
         let shared = &store.shared;
-        let mut conn = shared.pool.get()?.detach();
+        let mut conn = shared.pool.get_for_writes()?.detach();
         let started = (|| {
             writer::begin(&mut conn, Durability::Full)?;
             if !shared.indexes_checked.load(Ordering::Relaxed) {
@@ -513,9 +513,9 @@ impl Open {
         // One savepoint, released when the next write makes its own (the commit releases
         // the last): a rolled-back savepoint stays, empty, for the next write to release.
         let mark = if *savepoint {
-            conn.batch("RELEASE SAVEPOINT w; SAVEPOINT w")
+            conn.control(&["RELEASE SAVEPOINT w", "SAVEPOINT w"])
         } else {
-            conn.batch("SAVEPOINT w")
+            conn.control(&["SAVEPOINT w"])
         };
         if let Err(e) = mark {
             let shared = e.for_group();
@@ -540,7 +540,7 @@ impl Open {
         drop(w);
         // The write may have read the identity directory as it saw it: forget that.
         *lock(&store.shared.directory) = None;
-        if let Err(e) = conn.batch("ROLLBACK TO SAVEPOINT w") {
+        if let Err(e) = conn.control(&["ROLLBACK TO SAVEPOINT w"]) {
             *failed = Some(e);
         }
         result
@@ -639,7 +639,7 @@ impl Open {
     fn close(&mut self, committed: bool) {
         if let Some(mut conn) = self.conn.take() {
             let broken = !committed && conn.batch("ROLLBACK").is_err();
-            self.store.shared.pool.restore(conn, broken);
+            self.store.shared.pool.keep(conn, broken);
         }
     }
 }

@@ -108,6 +108,9 @@ fn sqlite_busy(attempt: i32) -> bool {
 
 struct State {
     idle: Vec<Conn>,
+    /// The connection that last wrote, kept for the next group of writes (see
+    /// [`Pool::get_for_writes`]); lent to a reader only when no other is to be had.
+    kept: Option<Conn>,
     open: usize,
     /// Callers waiting for a connection, first come first served.
     waiting: VecDeque<Arc<Waiter>>,
@@ -155,6 +158,7 @@ impl Pool {
     pub(crate) fn new(target: Target, max: usize) -> Result<Pool, StoreError> {
         let mut state = State {
             idle: Vec::new(),
+            kept: None,
             open: 0,
             waiting: VecDeque::new(),
         };
@@ -187,6 +191,9 @@ impl Pool {
                     state.open += 1;
                     drop(state);
                     return self.connect();
+                }
+                if let Some(conn) = state.kept.take() {
+                    return Ok(self.lease(conn));
                 }
             }
             let waiter = Arc::new(Waiter::default());
@@ -224,6 +231,27 @@ impl Pool {
             Some(Handed::Open) => self.connect(),
             None => Err(StoreError::Busy(WAIT.as_secs())),
         }
+    }
+
+    /// Borrows a connection for a group of writes: the one that wrote last, if it is idle.
+    ///
+    /// Why: SQLite empties a connection's page cache when it finds that another connection
+    /// has written since its last transaction. The pages a write touches (the ends of the
+    /// event and ledger tables, the rows being decided, most of them still in the write-ahead
+    /// log) then have to be read again. Readers take any connection, so a group of writes
+    /// given whichever connection a reader gave back last read them again at every group
+    /// (docs/PERFORMANCE.md, "Decisions by their keys"); the connection kept by
+    /// [`Pool::keep`] finds them in its cache.
+    pub(crate) fn get_for_writes(&self) -> Result<Lease<'_>, StoreError> {
+        {
+            let mut state = self.lock()?;
+            if state.waiting.is_empty()
+                && let Some(conn) = state.kept.take()
+            {
+                return Ok(self.lease(conn));
+            }
+        }
+        self.get()
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
@@ -321,6 +349,24 @@ impl Pool {
         } else {
             state.idle.push(conn);
         }
+    }
+}
+
+impl Pool {
+    /// Takes back the connection of a group of writes detached from its lease, to be lent
+    /// to the next group first ([`Pool::get_for_writes`]); as [`Pool::restore`] when it is
+    /// `broken`, when someone waits for a connection, or when another is kept already.
+    pub(crate) fn keep(&self, conn: Conn, broken: bool) {
+        {
+            let Ok(mut state) = self.state.lock() else {
+                return;
+            };
+            if !broken && state.waiting.is_empty() && state.kept.is_none() {
+                state.kept = Some(conn);
+                return;
+            }
+        }
+        self.restore(conn, broken);
     }
 }
 

@@ -243,8 +243,9 @@ const DECIDE_POSTGRES: &str = "UPDATE review_item SET \
 /// which costs several times as much for one item as the few lookups it needs.
 const FEW_DECISIONS: usize = 3;
 
-/// The open item `$2` of campaign `$1`, by its reviewer and system: what [`decide_one`] takes
-/// off and adds back to `review_open`.
+/// The open item `$2` of campaign `$1` (its `$columns`): what [`decide_one`] takes off and
+/// adds back to `review_open`. Compared with `=` (one value each), not `IN`, which would have
+/// SQLite build a temporary table for the one row at every decision.
 macro_rules! one_open {
     ($columns:literal) => {
         concat!(
@@ -262,15 +263,16 @@ fn decide_one(w: &mut Writer<'_>, campaign: i64, seq: i64, d: &DecisionRow<'_>) 
     let key = || vec![c.clone(), n.clone()];
     w.sink.statement(
         concat!(
-            "UPDATE review_open SET open_items = open_items - 1 \
-             WHERE campaign = $1 AND (reviewer, system) IN ",
-            one_open!("reviewer, system")
+            "UPDATE review_open SET open_items = open_items - 1 WHERE campaign = $1 AND reviewer = ",
+            one_open!("reviewer"),
+            " AND system = ",
+            one_open!("system")
         ),
         key(),
     );
     w.sink.statement(
         concat!(
-            "DELETE FROM review_open WHERE open_items <= 0 AND campaign = $1 AND reviewer IN ",
+            "DELETE FROM review_open WHERE open_items <= 0 AND campaign = $1 AND reviewer = ",
             one_open!("reviewer")
         ),
         key(),

@@ -1,7 +1,7 @@
 //! Questions about campaigns, review items, decisions, remediation and notifications.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, Mutex, OnceLock};
 
 use gatehouse_model::{
     AccessPath, CampaignClosed, CampaignCreated, CampaignId, CampaignLaunched, CampaignState,
@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::conn::{Backend, Conn, RowRef, Value};
 use crate::error::StoreError;
+use crate::lock;
 use crate::sink::OPEN;
 use crate::txn::Reader;
 use crate::writer::from_micros;
@@ -41,6 +42,35 @@ fn opt_json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Result<Opti
         .transpose()
         .map_err(StoreError::from)
 }
+
+/// Parsed records of campaigns, by their text.
+type Parsed<T> = LazyLock<Mutex<FxHashMap<String, T>>>;
+
+/// At most this many texts per kind of record are kept parsed; all are forgotten when full.
+const PARSED_MAX: usize = 64;
+
+/// A campaign's record, parsed from `text` or as parsed before. A campaign's scope, rules and
+/// launch are written once and read with every decision: parsing them again each time was a
+/// tenth of a web decision's work in the writer (docs/PERFORMANCE.md, "Decisions by their
+/// keys"). Keyed by the whole text, the answer is always what parsing it would give.
+fn parsed<T: serde::de::DeserializeOwned + Clone>(
+    memo: &Parsed<T>,
+    text: String,
+) -> Result<T, StoreError> {
+    if let Some(v) = lock(memo).get(&text) {
+        return Ok(v.clone());
+    }
+    let v: T = serde_json::from_str(&text)?;
+    let mut m = lock(memo);
+    if m.len() >= PARSED_MAX {
+        m.clear();
+    }
+    m.insert(text, v.clone());
+    Ok(v)
+}
+
+static CREATED: Parsed<CampaignCreated> = LazyLock::new(Default::default);
+static LAUNCHED: Parsed<CampaignLaunched> = LazyLock::new(Default::default);
 
 /// A campaign as it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,9 +110,12 @@ fn campaign_row(r: &RowRef<'_, '_>) -> Result<CampaignRow, StoreError> {
     Ok(CampaignRow {
         id: campaign_id(r.i64(0)?)?,
         state: r.parse(1)?,
-        created: serde_json::from_str(&r.str(2)?)?,
+        created: parsed(&CREATED, r.str(2)?)?,
         created_at: ts(r.i64(3)?)?,
-        launch: opt_json(r.opt_str(4)?)?,
+        launch: r
+            .opt_str(4)?
+            .map(|text| parsed(&LAUNCHED, text))
+            .transpose()?,
         launched_at: opt_ts(r.opt_i64(5)?)?,
         due: opt_ts(r.opt_i64(6)?)?,
         closing: opt_json(r.opt_str(7)?)?,
