@@ -48,6 +48,8 @@ pub struct Inner {
     pub config: ServerConfig,
     clock: Clock,
     sessions: auth::session::Sessions,
+    /// Signed-in users' records, read recently.
+    users: auth::known::KnownUsers,
     limiter: auth::limiter::Limiter,
     metrics: metrics::Metrics,
     totp_used: std::sync::Mutex<std::collections::HashMap<String, u64>>,
@@ -77,6 +79,7 @@ impl App {
         App(Arc::new(Inner {
             store,
             sessions: auth::session::Sessions::new(config.session_idle, config.session_lifetime),
+            users: auth::known::KnownUsers::default(),
             limiter: auth::limiter::Limiter::new(config.sign_in_attempts, config.sign_in_window),
             config,
             clock,

@@ -387,6 +387,8 @@ struct Open {
     failed: Option<StoreError>,
     /// Time the ledger added to the group's writes.
     ledger: std::time::Duration,
+    /// Whether a successful write of the group changed a user.
+    users_changed: bool,
 }
 
 /// How one write of a group ended, when it did not succeed.
@@ -473,6 +475,7 @@ impl Open {
             savepoint: false,
             failed: None,
             ledger: std::time::Duration::ZERO,
+            users_changed: false,
         });
         match started {
             Ok(edge) => {
@@ -500,6 +503,7 @@ impl Open {
             savepoint,
             failed,
             ledger,
+            users_changed,
             ..
         } = &mut *self;
         if let Some(e) = failed {
@@ -534,6 +538,7 @@ impl Open {
         };
         *ledger += w.ledger_time();
         if result.is_ok() {
+            *users_changed |= w.users_changed;
             *edge = w.into_edge();
             return result;
         }
@@ -598,6 +603,9 @@ impl Open {
         *lock(&shared.ledger_edge) = Some(std::mem::take(&mut this.edge));
         if committed {
             shared.indexes_checked.store(true, Ordering::Relaxed);
+            if this.users_changed {
+                shared.users_version.fetch_add(1, Ordering::Release);
+            }
             let n = this.done.len() as u64;
             let queue = &shared.writers;
             queue.writes.fetch_add(n, Ordering::Relaxed);

@@ -168,6 +168,8 @@ pub(crate) struct Shared {
     account_counts: inventory::query::AccountCounts,
     /// Time the ledger added to this process's writes.
     ledger_nanos: std::sync::atomic::AtomicU64,
+    /// Counts this process's commits that changed users (see [`Store::users_version`]).
+    users_version: std::sync::atomic::AtomicU64,
     /// The ledger's right edge after this process's last commit: the next write starts from it
     /// instead of reading its tiles again, when nobody has appended since (same size).
     ledger_edge: Mutex<Option<gatehouse_ledger::Appender>>,
@@ -321,6 +323,7 @@ impl Store {
                 directory: Mutex::new(None),
                 account_counts: Default::default(),
                 ledger_nanos: Default::default(),
+                users_version: Default::default(),
                 ledger_edge: Mutex::new(None),
                 migrated,
             }),
@@ -398,6 +401,14 @@ impl Store {
         group::write(self, actor, now, f)
     }
 
+    /// A number that changes once a change to Gatehouse's users (role, link, credentials,
+    /// disabling) written by this process has committed: whoever keeps users' records in
+    /// memory (the server, between requests) reads them again when it has changed. Changes
+    /// written by another process (the CLI) do not change it.
+    pub fn users_version(&self) -> u64 {
+        self.shared.users_version.load(Ordering::Acquire)
+    }
+
     /// How this process's small writes were committed so far: how many, in how many
     /// transactions (fewer under concurrency, when writes share a group commit).
     pub fn commit_stats(&self) -> CommitStats {
@@ -441,12 +452,12 @@ impl Store {
             let out = f(&mut w)?;
             w.finish()?;
             ledger_nanos = w.ledger_time().as_nanos() as u64;
-            Ok::<_, E>((out, w.inventory.ids.take(), w.edge()))
+            Ok::<_, E>((out, w.inventory.ids.take(), w.edge(), w.users_changed))
         })();
         self.shared
             .ledger_nanos
             .fetch_add(ledger_nanos, Ordering::Relaxed);
-        let (out, ids, edge) = match result {
+        let (out, ids, edge, users_changed) = match result {
             Ok(out) => out,
             Err(e) => {
                 if conn.batch("ROLLBACK").is_err() {
@@ -469,6 +480,9 @@ impl Store {
             return Err(e.into());
         }
         self.shared.indexes_checked.store(true, Ordering::Relaxed);
+        if users_changed {
+            self.shared.users_version.fetch_add(1, Ordering::Release);
+        }
         if let Ok(mut cached) = self.shared.ledger_edge.lock() {
             *cached = Some(edge);
         }

@@ -171,6 +171,8 @@ pub struct Writer<'s> {
     log: Option<&'s Arc<Checkpointer>>,
     /// What the inventory domain keeps for the length of the transaction.
     pub(crate) inventory: inventory::TxState,
+    /// Whether this write changed a user of Gatehouse (see [`crate::Store::users_version`]).
+    pub(crate) users_changed: bool,
 }
 
 impl<'s> Writer<'s> {
@@ -209,6 +211,7 @@ impl<'s> Writer<'s> {
             directory: &shared.directory,
             log: shared.checkpoints(),
             inventory: inventory::TxState::default(),
+            users_changed: false,
         }
     }
 

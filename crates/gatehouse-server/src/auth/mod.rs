@@ -2,6 +2,7 @@
 //! what they may do ([`policy`]); anti-forgery tokens; a fresh second factor for privileged
 //! actions; and the events that record sign-ins and refusals.
 
+pub mod known;
 pub mod limiter;
 pub mod password;
 pub mod policy;
@@ -418,15 +419,24 @@ impl FromRequestParts<App> for Principal {
             .filter(|s| s.stage == Stage::Full)
             .ok_or_else(WebError::unauthenticated)?;
         let name = session.user.clone().unwrap_or_default();
-        let user = app
-            .store
-            .read_async(move |r| r.user(&name))
-            .await?
-            .filter(|u| !u.disabled)
-            .ok_or_else(|| {
-                app.sessions.end(&id);
-                WebError::unauthenticated()
-            })?;
+        // Read before the record, so that a change committed meanwhile is seen next time.
+        let version = app.store.users_version();
+        let user = match app.users.get(&name, version) {
+            Some(user) => Some(user),
+            None => {
+                let name = name.clone();
+                let user = app.store.read_async(move |r| r.user(&name)).await?;
+                if let Some(u) = &user {
+                    app.users.put(u, version);
+                }
+                user
+            }
+        };
+        let user = user.filter(|u| !u.disabled).ok_or_else(|| {
+            app.users.forget(&name);
+            app.sessions.end(&id);
+            WebError::unauthenticated()
+        })?;
         RequestCtx::set_signed_in();
         Ok(Principal {
             user,

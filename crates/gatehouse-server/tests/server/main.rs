@@ -636,6 +636,40 @@ async fn sessions_rotate_carry_safe_cookies_and_expire() {
     assert!(h.events("user.signed_in").len() >= 2);
 }
 
+/// The server keeps signed-in users' records between requests: a change to a user committed
+/// since is seen at the very next request, not when the record would have been read again.
+#[tokio::test]
+async fn a_user_changed_while_signed_in_is_read_again_at_once() {
+    let h = harness();
+    let c = h.sign_in("admin").await;
+    assert_eq!(h.get(&c, "/campaigns").await.status, StatusCode::OK);
+    let change = |f: fn(&mut gatehouse_model::UserRecord)| {
+        h.store
+            .write("test", start(), |w| {
+                let mut u = w.read()?.user("admin")?.expect("the admin");
+                let mut record = u.record();
+                f(&mut record);
+                u.disabled = record.disabled;
+                w.change_user(record)
+            })
+            .unwrap();
+    };
+    // An admin made auditor: an admin's page is refused at once.
+    change(|u| u.role = gatehouse_model::UserRole::Auditor);
+    let refused = h
+        .send(&c, "POST", "/campaigns", Some(&format!("csrf={}", c.csrf)))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // Disabled: signed out at the next request.
+    change(|u| u.disabled = true);
+    let a = h.get(&c, "/findings").await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.location().starts_with("/login?next="), "{}", a.location());
+    // Enabled again, the ended session stays ended.
+    change(|u| u.disabled = false);
+    assert_eq!(h.get(&c, "/findings").await.status, StatusCode::SEE_OTHER);
+}
+
 #[tokio::test]
 async fn password_guessing_is_slowed_and_recorded() {
     let h = harness();

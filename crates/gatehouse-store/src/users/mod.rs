@@ -38,6 +38,11 @@ pub fn credential_digest(secret: &str) -> String {
 pub(crate) fn project(w: &mut Writer<'_>, seq: u64, e: &UserEvent) -> Result<(), StoreError> {
     use UserEvent as E;
     let seq = seq as i64;
+    // What changes a row of `web_user`, which the server keeps in memory between requests.
+    w.users_changed |= matches!(
+        e,
+        E::UserAdded(_) | E::UserChanged(_) | E::CredentialSet(_) | E::SignedIn(_)
+    );
     match e {
         E::UserAdded(s) => {
             let u = &s.record;
